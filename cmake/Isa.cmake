@@ -1,0 +1,37 @@
+# Per-file ISA flags: no global -march. A source file opts into an ISA by its name's suffix,
+# and runtime dispatch (kernels/backends/dispatch.cpp) calls it only where the CPU has that ISA.
+set(QB_ARCH_X86 OFF)
+set(QB_ARCH_ARM64 OFF)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
+  set(QB_ARCH_X86 ON)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
+  set(QB_ARCH_ARM64 ON)
+endif()
+
+set(QB_FLAGS_AVX2   -mavx2 -mfma -mf16c -mbmi2)
+set(QB_FLAGS_AVX512 -mavx2 -mfma -mf16c -mbmi2 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16)
+set(QB_FLAGS_NEON   -march=armv8.2-a+dotprod+i8mm+fp16+bf16)
+
+# qb_isa_sources(<target> <files...>): adds files, applying flags from the name suffix
+# (_avx2.cpp, _avx512.cpp, _neon.cpp); files of the other architecture are skipped.
+function(qb_isa_sources target)
+  foreach(f ${ARGN})
+    if(f MATCHES "_avx2\\.cpp$")
+      if(NOT QB_ARCH_X86)
+        continue()
+      endif()
+      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_AVX2}")
+    elseif(f MATCHES "_avx512\\.cpp$")
+      if(NOT QB_ARCH_X86)
+        continue()
+      endif()
+      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_AVX512}")
+    elseif(f MATCHES "_neon\\.cpp$")
+      if(NOT QB_ARCH_ARM64)
+        continue()
+      endif()
+      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_NEON}")
+    endif()
+    target_sources(${target} PRIVATE ${f})
+  endforeach()
+endfunction()

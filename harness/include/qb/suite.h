@@ -1,0 +1,81 @@
+// A suite turns a cell into metrics. Suites register themselves (QB_REGISTER_SUITE) and the
+// runner plans and executes them in registration order of `order()`.
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "qb/measure.h"
+#include "qb/result.h"
+#include "qb/topology.h"
+
+namespace qb {
+
+class ThreadPool;
+
+// A linear-layer shape: y(m) = W(m×k) x(k), with n activation vectors.
+struct Shape {
+  std::string name;    // "4096x14336" or a catalogue name like "llama3-8b.ffn_down"
+  int64_t m = 0, k = 0;
+  std::string model;   // catalogue model it belongs to, "" for custom shapes
+  int count = 1;       // how many times per model forward (layers × occurrences)
+};
+
+struct RunConfig {
+  std::vector<std::string> suites, formats, backends, placements;  // empty = all that apply
+  std::vector<int> threads;                                         // empty = 1..cores
+  std::vector<Shape> shapes;                                        // empty = suite default
+  std::vector<int64_t> batch;                                       // n values for gemm (default {1, 512})
+  std::string model;                                                // --model FILE
+  bool quick = false;
+  std::string out_dir;
+  MeasureOptions measure;
+};
+
+// Shared state of one run, visible to every suite.
+struct RunContext {
+  const Topology& topo;
+  const RunConfig& cfg;
+  // Results measured so far in this run (and resumed ones), e.g. bandwidth for rooflines.
+  const std::vector<CellResult>& done;
+  // A pool for (threads, placement); cached by the runner. nullptr when placement impossible.
+  std::function<ThreadPool*(int threads, const std::string& placement)> pool;
+  // Machine peaks probed by the runner once (0 when not yet measured): GB/s read from DRAM
+  // for the given thread count, as measured by the bandwidth suite in this run.
+  std::function<double(int threads)> dram_read_gb_per_s;
+};
+
+class Suite {
+ public:
+  virtual ~Suite() = default;
+  virtual std::string name() const = 0;
+  virtual std::string description() const = 0;
+  virtual int order() const { return 100; }  // lower runs first (bandwidth = 0)
+  // The cells this suite would measure under cfg (formats/backends/threads already resolved).
+  virtual std::vector<Cell> plan(const RunContext& ctx) const = 0;
+  // Measure one cell. Throwing is allowed: the runner records the cell as failed with the message.
+  virtual CellResult measure(const Cell& cell, RunContext& ctx) = 0;
+};
+
+void register_suite(std::unique_ptr<Suite> s);
+std::vector<Suite*> all_suites();            // sorted by order()
+Suite* find_suite(const std::string& name);
+
+#define QB_REGISTER_SUITE(Type)                                         \
+  static const bool qb_suite_registered_##Type = [] {                   \
+    ::qb::register_suite(std::make_unique<Type>());                     \
+    return true;                                                        \
+  }()
+
+// Helpers shared by suites.
+std::vector<int> resolve_threads(const RunContext& ctx);        // cfg.threads or 1..cores
+std::vector<std::string> resolve_placements(const RunContext& ctx);
+std::vector<std::string> resolve_formats(const RunContext& ctx); // cfg.formats or every format
+// Parse "4096x14336" into a Shape; throws std::invalid_argument with a clear message.
+Shape parse_shape(const std::string& s);
+
+}  // namespace qb

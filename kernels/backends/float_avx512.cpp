@@ -1,0 +1,8 @@
+// float formats, avx512 kernels.
+#include "kernel_tables.h"
+
+namespace qb::kern {
+
+std::span<const MatmulKernel> float_avx512() { return {}; }
+
+}  // namespace qb::kern

@@ -1,0 +1,8 @@
+// float formats, neon kernels.
+#include "kernel_tables.h"
+
+namespace qb::kern {
+
+std::span<const MatmulKernel> float_neon() { return {}; }
+
+}  // namespace qb::kern

@@ -1,0 +1,8 @@
+// float formats, scalar kernels.
+#include "kernel_tables.h"
+
+namespace qb::kern {
+
+std::span<const MatmulKernel> float_scalar() { return {}; }
+
+}  // namespace qb::kern

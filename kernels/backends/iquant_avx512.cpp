@@ -1,0 +1,8 @@
+// iquant formats, avx512 kernels.
+#include "kernel_tables.h"
+
+namespace qb::kern {
+
+std::span<const MatmulKernel> iquant_avx512() { return {}; }
+
+}  // namespace qb::kern

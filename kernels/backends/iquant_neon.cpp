@@ -1,0 +1,8 @@
+// iquant formats, neon kernels.
+#include "kernel_tables.h"
+
+namespace qb::kern {
+
+std::span<const MatmulKernel> iquant_neon() { return {}; }
+
+}  // namespace qb::kern

@@ -1,0 +1,8 @@
+// iquant formats, scalar kernels.
+#include "kernel_tables.h"
+
+namespace qb::kern {
+
+std::span<const MatmulKernel> iquant_scalar() { return {}; }
+
+}  // namespace qb::kern

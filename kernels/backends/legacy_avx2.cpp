@@ -1,0 +1,8 @@
+// legacy formats, avx2 kernels.
+#include "kernel_tables.h"
+
+namespace qb::kern {
+
+std::span<const MatmulKernel> legacy_avx2() { return {}; }
+
+}  // namespace qb::kern

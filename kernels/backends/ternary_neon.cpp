@@ -1,0 +1,8 @@
+// ternary formats, neon kernels.
+#include "kernel_tables.h"
+
+namespace qb::kern {
+
+std::span<const MatmulKernel> ternary_neon() { return {}; }
+
+}  // namespace qb::kern

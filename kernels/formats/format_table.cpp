@@ -1,0 +1,122 @@
+// The table of truth: one row per format. Codec functions live in one file per family
+// (kernels/formats/<family>.cpp) and are declared in codecs.h.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <string>
+
+#include "codecs.h"
+#include "qb/formats.h"
+
+namespace qb {
+
+namespace {
+using F = FormatId;
+using Fam = Family;
+// name, gguf type, family, block size, block bytes, row header bytes, activation, codecs
+const FormatTraits kTable[] = {
+    {F::F32, "F32", 0, Fam::Float, 1, 4, 0, F::F32, nullptr, nullptr},
+    {F::F16, "F16", 1, Fam::Float, 1, 2, 0, F::F16, nullptr, nullptr},
+    {F::BF16, "BF16", 30, Fam::Float, 1, 2, 0, F::BF16, nullptr, nullptr},
+    {F::Q4_0, "Q4_0", 2, Fam::Legacy, 32, 18, 0, F::Q8_0, nullptr, nullptr},
+    {F::Q4_1, "Q4_1", 3, Fam::Legacy, 32, 20, 0, F::Q8_1, nullptr, nullptr},
+    {F::Q5_0, "Q5_0", 6, Fam::Legacy, 32, 22, 0, F::Q8_0, nullptr, nullptr},
+    {F::Q5_1, "Q5_1", 7, Fam::Legacy, 32, 24, 0, F::Q8_1, nullptr, nullptr},
+    {F::Q8_0, "Q8_0", 8, Fam::Legacy, 32, 34, 0, F::Q8_0, nullptr, nullptr},
+    {F::Q8_1, "Q8_1", 9, Fam::Legacy, 32, 36, 0, F::Q8_1, nullptr, nullptr},
+    {F::Q2_K, "Q2_K", 10, Fam::KQuant, 256, 84, 0, F::Q8_K, nullptr, nullptr},
+    {F::Q3_K, "Q3_K", 11, Fam::KQuant, 256, 110, 0, F::Q8_K, nullptr, nullptr},
+    {F::Q4_K, "Q4_K", 12, Fam::KQuant, 256, 144, 0, F::Q8_K, nullptr, nullptr},
+    {F::Q5_K, "Q5_K", 13, Fam::KQuant, 256, 176, 0, F::Q8_K, nullptr, nullptr},
+    {F::Q6_K, "Q6_K", 14, Fam::KQuant, 256, 210, 0, F::Q8_K, nullptr, nullptr},
+    {F::Q8_K, "Q8_K", 15, Fam::KQuant, 256, 292, 0, F::Q8_K, nullptr, nullptr},
+    {F::IQ4_NL, "IQ4_NL", 20, Fam::IQuant, 32, 18, 0, F::Q8_0, nullptr, nullptr},
+    {F::IQ4_XS, "IQ4_XS", 23, Fam::IQuant, 256, 136, 0, F::Q8_K, nullptr, nullptr},
+    {F::TQ1_0, "TQ1_0", 34, Fam::Ternary, 256, 54, 0, F::Q8_K, nullptr, nullptr},
+    {F::TQ2_0, "TQ2_0", 35, Fam::Ternary, 256, 66, 0, F::Q8_K, nullptr, nullptr},
+    {F::MXFP4, "MXFP4", 39, Fam::MX, 32, 17, 0, F::Q8_0, nullptr, nullptr},
+    // Non-GGUF layouts: see kernels/formats/int_formats.md.
+    {F::INT8_PC, "INT8_PC", -1, Fam::Int, 1, 1, 4, F::Q8_0, nullptr, nullptr},
+    {F::INT8_PT, "INT8_PT", -1, Fam::Int, 1, 1, 8, F::Q8_0, nullptr, nullptr},
+    {F::INT4_G32, "INT4_G32", -1, Fam::Int, 32, 20, 0, F::Q8_1, nullptr, nullptr},
+    {F::INT4_G64, "INT4_G64", -1, Fam::Int, 64, 36, 0, F::Q8_1, nullptr, nullptr},
+    {F::INT4_G128, "INT4_G128", -1, Fam::Int, 128, 68, 0, F::Q8_1, nullptr, nullptr},
+    {F::NF4, "NF4", -1, Fam::Int, 64, 36, 0, F::F32, nullptr, nullptr},
+};
+static_assert(std::size(kTable) == size_t(FormatId::COUNT), "one row per FormatId");
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower((unsigned char)x) == std::tolower((unsigned char)y);
+         });
+}
+}  // namespace
+
+std::string_view family_name(Family f) {
+  switch (f) {
+    case Family::Float: return "float";
+    case Family::Legacy: return "legacy";
+    case Family::KQuant: return "k-quant";
+    case Family::IQuant: return "i-quant";
+    case Family::Ternary: return "ternary";
+    case Family::MX: return "mx";
+    case Family::Int: return "int";
+  }
+  return "?";
+}
+
+std::span<const FormatTraits> all_formats() { return kTable; }
+
+const FormatTraits& traits(FormatId id) { return kTable[size_t(id)]; }
+
+const FormatTraits* find_format(std::string_view name) {
+  for (const auto& t : kTable)
+    if (iequals(t.name, name)) return &t;
+  return nullptr;
+}
+
+const FormatTraits* find_format_by_gguf_type(int gguf_type) {
+  if (gguf_type < 0) return nullptr;
+  for (const auto& t : kTable)
+    if (t.gguf_type == gguf_type) return &t;
+  return nullptr;
+}
+
+std::string format_names() {
+  std::string s;
+  for (const auto& t : kTable) {
+    if (!s.empty()) s += ", ";
+    s += t.name;
+  }
+  return s;
+}
+
+void quantize(FormatId id, const float* src, void* dst, int64_t nrows, int64_t k, std::string_view what) {
+  const FormatTraits& t = traits(id);
+  if (k <= 0 || k % t.block_size != 0)
+    throw FormatError(std::string(what) + ": row length " + std::to_string(k) +
+                      " is not a multiple of " + std::string(t.name) + "'s block size " +
+                      std::to_string(t.block_size));
+  for (int64_t r = 0; r < nrows; ++r)
+    for (int64_t c = 0; c < k; ++c)
+      if (!std::isfinite(src[r * k + c]))
+        throw FormatError(std::string(what) + ": non-finite value " + std::to_string(src[r * k + c]) +
+                          " at row " + std::to_string(r) + ", column " + std::to_string(c) +
+                          "; " + std::string(t.name) + " refuses NaN/Inf");
+  if (!t.quantize) throw FormatError(std::string(t.name) + ": no reference quantizer");
+  t.quantize(src, dst, nrows, k);
+}
+
+void dequantize(FormatId id, const void* src, float* dst, int64_t nrows, int64_t k) {
+  const FormatTraits& t = traits(id);
+  if (k <= 0 || k % t.block_size != 0)
+    throw FormatError("row length " + std::to_string(k) + " is not a multiple of " +
+                      std::string(t.name) + "'s block size " + std::to_string(t.block_size));
+  if (!t.dequantize_row) throw FormatError(std::string(t.name) + ": no dequantizer");
+  const size_t rb = t.row_bytes(k);
+  for (int64_t r = 0; r < nrows; ++r)
+    t.dequantize_row(static_cast<const uint8_t*>(src) + r * rb, dst + r * k, k);
+}
+
+}  // namespace qb

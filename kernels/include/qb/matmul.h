@@ -1,0 +1,59 @@
+// qbench's own backend kernels: Y = W · X for a quantized weight matrix W (m × k, rows
+// contiguous, row stride traits(w).row_bytes(k)) and F32 activations X (n vectors of length k,
+// vector j at X + j*k). Y holds n vectors of length m (vector j at Y + j*ldy).
+// Integer paths quantize X on the fly to the format's activation type, as ggml does.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "qb/formats.h"
+
+namespace qb {
+
+enum class BackendId : uint8_t { Scalar, Avx2, Avx512, Neon, COUNT };
+
+struct BackendInfo {
+  BackendId id;
+  std::string_view name;      // "scalar", "avx2", "avx512", "neon"
+  bool available;             // this CPU (and this build) can run it
+  std::string missing;        // why not, e.g. "CPU lacks avx512vnni" or "not built for x86-64"
+};
+
+std::span<const BackendInfo> own_backends();
+const BackendInfo* find_backend(std::string_view name);  // nullptr if unknown
+
+// One (weight format, backend) kernel.
+struct MatmulKernel {
+  FormatId weight;
+  BackendId backend;
+  FormatId act;  // storage format of quantized activations (F32 for float paths)
+  std::string_view name;  // e.g. "gemv_q4_0_q8_0_avx512vnni"
+  // Bytes of one quantized activation vector of length k.
+  size_t (*act_row_bytes)(int64_t k);
+  // Quantize one activation vector.
+  void (*quantize_act)(const float* x, void* xq, int64_t k);
+  // Rows [r0, r1) of Y for all n activation vectors (Xq vector j at Xq + j*xq_stride).
+  void (*compute)(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1,
+                  const void* Xq, size_t xq_stride, int64_t n, float* Y, int64_t ldy);
+};
+
+// nullptr when the backend has no kernel for the format or the CPU cannot run the backend.
+const MatmulKernel* find_kernel(FormatId w, BackendId b);
+// The best available backend for a format on this CPU (dispatch decided once, at start).
+BackendId best_backend(FormatId w);
+
+// Runs tasks [0, ntasks) on the caller's threads; kernels/ has no thread pool of its own.
+using ParallelFor = std::function<void(int64_t ntasks, const std::function<void(int64_t task)>& fn)>;
+// A ParallelFor that runs everything on the calling thread.
+void serial_for(int64_t ntasks, const std::function<void(int64_t task)>& fn);
+
+// Full matmul: quantizes X into xq_buf (at least n * act_row_bytes(k) bytes), then computes Y,
+// splitting rows across tasks. Throws FormatError when k is not a multiple of the block size.
+void matmul(const MatmulKernel& kern, const void* W, int64_t m, int64_t k, const float* X,
+            int64_t n, float* Y, int64_t ldy, void* xq_buf, const ParallelFor& pf = serial_for);
+
+}  // namespace qb
