@@ -3,6 +3,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace CLI { class App; }
 
@@ -19,7 +20,15 @@ struct CommandDef {
   std::function<void(CLI::App& app)> add;
 };
 void register_command(CommandDef def);
+std::vector<CommandDef>& command_registry();
 void set_exit_code(int code);
+int exit_code();
+
+// Options shared by every command.
+struct GlobalOptions {
+  bool quiet = false;  // --quiet: no progress, no summary tables
+};
+GlobalOptions& globals();
 
 // Thrown by commands for bad input (bad file, bad argument): main prints "qbench: <what>" and
 // exits with 2.

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "qb/stats.h"
 
 namespace qb {
@@ -23,6 +25,7 @@ struct Measurement {
   bool valid = true;
   std::vector<std::string> reasons;  // why not valid
   double total_time_s = 0;
+  nlohmann::json counters;  // PAPI/rusage/energy over the timed loop (qb/counters.h)
 };
 
 // Times body() (one sample per call) with a steady clock.

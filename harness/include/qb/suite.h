@@ -74,6 +74,10 @@ Suite* find_suite(const std::string& name);
 // Helpers shared by suites.
 std::vector<int> resolve_threads(const RunContext& ctx);        // cfg.threads or 1..cores
 std::vector<std::string> resolve_placements(const RunContext& ctx);
+// The requested placements whose PU sets differ for this thread count (on a machine where two
+// plans bind the same PUs, measuring both would only measure the same thing twice); placements
+// that cannot place `threads` are dropped. The first of each equal group is kept.
+std::vector<std::string> distinct_placements(const RunContext& ctx, int threads);
 std::vector<std::string> resolve_formats(const RunContext& ctx); // cfg.formats or every format
 // Parse "4096x14336" into a Shape; throws std::invalid_argument with a clear message.
 Shape parse_shape(const std::string& s);

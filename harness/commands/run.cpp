@@ -1,0 +1,126 @@
+// `qbench run`: the selection contract used by every suite and by CI scripts.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "qb/catalogue.h"
+#include "qb/command.h"
+#include "qb/report.h"
+#include "qb/runner.h"
+
+namespace qb {
+namespace {
+
+struct RunArgs {
+  std::string suites, formats, backends, threads, placements, shapes, batch, model, out, resume;
+  std::vector<std::string> shape;
+  bool quick = false;
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> v;
+  std::stringstream ss(s);
+  for (std::string x; std::getline(ss, x, ',');) {
+    x.erase(0, x.find_first_not_of(" \t"));
+    x.erase(x.find_last_not_of(" \t") + 1);
+    if (!x.empty()) v.push_back(x);
+  }
+  return v;
+}
+
+template <class T>
+std::vector<T> split_numbers(const std::string& s, const char* what) {
+  std::vector<T> v;
+  for (const auto& x : split(s)) {
+    size_t pos = 0;
+    long long n = 0;
+    try {
+      n = std::stoll(x, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != x.size()) throw UsageError(fmt::format("bad {} '{}': expected a comma-separated list of positive integers", what, x));
+    v.push_back(T(n));
+  }
+  return v;
+}
+
+void print_summary(const std::string& report_path) {
+  auto rep = load_report(report_path);
+  std::printf("%-12s %-10s %-9s %-34s %3s %-12s %14s %s\n", "suite", "format", "backend", "workload", "thr",
+              "placement", "value", "valid");
+  for (const auto& r : rep["results"]) {
+    std::string val;
+    const auto& m = r["metrics"];
+    for (const char* key : {"gb_per_s", "snr_db", "p50_us", "decode_ms", "bits_per_weight", "bytes"})
+      if (m.contains(key)) {
+        val = fmt::format("{:.4g} {}", m[key].get<double>(), key);
+        break;
+      }
+    if (r["status"] != "ok") val = r["status"].get<std::string>();
+    std::printf("%-12s %-10s %-9s %-34s %3d %-12s %14s %s\n", r["suite"].get<std::string>().c_str(),
+                r["format"].get<std::string>().c_str(), r["backend"].get<std::string>().c_str(),
+                r["workload"].get<std::string>().substr(0, 34).c_str(), r["threads"].get<int>(),
+                r["placement"].get<std::string>().c_str(), val.c_str(),
+                r["status"] != "ok" ? r.value("error", "").substr(0, 60).c_str() : r["valid"].get<bool>() ? "yes" : "NO");
+  }
+}
+
+void add_run(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "Measure formats x backends x suites x threads x placements; write report and journal");
+  cmd->add_option("--suites", args->suites, "Comma-separated suites (default: all; see `qbench list suites`)");
+  cmd->add_option("--formats", args->formats, "Comma-separated formats (default: all; see `qbench list formats`)");
+  cmd->add_option("--backends", args->backends, "Comma-separated backends (default: all available)");
+  cmd->add_option("--threads", args->threads, "Comma-separated thread counts (default: 1..PUs)");
+  cmd->add_option("--placements", args->placements, "Comma-separated placements: compact, spread, one-per-core");
+  cmd->add_option("--shapes", args->shapes, "Comma-separated MxK shapes, catalogue model names, or a JSON shape file");
+  cmd->add_option("--shape", args->shape, "Add one custom MxK shape (repeatable)");
+  cmd->add_option("--batch", args->batch, "Comma-separated n (activation vectors) for GEMM cells (default 1,512)");
+  cmd->add_option("--model", args->model, "A GGUF model file for model-based suites");
+  cmd->add_flag("--quick", args->quick, "Fewer shapes, shorter minimum times (still valid statistics)");
+  cmd->add_option("--out", args->out, "Output directory for report.json, journal.jsonl and renderings (default: qbench-out/<time>)");
+  cmd->add_option("--resume", args->resume, "Continue the run in DIR, skipping cells already in its journal");
+  cmd->callback([args] {
+    RunConfig cfg;
+    cfg.suites = split(args->suites);
+    cfg.formats = split(args->formats);
+    cfg.backends = split(args->backends);
+    cfg.placements = split(args->placements);
+    cfg.threads = split_numbers<int>(args->threads, "thread count");
+    cfg.batch = split_numbers<int64_t>(args->batch, "batch size");
+    for (const auto& tok : split(args->shapes))
+      for (auto& s : resolve_shape_token(tok)) cfg.shapes.push_back(s);
+    for (const auto& s : args->shape) cfg.shapes.push_back(parse_shape(s));
+    cfg.model = args->model;
+    cfg.quick = args->quick;
+    cfg.measure = args->quick ? quick_options() : default_options();
+    const bool resume = !args->resume.empty();
+    if (resume && !args->out.empty() && args->out != args->resume)
+      throw UsageError("--resume DIR continues DIR: do not give a different --out");
+    cfg.out_dir = resume ? args->resume : args->out;
+    if (cfg.out_dir.empty()) {
+      std::time_t now = std::time(nullptr);
+      char buf[32];
+      std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::gmtime(&now));
+      cfg.out_dir = std::string("qbench-out/") + buf;
+    }
+    auto sum = run_benchmarks(cfg, resume);
+    if (!globals().quiet) {
+      print_summary(sum.report_path);
+      std::printf("\n%d cells (%d measured, %d resumed, %d failed, %d invalid) in %.1f s\nreport: %s\njournal: %s\n",
+                  sum.cells, sum.measured, sum.skipped, sum.failed, sum.invalid, sum.wall_s, sum.report_path.c_str(),
+                  sum.journal_path.c_str());
+    }
+    set_exit_code(kExitOk);
+  });
+}
+
+}  // namespace
+QB_REGISTER_COMMAND(run, "run", 10, add_run);
+}  // namespace qb

@@ -1,0 +1,32 @@
+// The runner: plan every suite's cells, measure each, journal it at once, build the report.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "qb/suite.h"
+
+namespace qb {
+
+// Checks names and numbers in cfg; throws UsageError naming the valid choices.
+void validate_config(const RunConfig& cfg);
+nlohmann::json config_to_json(const RunConfig& cfg);
+
+struct RunSummary {
+  std::string report_path, journal_path;
+  int cells = 0, measured = 0, skipped = 0, failed = 0, invalid = 0;
+  double wall_s = 0;
+};
+
+// Runs the plan into cfg.out_dir. With resume, cells already in the journal (status ok or
+// unsupported) are skipped; failed ones are measured again.
+RunSummary run_benchmarks(const RunConfig& cfg, bool resume);
+
+// Cost of one empty parallel_for on a pool of n threads (median, microseconds).
+double empty_parallel_for_us(int threads, const std::string& placement);
+
+// Every backend name a cell may carry: qbench's own, then peers.
+std::vector<std::string> all_backend_names();
+
+}  // namespace qb

@@ -1,0 +1,240 @@
+// The `bandwidth` suite: read, write, copy and triad over working sets sized to fall in L1, L2,
+// L3 and DRAM (from the detected caches), per thread count and placement. Its DRAM read figure
+// is the roofline the kernel suites compare against.
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "qb/cpu_features.h"
+#include "qb/measure.h"
+#include "qb/suite.h"
+#include "qb/thread_pool.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace qb {
+namespace {
+
+// Bytes counted per element as STREAM does (no write-allocate traffic).
+struct Op {
+  const char* name;
+  int arrays;          // arrays touched
+  int bytes_per_elem;  // 8-byte doubles: read 8, write 8, copy 16, triad 24
+};
+const Op kOps[] = {{"read", 1, 8}, {"write", 1, 8}, {"copy", 2, 16}, {"triad", 3, 24}};
+
+// ---- kernels: an AVX-512 and an AVX2 version chosen at run time, plus a portable one ----
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) double read_avx512(const double* a, size_t n) {
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_add_pd(s0, _mm512_load_pd(a + i));
+    s1 = _mm512_add_pd(s1, _mm512_load_pd(a + i + 8));
+    s2 = _mm512_add_pd(s2, _mm512_load_pd(a + i + 16));
+    s3 = _mm512_add_pd(s3, _mm512_load_pd(a + i + 24));
+  }
+  double r = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+  for (; i < n; ++i) r += a[i];
+  return r;
+}
+__attribute__((target("avx512f"))) void write_avx512(double* a, size_t n, double v) {
+  const __m512d x = _mm512_set1_pd(v);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm512_store_pd(a + i, x);
+  for (; i < n; ++i) a[i] = v;
+}
+__attribute__((target("avx512f"))) void copy_avx512(double* b, const double* a, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_store_pd(b + i, _mm512_load_pd(a + i));
+    _mm512_store_pd(b + i + 8, _mm512_load_pd(a + i + 8));
+  }
+  for (; i < n; ++i) b[i] = a[i];
+}
+__attribute__((target("avx512f"))) void triad_avx512(double* a, const double* b, const double* c, size_t n, double s) {
+  const __m512d sv = _mm512_set1_pd(s);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm512_store_pd(a + i, _mm512_fmadd_pd(sv, _mm512_load_pd(c + i), _mm512_load_pd(b + i)));
+  for (; i < n; ++i) a[i] = b[i] + s * c[i];
+}
+__attribute__((target("avx2,fma"))) double read_avx2(const double* a, size_t n) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_add_pd(s0, _mm256_load_pd(a + i));
+    s1 = _mm256_add_pd(s1, _mm256_load_pd(a + i + 4));
+    s2 = _mm256_add_pd(s2, _mm256_load_pd(a + i + 8));
+    s3 = _mm256_add_pd(s3, _mm256_load_pd(a + i + 12));
+  }
+  __m256d s = _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3));
+  double t[4];
+  _mm256_storeu_pd(t, s);
+  double r = t[0] + t[1] + t[2] + t[3];
+  for (; i < n; ++i) r += a[i];
+  return r;
+}
+#endif
+
+double read_portable(const double* a, size_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i];
+    s1 += a[i + 1];
+    s2 += a[i + 2];
+    s3 += a[i + 3];
+  }
+  for (; i < n; ++i) s0 += a[i];
+  return s0 + s1 + s2 + s3;
+}
+
+struct Kernels {
+  double (*read)(const double*, size_t) = read_portable;
+  void (*write)(double*, size_t, double) = [](double* a, size_t n, double v) { std::fill(a, a + n, v); };
+  void (*copy)(double*, const double*, size_t) = [](double* b, const double* a, size_t n) { std::memcpy(b, a, n * 8); };
+  void (*triad)(double*, const double*, const double*, size_t, double) =
+      [](double* a, const double* b, const double* c, size_t n, double s) {
+        for (size_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+      };
+  const char* isa = "portable";
+};
+
+Kernels pick_kernels() {
+  Kernels k;
+#if defined(__x86_64__)
+  const auto& f = cpu_features();
+  if (f.avx512f) {
+    k.read = read_avx512;
+    k.write = write_avx512;
+    k.copy = copy_avx512;
+    k.triad = triad_avx512;
+    k.isa = "avx512";
+  } else if (f.avx2 && f.fma) {
+    k.read = read_avx2;
+    k.isa = "avx2";
+  }
+#endif
+  return k;
+}
+
+struct Buffer {  // page-aligned, huge-page hinted, released with munmap
+  double* p = nullptr;
+  size_t bytes = 0;
+  explicit Buffer(size_t b) : bytes(b) {
+    void* m = mmap(nullptr, b, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw std::runtime_error(fmt::format("cannot map {} bytes for the working set", b));
+    madvise(m, b, MADV_HUGEPAGE);
+    p = static_cast<double*>(m);
+  }
+  ~Buffer() { munmap(p, bytes); }
+};
+
+class BandwidthSuite : public Suite {
+ public:
+  std::string name() const override { return "bandwidth"; }
+  std::string description() const override {
+    return "Memory bandwidth roofline: read/write/copy/triad over L1, L2, L3 and DRAM working sets";
+  }
+  int order() const override { return 0; }
+
+  // Total working-set bytes (all arrays, all threads) for a level.
+  static size_t level_bytes(const Topology& t, const std::string& level, int threads) {
+    const uint64_t l1 = t.cache_size(1) ? t.cache_size(1) : 32 << 10;
+    const uint64_t l2 = t.cache_size(2) ? t.cache_size(2) : 1 << 20;
+    const uint64_t l3 = t.cache_size(3);
+    if (level == "L1") return size_t(l1 / 2) * threads;
+    if (level == "L2") return size_t(l2 / 2) * threads;
+    if (level == "L3") return size_t(std::max<uint64_t>(l3 / 2, l2 * threads * 2));
+    // DRAM: 4x the last-level cache, at least 512 MiB, at most a quarter of available memory.
+    uint64_t b = std::max<uint64_t>(4 * std::max(l3, l2 * threads), uint64_t(512) << 20);
+    if (t.mem_available_bytes) b = std::min<uint64_t>(b, t.mem_available_bytes / 4);
+    return size_t(b);
+  }
+
+  std::vector<Cell> plan(const RunContext& ctx) const override {
+    std::vector<Cell> cells;
+    std::vector<std::string> levels = {"L1", "L2"};
+    if (ctx.topo.cache_size(3)) levels.push_back("L3");
+    levels.push_back("DRAM");
+    for (int th : resolve_threads(ctx))
+      for (const auto& pl : distinct_placements(ctx, th))
+        for (const auto& lv : levels)
+          for (const Op& op : kOps) {
+            Cell c;
+            c.suite = name();
+            c.format = "-";
+            c.backend = "-";
+            c.workload = fmt::format("{}_{}", op.name, lv);
+            c.threads = th;
+            c.placement = pl;
+            c.params = {{"op", op.name}, {"level", lv}, {"working_set_bytes", level_bytes(ctx.topo, lv, th)}};
+            cells.push_back(c);
+          }
+    return cells;
+  }
+
+  CellResult measure(const Cell& cell, RunContext& ctx) override {
+    const Op& op = *std::find_if(std::begin(kOps), std::end(kOps), [&](const Op& o) { return cell.params["op"] == o.name; });
+    const size_t ws = cell.params["working_set_bytes"].get<size_t>();
+    ThreadPool* pool = ctx.pool(cell.threads, cell.placement);
+    if (!pool) throw std::runtime_error("placement cannot place this many threads");
+    const int nt = pool->size();
+    // Each thread owns a contiguous slice of each array (first-touched by that thread).
+    const size_t per_array = ws / size_t(op.arrays);
+    const size_t elems_per_thread = std::max<size_t>(64, per_array / 8 / size_t(nt) / 64 * 64);
+    const size_t array_bytes = elems_per_thread * 8 * size_t(nt);
+    std::vector<std::unique_ptr<Buffer>> arrays;
+    for (int a = 0; a < op.arrays; ++a) arrays.push_back(std::make_unique<Buffer>(array_bytes));
+    pool->run_on_all([&](int t) {
+      for (auto& b : arrays) std::fill(b->p + size_t(t) * elems_per_thread, b->p + size_t(t + 1) * elems_per_thread, 1.0);
+    });
+    // Cache-resident sets are tiny: repeat the pass so one sample lasts long enough to time.
+    const size_t bytes_per_pass = elems_per_thread * size_t(nt) * size_t(op.bytes_per_elem);
+    const int reps = int(std::max<size_t>(1, (size_t(64) << 20) / bytes_per_pass));
+    const Kernels k = pick_kernels();
+    std::vector<double> sink(size_t(nt) * 8, 0.0);  // keeps reads alive, one cache line per thread
+    auto body = [&] {
+      pool->run_on_all([&](int t) {
+        const size_t off = size_t(t) * elems_per_thread;
+        for (int r = 0; r < reps; ++r) {
+          switch (op.arrays) {
+            case 1:
+              if (op.name[0] == 'r') sink[size_t(t) * 8] += k.read(arrays[0]->p + off, elems_per_thread);
+              else k.write(arrays[0]->p + off, elems_per_thread, double(r));
+              break;
+            case 2: k.copy(arrays[1]->p + off, arrays[0]->p + off, elems_per_thread); break;
+            default: k.triad(arrays[0]->p + off, arrays[1]->p + off, arrays[2]->p + off, elems_per_thread, 3.0); break;
+          }
+        }
+      });
+    };
+    Measurement m = qb::measure(ctx.cfg.measure, body);
+    CellResult r;
+    r.samples = m.samples;
+    r.has_stats = true;
+    r.stats = m.stats;
+    r.valid = m.valid;
+    r.reasons = m.reasons;
+    r.counters = m.counters;
+    const double bytes = double(bytes_per_pass) * reps;
+    r.metrics["gb_per_s"] = bytes / m.stats.median / 1e9;
+    r.metrics["working_set_bytes"] = double(array_bytes) * op.arrays;
+    r.metrics["time_s"] = m.stats.median;
+    r.cell = cell;
+    r.cell.params["kernel_isa"] = k.isa;
+    r.cell.params["reps_per_sample"] = reps;
+    return r;
+  }
+};
+
+QB_REGISTER_SUITE(BandwidthSuite);
+
+}  // namespace
+}  // namespace qb
