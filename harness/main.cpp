@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <string>
 
 #include "qb/command.h"
 #include "qb/formats.h"
@@ -16,6 +17,19 @@ int main(int argc, char** argv) {
   auto& cmds = qb::command_registry();
   std::stable_sort(cmds.begin(), cmds.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
   for (auto& c : cmds) c.add(app);
+  // An unknown first word is a mistyped command: say so and name the commands.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    std::string names;
+    for (auto& c : cmds) {
+      known = known || c.name == argv[1];
+      names += (names.empty() ? "" : ", ") + c.name;
+    }
+    if (!known) {
+      std::fprintf(stderr, "qbench: unknown command '%s'; valid commands: %s\n", argv[1], names.c_str());
+      return qb::kExitBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -101,6 +101,9 @@ void add_run(CLI::App& app) {
     cfg.quick = args->quick;
     cfg.measure = args->quick ? quick_options() : default_options();
     const bool resume = !args->resume.empty();
+    if (resume && (!cfg.suites.empty() || !cfg.formats.empty() || !cfg.backends.empty() || !cfg.threads.empty() ||
+                   !cfg.placements.empty() || !cfg.shapes.empty() || !cfg.batch.empty() || !cfg.model.empty() || args->quick))
+      throw UsageError("--resume DIR continues the plan journaled in DIR: give no selection options with it");
     if (resume && !args->out.empty() && args->out != args->resume)
       throw UsageError("--resume DIR continues DIR: do not give a different --out");
     cfg.out_dir = resume ? args->resume : args->out;

@@ -70,7 +70,10 @@ Papi& papi() {
     PAPI_cleanup_eventset(set);
     PAPI_destroy_eventset(&set);
     if (p.codes.empty()) {
-      p.avail.reason = "no PAPI preset event can be counted on this machine";
+      // Typical of virtual machines: the perf_event component is up but no event can be counted.
+      p.avail.reason = "PAPI perf_event lists " + std::to_string(hw) +
+                       " counters but none of the preset events (cycles, instructions, L1D/L2/L3 misses, "
+                       "branch misses) is available: PAPI_query_event fails for all (no usable PMU, e.g. a VM)";
       return p;
     }
     p.avail.available = true;

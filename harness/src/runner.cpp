@@ -120,6 +120,37 @@ nlohmann::json config_to_json(const RunConfig& cfg) {
                        {"max_cv", cfg.measure.max_cv}}}};
 }
 
+RunConfig config_from_json(const nlohmann::json& j) {
+  RunConfig c;
+  c.suites = j.value("suites", std::vector<std::string>{});
+  c.formats = j.value("formats", std::vector<std::string>{});
+  c.backends = j.value("backends", std::vector<std::string>{});
+  c.threads = j.value("threads", std::vector<int>{});
+  c.placements = j.value("placements", std::vector<std::string>{});
+  c.batch = j.value("batch", std::vector<int64_t>{});
+  c.model = j.value("model", "");
+  c.quick = j.value("quick", false);
+  for (const auto& s : j.value("shapes", nlohmann::json::array())) {
+    Shape sh;
+    sh.name = s.at("name").get<std::string>();
+    sh.m = s.at("m").get<int64_t>();
+    sh.k = s.at("k").get<int64_t>();
+    sh.model = s.value("model", "");
+    sh.count = s.value("count", 1);
+    c.shapes.push_back(sh);
+  }
+  c.measure = c.quick ? quick_options() : default_options();
+  if (j.contains("measure")) {
+    const auto& m = j["measure"];
+    c.measure.warmup = m.value("warmup", c.measure.warmup);
+    c.measure.min_time_s = m.value("min_time_s", c.measure.min_time_s);
+    c.measure.min_samples = m.value("min_samples", c.measure.min_samples);
+    c.measure.max_time_s = m.value("max_time_s", c.measure.max_time_s);
+    c.measure.max_cv = m.value("max_cv", c.measure.max_cv);
+  }
+  return c;
+}
+
 double empty_parallel_for_us(int threads, const std::string& placement) {
   Placement p = Placement::Compact;
   parse_placement(placement, p);
@@ -154,6 +185,12 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume) {
   if (resume) {
     if (!fs::exists(jpath)) throw UsageError(fmt::format("--resume: no journal at '{}'", jpath));
     done = read_journal(jpath, &header);
+    // A resumed run continues the journaled plan, whatever the command line selected.
+    if (header.contains("config")) {
+      const std::string out = cfg.out_dir;
+      cfg = config_from_json(header["config"]);
+      cfg.out_dir = out;
+    }
     for (const auto& r : done)
       if (r.status != "failed") finished.insert(r.cell.key());
   } else if (fs::exists(jpath) && fs::file_size(jpath) > 0) {

