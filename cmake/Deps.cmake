@@ -50,7 +50,22 @@ if(NOT QB_KERNELS_ONLY)
 endif()
 
 if(QB_BUILD_TESTS)
-  find_package(GTest QUIET)
+  if(CMAKE_CROSSCOMPILING AND EXISTS /usr/src/googletest/CMakeLists.txt)
+    # libgtest-dev holds host libraries only: build GoogleTest for the target from Debian's
+    # source package (googletest, /usr/src/googletest).
+    set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
+    set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+    add_subdirectory(/usr/src/googletest ${CMAKE_BINARY_DIR}/_googletest EXCLUDE_FROM_ALL)
+    if(NOT TARGET GTest::gtest)
+      add_library(GTest::gtest ALIAS gtest)
+      add_library(GTest::gtest_main ALIAS gtest_main)
+    endif()
+    set(GTest_FOUND ON)
+  elseif(CMAKE_CROSSCOMPILING)
+    message(FATAL_ERROR "cross build of the tests needs GoogleTest sources: apt-get install googletest")
+  else()
+    find_package(GTest QUIET)
+  endif()
   qb_require(GTest_FOUND "GoogleTest" libgtest-dev)
 endif()
 
