@@ -1,8 +1,140 @@
-// float formats, avx2 kernels.
+// Float formats (F32, F16, BF16), AVX2 kernels (AVX2 + FMA + F16C). Both sides are widened to
+// fp32 (F16 by vcvtph2ps, BF16 by a 16-bit shift) and multiplied with FMA into fp32 lanes.
+// Tiles of 4 rows x 2 columns; GEMM blocks k to 4 KiB of weights per row; the k % 8 tail is
+// finished in scalar code.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "float_common.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
+namespace {
 
-std::span<const MatmulKernel> float_avx2() { return {}; }
+inline float hsum8(__m256 v) {
+  __m128 b = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  b = _mm_add_ps(b, _mm_movehl_ps(b, b));
+  return _mm_cvtss_f32(_mm_add_ss(b, _mm_movehdup_ps(b)));
+}
+
+template <FormatId F>
+inline __m256 load8(const uint8_t* p) {
+  if constexpr (F == FormatId::F32) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+  } else {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if constexpr (F == FormatId::F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+}
+
+template <FormatId F, int R, int C>
+void tile(const uint8_t* const* w, const uint8_t* const* x, int64_t len, float* out) {
+  constexpr int64_t eb = int64_t(float_elem_bytes<F>());
+  __m256 acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    __m256 wv[R];
+    for (int r = 0; r < R; ++r) wv[r] = load8<F>(w[r] + i * eb);
+    for (int c = 0; c < C; ++c) {
+      const __m256 xv = load8<F>(x[c] + i * eb);
+      for (int r = 0; r < R; ++r) acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      float s = hsum8(acc[r][c]);
+      for (int64_t t = i; t < len; ++t) s += float_at<F>(w[r], t) * float_at<F>(x[c], t);
+      out[r * 4 + c] = s;
+    }
+}
+
+using TileFn = void (*)(const uint8_t* const*, const uint8_t* const*, int64_t, float*);
+
+template <FormatId F>
+TileFn pick(int r, int c) {
+  static constexpr TileFn table[4][2] = {{&tile<F, 1, 1>, &tile<F, 1, 2>},
+                                         {&tile<F, 2, 1>, &tile<F, 2, 2>},
+                                         {&tile<F, 3, 1>, &tile<F, 3, 2>},
+                                         {&tile<F, 4, 1>, &tile<F, 4, 2>}};
+  return table[r - 1][c - 1];
+}
+
+template <FormatId F>
+void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+             size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+  constexpr int64_t eb = int64_t(float_elem_bytes<F>());
+  const int64_t kc = n == 1 ? k : 4096 / eb;
+  const auto* w = static_cast<const uint8_t*>(W);
+  const auto* xq = static_cast<const uint8_t*>(Xq);
+  float out[16];
+  const uint8_t *rows[4], *cols[2];
+  for (int64_t k0 = 0; k0 < k; k0 += kc) {
+    const int64_t len = std::min(kc, k - k0);
+    for (int64_t rt = r0; rt < r1; rt += 4) {
+      const int R = int(std::min<int64_t>(4, r1 - rt));
+      for (int r = 0; r < R; ++r) rows[r] = w + (rt + r) * w_stride + k0 * eb;
+      for (int64_t ct = 0; ct < n; ct += 2) {
+        const int C = int(std::min<int64_t>(2, n - ct));
+        for (int c = 0; c < C; ++c) cols[c] = xq + (ct + c) * xq_stride + k0 * eb;
+        pick<F>(R, C)(rows, cols, len, out);
+        for (int c = 0; c < C; ++c) {
+          float* y = Y + (ct + c) * ldy + rt;
+          for (int r = 0; r < R; ++r) y[r] = k0 == 0 ? out[r * 4 + c] : y[r] + out[r * 4 + c];
+        }
+      }
+    }
+  }
+}
+
+// Activation conversion, the reference codecs' bits. F16: vcvtps2ph rounds to nearest even
+// like the codec; NaN lanes are rewritten to the codec's quiet NaN (sign | 0x7e00).
+template <FormatId F>
+void quantize_act(const float* x, void* dst, int64_t k) {
+  auto* y = static_cast<uint8_t*>(dst);
+  if constexpr (F == FormatId::F32) {
+    std::memcpy(y, x, size_t(k) * 4);
+  } else {
+    int64_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+      const __m256 v = _mm256_loadu_ps(x + i);
+      const __m256i u = _mm256_castps_si256(v);
+      const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      __m256i r;
+      if constexpr (F == FormatId::F16) {
+        r = _mm256_cvtepu16_epi32(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        const __m256i qnan = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
+                                             _mm256_set1_epi32(0x7e00));
+        r = _mm256_blendv_epi8(r, qnan, nan);
+      } else {
+        const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+        r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
+        r = _mm256_blendv_epi8(r, _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(64)), nan);
+      }
+      // 8 x u32 (< 65536) -> 8 x u16.
+      const __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + 2 * i), packed);
+    }
+    float_quantize_scalar<F>(x + i, y + 2 * i, k - i);
+  }
+}
+
+template <FormatId F>
+constexpr MatmulKernel make(const char* name) {
+  return {F, BackendId::Avx2, F, name, float_act_row_bytes<F>, quantize_act<F>, compute<F>};
+}
+
+constexpr MatmulKernel kKernels[] = {
+    make<FormatId::F32>("gemm_f32_f32_4x2_avx2"),
+    make<FormatId::F16>("gemm_f16_f16_4x2_avx2f16c"),
+    make<FormatId::BF16>("gemm_bf16_bf16_4x2_avx2"),
+};
+
+}  // namespace
+
+std::span<const MatmulKernel> float_avx2() { return kKernels; }
 
 }  // namespace qb::kern

@@ -1,8 +1,37 @@
-// legacy formats, avx512 kernels.
+// Legacy formats, AVX-512 kernels (F/BW/VL/DQ + VNNI).
+//
+// Weight codes are made unsigned (nibbles as they are, Q8 codes xor 0x80) so that vpdpbusd
+// (u8 x s8) applies; the code offset (8, 16, 128) is removed exactly by starting each dot from
+// -off * (sum of 4 activation codes) per lane. Every int32 lane belongs to one block, so the
+// per-block scale is applied lane-wise (cvt + mul + fma), no horizontal sums inside the loop.
+// Block scales come out of the loaded weight bytes by word permutes (no gathers: they are
+// microcoded and slow on current Intel parts).
+// Activations are unpacked once per call into a panel (codes in the order the weights expand
+// to). Tiles: 4 rows x 3 columns, k blocked by 128 blocks for GEMM so a tile's weights and
+// activations stay in L1; GEMV (n == 1) streams whole rows, 4 at a time.
 #include "kernel_tables.h"
+#include "legacy_avx512.h"
 
 namespace qb::kern {
+namespace {
 
-std::span<const MatmulKernel> legacy_avx512() { return {}; }
+constexpr MatmulKernel kKernels[] = {
+    {FormatId::Q4_0, BackendId::Avx512, FormatId::Q8_0, "gemm_q4_0_q8_0_4x3_avx512vnni", q8_0_row_bytes,
+     quantize_act<false>, compute<kQ4_0, false>},
+    {FormatId::Q4_1, BackendId::Avx512, FormatId::Q8_1, "gemm_q4_1_q8_1_4x3_avx512vnni", q8_1_row_bytes,
+     quantize_act<true>, compute<kQ4_1, true>},
+    {FormatId::Q5_0, BackendId::Avx512, FormatId::Q8_0, "gemm_q5_0_q8_0_4x3_avx512vnni", q8_0_row_bytes,
+     quantize_act<false>, compute<kQ5_0, false>},
+    {FormatId::Q5_1, BackendId::Avx512, FormatId::Q8_1, "gemm_q5_1_q8_1_4x3_avx512vnni", q8_1_row_bytes,
+     quantize_act<true>, compute<kQ5_1, true>},
+    {FormatId::Q8_0, BackendId::Avx512, FormatId::Q8_0, "gemm_q8_0_q8_0_4x3_avx512vnni", q8_0_row_bytes,
+     quantize_act<false>, compute<kQ8_0, false>},
+    {FormatId::Q8_1, BackendId::Avx512, FormatId::Q8_1, "gemm_q8_1_q8_1_4x3_avx512vnni", q8_1_row_bytes,
+     quantize_act<true>, compute<kQ8_1, true>},
+};
+
+}  // namespace
+
+std::span<const MatmulKernel> legacy_avx512() { return kKernels; }
 
 }  // namespace qb::kern

@@ -1,8 +1,73 @@
-// ternary formats, avx2 kernels.
+// Ternary formats (TQ1_0, TQ2_0) x Q8_K, AVX2 (+FMA, F16C) kernels on the super-block engine
+// (kquant_common.h): codes trit + 1 in 0..2, the -1 comes back through the bsums.
 #include "kernel_tables.h"
+#include "ternary_common.h"
 
 namespace qb::kern {
 
-std::span<const MatmulKernel> ternary_avx2() { return {}; }
+namespace {
+using namespace avx2;
+
+inline __m256i ld32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+struct TQ2 {
+  static constexpr bool kSigned = false, kHasMin = true;
+  static constexpr size_t kBytes = sizeof(block_tq2_0);
+  static void decode(const uint8_t* b, DSb& o) {
+    for (int c = 0; c < 8; ++c) {  // element 128h + 32j + l = bits 2j of qs[32h + l]
+      o.u[c] = _mm256_and_si256(_mm256_srli_epi16(ld32(b + 32 * (c / 4)), 2 * (c % 4)), _mm256_set1_epi8(3));
+      o.s[c] = _mm256_set1_epi16(1);
+    }
+    o.mn = _mm256_set1_epi16(1);
+    o.d = o.dm = _cvtsh_ss(load_as<uint16_t>(b + offsetof(block_tq2_0, d)));
+  }
+};
+
+// Trits of bytes v, each multiplied by 3^t (per byte, equal within 16-bit words): trit + 1.
+inline __m256i trits(__m256i v, __m256i mul16) {
+  const __m256i lo = _mm256_mullo_epi16(v, mul16);
+  const __m256i hi = _mm256_mullo_epi16(_mm256_and_si256(v, _mm256_set1_epi16(short(0xFF00))), mul16);
+  const __m256i q = _mm256_blendv_epi8(lo, hi, _mm256_set1_epi16(short(0xFF00)));
+  // (3q) >> 8 = [q >= 86] + [q >= 171]; unsigned >= via max.
+  const __m256i a = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8(86)), q);
+  const __m256i b = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8(char(171))), q);
+  return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(a, b));
+}
+
+struct TQ1 {
+  static constexpr bool kSigned = false, kHasMin = true;
+  static constexpr size_t kBytes = sizeof(block_tq1_0);
+  static void decode(const uint8_t* b, DSb& o) {
+    const uint8_t* qs = b + offsetof(block_tq1_0, qs);
+    const __m256i q0 = ld32(qs);  // elements 32t + l, t = 0..4
+    for (int t = 0; t < 5; ++t) {
+      static constexpr short kP[5] = {1, 3, 9, 27, 81};
+      o.u[t] = trits(q0, _mm256_set1_epi16(kP[t]));
+    }
+    // qs[32..47]: elements 160 + 16t + l; qh[0..3]: elements 240 + 4t + l.
+    const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 32));
+    const __m256i q11 = _mm256_broadcastsi128_si256(q1);
+    o.u[5] = trits(q11, _mm256_setr_epi16(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3));
+    o.u[6] = trits(q11, _mm256_setr_epi16(9, 9, 9, 9, 9, 9, 9, 9, 27, 27, 27, 27, 27, 27, 27, 27));
+    const __m128i qh = _mm_set1_epi32(int(load_as<uint32_t>(b + offsetof(block_tq1_0, qh))));
+    o.u[7] = trits(_mm256_inserti128_si256(_mm256_castsi128_si256(q1), qh, 1),
+                   _mm256_setr_epi16(81, 81, 81, 81, 81, 81, 81, 81, 1, 1, 3, 3, 9, 9, 27, 27));
+    for (int c = 0; c < 8; ++c) o.s[c] = _mm256_set1_epi16(1);
+    o.mn = _mm256_set1_epi16(1);
+    o.d = o.dm = _cvtsh_ss(load_as<uint16_t>(b + offsetof(block_tq1_0, d)));
+  }
+};
+
+void quantize_act(const float* x, void* xq, int64_t k) { avx2::quantize_q8_K(x, xq, k); }
+
+const MatmulKernel kKernels[] = {
+    {FormatId::TQ1_0, BackendId::Avx2, FormatId::Q8_K, "gemm_tq1_0_q8_K_avx2", q8_K_row_bytes, quantize_act,
+     compute_sb<TQ1>},
+    {FormatId::TQ2_0, BackendId::Avx2, FormatId::Q8_K, "gemm_tq2_0_q8_K_avx2", q8_K_row_bytes, quantize_act,
+     compute_sb<TQ2>},
+};
+}  // namespace
+
+std::span<const MatmulKernel> ternary_avx2() { return kKernels; }
 
 }  // namespace qb::kern

@@ -1,21 +1,17 @@
+// The peer backends, in a fixed order. Each peer file provides make_<name>_peer(): an available
+// backend when its library was found at build time, else an entry saying why not.
 #include <algorithm>
 
 #include "qb/peers.h"
 
 namespace qb {
 
-// Filled in as the peer backends land; until then each is listed as unavailable.
+PeerBackend make_openblas_peer();
+PeerBackend make_onednn_peer();
+PeerBackend make_xnnpack_peer();
+
 std::span<const PeerBackend> peer_backends() {
-  static const std::vector<PeerBackend> peers = [] {
-    std::vector<PeerBackend> v;
-    for (const char* n : {"openblas", "onednn", "xnnpack"}) {
-      PeerBackend p;
-      p.name = n;
-      p.missing = "not implemented yet";
-      v.push_back(p);
-    }
-    return v;
-  }();
+  static const std::vector<PeerBackend> peers = {make_openblas_peer(), make_onednn_peer(), make_xnnpack_peer()};
   return peers;
 }
 

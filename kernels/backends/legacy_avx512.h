@@ -1,0 +1,283 @@
+// Legacy-family AVX-512 tile templates, shared by legacy_avx512.cpp and int_avx512.cpp (the
+// int family's INT4_Gxx layouts are legacy-like). Internal linkage: include only from
+// translation units compiled with the AVX-512 flags.
+#pragma once
+#include <immintrin.h>
+
+#include <algorithm>
+#include <type_traits>
+
+#include "legacy_common.h"
+
+namespace qb::kern {
+namespace {
+
+constexpr int64_t kKB = 128;  // blocks per k-block (GEMM); a multiple of 4
+constexpr int64_t kNC = 64;   // activation columns per panel
+constexpr int kMaxC = 3;      // GEMM tile: kGemmR rows x 3 columns (fits the 32 zmm registers)
+constexpr int kGemmR = 3;
+
+// Horizontal sums/max (GCC 12's _mm512_reduce_* trip -Wmaybe-uninitialized in its own header).
+inline float hsum(__m512 v) {
+  const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  b = _mm_add_ps(b, _mm_movehl_ps(b, b));
+  return _mm_cvtss_f32(_mm_add_ss(b, _mm_movehdup_ps(b)));
+}
+inline float hmax(__m512 v) {
+  const __m256 a = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 b = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  b = _mm_max_ps(b, _mm_movehl_ps(b, b));
+  return _mm_cvtss_f32(_mm_max_ss(b, _mm_movehdup_ps(b)));
+}
+inline int hsum_i32(__m512i v) {
+  const __m256i a = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  __m128i b = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+  b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0x4E));
+  b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0xB1));
+  return _mm_cvtsi128_si32(b);
+}
+
+inline __mmask64 byte_mask(int64_t nbytes) {
+  return nbytes >= 64 ? ~__mmask64(0) : nbytes <= 0 ? __mmask64(0) : (__mmask64(1) << nbytes) - 1;
+}
+
+// Word-permute index: word i of the result takes word f(i) of (A = bytes 0..63, B = 64..127).
+template <typename F>
+inline __m512i word_index(F f) {
+  alignas(64) int16_t v[32];
+  for (int i = 0; i < 32; ++i) v[i] = int16_t(f(i));
+  return _mm512_load_si512(v);
+}
+
+inline void halfs_to_floats(const uint16_t* h, float* f, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(f + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + i))));
+  for (; i < n; ++i) f[i] = _cvtsh_ss(h[i]);
+}
+
+// Activation column c of a tile: codes, d_x and s_x from the tile's first block.
+struct ActView {
+  const int8_t* qs;
+  const float* d;
+  const float* s;
+};
+
+// 4/5-bit formats (and INT4_Gxx): one step = a quad of blocks. Two zmm loads cover the quad's bytes; one word
+// permute gathers the 64 code bytes, another the scales: [d_b x4 .. d_b+3 x4 | m_b 0 0 0 ..].
+// Codes expand to lo (codes 0..15 of each block) and hi (16..31); both dot products land in
+// the same lanes (lane i <-> block i/4), so one cvt + fma per quad.
+template <const LegacyGeom& G>
+struct NibTile {
+  static constexpr int kBB = G.block_bytes;
+  static constexpr bool kMin = G.m_off >= 0;
+
+  template <int R, int C>
+  static void run(const uint8_t* const* w, const ActView* x, int64_t nbk, float* out) {
+    // Block j of the quad: group j / bpg, codes 16 bytes per block inside the group.
+    const __m512i code_idx = word_index([](int i) {
+      const int j = i / 8;
+      return ((j / G.bpg) * G.group_bytes() + G.qs_off + 16 * (j % G.bpg)) / 2 + i % 8;
+    });
+    const __m512i scale_idx = word_index([](int i) {
+      const int j = (i % 16) / 4;
+      const int g = (j / G.bpg) * G.group_bytes() / 2;
+      return i < 16 ? g : kMin ? g + G.m_off / 2 : 0;
+    });
+    // The minimum goes to the first lane of its block only.
+    const __mmask32 scale_keep = kMin ? 0x1111FFFFu : 0x0000FFFFu;
+    const __m512i qh_idx = word_index([](int i) {
+      return i < 8 ? ((i % 4) * kBB + (G.qh_off > 0 ? G.qh_off : 0)) / 2 + i / 4 : 0;
+    });
+    const __m512i lane_idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m512i nib = _mm512_set1_epi8(0x0F), off = _mm512_set1_epi8(char(G.off));
+    __m512 acc[R][C];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < nbk; p += 4) {
+      const int64_t nbytes = std::min<int64_t>(4, nbk - p) * kBB;
+      const __mmask64 ma = byte_mask(nbytes), mb = byte_mask(nbytes - 64);
+      __m512i lo[R], hi[R];
+      __m512 ws[R], wm[R];
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* wb = w[r] + p * kBB;
+        const __m512i A = _mm512_maskz_loadu_epi8(ma, wb), B = _mm512_maskz_loadu_epi8(mb, wb + 64);
+        const __m512i codes = _mm512_permutex2var_epi16(A, code_idx, B);
+        lo[r] = _mm512_and_si512(codes, nib);
+        hi[r] = _mm512_and_si512(_mm512_srli_epi16(codes, 4), nib);
+        if constexpr (G.bits == 5) {
+          const __m128i h = _mm512_castsi512_si128(_mm512_permutex2var_epi16(A, qh_idx, B));
+          const __m512i sixteen = _mm512_set1_epi8(16);
+          lo[r] = _mm512_mask_add_epi8(lo[r], __mmask64(_mm_cvtsi128_si64(h)), lo[r], sixteen);
+          hi[r] = _mm512_mask_add_epi8(hi[r], __mmask64(_mm_extract_epi64(h, 1)), hi[r], sixteen);
+        }
+        const __m512i sc = _mm512_maskz_permutex2var_epi16(scale_keep, A, scale_idx, B);
+        ws[r] = _mm512_cvtph_ps(_mm512_castsi512_si256(sc));
+        if constexpr (kMin) wm[r] = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(sc, 1));
+      }
+      for (int c = 0; c < C; ++c) {
+        const int8_t* xq = x[c].qs + p * 32;
+        const __m512i xlo = _mm512_loadu_si512(xq), xhi = _mm512_loadu_si512(xq + 64);
+        const __m512 xs = _mm512_permutexvar_ps(lane_idx, _mm512_castps128_ps512(_mm_loadu_ps(x[c].d + p)));
+        __m512i base = _mm512_setzero_si512();
+        if constexpr (G.off != 0)
+          base = _mm512_sub_epi32(base, _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(base, off, xlo), off, xhi));
+        __m512 sx;
+        if constexpr (kMin) sx = _mm512_permutexvar_ps(lane_idx, _mm512_castps128_ps512(_mm_loadu_ps(x[c].s + p)));
+        for (int r = 0; r < R; ++r) {
+          const __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(base, lo[r], xlo), hi[r], xhi);
+          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[r], xs), acc[r][c]);
+          if constexpr (kMin) acc[r][c] = _mm512_fmadd_ps(wm[r], sx, acc[r][c]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) out[r * 4 + c] = hsum(acc[r][c]);
+  }
+};
+
+// 8-bit formats: one step = a pair of blocks (64 codes, xor 0x80 to make them unsigned; the
+// 128 offset is removed by starting from -128 * sum(x) per lane). Lanes 0-7 <-> block b.
+template <const LegacyGeom& G>
+struct Q8Tile {
+  static constexpr int kBB = G.block_bytes;
+
+  template <int R, int C>
+  static void run(const uint8_t* const* w, const ActView* x, int64_t nbk, float* out) {
+    const __m512i scale_idx = word_index([](int i) { return i < 8 ? 0 : i < 16 ? kBB / 2 : 0; });
+    const __m512i lane_idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i flip = _mm512_set1_epi8(char(0x80));
+    __m512 acc[R][C];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < nbk; p += 2) {
+      const bool two = p + 1 < nbk;
+      __m512i wv[R];
+      __m512 ws[R];
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* wb = w[r] + p * kBB;
+        const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + G.qs_off));
+        const __m256i q1 = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + kBB + G.qs_off))
+                               : _mm256_setzero_si256();
+        wv[r] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), flip);
+        const __m512i A = _mm512_maskz_loadu_epi8(byte_mask(two ? 64 : kBB), wb);
+        ws[r] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, A)));
+      }
+      for (int c = 0; c < C; ++c) {
+        const __m512i xv = _mm512_loadu_si512(x[c].qs + p * 32);
+        const __m512 xs = _mm512_permutexvar_ps(
+            lane_idx, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x[c].d + p)))));
+        const __m512i base =
+            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, xv));
+        for (int r = 0; r < R; ++r)
+          acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base, wv[r], xv)),
+                                      _mm512_mul_ps(ws[r], xs), acc[r][c]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) out[r * 4 + c] = hsum(acc[r][c]);
+  }
+};
+
+template <const LegacyGeom& G>
+using TileOf = std::conditional_t<G.bits == 8, Q8Tile<G>, NibTile<G>>;
+
+using TileFn = void (*)(const uint8_t* const*, const ActView*, int64_t, float*);
+
+template <const LegacyGeom& G, int R>
+TileFn pick_c(int c) {
+  switch (c) {
+    case 1: return &TileOf<G>::template run<R, 1>;
+    case 2: return &TileOf<G>::template run<R, 2>;
+    default: return &TileOf<G>::template run<R, 3>;
+  }
+}
+template <const LegacyGeom& G>
+TileFn pick(int r, int c) {
+  switch (r) {
+    case 1: return pick_c<G, 1>(c);
+    case 2: return pick_c<G, 2>(c);
+    case 3: return pick_c<G, 3>(c);
+    default: return pick_c<G, 4>(c);
+  }
+}
+
+thread_local ActPanel tls_panel;
+
+// Columns in panels of kNC (unpacked once per call), k in blocks of kKB for GEMM (a tile's
+// weights and activations stay in L1), 4-row x 3-column tiles; GEMV streams whole rows.
+template <const LegacyGeom& G, bool Q81>
+void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+             size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+  const int64_t nb = k / 32;
+  const auto* w = static_cast<const uint8_t*>(W);
+  const int64_t kb_blocks = n == 1 ? nb : kKB;
+  ActPanel& P = tls_panel;
+  float out[16];
+  const uint8_t* rows[4];
+  for (int64_t cb = 0; cb < n; cb += kNC) {
+    const int64_t nc = std::min(kNC, n - cb);
+    P.load(static_cast<const uint8_t*>(Xq), xq_stride, cb, nc, k, Q81,
+           G.bits == 8 ? kNatural : G.evenodd ? kQuadEvenOdd : kQuad);
+    halfs_to_floats(P.dh.data(), P.d.data(), P.nhalfs());
+    if (Q81) halfs_to_floats(P.sh.data(), P.s.data(), P.nhalfs());
+    for (int64_t kb = 0; kb < nb; kb += kb_blocks) {
+      const int64_t nbk = std::min(kb_blocks, nb - kb);
+      const int64_t tile_r = n == 1 ? 4 : kGemmR;
+      for (int64_t rt = r0; rt < r1; rt += tile_r) {
+        const int R = int(std::min<int64_t>(tile_r, r1 - rt));
+        for (int r = 0; r < R; ++r) rows[r] = w + (rt + r) * w_stride + kb * G.block_bytes;
+        for (int64_t ct = 0; ct < nc; ct += kMaxC) {
+          const int C = int(std::min<int64_t>(kMaxC, nc - ct));
+          ActView xv[kMaxC];
+          for (int c = 0; c < C; ++c)
+            xv[c] = {P.col_qs(ct + c) + kb * 32, P.col_d(ct + c) + kb, P.col_s(ct + c) + kb};
+          pick<G>(R, C)(rows, xv, nbk, out);
+          for (int c = 0; c < C; ++c) {
+            float* y = Y + (cb + ct + c) * ldy + rt;
+            for (int r = 0; r < R; ++r) y[r] = kb == 0 ? out[r * 4 + c] : y[r] + out[r * 4 + c];
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- activation quantizers, bit-exact with the scalar reference ----
+// roundf (half away from zero), done exactly: truncate, then step away if |frac| >= 0.5.
+inline __m512i round_away(__m512 v) {
+  const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m512 frac = _mm512_abs_ps(_mm512_sub_ps(v, t));
+  const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+  const __m512 one = _mm512_or_ps(_mm512_set1_ps(1.0f),
+                                  _mm512_and_ps(v, _mm512_castsi512_ps(_mm512_set1_epi32(int(0x80000000u)))));
+  return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, one));
+}
+
+template <bool Q81>
+void quantize_act(const float* x, void* dst, int64_t k) {
+  auto* y = static_cast<uint8_t*>(dst);
+  const int bb = Q81 ? 36 : 34, qo = Q81 ? 4 : 2;
+  for (int64_t i = 0; i < k / 32; ++i) {
+    const __m512 a = _mm512_loadu_ps(x + i * 32), b = _mm512_loadu_ps(x + i * 32 + 16);
+    const float amax = hmax(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint8_t* yb = y + i * bb;
+    const uint16_t dh = fp32_to_fp16(d);
+    std::memcpy(yb, &dh, 2);
+    const __m512 vid = _mm512_set1_ps(id);
+    const __m512i qa = round_away(_mm512_mul_ps(a, vid)), qb = round_away(_mm512_mul_ps(b, vid));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(yb + qo), _mm512_cvtepi32_epi8(qa));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(yb + qo + 16), _mm512_cvtepi32_epi8(qb));
+    if constexpr (Q81) {
+      const int sum = hsum_i32(_mm512_add_epi32(qa, qb));
+      const uint16_t sh = fp32_to_fp16(float(sum) * d);
+      std::memcpy(yb + 2, &sh, 2);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qb::kern

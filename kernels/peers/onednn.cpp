@@ -1,0 +1,163 @@
+// Peer backend `onednn`: oneDNN matmul primitives. F32 (f32×f32), BF16 (bf16×bf16 → f32,
+// activations converted per call) and INT8_PC (s8 activations quantized per call with one
+// per-tensor scale × s8 weights with one scale per output channel → f32), the last standing in
+// for qbench's INT8_PC. Weights are reordered once into the layout oneDNN prefers.
+#include <cstdlib>
+#include <map>
+#include <unordered_map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "peer_common.h"
+#include "qb/peers.h"
+
+#if defined(QB_HAVE_ONEDNN)
+#include <dnnl.hpp>
+#if defined(QB_HAVE_GOMP)
+extern "C" void omp_set_num_threads(int);
+#endif
+#endif
+
+namespace qb {
+
+#if defined(QB_HAVE_ONEDNN)
+namespace {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+class OnednnMatmul : public PeerMatmul {
+ public:
+  OnednnMatmul(FormatId f, const float* W, int64_t m, int64_t k, int threads)
+      : f_(f), m_(m), k_(k), threads_(threads), strm_(engine()) {
+    if (f == FormatId::INT8_PC) {
+      peers::quantize_rows_s8(W, m, k, wq_, wscale_);
+      wdt_ = dt::s8;
+      user_w_ = wq_.data();
+      scales_.resize(size_t(m));
+    } else if (f == FormatId::BF16) {
+      wbf_.resize(size_t(m * k));
+      for (size_t i = 0; i < wbf_.size(); ++i) wbf_[i] = fp32_to_bf16(W[i]);
+      wdt_ = dt::bf16;
+      user_w_ = wbf_.data();
+    } else {
+      wf_.assign(W, W + m * k);
+      wdt_ = dt::f32;
+      user_w_ = wf_.data();
+    }
+  }
+
+  void run(const float* X, int64_t n, float* Y) override {
+#if defined(QB_HAVE_GOMP)
+    omp_set_num_threads(threads_);
+#endif
+    Prim& p = prim(n);
+    dnnl::memory src, dst(p.pd.dst_desc(), engine(), Y);
+    std::unordered_map<int, dnnl::memory> args;
+    if (f_ == FormatId::INT8_PC) {
+      // Dynamic per-tensor activation scale, as an inference engine with dynamic quantization does.
+      xq_.resize(size_t(n * k_));
+      const float a = peers::absmax(X, n * k_);
+      const float sx = a > 0 ? a / 127.f : 1.f, inv = 1.f / sx;
+      for (int64_t i = 0; i < n * k_; ++i) xq_[size_t(i)] = peers::q8(X[i], inv);
+      for (int64_t r = 0; r < m_; ++r) scales_[size_t(r)] = sx * wscale_[size_t(r)];
+      src = dnnl::memory(p.pd.src_desc(), engine(), xq_.data());
+      args.insert({DNNL_ARG_ATTR_OUTPUT_SCALES, dnnl::memory({{m_}, dt::f32, tag::x}, engine(), scales_.data())});
+    } else if (f_ == FormatId::BF16) {
+      xb_.resize(size_t(n * k_));
+      for (int64_t i = 0; i < n * k_; ++i) xb_[size_t(i)] = fp32_to_bf16(X[i]);
+      src = dnnl::memory(p.pd.src_desc(), engine(), xb_.data());
+    } else {
+      src = dnnl::memory(p.pd.src_desc(), engine(), const_cast<float*>(X));
+    }
+    args.insert({DNNL_ARG_SRC, src});
+    args.insert({DNNL_ARG_WEIGHTS, p.w});
+    args.insert({DNNL_ARG_DST, dst});
+    p.mm.execute(strm_, args);
+    strm_.wait();
+  }
+  size_t weight_bytes() const override {
+    return size_t(m_ * k_) * (wdt_ == dt::f32 ? 4 : wdt_ == dt::bf16 ? 2 : 1) + wscale_.size() * sizeof(float);
+  }
+
+ private:
+  struct Prim {
+    dnnl::matmul::primitive_desc pd;
+    dnnl::matmul mm;
+    dnnl::memory w;
+  };
+  Prim& prim(int64_t n) {
+    auto it = prims_.find(n);
+    if (it != prims_.end()) return it->second;
+    const dt sdt = f_ == FormatId::INT8_PC ? dt::s8 : f_ == FormatId::BF16 ? dt::bf16 : dt::f32;
+    dnnl::memory::desc src_md({n, k_}, sdt, tag::ab);
+    // F32: the plain layout selects the jit GEMV/GEMM (faster than brgemm for n = 1 here); BF16 and
+    // INT8: oneDNN picks a blocked layout for its brgemm (AMX / VNNI) kernels.
+    dnnl::memory::desc w_any({k_, m_}, wdt_, f_ == FormatId::F32 ? tag::ba : tag::any);
+    dnnl::memory::desc dst_md({n, m_}, dt::f32, tag::ab);
+    dnnl::primitive_attr attr;
+    if (f_ == FormatId::INT8_PC) attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, w_any, dst_md), attr, engine());
+    // W is m × k row-major, i.e. the k × m weights matrix in "ba" order.
+    dnnl::memory user_w({{k_, m_}, wdt_, tag::ba}, engine(), user_w_);
+    dnnl::memory w(pd.weights_desc(), engine());
+    dnnl::reorder(user_w, w).execute(strm_, user_w, w);
+    strm_.wait();
+    return prims_.emplace(n, Prim{pd, dnnl::matmul(pd), w}).first->second;
+  }
+
+  FormatId f_;
+  int64_t m_, k_;
+  int threads_;
+  dnnl::stream strm_;
+  dt wdt_ = dt::f32;
+  void* user_w_ = nullptr;
+  std::vector<float> wf_, wscale_, scales_;
+  std::vector<uint16_t> wbf_, xb_;
+  std::vector<int8_t> wq_, xq_;
+  std::map<int64_t, Prim> prims_;
+};
+
+std::string computes(FormatId f) {
+  switch (f) {
+    case FormatId::F32: return "oneDNN f32 matmul";
+    case FormatId::BF16: return "oneDNN bf16 matmul (activations converted to bf16 per call, f32 output)";
+    case FormatId::INT8_PC:
+      return "oneDNN s8s8 matmul, per-channel weight scales, dynamic per-tensor activation scale ≈ INT8_PC";
+    default: return "";
+  }
+}
+
+std::unique_ptr<PeerMatmul> create(FormatId f, const float* W, int64_t m, int64_t k, int64_t, int threads) {
+  if (f != FormatId::F32 && f != FormatId::BF16 && f != FormatId::INT8_PC) return nullptr;
+  auto p = std::make_unique<OnednnMatmul>(f, W, m, k, threads);
+  return p;
+}
+
+}  // namespace
+
+PeerBackend make_onednn_peer() {
+  PeerBackend p;
+  p.name = "onednn";
+  p.available = true;
+  p.formats = {FormatId::F32, FormatId::BF16, FormatId::INT8_PC};
+  p.computes = computes;
+  p.create = create;
+  return p;
+}
+#else
+PeerBackend make_onednn_peer() {
+  PeerBackend p;
+  p.name = "onednn";
+  p.missing = QB_ONEDNN_MISSING;
+  return p;
+}
+#endif
+
+}  // namespace qb

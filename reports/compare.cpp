@@ -1,0 +1,286 @@
+#include "compare.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "qb/command.h"
+#include "qb/report.h"
+#include "report_common.h"
+
+namespace qb::rep {
+
+UTest mann_whitney_u(const std::vector<double>& a, const std::vector<double>& b) {
+  UTest t;
+  t.n1 = int(a.size());
+  t.n2 = int(b.size());
+  if (t.n1 < 2 || t.n2 < 2) return t;
+  t.valid = true;
+  const size_t n = a.size() + b.size();
+  std::vector<std::pair<double, int>> all;
+  all.reserve(n);
+  for (double x : a) all.push_back({x, 0});
+  for (double x : b) all.push_back({x, 1});
+  std::sort(all.begin(), all.end(), [](auto& l, auto& r) { return l.first < r.first; });
+  double r1 = 0, tie_sum = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && all[j].first == all[i].first) ++j;
+    const double rank = (double(i + 1) + double(j)) / 2.0;  // average of ranks i+1..j
+    const double ties = double(j - i);
+    tie_sum += ties * ties * ties - ties;
+    for (size_t k = i; k < j; ++k)
+      if (all[k].second == 0) r1 += rank;
+    i = j;
+  }
+  const double n1 = t.n1, n2 = t.n2, nn = double(n);
+  t.u1 = r1 - n1 * (n1 + 1) / 2;
+  t.u2 = n1 * n2 - t.u1;
+  const double mu = n1 * n2 / 2;
+  const double var = n1 * n2 / 12.0 * ((nn + 1) - tie_sum / (nn * (nn - 1)));
+  const double u = std::max(t.u1, t.u2);
+  if (var <= 0) {
+    t.z = 0;
+    t.p = 1;
+    return t;
+  }
+  t.z = std::max(0.0, (u - mu - 0.5) / std::sqrt(var));
+  t.p = std::min(1.0, std::erfc(t.z / std::sqrt(2.0)));
+  return t;
+}
+
+namespace {
+
+// Informational metrics: shown, never gate the verdict (noise measures, inputs).
+bool informational(const std::string& m) {
+  return m == "cv" || m == "overhead_pct" || m == "max_us" || m == "working_set_bytes" || m == "ipc";
+}
+
+}  // namespace
+
+Comparison compare_results(const std::vector<CellResult>& base, const std::vector<CellResult>& head,
+                           const CompareOptions& opt) {
+  Comparison c;
+  c.opt = opt;
+  std::map<std::string, const CellResult*> bmap, hmap;
+  for (const auto& r : base) bmap[r.cell.key()] = &r;
+  for (const auto& r : head) hmap[r.cell.key()] = &r;
+  for (const auto& r : base)
+    if (!hmap.count(r.cell.key())) c.only_base.push_back(r.cell);
+  for (const auto& r : head)
+    if (!bmap.count(r.cell.key())) c.only_head.push_back(r.cell);
+
+  for (const auto& br : base) {
+    auto it = hmap.find(br.cell.key());
+    if (it == hmap.end()) continue;
+    const CellResult& hr = *it->second;
+    CellDiff d;
+    d.cell = br.cell;
+    d.key = br.cell.key();
+    d.base_status = br.status;
+    d.head_status = hr.status;
+    d.base_valid = br.valid;
+    d.head_valid = hr.valid;
+    d.utest = mann_whitney_u(br.samples, hr.samples);
+    if (br.status == "ok" && hr.status != "ok") {
+      d.status_regressed = true;
+      d.flagged = true;
+    }
+    if (br.status == "ok" && hr.status == "ok") {
+      for (const auto& [name, bv] : br.metrics.items()) {
+        if (!bv.is_number() || !hr.metrics.contains(name) || !hr.metrics[name].is_number()) continue;
+        MetricDelta m;
+        m.metric = name;
+        m.base = bv.get<double>();
+        m.head = hr.metrics[name].get<double>();
+        m.known = find_metric(name) != nullptr;
+        m.higher_is_better = higher_is_better(name);
+        m.gated = m.known && !informational(name);
+        const double denom = std::fabs(m.base);
+        m.delta_pct = denom > 0 ? (m.head - m.base) / denom * 100.0 : (m.head == m.base ? 0.0 : INFINITY);
+        if (m.head == m.base) m.delta_pct = 0;
+        m.regression_pct = m.higher_is_better ? -m.delta_pct : m.delta_pct;
+        if (is_timing_metric(name)) {
+          if (d.utest.valid) {
+            m.basis = "mann-whitney";
+            m.significant = d.utest.p < opt.alpha;
+          } else {
+            m.basis = "no samples (value only)";
+            m.significant = m.head != m.base;
+          }
+        } else {
+          m.basis = "deterministic";
+          m.significant = m.head != m.base;
+        }
+        m.flagged = m.gated && m.significant && m.regression_pct > opt.max_regression_pct;
+        if (m.flagged) d.flagged = true;
+        if (m.gated && m.significant && -m.regression_pct > opt.max_regression_pct) ++c.improved;
+        d.metrics.push_back(m);
+      }
+    }
+    if (d.flagged) ++c.flagged;
+    c.cells.push_back(std::move(d));
+  }
+  return c;
+}
+
+namespace {
+
+nlohmann::json cell_json(const Cell& c) {
+  return {{"suite", c.suite}, {"format", c.format}, {"backend", c.backend}, {"workload", c.workload},
+          {"threads", c.threads}, {"placement", c.placement}};
+}
+
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+const char* kMethod =
+    "Significance: two-sided Mann-Whitney U test on the raw timing samples of each cell (normal "
+    "approximation with tie and continuity correction, alpha {}), as Google Benchmark's compare.py. "
+    "Metrics not derived from timings (quality, sizes) are deterministic: any change counts. "
+    "A regression is flagged when it is significant and worse than {}% in the metric's direction.";
+
+std::string verdict_line(const Comparison& c) {
+  if (c.flagged == 0) return fmt::format("PASS: no significant regression beyond {}%", fmt_num(c.opt.max_regression_pct));
+  return fmt::format("FAIL: {} cell(s) with a significant regression beyond {}%", c.flagged,
+                     fmt_num(c.opt.max_regression_pct));
+}
+
+std::string cell_name(const Cell& c) {
+  return fmt::format("{} {} {} {} t{} {}", c.suite, c.format, c.backend, c.workload, c.threads, c.placement);
+}
+
+}  // namespace
+
+nlohmann::json Comparison::to_json() const {
+  nlohmann::json j;
+  j["base"] = base_path;
+  j["head"] = head_path;
+  j["max_regression_pct"] = opt.max_regression_pct;
+  j["alpha"] = opt.alpha;
+  j["method"] = fmt::format(fmt::runtime(kMethod), opt.alpha, fmt_num(opt.max_regression_pct));
+  j["verdict"] = flagged ? "fail" : "pass";
+  j["flagged_cells"] = flagged;
+  j["improved_metrics"] = improved;
+  auto& arr = j["cells"] = nlohmann::json::array();
+  for (const auto& d : cells) {
+    nlohmann::json e = cell_json(d.cell);
+    e["key"] = d.key;
+    e["base_status"] = d.base_status;
+    e["head_status"] = d.head_status;
+    e["base_valid"] = d.base_valid;
+    e["head_valid"] = d.head_valid;
+    e["flagged"] = d.flagged;
+    e["status_regressed"] = d.status_regressed;
+    if (d.utest.valid)
+      e["utest"] = {{"n_base", d.utest.n1}, {"n_head", d.utest.n2}, {"u", d.utest.u1}, {"z", d.utest.z}, {"p", d.utest.p},
+                    {"significant", d.utest.p < opt.alpha}};
+    else
+      e["utest"] = nullptr;
+    auto& ms = e["metrics"] = nlohmann::json::array();
+    for (const auto& m : d.metrics)
+      ms.push_back({{"metric", m.metric}, {"base", num(m.base)}, {"head", num(m.head)}, {"delta_pct", num(m.delta_pct)},
+                    {"higher_is_better", m.higher_is_better}, {"gated", m.gated}, {"basis", m.basis},
+                    {"significant", m.significant}, {"regression", m.regression_pct > 0}, {"flagged", m.flagged}});
+    arr.push_back(e);
+  }
+  j["only_in_base"] = nlohmann::json::array();
+  for (const auto& c : only_base) j["only_in_base"].push_back(cell_json(c));
+  j["only_in_head"] = nlohmann::json::array();
+  for (const auto& c : only_head) j["only_in_head"].push_back(cell_json(c));
+  return j;
+}
+
+std::string Comparison::markdown() const {
+  std::string o = "# qbench compare\n\n";
+  o += fmt::format("- base: `{}`\n- head: `{}`\n- **{}**\n\n", md_escape(base_path), md_escape(head_path),
+                   verdict_line(*this));
+  o += fmt::format(fmt::runtime(kMethod), opt.alpha, fmt_num(opt.max_regression_pct)) + "\n\n";
+  o += "| | cell | metric | base | head | delta | p (U test) | significant |\n|---|---|---|---:|---:|---:|---:|---|\n";
+  for (const auto& d : cells) {
+    if (d.status_regressed)
+      o += fmt::format("| ❌ | {} | status | {} | {} | | | |\n", md_escape(cell_name(d.cell)), md_escape(d.base_status),
+                       md_escape(d.head_status));
+    for (const auto& m : d.metrics) {
+      if (!m.gated) continue;
+      const char* mark = m.flagged ? "❌" : (m.significant && m.regression_pct < -opt.max_regression_pct ? "✅" : "");
+      o += fmt::format("| {} | {} | {} | {} | {} | {:+.2f}% | {} | {} |\n", mark, md_escape(cell_name(d.cell)),
+                       md_escape(m.metric), fmt_num(m.base), fmt_num(m.head), m.delta_pct,
+                       m.basis == "mann-whitney" ? fmt::format("{:.4f}", d.utest.p) : "-",
+                       m.basis == "mann-whitney" ? (m.significant ? "yes" : "no") : md_escape(m.basis));
+    }
+  }
+  if (!only_base.empty() || !only_head.empty()) {
+    o += "\n## Cells present on one side only\n\n";
+    for (const auto& c : only_base) o += "- only in base: " + md_escape(cell_name(c)) + "\n";
+    for (const auto& c : only_head) o += "- only in head: " + md_escape(cell_name(c)) + "\n";
+  }
+  return o;
+}
+
+std::string Comparison::text() const {
+  std::string o;
+  o += fmt::format("base: {}\nhead: {}\n", base_path, head_path);
+  o += fmt::format(fmt::runtime(kMethod), opt.alpha, fmt_num(opt.max_regression_pct)) + "\n\n";
+  o += fmt::format("{:<2} {:<58} {:<14} {:>11} {:>11} {:>9} {:>8}\n", "", "cell", "metric", "base", "head", "delta",
+                   "p");
+  for (const auto& d : cells) {
+    if (d.status_regressed)
+      o += fmt::format("{:<2} {:<58} {:<14} {:>11} {:>11}\n", "!!", cell_name(d.cell).substr(0, 58), "status",
+                       d.base_status, d.head_status);
+    for (const auto& m : d.metrics) {
+      if (!m.gated) continue;
+      const char* mark = m.flagged ? "!!" : (m.significant && m.regression_pct > 0 ? "-" : (m.significant && m.regression_pct < 0 ? "+" : ""));
+      o += fmt::format("{:<2} {:<58} {:<14} {:>11} {:>11} {:>+8.2f}% {:>8}\n", mark, cell_name(d.cell).substr(0, 58),
+                       m.metric, fmt_num(m.base), fmt_num(m.head), m.delta_pct,
+                       m.basis == "mann-whitney" ? fmt::format("{:.4f}", d.utest.p) : (m.basis == "deterministic" ? "det." : "n/a"));
+    }
+  }
+  for (const auto& c : only_base) o += "only in base: " + cell_name(c) + "\n";
+  for (const auto& c : only_head) o += "only in head: " + cell_name(c) + "\n";
+  o += fmt::format("\n{} matched cells, {} only in base, {} only in head\n{}\n", cells.size(), only_base.size(),
+                   only_head.size(), verdict_line(*this));
+  return o;
+}
+
+namespace {
+
+struct CompareArgs {
+  std::string base, head, max_regression = "5%", md, json;
+  double alpha = 0.05;
+};
+
+void add_compare(CLI::App& app) {
+  auto a = std::make_shared<CompareArgs>();
+  auto* cmd = app.add_subcommand("compare", "Compare two reports cell by cell; exit 1 on a significant regression");
+  cmd->add_option("base", a->base, "Baseline report.json")->required();
+  cmd->add_option("head", a->head, "Changed report.json")->required();
+  cmd->add_option("--max-regression", a->max_regression, "Largest tolerated significant regression (default 5%)");
+  cmd->add_option("--alpha", a->alpha, "Significance level of the Mann-Whitney U test (default 0.05)");
+  cmd->add_option("--md", a->md, "Write the comparison as Markdown");
+  cmd->add_option("--json", a->json, "Write the comparison as JSON");
+  cmd->callback([a] {
+    CompareOptions opt;
+    opt.max_regression_pct = parse_percent(a->max_regression, "--max-regression");
+    if (!(a->alpha > 0 && a->alpha < 1)) throw UsageError(fmt::format("--alpha: {} is not in (0, 1)", a->alpha));
+    opt.alpha = a->alpha;
+    auto b = load(a->base);
+    auto h = load(a->head);
+    auto c = compare_results(b.results, h.results, opt);
+    c.base_path = a->base;
+    c.head_path = a->head;
+    if (!a->md.empty()) write_file_atomic(a->md, c.markdown());
+    if (!a->json.empty()) write_file_atomic(a->json, c.to_json().dump(2) + "\n");
+    if (!globals().quiet) std::fputs(c.text().c_str(), stdout);
+    set_exit_code(c.flagged ? kExitVerdict : kExitOk);
+  });
+}
+
+}  // namespace
+QB_REGISTER_COMMAND(compare, "compare", 60, add_compare);
+}  // namespace qb::rep

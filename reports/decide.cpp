@@ -1,0 +1,723 @@
+#include "decide.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "qb/command.h"
+#include "qb/formats.h"
+#include "report_common.h"
+
+namespace qb::rep {
+
+std::string Candidate::id() const {
+  if (backend == "-" && threads == 0) return format;
+  return fmt::format("{} / {} / {}t / {}", format, backend, threads, placement);
+}
+
+void apply_device_class(DecisionOptions& o, const std::string& cls, bool weights_given) {
+  o.device_class = cls;
+  if (cls.empty()) return;
+  double budget = 0;
+  if (cls == "mobile") {
+    budget = 4.0 * (1ull << 30);
+    if (!o.max_threads) o.max_threads = 4;
+    if (!weights_given) o.w_quality = 1, o.w_speed = 1, o.w_memory = 2;
+  } else if (cls == "desktop") {
+    budget = 16.0 * (1ull << 30);
+  } else if (cls == "edge-server") {
+    budget = 64.0 * (1ull << 30);
+    if (!weights_given) o.w_quality = 1, o.w_speed = 2, o.w_memory = 0.5;
+  } else {
+    throw UsageError(fmt::format("--device-class: unknown class '{}': use mobile, desktop or edge-server", cls));
+  }
+  if (!o.memory_budget_bytes) {
+    o.memory_budget_bytes = budget;
+    o.memory_budget_explicit = false;
+  }
+}
+
+void parse_weights(DecisionOptions& o, const std::string& s) {
+  std::stringstream ss(s);
+  for (std::string kv; std::getline(ss, kv, ',');) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) throw UsageError(fmt::format("--weights: '{}' is not name=value", kv));
+    std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
+    double w;
+    size_t pos = 0;
+    try {
+      w = std::stod(v, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos == 0 || pos != v.size() || !(w >= 0) || !std::isfinite(w))
+      throw UsageError(fmt::format("--weights: bad weight '{}' for '{}': expected a number >= 0", v, k));
+    if (k == "quality") o.w_quality = w;
+    else if (k == "speed") o.w_speed = w;
+    else if (k == "memory") o.w_memory = w;
+    else throw UsageError(fmt::format("--weights: unknown name '{}': use quality, speed, memory", k));
+  }
+  if (o.w_quality + o.w_speed + o.w_memory <= 0) throw UsageError("--weights: all weights are zero");
+}
+
+void parse_min_throughput(DecisionOptions& o, const std::string& s) {
+  std::string t;
+  for (char c : s)
+    if (c != ' ') t += char(std::tolower(static_cast<unsigned char>(c)));
+  std::string num = t;
+  o.throughput_metric = "gb_per_s";
+  for (const char* suf : {"gb/s", "gbps"})
+    if (t.size() > strlen(suf) && t.ends_with(suf)) num = t.substr(0, t.size() - strlen(suf));
+  for (const char* suf : {"tokens/s", "tok/s", "t/s"})
+    if (t.size() > strlen(suf) && t.ends_with(suf)) {
+      num = t.substr(0, t.size() - strlen(suf));
+      o.throughput_metric = "tokens_per_s";
+      break;
+    }
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(num, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  if (pos == 0 || pos != num.size() || !(v >= 0))
+    throw UsageError(fmt::format("--min-throughput: bad value '{}': expected e.g. 20GB/s or 15tokens/s", s));
+  o.min_throughput = v;
+}
+
+void parse_quality_loss(DecisionOptions& o, const std::string& s) {
+  std::string t;
+  for (char c : s)
+    if (c != ' ') t += char(std::tolower(static_cast<unsigned char>(c)));
+  if (t.size() > 2 && t.ends_with("db")) {
+    o.quality_loss_db = true;
+    t = t.substr(0, t.size() - 2);
+  } else if (t.size() > 1 && t.ends_with("%")) {
+    t = t.substr(0, t.size() - 1);
+  } else {
+    throw UsageError(fmt::format("--max-quality-loss: bad value '{}': expected e.g. 1dB or 3%", s));
+  }
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(t, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  if (pos == 0 || pos != t.size() || !(v >= 0))
+    throw UsageError(fmt::format("--max-quality-loss: bad value '{}': expected e.g. 1dB or 3%", s));
+  o.max_quality_loss = v;
+}
+
+namespace {
+
+std::optional<double> metric(const CellResult& r, const char* name) {
+  auto it = r.metrics.find(name);
+  if (it == r.metrics.end() || !it->is_number()) return std::nullopt;
+  double v = it->get<double>();
+  if (!std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::string model_of(const std::string& workload) {
+  for (const char* p : {"model_", "decode_"})
+    if (workload.rfind(p, 0) == 0) return workload.substr(strlen(p));
+  return workload;
+}
+
+bool is_speed_suite(const std::string& s) { return s == "throughput" || s == "latency"; }
+bool is_quality_suite(const std::string& s) { return s == "quant-error" || s == "perplexity"; }
+
+// Time of one cell for speed-up ratios, seconds (lower is better).
+std::optional<double> cell_time(const CellResult& r) {
+  if (auto t = metric(r, "time_s"); t && *t > 0) return t;
+  if (auto t = metric(r, "decode_ms"); t && *t > 0) return *t * 1e-3;
+  if (auto t = metric(r, "tokens_per_s"); t && *t > 0) return 1.0 / *t;
+  if (auto t = metric(r, "p50_us"); t && *t > 0) return *t * 1e-6;
+  if (r.has_stats && r.stats.median > 0) return r.stats.median;
+  return std::nullopt;
+}
+
+double geomean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += std::log(x);
+  return std::exp(s / double(v.size()));
+}
+
+std::string speed_key(const CellResult& r) {
+  return fmt::format("{}|{}|{}|{}", r.cell.suite, r.cell.workload, r.cell.threads, r.cell.placement);
+}
+
+std::string pct(double v) { return fmt::format("{:.0f}%", v); }
+
+}  // namespace
+
+Decision decide(const std::vector<CellResult>& results, const DecisionOptions& opt) {
+  Decision d;
+  d.opt = opt;
+
+  // 1. Quality by format (quant-error on one distribution, perplexity when present).
+  std::set<std::string> dists;
+  for (const auto& r : results)
+    if (r.cell.suite == "quant-error" && r.status == "ok") dists.insert(r.cell.workload);
+  d.distribution = opt.distribution;
+  if (d.distribution.empty()) d.distribution = dists.count("gaussian") ? "gaussian" : (dists.empty() ? "" : *dists.begin());
+  else if (!dists.empty() && !dists.count(d.distribution))
+    throw UsageError(fmt::format("--distribution: '{}' not in the report's quant-error workloads ({})", d.distribution,
+                                 fmt::join(dists, ", ")));
+  struct Q {
+    std::optional<double> snr, cosine, ppl, kld, bpw, model_bytes;
+    bool lossless = false;
+  };
+  std::map<std::string, Q> qual;
+  std::map<std::string, std::map<std::string, double>> model_bytes;  // format -> model -> bytes
+  for (const auto& r : results) {
+    if (r.status != "ok" || r.cell.format == "-") continue;
+    Q& q = qual[r.cell.format];
+    if (r.cell.suite == "quant-error" && r.cell.workload == d.distribution) {
+      q.snr = metric(r, "snr_db");
+      q.cosine = metric(r, "cosine");
+      if (!q.snr && metric(r, "rmse").value_or(1) == 0) q.lossless = true;
+      if (auto b = metric(r, "bits_per_weight")) q.bpw = b;
+    } else if (r.cell.suite == "perplexity") {
+      if (auto p = metric(r, "ppl")) q.ppl = q.ppl ? std::max(*q.ppl, *p) : *p;
+      if (auto k = metric(r, "kld")) q.kld = q.kld ? std::max(*q.kld, *k) : *k;
+    } else if (r.cell.suite == "memory") {
+      if (auto b = metric(r, "bits_per_weight"); b && !q.bpw) q.bpw = b;
+    }
+    if (auto mb = metric(r, "model_bytes")) model_bytes[r.cell.format][model_of(r.cell.workload)] = *mb;
+  }
+  // The model whose size is checked against the memory budget: --model, else the model of the
+  // latency suite's decode cells, else the largest measured (conservative).
+  d.model = opt.model;
+  if (d.model.empty())
+    for (const auto& r : results)
+      if (r.cell.suite == "latency" && r.cell.workload.rfind("decode_", 0) == 0 && r.status == "ok") {
+        d.model = model_of(r.cell.workload);
+        break;
+      }
+  {
+    std::set<std::string> models;
+    for (auto& [f, m] : model_bytes)
+      for (auto& [name, b] : m) models.insert(name);
+    if (!opt.model.empty() && !models.empty() && !models.count(opt.model))
+      throw UsageError(fmt::format("--model: '{}' not in the report's memory cells ({})", opt.model, fmt::join(models, ", ")));
+    if (!models.count(d.model)) d.model.clear();
+    for (auto& [f, m] : model_bytes) {
+      if (!d.model.empty()) {
+        if (m.count(d.model)) qual[f].model_bytes = m[d.model];
+      } else {
+        for (auto& [name, b] : m) qual[f].model_bytes = std::max(qual[f].model_bytes.value_or(0), b);
+      }
+    }
+    if (!models.empty())
+      d.notes.push_back(d.model.empty() ? "model size: the largest model measured by the memory suite"
+                                        : "model size: " + d.model + " (memory suite)");
+  }
+
+  // 2. Candidates: speed cells grouped by (format, backend, threads, placement).
+  std::map<std::string, Candidate> cands;
+  std::map<std::string, std::vector<const CellResult*>> cand_cells;
+  bool have_speed = false;
+  for (const auto& r : results)
+    if (is_speed_suite(r.cell.suite) && r.cell.format != "-") have_speed = true;
+  for (const auto& r : results) {
+    if (r.cell.format == "-") continue;
+    if (have_speed ? !is_speed_suite(r.cell.suite) : !(is_quality_suite(r.cell.suite) || r.cell.suite == "memory")) continue;
+    Candidate c;
+    c.format = r.cell.format;
+    c.backend = have_speed ? r.cell.backend : "-";
+    c.threads = have_speed ? r.cell.threads : 0;
+    c.placement = have_speed ? r.cell.placement : "-";
+    auto [it, fresh] = cands.emplace(c.id(), c);
+    cand_cells[c.id()].push_back(&r);
+    if (r.status != "ok") {
+      ++it->second.failed_cells;
+      if (it->second.failures.size() < 3)
+        it->second.failures.push_back(fmt::format("{} {}: {}", r.cell.suite, r.cell.workload, r.error.empty() ? r.status : r.error));
+    }
+  }
+  if (!have_speed) d.notes.push_back("no throughput or latency cells: candidates are formats only, speed not ranked");
+
+  // 3. Baseline format: F16, else F32, else BF16 (among candidates).
+  for (const char* b : {"F16", "F32", "BF16"}) {
+    bool found = false;
+    for (auto& [id, c] : cands) found |= c.format == b;
+    if (found) {
+      d.baseline_format = b;
+      break;
+    }
+  }
+  if (d.baseline_format.empty())
+    d.notes.push_back("no F16/F32 baseline in the report: speed-up and memory gates are not evaluated");
+
+  // Baseline times per (suite, workload, threads, placement) and backend.
+  std::map<std::string, std::map<std::string, double>> base_time;  // key -> backend -> time
+  for (const auto& r : results)
+    if (r.status == "ok" && r.cell.format == d.baseline_format && is_speed_suite(r.cell.suite))
+      if (auto t = cell_time(r)) base_time[speed_key(r)][r.cell.backend] = *t;
+
+  // Quality baseline.
+  std::optional<double> base_ppl, ref_snr;
+  for (const char* b : {"F32", "F16", "BF16"})
+    if (qual.count(b) && qual[b].ppl && !base_ppl) base_ppl = qual[b].ppl;
+  for (const char* b : {"F16", "BF16"})
+    if (qual.count(b) && qual[b].snr && !ref_snr) ref_snr = qual[b].snr;
+  d.quality_basis = base_ppl ? "perplexity (baseline ppl / ppl)" : (qual.empty() ? "none" : "cosine similarity of dequantized weights (quant-error, " + d.distribution + ")");
+  bool any_quality = false;
+
+  double base_bpw = 0;
+  if (!d.baseline_format.empty()) {
+    if (qual.count(d.baseline_format) && qual[d.baseline_format].bpw) base_bpw = *qual[d.baseline_format].bpw;
+    else if (auto* t = find_format(d.baseline_format)) base_bpw = t->bits_per_weight();
+  }
+
+  for (auto& [id, c] : cands) {
+    Q q = qual.count(c.format) ? qual[c.format] : Q{};
+    c.snr_db = q.snr;
+    c.cosine = q.cosine;
+    c.ppl = q.ppl;
+    c.kld = q.kld;
+    c.lossless = q.lossless || (c.format == "F32" && !q.snr);
+    if (c.cosine && !c.snr_db && !q.lossless && *c.cosine >= 1.0) c.lossless = true;
+    c.bits_per_weight = q.bpw;
+    if (!c.bits_per_weight)
+      if (auto* t = find_format(c.format)) c.bits_per_weight = t->bits_per_weight();
+    c.model_bytes = q.model_bytes;
+    if (base_ppl && c.ppl) {
+      c.quality_ratio = *base_ppl / *c.ppl;
+      c.quality_loss_pct = (*c.ppl / *base_ppl - 1) * 100;
+    } else if (!base_ppl) {
+      if (c.cosine) c.quality_ratio = *c.cosine;
+      else if (c.snr_db) c.quality_ratio = 1.0 / std::sqrt(1.0 + std::pow(10.0, -*c.snr_db / 10));
+      else if (c.lossless) c.quality_ratio = 1.0;
+      if (c.quality_ratio) c.quality_loss_pct = (1 - *c.quality_ratio) * 100;
+    }
+    any_quality |= c.quality_ratio.has_value();
+    if (c.bits_per_weight && base_bpw > 0) c.memory_reduction_pct = (1 - *c.bits_per_weight / base_bpw) * 100;
+
+    // Speed.
+    std::vector<double> gbs, tps, ratios;
+    for (const CellResult* r : cand_cells[id]) {
+      if (r->status != "ok" || !is_speed_suite(r->cell.suite)) continue;
+      ++c.speed_cells;
+      if (auto v = metric(*r, "gb_per_s"); v && r->cell.suite == "throughput" && *v > 0) gbs.push_back(*v);
+      if (auto v = metric(*r, "tokens_per_s"); v && *v > 0) tps.push_back(*v);
+      if (auto v = metric(*r, "p99_us")) c.p99_us = std::max(c.p99_us.value_or(0), *v);
+      if (auto v = metric(*r, "decode_ms")) c.decode_ms = std::max(c.decode_ms.value_or(0), *v);
+      auto t = cell_time(*r);
+      auto bt = base_time.find(speed_key(*r));
+      if (t && bt != base_time.end()) {
+        // The baseline is the fastest backend running the baseline format on this workload: a
+        // slow scalar F16 must not make every scalar quantized kernel look fast.
+        double b = INFINITY;
+        for (auto& [be, v] : bt->second) b = std::min(b, v);
+        if (b > 0 && std::isfinite(b)) ratios.push_back(b / *t);
+      }
+    }
+    if (!gbs.empty()) c.gb_per_s = geomean(gbs);
+    if (!tps.empty()) c.tokens_per_s = geomean(tps);
+    if (!ratios.empty()) c.speedup = geomean(ratios);
+    if (have_speed && c.speed_cells == 0) {
+      c.eligible = false;
+      c.constraints.push_back({"supported", true, false,
+                               fmt::format("all {} cells failed: {}", c.failed_cells, fmt::join(c.failures, "; "))});
+    }
+  }
+  d.speed_basis = have_speed ? fmt::format("speed-up = geometric mean of {} time / candidate time over the same workloads, threads and placement",
+                                           d.baseline_format.empty() ? "baseline" : d.baseline_format)
+                             : "none";
+  if (!any_quality && !qual.empty()) d.notes.push_back("no quality metric for the candidates");
+  if (qual.empty()) d.notes.push_back("no quant-error or perplexity cells: quality not ranked (run --suites quant-error)");
+
+  // 4. Constraints (user) and default gates.
+  for (auto& [id, c] : cands) {
+    auto add = [&](const std::string& name, bool evaluated, bool pass, const std::string& detail, bool exclude_if_missing) {
+      Check k{name, evaluated, evaluated ? pass : !exclude_if_missing, detail};
+      c.constraints.push_back(k);
+      if (!k.pass) c.eligible = false;
+    };
+    if (opt.memory_budget_bytes) {
+      std::string name = "memory <= " + fmt_bytes(*opt.memory_budget_bytes);
+      if (c.model_bytes) add(name, true, *c.model_bytes <= *opt.memory_budget_bytes, "model " + fmt_bytes(*c.model_bytes), true);
+      else add(name, false, false, "no model size measured (memory suite)", opt.memory_budget_explicit);
+    }
+    if (opt.max_threads > 0 && c.threads > 0)
+      add(fmt::format("threads <= {}", opt.max_threads), true, c.threads <= opt.max_threads, fmt::format("{} threads", c.threads), true);
+    if (opt.min_throughput) {
+      bool tok = opt.throughput_metric == "tokens_per_s";
+      std::string name = fmt::format("throughput >= {} {}", fmt_num(*opt.min_throughput), tok ? "tokens/s" : "GB/s");
+      auto v = tok ? c.tokens_per_s : c.gb_per_s;
+      if (v) add(name, true, *v >= *opt.min_throughput, fmt::format("{} {}", fmt_num(*v), tok ? "tokens/s" : "GB/s"), true);
+      else add(name, false, false, tok ? "no tokens/s measured (latency suite)" : "no GB/s measured (throughput suite)", true);
+    }
+    if (opt.max_p99_us) {
+      std::string name = fmt::format("p99 latency <= {} us", fmt_num(*opt.max_p99_us));
+      if (c.p99_us) add(name, true, *c.p99_us <= *opt.max_p99_us, fmt::format("p99 {} us", fmt_num(*c.p99_us)), true);
+      else add(name, false, false, "no p99 latency measured (latency suite)", true);
+    }
+    if (opt.max_quality_loss) {
+      if (opt.quality_loss_db) {
+        std::string name = fmt::format("SNR loss <= {} dB vs full precision", fmt_num(*opt.max_quality_loss));
+        if (c.lossless) add(name, true, true, "lossless", true);
+        else if (c.snr_db && ref_snr)
+          add(name, true, *ref_snr - *c.snr_db <= *opt.max_quality_loss,
+              fmt::format("SNR {} dB vs {} dB", fmt_num(*c.snr_db), fmt_num(*ref_snr)), true);
+        else add(name, false, false, ref_snr ? "no SNR measured" : "no F16/BF16 SNR reference in the report", true);
+      } else {
+        std::string name = fmt::format("quality loss <= {}%", fmt_num(*opt.max_quality_loss));
+        if (c.quality_loss_pct)
+          add(name, true, *c.quality_loss_pct <= *opt.max_quality_loss, fmt::format("loss {}%", fmt_num(*c.quality_loss_pct, 3)), true);
+        else add(name, false, false, "no quality measured", true);
+      }
+    }
+    // Default gates.
+    auto gate = [&](const std::string& name, std::optional<double> v, bool pass, const std::string& detail) {
+      c.gates.push_back({name, v.has_value(), v.has_value() && pass, v ? detail : "not measured"});
+    };
+    gate(fmt::format("quality >= {}% of full precision", fmt_num(opt.gate_quality_ratio * 100)), c.quality_ratio,
+         c.quality_ratio && *c.quality_ratio >= opt.gate_quality_ratio,
+         c.quality_ratio ? fmt::format("{:.2f}%", *c.quality_ratio * 100) : "");
+    gate(fmt::format(">= {}x speed-up vs {}", fmt_num(opt.gate_speedup), d.baseline_format.empty() ? "F16/F32" : d.baseline_format),
+         c.speedup, c.speedup && *c.speedup >= opt.gate_speedup, c.speedup ? fmt::format("{:.2f}x", *c.speedup) : "");
+    gate(fmt::format(">= {}% memory reduction vs {}", fmt_num(opt.gate_memory_reduction_pct),
+                     d.baseline_format.empty() ? "F16/F32" : d.baseline_format),
+         c.memory_reduction_pct, c.memory_reduction_pct && *c.memory_reduction_pct >= opt.gate_memory_reduction_pct,
+         c.memory_reduction_pct ? fmt::format("{:.1f}%", *c.memory_reduction_pct) : "");
+    c.gate_failures = int(std::count_if(c.gates.begin(), c.gates.end(), [](const Check& g) { return g.evaluated && !g.pass; }));
+    c.gates_evaluated = int(std::count_if(c.gates.begin(), c.gates.end(), [](const Check& g) { return g.evaluated; }));
+    c.gates_pass = c.gate_failures == 0 && c.gates_evaluated > 0;
+  }
+
+  // 5. Objectives (higher is better) and the Pareto front among supported candidates.
+  std::vector<Candidate*> all;
+  for (auto& [id, c] : cands) all.push_back(&c);
+  auto q_of = [&](const Candidate& c) -> std::optional<double> {
+    if (base_ppl) return c.quality_ratio;
+    if (c.lossless) return 400.0;  // lossless ranks above any finite SNR
+    if (c.snr_db) return c.snr_db;
+    return c.quality_ratio ? std::optional<double>(-10 * std::log10(std::max(1e-12, 1 - *c.quality_ratio))) : std::nullopt;
+  };
+  auto s_of = [&](const Candidate& c) -> std::optional<double> {
+    if (c.speedup) return c.speedup;
+    if (c.tokens_per_s) return c.tokens_per_s;
+    return c.gb_per_s;
+  };
+  bool use_speedup = std::any_of(all.begin(), all.end(), [](auto* c) { return c->speedup.has_value(); });
+  auto s_dim = [&](const Candidate& c) -> std::optional<double> { return use_speedup ? c.speedup : s_of(c); };
+  auto m_of = [&](const Candidate& c) -> std::optional<double> {
+    return c.bits_per_weight ? std::optional<double>(-*c.bits_per_weight) : std::nullopt;
+  };
+  const bool dq = std::any_of(all.begin(), all.end(), [&](auto* c) { return q_of(*c).has_value(); });
+  const bool ds = std::any_of(all.begin(), all.end(), [&](auto* c) { return s_dim(*c).has_value(); });
+  const bool dm = std::any_of(all.begin(), all.end(), [&](auto* c) { return m_of(*c).has_value(); });
+  auto val = [](std::optional<double> v) { return v ? *v : -INFINITY; };
+  auto supported = [&](const Candidate& c) { return !(have_speed && c.speed_cells == 0); };
+  for (auto* a : all) {
+    if (!supported(*a)) continue;
+    a->pareto = true;
+    for (auto* b : all) {
+      if (a == b || !supported(*b)) continue;
+      double aq = val(q_of(*a)), bq = val(q_of(*b)), as = val(s_dim(*a)), bs = val(s_dim(*b)), am = val(m_of(*a)),
+             bm = val(m_of(*b));
+      bool ge = (!dq || bq >= aq) && (!ds || bs >= as) && (!dm || bm >= am);
+      bool gt = (dq && bq > aq) || (ds && bs > as) || (dm && bm > am);
+      if (ge && gt) {
+        a->pareto = false;
+        std::vector<std::string> better;
+        if (dq && bq > aq) better.push_back("quality");
+        if (ds && bs > as) better.push_back("speed");
+        if (dm && bm > am) better.push_back("memory");
+        a->dominated_by = fmt::format("{} (better {})", b->id(), fmt::join(better, ", "));
+        break;
+      }
+    }
+  }
+
+  // 6. Normalised score (0..1) over supported candidates, log scale for speed and memory.
+  auto range = [&](auto f, bool logscale) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (auto* c : all)
+      if (auto v = f(*c); v && supported(*c)) {
+        double x = logscale ? std::log(std::fabs(*v)) : *v;
+        lo = std::min(lo, x), hi = std::max(hi, x);
+      }
+    return std::pair<double, double>(lo, hi);
+  };
+  auto norm = [](std::optional<double> v, std::pair<double, double> r, bool logscale, bool invert) {
+    if (!v) return 0.0;
+    double x = logscale ? std::log(std::fabs(*v)) : *v;
+    if (!(r.second > r.first)) return 1.0;
+    double n = (x - r.first) / (r.second - r.first);
+    return invert ? 1 - n : n;
+  };
+  // Quality score: with perplexity, baseline ppl / ppl; with SNR, 1 - relative RMS error
+  // (1 - 10^(-SNR/20)), which saturates near full precision instead of letting F16's 70+ dB
+  // squash the differences between the quantized formats.
+  auto q_capped = [&](const Candidate& c) -> std::optional<double> {
+    if (base_ppl) return c.quality_ratio;
+    if (c.lossless) return 1.0;
+    if (c.snr_db) return 1.0 - std::pow(10.0, -*c.snr_db / 20);
+    return c.quality_ratio;
+  };
+  auto rq = range(q_capped, false), rs = range(s_dim, true);
+  auto rm = range([](const Candidate& c) { return c.bits_per_weight; }, true);
+  // A dimension without data for any candidate does not count (its weight is dropped).
+  const double wq = dq ? opt.w_quality : 0, ws = ds ? opt.w_speed : 0, wm = dm ? opt.w_memory : 0;
+  const double wsum = wq + ws + wm > 0 ? wq + ws + wm : 1;
+  for (auto* c : all) {
+    c->q_norm = norm(q_capped(*c), rq, false, false);
+    c->s_norm = norm(s_dim(*c), rs, true, false);
+    c->m_norm = norm(c->bits_per_weight, rm, true, true);
+    c->score = (wq * c->q_norm + ws * c->s_norm + wm * c->m_norm) / wsum;
+  }
+
+  // 7. Rank: eligible first; among them all-gates-pass, then Pareto, then score.
+  std::vector<Candidate> v;
+  for (auto* c : all) v.push_back(*c);
+  std::stable_sort(v.begin(), v.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.eligible != b.eligible) return a.eligible;
+    if (a.gate_failures != b.gate_failures) return a.gate_failures < b.gate_failures;
+    if (a.pareto != b.pareto) return a.pareto;
+    if (a.score != b.score) return a.score > b.score;
+    return a.id() < b.id();
+  });
+  int rank = 0;
+  for (auto& c : v) {
+    std::vector<std::string> parts;
+    if (c.eligible) {
+      c.rank = ++rank;
+      int passed = 0;
+      for (auto& g : c.gates) passed += g.pass;
+      if (c.gates_evaluated == 0) parts.push_back("default gates not evaluated (no baseline data)");
+      else if (c.gates_pass) parts.push_back(c.gates_evaluated == int(c.gates.size()) ? "passes all default gates"
+                                                           : fmt::format("passes the {} evaluated default gates", c.gates_evaluated));
+      else {
+        std::vector<std::string> failed;
+        for (auto& g : c.gates)
+          if (g.evaluated && !g.pass) failed.push_back(g.name + " (" + g.detail + ")");
+        parts.push_back(fmt::format("passes {}/{} evaluated default gates, fails {}", passed, c.gates_evaluated, fmt::join(failed, ", ")));
+      }
+      parts.push_back(c.pareto ? "Pareto-optimal" : "dominated by " + c.dominated_by);
+      std::vector<std::string> terms;
+      if (wq > 0) terms.push_back(fmt::format("quality {:.2f}×{}", c.q_norm, fmt_num(wq)));
+      if (ws > 0) terms.push_back(fmt::format("speed {:.2f}×{}", c.s_norm, fmt_num(ws)));
+      if (wm > 0) terms.push_back(fmt::format("memory {:.2f}×{}", c.m_norm, fmt_num(wm)));
+      parts.push_back(fmt::format("score {:.2f} = ({}) / {}", c.score, fmt::join(terms, " + "), fmt_num(wsum)));
+      if (c.speedup && c.format != d.baseline_format) parts.push_back(fmt::format("{:.2f}x the speed of {}", *c.speedup, d.baseline_format));
+      if (c.memory_reduction_pct && c.format != d.baseline_format)
+        parts.push_back(*c.memory_reduction_pct >= 0 ? fmt::format("{} smaller than {}", pct(*c.memory_reduction_pct), d.baseline_format)
+                                                     : fmt::format("{} larger than {}", pct(-*c.memory_reduction_pct), d.baseline_format));
+    } else {
+      std::vector<std::string> fails;
+      for (auto& k : c.constraints)
+        if (!k.pass) fails.push_back(k.name + " (" + k.detail + ")");
+      parts.push_back("excluded: fails " + fmt::format("{}", fmt::join(fails, "; ")));
+    }
+    c.why = fmt::format("{}", fmt::join(parts, "; "));
+  }
+  d.candidates = std::move(v);
+  return d;
+}
+
+std::vector<const Candidate*> Decision::top(int n) const {
+  std::vector<const Candidate*> t;
+  for (const auto& c : candidates)
+    if (c.eligible && int(t.size()) < n) t.push_back(&c);
+  return t;
+}
+
+namespace {
+nlohmann::json opt_json(std::optional<double> v) { return v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json checks_json(const std::vector<Check>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& k : v)
+    a.push_back({{"name", k.name}, {"evaluated", k.evaluated}, {"pass", k.pass}, {"detail", k.detail}});
+  return a;
+}
+std::string opt_str(std::optional<double> v, int sig = 4) { return v ? fmt_num(*v, sig) : "—"; }
+std::string quality_str(const Candidate& c) {
+  if (c.ppl) return "ppl " + fmt_num(*c.ppl);
+  if (c.lossless) return "lossless";
+  if (c.snr_db) return fmt_num(*c.snr_db, 3) + " dB";
+  return "—";
+}
+std::string speed_str(const Candidate& c) {
+  std::vector<std::string> v;
+  if (c.gb_per_s) v.push_back(fmt_num(*c.gb_per_s, 3) + " GB/s");
+  if (c.tokens_per_s) v.push_back(fmt_num(*c.tokens_per_s, 3) + " tok/s");
+  return v.empty() ? "—" : fmt::format("{}", fmt::join(v, ", "));
+}
+std::string gate_str(const Check& g) { return !g.evaluated ? "n/a" : g.pass ? "pass" : "FAIL"; }
+}  // namespace
+
+nlohmann::json Decision::to_json() const {
+  nlohmann::json j;
+  j["baseline_format"] = baseline_format;
+  j["distribution"] = distribution;
+  j["quality_basis"] = quality_basis;
+  j["speed_basis"] = speed_basis;
+  j["weights"] = {{"quality", opt.w_quality}, {"speed", opt.w_speed}, {"memory", opt.w_memory}};
+  j["device_class"] = opt.device_class;
+  j["model"] = model;
+  j["gates"] = gates_line();
+  j["notes"] = notes;
+  auto& arr = j["candidates"] = nlohmann::json::array();
+  for (const auto& c : candidates) {
+    arr.push_back({{"id", c.id()}, {"format", c.format}, {"backend", c.backend}, {"threads", c.threads},
+                   {"placement", c.placement}, {"rank", c.rank}, {"eligible", c.eligible}, {"pareto", c.pareto},
+                   {"dominated_by", c.dominated_by}, {"score", c.score}, {"gates_pass", c.gates_pass},
+                   {"snr_db", opt_json(c.snr_db)}, {"cosine", opt_json(c.cosine)}, {"ppl", opt_json(c.ppl)},
+                   {"kld", opt_json(c.kld)}, {"lossless", c.lossless}, {"quality_ratio", opt_json(c.quality_ratio)},
+                   {"quality_loss_pct", opt_json(c.quality_loss_pct)}, {"bits_per_weight", opt_json(c.bits_per_weight)},
+                   {"model_bytes", opt_json(c.model_bytes)}, {"memory_reduction_pct", opt_json(c.memory_reduction_pct)},
+                   {"gb_per_s", opt_json(c.gb_per_s)}, {"tokens_per_s", opt_json(c.tokens_per_s)},
+                   {"p99_us", opt_json(c.p99_us)}, {"decode_ms", opt_json(c.decode_ms)}, {"speedup", opt_json(c.speedup)},
+                   {"failed_cells", c.failed_cells}, {"constraints", checks_json(c.constraints)},
+                   {"gates", checks_json(c.gates)}, {"why", c.why}});
+  }
+  j["recommendations"] = nlohmann::json::array();
+  for (auto* c : top(3)) j["recommendations"].push_back(c->id());
+  return j;
+}
+
+std::string Decision::text() const {
+  std::string o;
+  o += fmt::format("Baseline: {}; quality: {}; {}\n{}", baseline_format.empty() ? "none" : baseline_format, quality_basis, speed_basis,
+                   gates_line());
+  for (const auto& n : notes) o += "note: " + n + "\n";
+  auto t = top(3);
+  o += "\nTop recommendations:\n";
+  if (t.empty()) o += "  none: no candidate satisfies the constraints\n";
+  for (auto* c : t) o += fmt::format("  {}. {}  ({})\n", c->rank, c->id(), c->why);
+  o += fmt::format("\n{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6} {:>5} {:>5} {:>5}\n", "rank", "candidate", "quality",
+                   "bits/w", "GB/s", "tok/s", "speedup", "mem-red", "pareto", "G-q", "G-s", "G-m");
+  for (const auto& c : candidates) {
+    o += fmt::format("{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6} {:>5} {:>5} {:>5}\n",
+                     c.rank ? std::to_string(c.rank) : "-", c.id().substr(0, 34), quality_str(c), opt_str(c.bits_per_weight, 3),
+                     opt_str(c.gb_per_s, 3), opt_str(c.tokens_per_s, 3), c.speedup ? fmt::format("{:.2f}x", *c.speedup) : "—",
+                     c.memory_reduction_pct ? pct(*c.memory_reduction_pct) : "—", c.pareto ? "yes" : "",
+                     gate_str(c.gates[0]), gate_str(c.gates[1]), gate_str(c.gates[2]));
+    if (!c.eligible) o += "       " + c.why + "\n";
+  }
+  return o;
+}
+
+std::string Decision::markdown() const {
+  std::string o;
+  auto t = top(3);
+  o += "### Top recommendations\n\n";
+  if (t.empty()) o += "No candidate satisfies the constraints.\n";
+  for (auto* c : t) o += fmt::format("{}. **{}** — {}\n", c->rank, md_escape(c->id()), md_escape(c->why));
+  o += fmt::format("\nBaseline: {}. Quality: {}. Speed: {}.\n", md_escape(baseline_format.empty() ? "none" : baseline_format),
+                   md_escape(quality_basis), md_escape(speed_basis));
+  for (const auto& n : notes) o += "\n> note: " + md_escape(n) + "\n";
+  if (candidates.empty()) return o;
+  o += "\n### Decision matrix\n\n| rank | candidate | quality | bits/w | speed | speed-up | memory | Pareto | score | ";
+  for (const auto& g : candidates.empty() ? std::vector<Check>{} : candidates[0].gates) o += md_escape(g.name) + " | ";
+  o += "why |\n|---:|---|---:|---:|---:|---:|---:|:-:|---:|";
+  for (size_t i = 0; i < (candidates.empty() ? 0 : candidates[0].gates.size()); ++i) o += ":-:|";
+  o += "---|\n";
+  for (const auto& c : candidates) {
+    o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} | ", c.rank ? std::to_string(c.rank) : "—",
+                     md_escape(c.id()), md_escape(quality_str(c)), opt_str(c.bits_per_weight, 3), md_escape(speed_str(c)),
+                     c.speedup ? fmt::format("{:.2f}x", *c.speedup) : "—",
+                     c.memory_reduction_pct ? "−" + pct(*c.memory_reduction_pct) : "—", c.pareto ? "★" : "", c.score);
+    for (const auto& g : c.gates) o += gate_str(g) + (g.evaluated ? " " + md_escape(g.detail) : "") + " | ";
+    o += md_escape(c.why) + " |\n";
+  }
+  return o;
+}
+
+std::string Decision::html() const {
+  std::string o;
+  o += "<table class=\"decision sortable\" id=\"decision-matrix\"><thead><tr>"
+       "<th data-type=\"num\">rank</th><th>candidate</th><th data-type=\"num\">quality</th>"
+       "<th data-type=\"num\">bits/w</th><th data-type=\"num\">speed</th><th data-type=\"num\">speed-up</th>"
+       "<th data-type=\"num\">memory</th><th>Pareto</th><th data-type=\"num\">score</th>";
+  if (!candidates.empty())
+    for (const auto& g : candidates[0].gates) o += "<th>" + html_escape(g.name) + "</th>";
+  o += "<th>why</th></tr></thead><tbody>\n";
+  auto numattr = [](std::optional<double> v) { return v ? fmt::format(" data-v=\"{}\"", *v) : std::string(" data-v=\"\""); };
+  for (const auto& c : candidates) {
+    std::optional<double> qv = c.ppl ? std::optional<double>(-*c.ppl) : (c.lossless ? std::optional<double>(1e9) : c.snr_db);
+    std::optional<double> sv = c.tokens_per_s ? c.tokens_per_s : c.gb_per_s;
+    o += fmt::format("<tr class=\"{}{}\">", c.eligible ? "eligible" : "excluded", c.pareto ? " pareto" : "");
+    o += fmt::format("<td data-v=\"{}\">{}</td>", c.rank ? c.rank : 100000, c.rank ? std::to_string(c.rank) : "—");
+    o += "<td>" + html_escape(c.id()) + "</td>";
+    o += "<td" + numattr(qv) + ">" + html_escape(quality_str(c)) + "</td>";
+    o += "<td" + numattr(c.bits_per_weight) + ">" + opt_str(c.bits_per_weight, 3) + "</td>";
+    o += "<td" + numattr(sv) + ">" + html_escape(speed_str(c)) + "</td>";
+    o += "<td" + numattr(c.speedup) + ">" + (c.speedup ? fmt::format("{:.2f}x", *c.speedup) : "—") + "</td>";
+    o += "<td" + numattr(c.memory_reduction_pct) + ">" + (c.memory_reduction_pct ? "−" + pct(*c.memory_reduction_pct) : "—") + "</td>";
+    o += std::string("<td>") + (c.pareto ? "★" : "") + "</td>";
+    o += fmt::format("<td data-v=\"{}\">{:.2f}</td>", c.score, c.score);
+    for (const auto& g : c.gates)
+      o += fmt::format("<td class=\"{}\">{}</td>", !g.evaluated ? "na" : g.pass ? "pass" : "fail",
+                       html_escape(gate_str(g) + (g.evaluated ? " " + g.detail : "")));
+    o += "<td class=\"why\">" + html_escape(c.why) + "</td></tr>\n";
+  }
+  o += "</tbody></table>\n";
+  return o;
+}
+
+namespace {
+
+struct RecommendArgs {
+  std::string report, memory_budget, min_throughput, max_p99, max_quality_loss, device_class, weights, distribution, model;
+  bool json = false;
+};
+
+void add_recommend(CLI::App& app) {
+  auto a = std::make_shared<RecommendArgs>();
+  auto* cmd = app.add_subcommand("recommend", "Rank (format, backend, threads, placement) candidates under constraints");
+  cmd->add_option("report", a->report, "report.json of a run")->required();
+  cmd->add_option("--memory-budget", a->memory_budget, "Model weights must fit, e.g. 2GiB");
+  cmd->add_option("--min-throughput", a->min_throughput, "e.g. 20GB/s (throughput suite) or 15tokens/s (latency suite)");
+  cmd->add_option("--max-p99-latency", a->max_p99, "e.g. 5ms (latency suite p99)");
+  cmd->add_option("--max-quality-loss", a->max_quality_loss, "e.g. 3% (ppl increase or 1-cosine) or 1dB (SNR vs F16)");
+  cmd->add_option("--device-class", a->device_class, "mobile | desktop | edge-server (default budget, threads, weights)");
+  cmd->add_option("--weights", a->weights, "Score weights, e.g. quality=1,speed=1,memory=1");
+  cmd->add_option("--distribution", a->distribution, "quant-error distribution for quality (default gaussian)");
+  cmd->add_option("--model", a->model, "Model (memory suite workload) whose size must fit the budget");
+  cmd->add_flag("--json", a->json, "Print JSON");
+  cmd->callback([a] {
+    DecisionOptions o;
+    o.model = a->model;
+    if (!a->memory_budget.empty()) {
+      o.memory_budget_bytes = parse_bytes(a->memory_budget, "--memory-budget");
+      o.memory_budget_explicit = true;
+    }
+    if (!a->min_throughput.empty()) parse_min_throughput(o, a->min_throughput);
+    if (!a->max_p99.empty()) o.max_p99_us = parse_duration_us(a->max_p99, "--max-p99-latency");
+    if (!a->max_quality_loss.empty()) parse_quality_loss(o, a->max_quality_loss);
+    if (!a->weights.empty()) parse_weights(o, a->weights);
+    apply_device_class(o, a->device_class, !a->weights.empty());
+    o.distribution = a->distribution;
+    auto rep = load(a->report);
+    Decision d = decide(rep.results, o);
+    if (a->json) std::printf("%s\n", d.to_json().dump(2).c_str());
+    else std::fputs(d.text().c_str(), stdout);
+    set_exit_code(kExitOk);
+  });
+}
+
+}  // namespace
+QB_REGISTER_COMMAND(recommend, "recommend", 61, add_recommend);
+}  // namespace qb::rep
+
+namespace qb::rep {
+std::string Decision::gates_line() const {
+  return fmt::format("Default gates vs {}: quality >= {}% of full precision, >= {}x speed-up, >= {}% memory reduction.\n",
+                     baseline_format.empty() ? "F16/F32" : baseline_format, fmt_num(opt.gate_quality_ratio * 100),
+                     fmt_num(opt.gate_speedup), fmt_num(opt.gate_memory_reduction_pct));
+}
+}  // namespace qb::rep

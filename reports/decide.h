@@ -1,0 +1,95 @@
+// The decision engine behind `qbench recommend` and the decision matrix of the HTML/Markdown
+// reports: candidates (format, backend, threads, placement) joined with quality, memory and speed,
+// Pareto front, constraints, default gates, ranking with reasons.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "qb/result.h"
+
+namespace qb::rep {
+
+struct DecisionOptions {
+  std::optional<double> memory_budget_bytes;  // model bytes must fit
+  bool memory_budget_explicit = false;        // false: a device-class default (skipped without data)
+  std::optional<double> min_throughput;       // in throughput_metric units
+  std::string throughput_metric = "gb_per_s"; // or "tokens_per_s"
+  std::optional<double> max_p99_us;
+  std::optional<double> max_quality_loss;     // in % (quality_loss_db false) or dB
+  bool quality_loss_db = false;
+  int max_threads = 0;                        // 0 = no limit (device classes set one)
+  std::string device_class;                   // "", mobile, desktop, edge-server
+  double w_quality = 1, w_speed = 1, w_memory = 1;
+  std::string distribution;                   // quant-error workload; "" = gaussian or first
+  std::string model;                          // memory-suite model for the budget; "" = latency's or largest
+  // Default gates versus the full-precision baseline.
+  double gate_quality_ratio = 0.95, gate_speedup = 2.0, gate_memory_reduction_pct = 50.0;
+};
+
+// Applies a device class's defaults (only where the option was not given).
+void apply_device_class(DecisionOptions& o, const std::string& cls, bool weights_given);
+// "quality=1,speed=2,memory=0.5"; throws UsageError.
+void parse_weights(DecisionOptions& o, const std::string& s);
+// "20GB/s" or "15tokens/s" (or plain number = GB/s); throws UsageError.
+void parse_min_throughput(DecisionOptions& o, const std::string& s);
+// "1dB" or "3%"; throws UsageError.
+void parse_quality_loss(DecisionOptions& o, const std::string& s);
+
+struct Check {
+  std::string name;
+  bool evaluated = true;  // false: no data (does not exclude, shown as n/a)
+  bool pass = true;
+  std::string detail;
+};
+
+struct Candidate {
+  std::string format, backend, placement;
+  int threads = 0;
+  std::string id() const;
+
+  std::optional<double> snr_db, cosine, ppl, kld;  // quality
+  bool lossless = false;                           // quant-error saw no error (F32)
+  std::optional<double> quality_ratio;             // 1.0 = full precision (ppl_base/ppl or cosine)
+  std::optional<double> quality_loss_pct;          // ppl increase %, or (1 - cosine) * 100
+  std::optional<double> bits_per_weight, model_bytes;
+  std::optional<double> memory_reduction_pct;      // vs baseline bits/weight
+  std::optional<double> gb_per_s, tokens_per_s, p99_us, decode_ms;  // speed
+  std::optional<double> speedup;                   // geomean baseline time / time over shared workloads
+  int speed_cells = 0, failed_cells = 0;
+  std::vector<std::string> failures;
+
+  std::vector<Check> constraints, gates;
+  bool eligible = true;
+  bool gates_pass = false;  // every evaluated gate passes (and at least one was evaluated)
+  int gate_failures = 0, gates_evaluated = 0;
+  bool pareto = false;
+  std::string dominated_by;
+  double score = 0, q_norm = 0, s_norm = 0, m_norm = 0;
+  int rank = 0;  // 1-based among eligible; 0 = excluded
+  std::string why;
+};
+
+struct Decision {
+  DecisionOptions opt;
+  std::string baseline_format;   // F16 or F32 (speed and memory baseline)
+  std::string distribution;      // quant-error distribution used
+  std::string model;             // model whose size is checked ("" = largest)
+  std::string quality_basis;     // "perplexity" | "cosine (quant-error)" | "none"
+  std::string speed_basis;       // description
+  std::vector<Candidate> candidates;  // eligible in rank order, then excluded
+  std::vector<std::string> notes;
+
+  nlohmann::json to_json() const;
+  std::string text() const;
+  std::string markdown() const;  // the decision matrix (+ top recommendations)
+  std::string html() const;      // <table class="decision sortable"> ... (escaped)
+  std::vector<const Candidate*> top(int n) const;
+  std::string gates_line() const;
+};
+
+Decision decide(const std::vector<CellResult>& results, const DecisionOptions& opt);
+
+}  // namespace qb::rep

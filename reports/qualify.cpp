@@ -1,0 +1,344 @@
+#include "qualify.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "qb/command.h"
+#include "qb/report.h"
+#include "report_common.h"
+
+namespace qb::rep {
+
+namespace {
+
+const char* kOps[] = {">=", ">", "<=", "<", "==", "!="};
+const char* kAggs[] = {"worst", "min", "max", "mean", "median", "geomean", "sum", "count"};
+const char* kCellFields[] = {"suite", "format", "backend", "workload", "threads", "placement", "status"};
+
+bool in(const std::string& s, const auto& arr) {
+  return std::find(std::begin(arr), std::end(arr), s) != std::end(arr);
+}
+
+// The value of a selector field for a cell (json), or null when absent.
+nlohmann::json field_value(const CellResult& r, const std::string& field) {
+  if (field == "suite") return r.cell.suite;
+  if (field == "format") return r.cell.format;
+  if (field == "backend") return r.cell.backend;
+  if (field == "workload") return r.cell.workload;
+  if (field == "threads") return r.cell.threads;
+  if (field == "placement") return r.cell.placement;
+  if (field == "status") return r.status;
+  if (field.rfind("params.", 0) == 0) {
+    auto it = r.cell.params.find(field.substr(7));
+    return it == r.cell.params.end() ? nlohmann::json(nullptr) : *it;
+  }
+  return nullptr;
+}
+
+bool match_one(const nlohmann::json& want, const nlohmann::json& have) {
+  if (have.is_null()) return false;
+  if (want.is_string()) {
+    std::string h = have.is_string() ? have.get<std::string>() : have.dump();
+    return glob_match(want.get<std::string>(), h);
+  }
+  if (want.is_number() && have.is_number()) return want.get<double>() == have.get<double>();
+  if (want.is_boolean() && have.is_boolean()) return want == have;
+  return false;
+}
+
+bool matches(const CellResult& r, const nlohmann::json& select) {
+  for (const auto& [field, want] : select.items()) {
+    auto have = field_value(r, field);
+    if (want.is_array()) {
+      if (!std::any_of(want.begin(), want.end(), [&](const auto& w) { return match_one(w, have); })) return false;
+    } else if (!match_one(want, have)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+double aggregate(std::vector<double> v, const std::string& agg, bool hib) {
+  if (agg == "count") return double(v.size());
+  if (agg == "worst") return hib ? *std::min_element(v.begin(), v.end()) : *std::max_element(v.begin(), v.end());
+  if (agg == "min") return *std::min_element(v.begin(), v.end());
+  if (agg == "max") return *std::max_element(v.begin(), v.end());
+  if (agg == "sum") {
+    double s = 0;
+    for (double x : v) s += x;
+    return s;
+  }
+  if (agg == "mean") {
+    double s = 0;
+    for (double x : v) s += x;
+    return s / double(v.size());
+  }
+  if (agg == "median") {
+    std::sort(v.begin(), v.end());
+    size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  }
+  // geomean
+  double s = 0;
+  for (double x : v) s += std::log(x);
+  return std::exp(s / double(v.size()));
+}
+
+bool compare_op(double v, const std::string& op, double t) {
+  if (op == ">=") return v >= t;
+  if (op == ">") return v > t;
+  if (op == "<=") return v <= t;
+  if (op == "<") return v < t;
+  if (op == "==") return v == t;
+  return v != t;
+}
+
+void validate_select(const nlohmann::json& sel, const std::string& where) {
+  if (!sel.is_object()) throw UsageError(fmt::format("{}: must be an object of cell fields", where));
+  for (const auto& [k, v] : sel.items()) {
+    if (!in(k, kCellFields) && k.rfind("params.", 0) != 0)
+      throw UsageError(fmt::format("{}.{}: unknown field: use suite, format, backend, workload, threads, placement, status or params.NAME", where, k));
+    auto ok = [](const nlohmann::json& x) { return x.is_string() || x.is_number() || x.is_boolean(); };
+    if (v.is_array() ? !std::all_of(v.begin(), v.end(), ok) || v.empty() : !ok(v))
+      throw UsageError(fmt::format("{}.{}: expected a string (glob), number, or a list of them", where, k));
+  }
+}
+
+}  // namespace
+
+void validate_profile(const nlohmann::json& p, const std::string& path) {
+  if (!p.is_object()) throw UsageError(fmt::format("{}: a profile must be a JSON object", path));
+  if (!p.contains("gates") || !p["gates"].is_array() || p["gates"].empty())
+    throw UsageError(fmt::format("{}: field 'gates' missing, empty or not an array", path));
+  if (p.contains("name") && !p["name"].is_string()) throw UsageError(fmt::format("{}: field 'name' must be a string", path));
+  size_t i = 0;
+  for (const auto& g : p["gates"]) {
+    std::string w = fmt::format("{}: gates[{}]", path, i++);
+    if (!g.is_object()) throw UsageError(w + ": must be an object");
+    if (!g.contains("name") || !g["name"].is_string() || g["name"].get<std::string>().empty())
+      throw UsageError(w + ".name: missing or not a string");
+    if (!g.contains("metric") || !g["metric"].is_string()) throw UsageError(w + ".metric: missing or not a string");
+    if (!find_metric(g["metric"].get<std::string>()))
+      throw UsageError(fmt::format("{}.metric: '{}' is not in the metric vocabulary (qbench metrics, qb/metrics.h)", w,
+                                   g["metric"].get<std::string>()));
+    if (!g.contains("op") || !g["op"].is_string() || !in(g["op"].get<std::string>(), kOps))
+      throw UsageError(w + ".op: missing or not one of >= > <= < == !=");
+    if (!g.contains("threshold") || !g["threshold"].is_number())
+      throw UsageError(w + ".threshold: missing or not a number");
+    if (g.contains("aggregate") && (!g["aggregate"].is_string() || !in(g["aggregate"].get<std::string>(), kAggs)))
+      throw UsageError(w + ".aggregate: not one of worst, min, max, mean, median, geomean, sum, count");
+    validate_select(g.value("select", nlohmann::json::object()), w + ".select");
+    if (g.contains("baseline")) validate_select(g["baseline"], w + ".baseline");
+    for (const char* b : {"require_valid", "optional"})
+      if (g.contains(b) && !g[b].is_boolean()) throw UsageError(fmt::format("{}.{}: must be true or false", w, b));
+    if (g.contains("min_cells") && (!g["min_cells"].is_number_integer() || g["min_cells"].get<int>() < 0))
+      throw UsageError(w + ".min_cells: must be an integer >= 0");
+    for (const auto& [k, v] : g.items())
+      if (!in(k, std::vector<std::string>{"name", "description", "select", "metric", "aggregate", "op", "threshold", "baseline",
+                                          "require_valid", "min_cells", "optional"}))
+        throw UsageError(fmt::format("{}.{}: unknown field", w, k));
+  }
+}
+
+Qualification qualify(const nlohmann::json& profile, const std::string& profile_path, const std::vector<CellResult>& results) {
+  validate_profile(profile, profile_path);
+  Qualification q;
+  q.profile_path = profile_path;
+  q.profile_name = profile.value("name", profile_path);
+  for (const auto& g : profile["gates"]) {
+    GateResult gr;
+    gr.name = g["name"].get<std::string>();
+    gr.metric = g["metric"].get<std::string>();
+    gr.op = g["op"].get<std::string>();
+    gr.threshold = g["threshold"].get<double>();
+    gr.aggregate = g.value("aggregate", "worst");
+    const bool hib = higher_is_better(gr.metric);
+    const bool require_valid = g.value("require_valid", false);
+    const int min_cells = g.value("min_cells", 1);
+    const nlohmann::json sel = g.value("select", nlohmann::json::object());
+
+    auto collect = [&](const nlohmann::json& s, int& dropped, int& failed) {
+      std::vector<double> v;
+      for (const auto& r : results) {
+        if (!matches(r, s)) continue;
+        if (r.status != "ok") {
+          ++failed;
+          continue;
+        }
+        if (require_valid && !r.valid) {
+          ++dropped;
+          continue;
+        }
+        auto it = r.metrics.find(gr.metric);
+        if (it != r.metrics.end() && it->is_number() && std::isfinite(it->get<double>())) v.push_back(it->get<double>());
+      }
+      return v;
+    };
+    int dropped = 0, failed = 0;
+    auto vals = collect(sel, dropped, failed);
+    gr.cells = int(vals.size());
+    std::vector<std::string> notes;
+    if (failed) notes.push_back(fmt::format("{} matching cell(s) failed", failed));
+    if (dropped) notes.push_back(fmt::format("{} invalid cell(s) dropped", dropped));
+    if (int(vals.size()) < std::max(1, min_cells) && gr.aggregate != "count") {
+      gr.status = g.value("optional", false) ? "skipped" : "fail";
+      notes.insert(notes.begin(), fmt::format("{} cell(s) with metric '{}' matched (need {})", vals.size(), gr.metric,
+                                              std::max(1, min_cells)));
+      gr.detail = fmt::format("{}", fmt::join(notes, "; "));
+      q.gates.push_back(gr);
+      continue;
+    }
+    double value = vals.empty() ? 0 : aggregate(vals, gr.aggregate, hib);
+    if (gr.aggregate == "count") value = double(vals.size());
+    if (g.contains("baseline")) {
+      nlohmann::json bsel = sel;
+      for (const auto& [k, v] : g["baseline"].items()) bsel[k] = v;
+      int bd = 0, bf = 0;
+      auto bvals = collect(bsel, bd, bf);
+      if (bvals.empty()) {
+        gr.status = g.value("optional", false) ? "skipped" : "fail";
+        gr.detail = fmt::format("no baseline cell with metric '{}' matched {}", gr.metric, g["baseline"].dump());
+        q.gates.push_back(gr);
+        continue;
+      }
+      double b = aggregate(bvals, gr.aggregate, hib);
+      gr.baseline_value = b;
+      notes.insert(notes.begin(), fmt::format("{} of {} = {} vs baseline {} over {} cell(s)", gr.aggregate, gr.metric,
+                                              fmt_num(value), fmt_num(b), bvals.size()));
+      value = b != 0 ? (value / b - 1) * 100 : 0;
+    }
+    gr.value = value;
+    const bool pass = compare_op(value, gr.op, gr.threshold);
+    gr.status = pass ? "pass" : "fail";
+    if (gr.op[0] == '>') gr.margin = value - gr.threshold;
+    else if (gr.op[0] == '<') gr.margin = gr.threshold - value;
+    else gr.margin = gr.op == "==" ? -std::fabs(value - gr.threshold) : std::fabs(value - gr.threshold);
+    gr.margin_pct = gr.threshold != 0 ? gr.margin / std::fabs(gr.threshold) * 100 : 0;
+    gr.detail = gr.baseline_value
+                    ? fmt::format("change {:+.2f}% {} {}% {} over {} cell(s); {}", value, gr.op, fmt_num(gr.threshold),
+                                  pass ? "(pass)" : "(FAIL)", gr.cells, fmt::join(notes, "; "))
+                    : fmt::format("{} of {} over {} cell(s) = {} {} {} {}{}", gr.aggregate, gr.metric, gr.cells,
+                                  fmt_num(value), gr.op, fmt_num(gr.threshold), pass ? "(pass)" : "(FAIL)",
+                                  notes.empty() ? "" : fmt::format("; {}", fmt::join(notes, "; ")));
+    q.gates.push_back(gr);
+  }
+  return q;
+}
+
+bool Qualification::pass() const {
+  return std::none_of(gates.begin(), gates.end(), [](const GateResult& g) { return g.status == "fail"; });
+}
+
+std::string Qualification::text() const {
+  std::string o = fmt::format("profile: {} ({})\nreport: {}\n\n", profile_name, profile_path, report_path);
+  o += fmt::format("{:<8} {:<50} {:>12} {:>4} {:>10} {:>12}\n", "verdict", "gate", "value", "op", "threshold", "margin");
+  for (const auto& g : gates)
+    o += fmt::format("{:<8} {:<50} {:>12} {:>4} {:>10} {:>12}\n  {}\n", g.status == "pass" ? "PASS" : g.status == "fail" ? "FAIL" : "skip",
+                     g.name.substr(0, 50), g.value ? fmt_num(*g.value) : "—", g.op, fmt_num(g.threshold),
+                     g.value ? fmt::format("{} ({:+.1f}%)", fmt_num(g.margin, 3), g.margin_pct) : "—", g.detail);
+  int failed = 0;
+  for (const auto& g : gates) failed += g.status == "fail";
+  o += fmt::format("\n{}: {} of {} gates failed\n", pass() ? "QUALIFIED" : "NOT QUALIFIED", failed, gates.size());
+  return o;
+}
+
+namespace {
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') o += ' ';  // not allowed in XML 1.0
+        else o += c;
+    }
+  }
+  return o;
+}
+}  // namespace
+
+std::string Qualification::junit() const {
+  int failures = 0, skipped = 0;
+  for (const auto& g : gates) failures += g.status == "fail", skipped += g.status == "skipped";
+  std::string o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  o += fmt::format("<testsuites name=\"qbench qualify\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n", gates.size(),
+                   failures, skipped);
+  o += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"0\">\n",
+                   xml_escape(profile_name), gates.size(), failures, skipped);
+  o += fmt::format("    <properties><property name=\"profile\" value=\"{}\"/><property name=\"report\" value=\"{}\"/></properties>\n",
+                   xml_escape(profile_path), xml_escape(report_path));
+  for (const auto& g : gates) {
+    o += fmt::format("    <testcase classname=\"qbench.qualify.{}\" name=\"{}\" time=\"0\">", xml_escape(profile_name),
+                     xml_escape(g.name));
+    if (g.status == "fail")
+      o += fmt::format("\n      <failure message=\"{}\" type=\"gate\">{}</failure>\n    ", xml_escape(g.detail), xml_escape(g.detail));
+    else if (g.status == "skipped")
+      o += fmt::format("\n      <skipped message=\"{}\"/>\n    ", xml_escape(g.detail));
+    else
+      o += fmt::format("\n      <system-out>{}</system-out>\n    ", xml_escape(g.detail));
+    o += "</testcase>\n";
+  }
+  o += "  </testsuite>\n</testsuites>\n";
+  return o;
+}
+
+nlohmann::json Qualification::to_json() const {
+  nlohmann::json j = {{"profile", profile_name}, {"profile_path", profile_path}, {"report", report_path},
+                      {"verdict", pass() ? "pass" : "fail"}};
+  auto& a = j["gates"] = nlohmann::json::array();
+  for (const auto& g : gates)
+    a.push_back({{"name", g.name}, {"status", g.status}, {"metric", g.metric}, {"aggregate", g.aggregate}, {"op", g.op},
+                 {"threshold", g.threshold}, {"value", g.value ? nlohmann::json(*g.value) : nlohmann::json(nullptr)},
+                 {"baseline_value", g.baseline_value ? nlohmann::json(*g.baseline_value) : nlohmann::json(nullptr)},
+                 {"margin", g.value ? nlohmann::json(g.margin) : nlohmann::json(nullptr)},
+                 {"margin_pct", g.value ? nlohmann::json(g.margin_pct) : nlohmann::json(nullptr)}, {"cells", g.cells},
+                 {"detail", g.detail}});
+  return j;
+}
+
+namespace {
+
+struct QualifyArgs {
+  std::string profile, report, junit, json;
+};
+
+void add_qualify(CLI::App& app) {
+  auto a = std::make_shared<QualifyArgs>();
+  auto* cmd = app.add_subcommand("qualify", "Check a report against a profile of named gates (exit 0 pass, 1 fail, 2 bad input)");
+  cmd->add_option("--profile", a->profile, "Profile JSON (see reports/profiles/)")->required();
+  cmd->add_option("report", a->report, "report.json of a run")->required();
+  cmd->add_option("--junit", a->junit, "Write JUnit XML (one testcase per gate)");
+  cmd->add_option("--json", a->json, "Write the verdicts as JSON");
+  cmd->callback([a] {
+    std::ifstream in(a->profile);
+    if (!in) throw UsageError(fmt::format("cannot read profile '{}'", a->profile));
+    nlohmann::json p;
+    try {
+      p = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw UsageError(fmt::format("{}: byte {}: not valid JSON", a->profile, e.byte));
+    }
+    validate_profile(p, a->profile);
+    auto rep = load(a->report);
+    Qualification q = qualify(p, a->profile, rep.results);
+    q.report_path = a->report;
+    if (!a->junit.empty()) write_file_atomic(a->junit, q.junit());
+    if (!a->json.empty()) write_file_atomic(a->json, q.to_json().dump(2) + "\n");
+    if (!globals().quiet) std::fputs(q.text().c_str(), stdout);
+    set_exit_code(q.pass() ? kExitOk : kExitVerdict);
+  });
+}
+
+}  // namespace
+QB_REGISTER_COMMAND(qualify, "qualify", 62, add_qualify);
+}  // namespace qb::rep

@@ -1,0 +1,563 @@
+// The HTML report: one self-contained file (Chart.js inlined from Debian's libjs-chart.js at
+// generation time; no network requests), readable on a laptop, printable.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "decide.h"
+#include "qb/report.h"
+#include "render.h"
+#include "report_common.h"
+
+namespace qb::rep {
+
+std::string find_chartjs_path() {
+  if (const char* e = std::getenv("QB_CHARTJS")) {
+    std::string p = e;
+    if (p == "none" || p.empty()) return "";
+    return std::filesystem::exists(p) ? p : "";
+  }
+  for (const char* p : {"/usr/share/javascript/chart.js/chart.umd.js", "/usr/share/javascript/chart.js/chart.min.js",
+                        "/usr/share/javascript/chart.js/Chart.min.js", "/usr/share/javascript/chart.js/chart.js"})
+    if (std::filesystem::exists(p)) return p;
+  return "";
+}
+
+std::string load_chartjs() {
+  std::string p = find_chartjs_path();
+  if (p.empty()) return "";
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  // Only a UMD/global build defines window.Chart from a classic <script>; ES modules do not.
+  if (s.find("export default") != std::string::npos && s.find("globalThis") == std::string::npos) return "";
+  return s;
+}
+
+namespace {
+
+using nlohmann::json;
+
+std::string jstr(const json& j, const char* k) {
+  auto it = j.find(k);
+  if (it == j.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+std::string esc(const std::string& s) { return html_escape(s); }
+double metric_of(const json& r, const std::string& m, double dflt = NAN) {
+  if (!r.contains("metrics") || !r["metrics"].is_object()) return dflt;
+  auto it = r["metrics"].find(m);
+  return it != r["metrics"].end() && it->is_number() ? it->get<double>() : dflt;
+}
+bool ok(const json& r) { return jstr(r, "status") == "ok"; }
+
+const char* kCss = R"CSS(
+:root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--accent:#0969da;--bad:#cf222e;--good:#1a7f37;--warn:#9a6700}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);margin:0}
+main{max-width:1280px;margin:0 auto;padding:16px 24px 48px}
+h1{font-size:24px;margin:8px 0 4px}h2{font-size:19px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
+h3{font-size:15px;margin:18px 0 6px}
+nav{font-size:13px;margin:6px 0 12px}nav a{margin-right:12px;color:var(--accent);text-decoration:none}
+.meta{color:var(--muted)}
+.note{background:#fff8c5;border:1px solid #d4a72c;padding:6px 10px;border-radius:6px;margin:8px 0}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
+.card{border:1px solid var(--line);border-radius:8px;padding:8px 12px;min-width:130px}
+.card b{display:block;font-size:20px}
+.recs li{margin:4px 0}
+.wrap{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;margin:6px 0;font-size:13px}
+th,td{border:1px solid var(--line);padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f6f8fa;position:sticky;top:0}
+td.num,td[data-v]{text-align:right;font-variant-numeric:tabular-nums}
+table.sortable th{cursor:pointer;user-select:none}
+table.sortable th.asc::after{content:" ▲"}table.sortable th.desc::after{content:" ▼"}
+tr.pareto td:first-child{font-weight:bold}
+tr.excluded{color:var(--muted)}
+td.pass{color:var(--good)}td.fail{color:var(--bad);font-weight:600}td.na{color:var(--muted)}
+td.why{min-width:320px;font-size:12px}
+.bad{color:var(--bad)}.warn{color:var(--warn)}
+.heat td.v{text-align:right;font-variant-numeric:tabular-nums;min-width:70px}
+.chart{position:relative;height:340px;max-width:1000px;margin:8px 0 16px}
+pre{background:#f6f8fa;border:1px solid var(--line);padding:8px;overflow:auto;font-size:12px;max-height:480px}
+@media print{
+  nav,.noprint{display:none}
+  main{max-width:none;padding:0}
+  body{font-size:11px}
+  h2{break-after:avoid}
+  table,.chart,figure{break-inside:avoid}
+  .wrap{overflow:visible}
+  th{position:static}
+  pre{max-height:none;white-space:pre-wrap}
+  .chart{height:260px}
+}
+)CSS";
+
+// Sortable tables and charts; the charts set data-rendered / data-png on their canvas when drawn
+// (the browser test reads them from the dumped DOM).
+const char* kJs = R"JS(
+(function(){
+  function cellValue(td){var v=td.getAttribute('data-v');if(v!==null&&v!==''&&!isNaN(parseFloat(v)))return parseFloat(v);return td.textContent.trim().toLowerCase();}
+  document.querySelectorAll('table.sortable').forEach(function(t){
+    t.querySelectorAll('thead th').forEach(function(th,i){
+      th.addEventListener('click',function(){
+        var asc=!th.classList.contains('asc');
+        t.querySelectorAll('thead th').forEach(function(h){h.classList.remove('asc','desc');});
+        th.classList.add(asc?'asc':'desc');
+        var body=t.tBodies[0];var rows=Array.prototype.slice.call(body.rows);
+        rows.sort(function(a,b){var x=cellValue(a.cells[i]),y=cellValue(b.cells[i]);
+          if(typeof x==='number'&&typeof y==='number')return asc?x-y:y-x;
+          if(typeof x==='number')return -1;if(typeof y==='number')return 1;
+          return asc?String(x).localeCompare(String(y)):String(y).localeCompare(String(x));});
+        rows.forEach(function(r){body.appendChild(r);});
+      });
+    });
+  });
+  var data=JSON.parse(document.getElementById('qb-data').textContent);
+  var drawn=0;
+  if(typeof Chart==='undefined'){document.body.setAttribute('data-charts','unavailable');return;}
+  var palette=['#0969da','#cf222e','#1a7f37','#9a6700','#8250df','#bf3989','#0a3069','#953800','#116329','#6e7781','#54aeff','#fa4549'];
+  var marked=function(canvas){
+    try{var url=canvas.toDataURL('image/png');canvas.setAttribute('data-png',String(url.length));}catch(e){canvas.setAttribute('data-png','error');}
+    canvas.setAttribute('data-rendered','1');drawn++;document.body.setAttribute('data-charts-rendered',String(drawn));
+  };
+  var done={id:'qbDone',afterRender:function(chart){if(!chart.$qbDone){chart.$qbDone=true;marked(chart.canvas);}}};
+  Chart.defaults.animation=false;Chart.defaults.responsive=true;Chart.defaults.maintainAspectRatio=false;
+  (data.charts||[]).forEach(function(c){
+    var el=document.getElementById(c.id);if(!el)return;
+    c.config.data.datasets.forEach(function(ds,i){var col=ds.color||palette[i%palette.length];
+      if(!ds.backgroundColor)ds.backgroundColor=col+(c.config.type==='bar'?'cc':'');if(!ds.borderColor)ds.borderColor=col;delete ds.color;});
+    c.config.plugins=[done];
+    if(c.tooltipLabels){c.config.options=c.config.options||{};c.config.options.plugins=c.config.options.plugins||{};
+      c.config.options.plugins.tooltip={callbacks:{label:function(ctx){var p=ctx.raw||{};return (p.label?p.label+': ':'')+'('+ctx.parsed.x+', '+ctx.parsed.y+')';}}};}
+    new Chart(el.getContext('2d'),c.config);
+  });
+  window.addEventListener('beforeprint',function(){for(var id in Chart.instances){Chart.instances[id].resize();}});
+})();
+)JS";
+
+// Colour for a heatmap cell, value in [0,1] (log-scaled by the caller).
+std::string heat_color(double t) {
+  if (!std::isfinite(t)) return "#ffffff";
+  t = std::clamp(t, 0.0, 1.0);
+  // white -> blue
+  int r = int(255 - t * (255 - 33)), g = int(255 - t * (255 - 113)), b = int(255 - t * (255 - 181));
+  return fmt::format("#{:02x}{:02x}{:02x}", r, g, b);
+}
+std::string text_color(double t) { return t > 0.6 ? "#ffffff" : "#1b1f24"; }
+
+std::string cell_label(const json& r) {
+  std::vector<std::string> parts;
+  for (const char* k : {"format", "backend", "workload"})
+    if (jstr(r, k) != "-") parts.push_back(jstr(r, k));
+  parts.push_back("t" + jstr(r, "threads"));
+  if (jstr(r, "placement") != "-") parts.push_back(jstr(r, "placement"));
+  return fmt::format("{}", fmt::join(parts, " "));
+}
+
+struct Builder {
+  const json& rep;
+  std::string html;
+  json charts = json::array();
+  int chart_no = 0;
+
+  std::string add_chart(json config, bool tooltip_labels = false, const std::string& caption = "") {
+    std::string id = fmt::format("chart{}", ++chart_no);
+    charts.push_back({{"id", id}, {"config", std::move(config)}, {"tooltipLabels", tooltip_labels}});
+    return fmt::format("<figure><div class=\"chart\"><canvas id=\"{}\" role=\"img\" aria-label=\"{}\"></canvas></div>{}</figure>\n",
+                       id, esc(caption), caption.empty() ? "" : "<figcaption class=\"meta\">" + esc(caption) + "</figcaption>");
+  }
+
+  // Heatmap: rows × columns table of a value (max over the other dimensions).
+  void heatmap(const std::string& suite, const std::string& metric, bool by_format) {
+    std::map<std::string, std::map<std::string, std::vector<double>>> cells;  // row -> col -> values
+    std::vector<std::string> rows, cols;
+    auto push = [](std::vector<std::string>& v, const std::string& s) {
+      if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+    };
+    for (const auto& r : rep["results"]) {
+      if (jstr(r, "suite") != suite || !ok(r)) continue;
+      double v = metric_of(r, metric);
+      if (!std::isfinite(v) || v <= 0) continue;
+      std::string row = by_format ? jstr(r, "format") : jstr(r, "workload");
+      std::string col = by_format ? jstr(r, "backend") : fmt::format("{}t {}", jstr(r, "threads"), jstr(r, "placement"));
+      push(rows, row);
+      push(cols, col);
+      // by_format: per (format, backend): best over threads/placement of the geometric mean over workloads
+      cells[row][col + "\x1f" + (by_format ? fmt::format("{}|{}", jstr(r, "threads"), jstr(r, "placement")) : "")].push_back(v);
+    }
+    if (rows.empty()) return;
+    std::map<std::string, std::map<std::string, double>> val;
+    double lo = INFINITY, hi = -INFINITY;
+    for (auto& [row, m] : cells)
+      for (auto& [k, v] : m) {
+        std::string col = k.substr(0, k.find('\x1f'));
+        double s = 0;
+        for (double x : v) s += std::log(x);
+        double g = std::exp(s / double(v.size()));
+        double& cur = val[row][col];
+        cur = std::max(cur, g);
+      }
+    for (auto& [row, m] : val)
+      for (auto& [c, v] : m) lo = std::min(lo, std::log(v)), hi = std::max(hi, std::log(v));
+    std::string unit = metric_unit(metric);
+    html += fmt::format("<h3>{} — {} ({}){}</h3>\n", esc(suite), esc(metric), esc(unit),
+                        by_format ? ", best thread placement, geometric mean over workloads" : "");
+    html += fmt::format("<div class=\"wrap\"><table class=\"heat\" data-suite=\"{}\"><thead><tr><th>{}</th>", esc(suite),
+                        by_format ? "format \\ backend" : "workload \\ threads");
+    for (const auto& c : cols) html += "<th>" + esc(c) + "</th>";
+    html += "</tr></thead><tbody>\n";
+    for (const auto& row : rows) {
+      html += "<tr><th>" + esc(row) + "</th>";
+      for (const auto& c : cols) {
+        auto it = val[row].find(c);
+        if (it == val[row].end()) {
+          html += "<td class=\"v\">—</td>";
+          continue;
+        }
+        double t = hi > lo ? (std::log(it->second) - lo) / (hi - lo) : 0.5;
+        html += fmt::format("<td class=\"v\" style=\"background:{};color:{}\" data-v=\"{}\">{}</td>", heat_color(t), text_color(t),
+                            it->second, fmt_num(it->second));
+      }
+      html += "</tr>\n";
+    }
+    html += "</tbody></table></div>\n";
+  }
+};
+
+}  // namespace
+
+std::string render_html(const nlohmann::json& report, const std::string& chartjs) {
+  Builder b{report, {}, json::array(), 0};
+  std::string& h = b.html;
+  const json run = report.value("run", json::object());
+  const json machine = report.value("machine", json::object());
+  const json topo = machine.value("topology", json::object());
+  const json results = report["results"];
+  auto res = results_of(report);
+  Decision d = decide(res, DecisionOptions{});
+  std::vector<std::string> suites = suites_of(report);
+
+  int n_ok = 0, n_failed = 0, n_invalid = 0, n_unsup = 0;
+  for (const auto& r : results) {
+    if (jstr(r, "status") == "unsupported") ++n_unsup;
+    else if (!ok(r)) ++n_failed;
+    else if (!r.value("valid", false)) ++n_invalid;
+    else ++n_ok;
+  }
+
+  // --- Summary
+  h += "<section id=\"summary\"><h2>Summary</h2>\n";
+  h += "<div class=\"cards\">";
+  h += fmt::format("<div class=\"card\"><b>{}</b>cells</div><div class=\"card\"><b>{}</b>valid</div>", results.size(), n_ok);
+  h += fmt::format("<div class=\"card\"><b class=\"{}\">{}</b>invalid</div>", n_invalid ? "warn" : "", n_invalid);
+  h += fmt::format("<div class=\"card\"><b class=\"{}\">{}</b>failed</div>", n_failed ? "bad" : "", n_failed);
+  if (n_unsup) h += fmt::format("<div class=\"card\"><b>{}</b>unsupported</div>", n_unsup);
+  h += fmt::format("<div class=\"card\"><b>{}</b>suites</div></div>\n", suites.size());
+  h += "<h3>Top recommendations</h3>\n";
+  auto top = d.top(3);
+  if (top.empty()) h += "<p class=\"note\">No recommendation: the report has no candidate (format, backend) cells yet.</p>\n";
+  else {
+    h += "<ol class=\"recs\">";
+    for (auto* c : top) h += "<li><b>" + esc(c->id()) + "</b> — " + esc(c->why) + "</li>";
+    h += "</ol>\n";
+  }
+  for (const auto& n : d.notes) h += "<p class=\"meta\">Note: " + esc(n) + "</p>\n";
+  h += "</section>\n";
+
+  // --- Machine
+  h += "<section id=\"machine\"><h2>Machine and topology</h2><div class=\"wrap\"><table>\n";
+  auto row = [&](const std::string& k, const std::string& v) { h += "<tr><th>" + esc(k) + "</th><td>" + esc(v) + "</td></tr>\n"; };
+  row("CPU", jstr(topo, "cpu_model") + " (" + jstr(topo, "vendor") + ")");
+  row("packages / cores / PUs", fmt::format("{} / {} / {} (SMT {})", jstr(topo, "packages"), jstr(topo, "cores"), jstr(topo, "pus"), jstr(topo, "smt")));
+  row("NUMA nodes", jstr(topo, "numa_nodes"));
+  if (topo.contains("mem_total_bytes") && topo["mem_total_bytes"].is_number())
+    row("memory", fmt_bytes(topo["mem_total_bytes"].get<double>()));
+  if (topo.contains("caches") && topo["caches"].is_array()) {
+    std::map<std::string, std::pair<int, double>> agg;
+    for (const auto& c : topo["caches"]) {
+      std::string k = fmt::format("L{} {}", jstr(c, "level"), jstr(c, "type"));
+      agg[k].first++;
+      agg[k].second = c.value("size_bytes", 0.0);
+    }
+    std::vector<std::string> v;
+    for (auto& [k, p] : agg) v.push_back(fmt::format("{} {} × {}", k, p.first, fmt_bytes(p.second)));
+    row("caches", fmt::format("{}", fmt::join(v, ", ")));
+  }
+  if (topo.contains("isa") && topo["isa"].is_array()) {
+    std::vector<std::string> v;
+    for (const auto& x : topo["isa"]) v.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+    row("ISA", fmt::format("{}", fmt::join(v, " ")));
+  }
+  row("governor", jstr(topo, "governor"));
+  row("hypervisor", jstr(topo, "hypervisor"));
+  row("OS / kernel", jstr(topo, "os") + " / " + jstr(topo, "kernel"));
+  if (machine.contains("counters"))
+    row("hardware counters", machine["counters"].value("available", false) ? "available" : "unavailable: " + jstr(machine["counters"], "reason"));
+  if (machine.contains("energy"))
+    row("energy", machine["energy"].value("available", false) ? "available" : "unavailable: " + jstr(machine["energy"], "reason"));
+  if (report.contains("qbench"))
+    row("qbench build", fmt::format("{} {} · {} · {} · {}", jstr(report["qbench"], "version"), jstr(report["qbench"], "git_revision"),
+                                    jstr(report["qbench"], "compiler"), jstr(report["qbench"], "build_type"), jstr(report["qbench"], "cxx_flags")));
+  h += "</table></div></section>\n";
+
+  // --- Heatmaps and per-suite charts
+  h += "<section id=\"heatmaps\"><h2>Performance by format × backend</h2>\n";
+  bool any_heat = false;
+  for (const auto& s : suites) {
+    bool has_format = false;
+    std::set<std::string> ms;
+    for (const auto& r : results)
+      if (jstr(r, "suite") == s && ok(r)) {
+        has_format |= jstr(r, "format") != "-";
+        for (const char* m : {"tokens_per_s", "gb_per_s"})
+          if (std::isfinite(metric_of(r, m))) ms.insert(m);
+      }
+    std::string metric = ms.count("tokens_per_s") ? "tokens_per_s" : ms.count("gb_per_s") ? "gb_per_s" : "";
+    if (metric.empty()) continue;
+    size_t before = h.size();
+    b.heatmap(s, metric, has_format);
+    any_heat |= h.size() != before;
+    if (!has_format) {
+      // Bar chart per workload and thread configuration (bandwidth-like suites).
+      std::vector<std::string> labels, series;
+      std::map<std::string, std::map<std::string, double>> v;
+      for (const auto& r : results) {
+        if (jstr(r, "suite") != s || !ok(r)) continue;
+        double x = metric_of(r, metric);
+        if (!std::isfinite(x)) continue;
+        std::string l = jstr(r, "workload"), se = fmt::format("{} threads {}", jstr(r, "threads"), jstr(r, "placement"));
+        if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
+        if (std::find(series.begin(), series.end(), se) == series.end()) series.push_back(se);
+        v[se][l] = x;
+      }
+      json ds = json::array();
+      for (const auto& se : series) {
+        json data = json::array();
+        for (const auto& l : labels) data.push_back(v[se].count(l) ? json(v[se][l]) : json(nullptr));
+        ds.push_back({{"label", se}, {"data", data}});
+      }
+      h += b.add_chart({{"type", "bar"},
+                        {"data", {{"labels", labels}, {"datasets", ds}}},
+                        {"options", {{"scales", {{"y", {{"type", "logarithmic"}, {"title", {{"display", true}, {"text", metric_unit(metric)}}}}}}}}}},
+                       false, s + ": " + metric + " per workload (log scale)");
+    }
+  }
+  if (!any_heat) h += "<p class=\"meta\">No throughput metric (GB/s or tokens/s) in this report.</p>\n";
+  h += "</section>\n";
+
+  // --- Latency distributions
+  h += "<section id=\"latency\"><h2>Latency distributions</h2>\n";
+  {
+    std::vector<const json*> lat;
+    for (const auto& r : results)
+      if (ok(r) && (jstr(r, "suite") == "latency" || std::isfinite(metric_of(r, "p99_us")))) lat.push_back(&r);
+    if (lat.empty()) h += "<p class=\"meta\">No latency cells in this report (run <code>--suites latency</code>).</p>\n";
+    else {
+      h += "<div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>cell</th><th data-type=\"num\">p50 (us)</th><th>p90 (us)</th><th>p99 (us)</th><th>decode (ms)</th><th>tokens/s</th><th>n</th><th>valid</th></tr></thead><tbody>\n";
+      json ds = json::array();
+      int series = 0;
+      for (const json* r : lat) {
+        auto num = [&](const char* m) {
+          double v = metric_of(*r, m);
+          return std::isfinite(v) ? fmt::format("<td data-v=\"{}\">{}</td>", v, fmt_num(v)) : std::string("<td data-v=\"\">—</td>");
+        };
+        std::string n = (*r).contains("stats") && (*r)["stats"].is_object() ? jstr((*r)["stats"], "n") : "";
+        h += "<tr><td>" + esc(cell_label(*r)) + "</td>" + num("p50_us") + num("p90_us") + num("p99_us") + num("decode_ms") +
+             num("tokens_per_s") + "<td>" + esc(n) + "</td><td>" + ((*r).value("valid", false) ? "yes" : "<span class=\"warn\">no</span>") +
+             "</td></tr>\n";
+        // CDF of the raw samples (µs), at most 12 series and 200 points each.
+        if (series < 12 && (*r).contains("samples") && (*r)["samples"].is_array() && (*r)["samples"].size() >= 2) {
+          std::vector<double> s;
+          for (const auto& x : (*r)["samples"])
+            if (x.is_number()) s.push_back(x.get<double>() * 1e6);
+          std::sort(s.begin(), s.end());
+          json pts = json::array();
+          size_t step = std::max<size_t>(1, s.size() / 200);
+          for (size_t i = 0; i < s.size(); i += step) pts.push_back({{"x", s[i]}, {"y", 100.0 * double(i + 1) / double(s.size())}});
+          pts.push_back({{"x", s.back()}, {"y", 100.0}});
+          ds.push_back({{"label", cell_label(*r)}, {"data", pts}, {"showLine", true}, {"pointRadius", 0}, {"borderWidth", 1.5}});
+          ++series;
+        }
+      }
+      h += "</tbody></table></div>\n";
+      if (!ds.empty())
+        h += b.add_chart({{"type", "scatter"},
+                          {"data", {{"datasets", ds}}},
+                          {"options", {{"scales", {{"x", {{"type", "logarithmic"}, {"title", {{"display", true}, {"text", "latency of one call (us)"}}}}},
+                                                   {"y", {{"min", 0}, {"max", 100}, {"title", {{"display", true}, {"text", "percentile"}}}}}}}}}},
+                         false, "Cumulative distribution of the raw timing samples");
+    }
+  }
+  h += "</section>\n";
+
+  // --- Quality vs bits/weight
+  h += "<section id=\"quality\"><h2>Quality vs bits per weight</h2>\n";
+  {
+    // Per format: SNR on the decision's distribution (and ppl/kld when present), bits/weight.
+    struct QP { double bpw = NAN, snr = NAN, ppl = NAN, kld = NAN, cos = NAN; };
+    std::map<std::string, QP> qp;
+    for (const auto& r : results) {
+      if (!ok(r) || jstr(r, "format") == "-") continue;
+      std::string s = jstr(r, "suite");
+      QP& q = qp[jstr(r, "format")];
+      if (s == "quant-error" && jstr(r, "workload") == d.distribution) {
+        q.snr = metric_of(r, "snr_db");
+        q.cos = metric_of(r, "cosine");
+        q.bpw = metric_of(r, "bits_per_weight", q.bpw);
+      } else if (s == "perplexity") {
+        if (std::isfinite(metric_of(r, "ppl"))) q.ppl = metric_of(r, "ppl");
+        if (std::isfinite(metric_of(r, "kld"))) q.kld = metric_of(r, "kld");
+      }
+      if (!std::isfinite(q.bpw) && std::isfinite(metric_of(r, "bits_per_weight"))) q.bpw = metric_of(r, "bits_per_weight");
+    }
+    bool any_ppl = false, any_snr = false;
+    for (auto& [f, q] : qp) any_ppl |= std::isfinite(q.ppl) && std::isfinite(q.bpw), any_snr |= std::isfinite(q.snr) && std::isfinite(q.bpw);
+    auto quality_chart = [&](bool ppl) {
+      // Pareto front: fewer bits and better quality (higher SNR / lower ppl).
+      std::vector<std::tuple<double, double, std::string>> pts;
+      for (auto& [f, q] : qp) {
+        double y = ppl ? q.ppl : q.snr;
+        if (std::isfinite(y) && std::isfinite(q.bpw)) pts.push_back({q.bpw, y, f});
+      }
+      std::set<std::string> front;
+      for (auto& [x, y, f] : pts) {
+        bool dominated = false;
+        for (auto& [x2, y2, f2] : pts) {
+          bool better_y = ppl ? y2 < y : y2 > y, ge_y = ppl ? y2 <= y : y2 >= y;
+          if (f2 != f && x2 <= x && ge_y && (x2 < x || better_y)) dominated = true;
+        }
+        if (!dominated) front.insert(f);
+      }
+      json all = json::array(), fr = json::array();
+      std::vector<std::tuple<double, double, std::string>> fpts;
+      for (auto& [x, y, f] : pts) {
+        all.push_back({{"x", x}, {"y", y}, {"label", f}});
+        if (front.count(f)) fpts.push_back({x, y, f});
+      }
+      std::sort(fpts.begin(), fpts.end());
+      for (auto& [x, y, f] : fpts) fr.push_back({{"x", x}, {"y", y}, {"label", f}});
+      std::string what = ppl ? "perplexity (lower is better)" : "SNR (dB, " + d.distribution + ")";
+      h += b.add_chart({{"type", "scatter"},
+                        {"data", {{"datasets", json::array({{{"label", "Pareto front"}, {"data", fr}, {"showLine", true}, {"color", "#cf222e"},
+                                                             {"pointRadius", 6}, {"borderWidth", 2}},
+                                                            {{"label", "formats"}, {"data", all}, {"color", "#0969da"}, {"pointRadius", 4}}})}}},
+                        {"options", {{"scales", {{"x", {{"title", {{"display", true}, {"text", "bits per weight"}}}}},
+                                                 {"y", {{"title", {{"display", true}, {"text", what}}}}}}}}}},
+                       true, "Quality vs storage: " + what + "; the red line joins the Pareto-optimal formats");
+      h += "<div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>format</th><th>bits/w</th><th>" + esc(ppl ? "ppl" : "SNR (dB)") +
+           "</th>" + (ppl ? "<th>KLD</th>" : "<th>cosine</th>") + "<th>Pareto</th></tr></thead><tbody>\n";
+      for (auto& [x, y, f] : pts) {
+        const QP& q = qp[f];
+        double extra = ppl ? q.kld : q.cos;
+        h += fmt::format("<tr{}><td>{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td>{}</td></tr>\n",
+                         front.count(f) ? " class=\"pareto\"" : "", esc(f), x, fmt_num(x), y, fmt_num(y),
+                         std::isfinite(extra) ? fmt::format("{}", extra) : "", std::isfinite(extra) ? fmt_num(extra, 6) : "—",
+                         front.count(f) ? "★" : "");
+      }
+      h += "</tbody></table></div>\n";
+    };
+    if (!any_snr && !any_ppl) h += "<p class=\"meta\">No quality cells in this report (run <code>--suites quant-error</code>, or perplexity with a model).</p>\n";
+    if (any_snr) quality_chart(false);
+    if (any_ppl) quality_chart(true);
+  }
+  h += "</section>\n";
+
+  // --- Decision matrix
+  h += "<section id=\"decision\"><h2>Decision matrix</h2>\n";
+  h += fmt::format("<p class=\"meta\">Baseline {}. Quality: {}. Speed: {}. Default gates: quality ≥ 95% of full precision, ≥ 2× speed-up, ≥ 50% memory reduction. Click a column to sort.</p>\n",
+                   esc(d.baseline_format.empty() ? "none" : d.baseline_format), esc(d.quality_basis), esc(d.speed_basis));
+  if (d.candidates.empty()) h += "<p class=\"meta\">No candidates: no format cells in this report.</p>\n";
+  else h += "<div class=\"wrap\">" + d.html() + "</div>\n";
+  h += "</section>\n";
+
+  // --- Invalid and failed
+  h += "<section id=\"flagged\"><h2>Invalid and failed cells</h2>\n";
+  {
+    std::string rows;
+    for (const auto& r : results) {
+      if (ok(r) && r.value("valid", false)) continue;
+      std::vector<std::string> reasons;
+      if (!ok(r)) reasons.push_back(jstr(r, "error"));
+      if (r.contains("reasons") && r["reasons"].is_array())
+        for (const auto& x : r["reasons"]) reasons.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+      rows += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>\n", esc(jstr(r, "suite")),
+                          esc(cell_label(r)), ok(r) ? "warn" : "bad", ok(r) ? "invalid" : esc(jstr(r, "status")),
+                          esc(fmt::format("{}", fmt::join(reasons, "; "))));
+    }
+    if (rows.empty()) h += "<p>None: every cell is valid.</p>\n";
+    else h += "<div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>suite</th><th>cell</th><th>status</th><th>reasons</th></tr></thead><tbody>\n" + rows + "</tbody></table></div>\n";
+  }
+  h += "</section>\n";
+
+  // --- All results (compact)
+  h += "<section id=\"results\"><h2>All results</h2>\n";
+  for (const auto& s : suites) {
+    auto ms = suite_metrics(report, s);
+    h += "<h3>" + esc(s) + "</h3><div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>cell</th><th>status</th>";
+    for (const auto& m : ms) h += "<th>" + esc(m) + (metric_unit(m).empty() ? "" : " (" + esc(metric_unit(m)) + ")") + "</th>";
+    h += "<th>CV</th></tr></thead><tbody>\n";
+    for (const auto& r : results) {
+      if (jstr(r, "suite") != s) continue;
+      h += "<tr><td>" + esc(cell_label(r)) + "</td><td>" + esc(ok(r) ? (r.value("valid", false) ? "ok" : "invalid") : jstr(r, "status")) + "</td>";
+      for (const auto& m : ms) {
+        double v = metric_of(r, m);
+        h += std::isfinite(v) ? fmt::format("<td data-v=\"{}\">{}</td>", v, fmt_num(v)) : std::string("<td data-v=\"\"></td>");
+      }
+      double cv = r.contains("stats") && r["stats"].is_object() && r["stats"].contains("cv") && r["stats"]["cv"].is_number()
+                      ? r["stats"]["cv"].get<double>() : NAN;
+      h += std::isfinite(cv) ? fmt::format("<td data-v=\"{}\">{:.1f}%</td>", cv, cv * 100) : std::string("<td data-v=\"\"></td>");
+      h += "</tr>\n";
+    }
+    h += "</tbody></table></div>\n";
+  }
+  h += "</section>\n";
+
+  // --- Run configuration
+  h += "<section id=\"config\"><h2>Run configuration</h2>\n<pre>" + esc(report.value("config", json::object()).dump(2)) + "</pre>\n";
+  json runinfo = run;
+  h += "<h3>Run</h3><pre>" + esc(runinfo.dump(2)) + "</pre></section>\n";
+
+  // --- Page
+  std::string page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n";
+  page += "<title>qbench report — " + esc(jstr(topo, "cpu_model")) + "</title>\n<style>" + kCss + "</style></head>\n<body>\n<main>\n";
+  page += "<h1>qbench report</h1>\n";
+  page += fmt::format("<p class=\"meta\">{} · {} · schema {} · {} cells in {} s</p>\n", esc(jstr(report, "created")), esc(jstr(topo, "cpu_model")),
+                      esc(jstr(report, "schema_version")), results.size(), esc(run.contains("wall_s") && run["wall_s"].is_number() ? fmt_num(run["wall_s"].get<double>(), 3) : "?"));
+  page += "<nav class=\"noprint\"><a href=\"#summary\">Summary</a><a href=\"#machine\">Machine</a><a href=\"#heatmaps\">Performance</a>"
+          "<a href=\"#latency\">Latency</a><a href=\"#quality\">Quality</a><a href=\"#decision\">Decision matrix</a>"
+          "<a href=\"#flagged\">Invalid/failed</a><a href=\"#results\">All results</a><a href=\"#config\">Configuration</a></nav>\n";
+  if (chartjs.empty())
+    page += "<p class=\"note\" id=\"no-charts\">Charts unavailable: Chart.js (Debian package libjs-chart.js) was not found when this report was generated; tables only.</p>\n";
+  page += h;
+  page += "</main>\n<script type=\"application/json\" id=\"qb-data\">" + script_json({{"charts", b.charts}}) + "</script>\n";
+  if (!chartjs.empty()) {
+    std::string js = chartjs;
+    // "</script" would end the element early; "<\/script" means the same inside JS strings and regexes.
+    for (size_t p = 0; p + 8 <= js.size(); ++p)
+      if (js[p] == '<' && js[p + 1] == '/' && (js.compare(p + 2, 6, "script") == 0 || js.compare(p + 2, 6, "SCRIPT") == 0))
+        js.replace(p, 2, "<\\/");
+    page += "<script>" + js + "\n</script>\n";
+  }
+  page += std::string("<script>") + kJs + "</script>\n</body></html>\n";
+  return page;
+}
+
+namespace {
+const bool kRegistered = [] {
+  register_renderer({"html", "report.html", [](const nlohmann::json& r) { return render_html(r, load_chartjs()); }});
+  return true;
+}();
+}  // namespace
+
+}  // namespace qb::rep

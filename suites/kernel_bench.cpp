@@ -1,0 +1,408 @@
+// Plan rules, cached data and prepared matmuls shared by the kernel suites (see kernel_bench.h).
+#include "kernel_bench.h"
+
+#include <algorithm>
+#include <cmath>
+#include <list>
+#include <map>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "qb/catalogue.h"
+#include "qb/thread_pool.h"
+
+namespace qb::kb {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = char(std::tolower((unsigned char)c));
+  return s;
+}
+
+Shape catalogue_shape(const std::string& name, const std::string& fallback) {
+  for (const auto& m : default_catalogue())
+    for (const auto& s : m.shapes)
+      if (s.name == name) return s;
+  return parse_shape(fallback);
+}
+
+// xoshiro256** + Box-Muller: fast, deterministic per seed.
+struct Rng {
+  uint64_t s[4];
+  explicit Rng(uint64_t seed) {
+    for (auto& x : s) {  // splitmix64
+      seed += 0x9e3779b97f4a7c15ull;
+      uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      x = z ^ (z >> 31);
+    }
+  }
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  uint64_t next() {
+    const uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return r;
+  }
+  double uniform() { return (double(next() >> 11) + 0.5) * 0x1.0p-53; }  // (0, 1)
+};
+
+void fill_normal(float* p, size_t n, double sigma, uint64_t seed) {
+  Rng rng(seed);
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    const double r = std::sqrt(-2.0 * std::log(rng.uniform())) * sigma, th = 2 * M_PI * rng.uniform();
+    p[i] = float(r * std::cos(th));
+    p[i + 1] = float(r * std::sin(th));
+  }
+  if (i < n) p[i] = float(std::sqrt(-2.0 * std::log(rng.uniform())) * sigma * std::cos(2 * M_PI * rng.uniform()));
+}
+
+// LRU of shared buffers under a byte budget.
+class Cache {
+ public:
+  std::shared_ptr<void> get(const std::string& key) {
+    std::lock_guard<std::mutex> g(mu_);
+    for (auto it = items_.begin(); it != items_.end(); ++it)
+      if (it->key == key) {
+        items_.splice(items_.begin(), items_, it);
+        return items_.front().data;
+      }
+    return nullptr;
+  }
+  void put(const std::string& key, std::shared_ptr<void> data, size_t bytes) {
+    std::lock_guard<std::mutex> g(mu_);
+    items_.push_front({key, std::move(data), bytes});
+    total_ += bytes;
+    while (total_ > kBudget && items_.size() > 1) {
+      total_ -= items_.back().bytes;
+      items_.pop_back();
+    }
+  }
+  void clear() {
+    std::lock_guard<std::mutex> g(mu_);
+    items_.clear();
+    total_ = 0;
+  }
+
+ private:
+  static constexpr size_t kBudget = size_t(1) << 30;  // 1 GiB of cached weights
+  struct Item {
+    std::string key;
+    std::shared_ptr<void> data;
+    size_t bytes;
+  };
+  std::mutex mu_;
+  std::list<Item> items_;
+  size_t total_ = 0;
+};
+
+Cache& cache() {
+  static Cache c;
+  return c;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- plan rules
+KernelPlan kernel_plan(const RunContext& ctx) {
+  const RunConfig& cfg = ctx.cfg;
+  KernelPlan p;
+  const int pus = std::max(1, ctx.topo.pus);
+  if (!cfg.threads.empty()) {
+    p.threads = p.scalar_threads = cfg.threads;
+  } else {
+    p.threads = cfg.quick ? std::vector<int>{pus} : (pus > 1 ? std::vector<int>{1, pus} : std::vector<int>{1});
+    p.scalar_threads = {1};
+    p.rules.push_back(cfg.quick ? "threads: all PUs (--quick)" : "threads: 1 and all PUs");
+    p.rules.push_back("scalar backend: 1 thread");
+  }
+  if (!cfg.shapes.empty()) {
+    p.gemv_shapes = p.scalar_shapes = p.gemm_shapes = dedupe(cfg.shapes);
+  } else {
+    const Shape small = parse_shape("512x2048");
+    p.scalar_shapes = {small};
+    if (cfg.quick) {
+      p.gemv_shapes = p.gemm_shapes = {small};
+      p.rules.push_back("shapes (--quick): 512x2048 for GEMV and GEMM");
+    } else {
+      p.gemv_shapes = {catalogue_shape("llama3.2-1b.ffn_down", "2048x8192")};
+      p.gemm_shapes = {catalogue_shape("llama3.2-1b.attn_q", "2048x2048")};
+      p.rules.push_back("shapes: GEMV 2048x8192 (llama3.2-1b ffn_down), GEMM 2048x2048 (llama3.2-1b attn_q)");
+    }
+    p.rules.push_back("scalar backend: GEMV on 512x2048 only");
+  }
+  const bool bexp = backends_explicit(ctx);
+  if (!cfg.batch.empty()) {
+    p.gemv = std::find(cfg.batch.begin(), cfg.batch.end(), 1) != cfg.batch.end();
+    for (int64_t n : cfg.batch)
+      if (n > 1 && std::find(p.gemm_batches.begin(), p.gemm_batches.end(), n) == p.gemm_batches.end()) p.gemm_batches.push_back(n);
+    p.gemm_best_only = !bexp;
+    p.gemm_scalar = bexp;
+  } else {
+    p.gemm_batches = {512};
+    p.gemm_best_only = !bexp;
+    p.gemm_scalar = false;
+    p.rules.push_back("GEMM n=512: no scalar backend unless --batch is given");
+  }
+  if (p.gemm_best_only) p.rules.push_back("GEMM: best own backend per format, plus peers");
+  return p;
+}
+
+bool backends_explicit(const RunContext& ctx) { return !ctx.cfg.backends.empty(); }
+
+std::vector<BackendRef> requested_backends(const RunContext& ctx) {
+  std::vector<BackendRef> all;
+  for (const auto& b : own_backends()) {
+    BackendRef r;
+    r.name = std::string(b.name);
+    r.available = b.available;
+    r.missing = b.missing;
+    r.own = &b;
+    all.push_back(r);
+  }
+  for (const auto& p : peer_backends()) {
+    BackendRef r;
+    r.name = p.name;
+    r.peer = true;
+    r.available = p.available;
+    r.missing = p.missing;
+    r.peer_info = &p;
+    all.push_back(r);
+  }
+  std::vector<BackendRef> out;
+  if (ctx.cfg.backends.empty()) {
+    for (auto& r : all)
+      if (r.available) out.push_back(r);
+    return out;
+  }
+  for (const auto& want : ctx.cfg.backends)
+    for (auto& r : all)
+      if (lower(want) == r.name) out.push_back(r);
+  return out;
+}
+
+const BackendRef* best_own(FormatId f, const std::vector<BackendRef>& backends) {
+  const BackendRef* best = nullptr;
+  int rank_best = -1;
+  for (const auto& b : backends) {
+    if (b.peer || !b.available || !find_kernel(f, b.own->id)) continue;
+    const int rank = b.own->id == BackendId::Scalar ? 0 : b.own->id == BackendId::Avx2 ? 1 : 2;
+    if (rank > rank_best) {
+      rank_best = rank;
+      best = &b;
+    }
+  }
+  return best;
+}
+
+std::string unsupported_reason(FormatId f, const BackendRef& b, int64_t k) {
+  const FormatTraits& t = traits(f);
+  if (!b.available) return fmt::format("backend {} unavailable: {}", b.name, b.missing);
+  if (b.peer) {
+    const auto& fs = b.peer_info->formats;
+    if (std::find(fs.begin(), fs.end(), f) == fs.end()) {
+      std::string have;
+      for (FormatId x : fs) have += (have.empty() ? "" : ", ") + std::string(traits(x).name);
+      return fmt::format("peer {} has no {} path (it stands in for: {})", b.name, t.name, have);
+    }
+    return "";
+  }
+  if (!find_kernel(f, b.own->id)) return fmt::format("no {} kernel for {} in this build", b.name, t.name);
+  if (k % t.block_size != 0)
+    return fmt::format("k={} is not a multiple of {}'s block size {}", k, t.name, t.block_size);
+  return "";
+}
+
+std::vector<Shape> dedupe(const std::vector<Shape>& v) {
+  std::vector<Shape> out;
+  for (const auto& s : v)
+    if (std::none_of(out.begin(), out.end(), [&](const Shape& o) { return o.m == s.m && o.k == s.k; })) out.push_back(s);
+  return out;
+}
+
+std::string shape_mk(const Shape& s) { return fmt::format("{}x{}", s.m, s.k); }
+
+std::string workload_name(const Shape& s, int64_t n) {
+  return n == 1 ? "gemv_" + shape_mk(s) : fmt::format("gemm{}_{}", n, shape_mk(s));
+}
+
+// ---------------------------------------------------------------- data
+// Distinct random weights per matrix: rows repeat with period kUniqueWeights / k (at least 16 rows).
+constexpr int64_t kUniqueWeights = int64_t(1) << 18;
+int64_t unique_rows(int64_t m, int64_t k) {
+  return std::min<int64_t>(m, std::max<int64_t>(16, kUniqueWeights / k));
+}
+
+std::shared_ptr<const std::vector<float>> f32_weights(int64_t m, int64_t k) {
+  const std::string key = fmt::format("f32/{}x{}", m, k);
+  if (auto p = cache().get(key)) return std::static_pointer_cast<const std::vector<float>>(p);
+  auto v = std::make_shared<std::vector<float>>(size_t(m * k));
+  const int64_t u = unique_rows(m, k);
+  fill_normal(v->data(), size_t(u * k), 0.02, uint64_t(u) * 1000003ull + uint64_t(k));
+  for (int64_t r = u; r < m; r += u)
+    std::copy(v->begin(), v->begin() + std::min(u, m - r) * k, v->begin() + r * k);
+  cache().put(key, v, v->size() * 4);
+  return v;
+}
+
+std::shared_ptr<const std::vector<uint8_t>> quantized_weights(FormatId f, int64_t m, int64_t k) {
+  const FormatTraits& t = traits(f);
+  const std::string key = fmt::format("{}/{}x{}", t.name, m, k);
+  if (auto p = cache().get(key)) return std::static_pointer_cast<const std::vector<uint8_t>>(p);
+  // Quantize the distinct rows once, then repeat their bytes (rows of f32_weights repeat with the
+  // same period): every row is still its own memory, and slow reference quantizers stay cheap.
+  const int64_t u = unique_rows(m, k);
+  auto src = f32_weights(u, k);
+  const size_t rb = t.row_bytes(k);
+  auto v = std::make_shared<std::vector<uint8_t>>(size_t(m) * rb + 64);
+  quantize(f, src->data(), v->data(), u, k, fmt::format("random {}x{} weights", m, k));
+  for (int64_t r = u; r < m; r += u)
+    std::copy(v->begin(), v->begin() + std::min(u, m - r) * rb, v->begin() + r * rb);
+  cache().put(key, v, v->size());
+  return v;
+}
+
+std::shared_ptr<const std::vector<float>> activations(int64_t n, int64_t k) {
+  const std::string key = fmt::format("act/{}x{}", n, k);
+  if (auto p = cache().get(key)) return std::static_pointer_cast<const std::vector<float>>(p);
+  auto v = std::make_shared<std::vector<float>>(size_t(n * k));
+  fill_normal(v->data(), v->size(), 1.0, 0xac7ull ^ (uint64_t(n) << 32) ^ uint64_t(k));
+  cache().put(key, v, v->size() * 4);
+  return v;
+}
+
+void drop_caches() { cache().clear(); }
+
+// ---------------------------------------------------------------- prepared matmul
+PreparedMatmul::PreparedMatmul(FormatId f, const BackendRef& b, int64_t m_, int64_t k_, int64_t n_, int threads)
+    : format(f), m(m_), k(k_), n(n_), b_(b) {
+  const std::string why = unsupported_reason(f, b, k);
+  if (!why.empty()) throw std::runtime_error(why);
+  x_ = activations(n, k);
+  y_.assign(size_t(n * m), 0.f);
+  if (b.peer) {
+    auto w = f32_weights(m, k);
+    peer_ = b.peer_info->create(f, w->data(), m, k, n, threads);
+    if (!peer_) throw std::runtime_error(fmt::format("peer {} refused {}", b.name, traits(f).name));
+    weight_bytes_ = double(peer_->weight_bytes());
+    kernel_name_ = b.name;
+    computes_ = b.peer_info->computes ? b.peer_info->computes(f) : "";
+  } else {
+    kern_ = find_kernel(f, b.own->id);
+    w_ = quantized_weights(f, m, k);
+    xq_.assign(size_t(n) * kern_->act_row_bytes(k) + 64, 0);
+    weight_bytes_ = double(m) * double(traits(f).row_bytes(k));
+    kernel_name_ = std::string(kern_->name);
+    computes_ = fmt::format("qbench {} ({} weights × {} activations)", kern_->name, traits(f).name, traits(kern_->act).name);
+  }
+}
+
+PreparedMatmul::~PreparedMatmul() = default;
+
+void PreparedMatmul::run(ThreadPool* pool) {
+  if (peer_) {
+    peer_->run(x_->data(), n, y_.data());
+    return;
+  }
+  if (pool)
+    matmul(*kern_, w_->data(), m, k, x_->data(), n, y_.data(), m, xq_.data(), pool->as_parallel_for());
+  else
+    matmul(*kern_, w_->data(), m, k, x_->data(), n, y_.data(), m, xq_.data());
+}
+
+PreparedMatmul::Check PreparedMatmul::check() const {
+  Check c;
+  std::vector<int64_t> rows, cols = {0};
+  const int64_t nr = std::min<int64_t>(m, 8);
+  for (int64_t i = 0; i < nr; ++i) rows.push_back(nr == 1 ? 0 : i * (m - 1) / (nr - 1));
+  if (n > 1) cols.push_back(n - 1);
+  std::vector<double> ref;
+  std::vector<float> got;
+  const MatmulKernel* sk = b_.peer ? nullptr : find_kernel(format, BackendId::Scalar);
+  const bool vs_scalar = sk && kern_ && kern_ != sk;
+  const FormatTraits& t = traits(format);
+  std::vector<float> deq(static_cast<size_t>(k));
+  std::vector<uint8_t> xq;
+  std::vector<float> ytmp;
+  std::shared_ptr<const std::vector<float>> w32 = b_.peer ? f32_weights(m, k) : nullptr;
+  for (int64_t j : cols) {
+    const float* x = x_->data() + j * k;
+    if (vs_scalar) {
+      xq.assign(sk->act_row_bytes(k) + 64, 0);
+      sk->quantize_act(x, xq.data(), k);
+      ytmp.assign(size_t(m), 0.f);
+    }
+    for (int64_t r : rows) {
+      double v = 0;
+      if (vs_scalar) {
+        const int64_t r0 = r / 16 * 16, r1 = std::min(m, r0 + 16);
+        sk->compute(k, w_->data(), t.row_bytes(k), r0, r1, xq.data(), sk->act_row_bytes(k), 1, ytmp.data(), m);
+        v = ytmp[size_t(r)];
+      } else if (b_.peer) {
+        const float* wr = w32->data() + r * k;
+        for (int64_t c2 = 0; c2 < k; ++c2) v += double(wr[c2]) * x[c2];
+      } else {
+        t.dequantize_row(w_->data() + size_t(r) * t.row_bytes(k), deq.data(), k);
+        for (int64_t c2 = 0; c2 < k; ++c2) v += double(deq[size_t(c2)]) * x[c2];
+      }
+      ref.push_back(v);
+      got.push_back(y_[size_t(j * m + r)]);
+    }
+  }
+  double ss = 0, mx = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    ss += ref[i] * ref[i];
+    const double d = std::isfinite(got[i]) ? std::fabs(got[i] - ref[i]) : INFINITY;
+    mx = std::max(mx, d);
+  }
+  const double rms = std::sqrt(ss / double(std::max<size_t>(1, ref.size())));
+  c.rel_err = mx / std::max(rms, 1e-30);
+  if (vs_scalar) {
+    c.reference = fmt::format("scalar kernel {}", sk->name);
+    c.tol = 1e-2;
+  } else if (b_.peer) {
+    c.reference = "float dot product of the original F32 weights";
+    c.tol = format == FormatId::F32 ? 1e-3 : format == FormatId::BF16 ? 3e-2 : 0.15;
+  } else {
+    c.reference = "float dot product of the dequantized weights";
+    c.tol = kern_->act == FormatId::F32 ? 2e-2 : 5e-2;
+  }
+  return c;
+}
+
+void fill_from_measurement(CellResult& r, const Measurement& m) {
+  r.samples = m.samples;
+  r.has_stats = true;
+  r.stats = m.stats;
+  r.valid = m.valid;
+  r.reasons = m.reasons;
+  r.counters = m.counters;
+}
+
+CellResult unsupported(const Cell& c, const std::string& why) {
+  CellResult r;
+  r.cell = c;
+  r.status = "unsupported";
+  r.error = why;
+  r.valid = false;
+  r.reasons = {"unsupported: " + why};
+  return r;
+}
+
+std::string fits_level(const Topology& t, double bytes) {
+  for (int lv = 1; lv <= 3; ++lv) {
+    const uint64_t s = t.cache_size(lv);
+    if (s && bytes <= double(s)) return fmt::format("L{}", lv);
+  }
+  return "DRAM";
+}
+
+}  // namespace qb::kb

@@ -1,0 +1,121 @@
+// Shared by the kernel suites (throughput, latency, memory) and qbench-microbench: the plan rules
+// (which format × backend × shape × n × threads cells a run measures by default), cached random
+// weights, and one way to prepare, run and sanity-check a matmul on any backend (qbench's own or
+// a peer library).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "qb/formats.h"
+#include "qb/matmul.h"
+#include "qb/peers.h"
+#include "qb/suite.h"
+
+namespace qb {
+
+class ThreadPool;
+
+// Measured by the compute suite in this run (0 if it did not run): "fp32_fma" or "int8_dot".
+double compute_peak(const RunContext& ctx, const std::string& workload, int threads);
+
+namespace kb {
+
+// ---- plan rules (documented in the README section "Default plan of the kernel suites") ----
+struct KernelPlan {
+  std::vector<Shape> gemv_shapes;   // n = 1 shapes for SIMD backends and peers
+  std::vector<Shape> scalar_shapes; // n = 1 shapes for the scalar backend
+  std::vector<Shape> gemm_shapes;   // shapes for n > 1
+  std::vector<int64_t> gemm_batches;  // n > 1 values
+  bool gemv = true;                 // n = 1 requested
+  std::vector<int> threads;         // thread counts
+  std::vector<int> scalar_threads;  // thread counts for the scalar backend
+  bool gemm_best_only = true;       // n > 1 only on the best own backend of each format (+ peers)
+  bool gemm_scalar = false;         // n > 1 on the scalar backend
+  std::vector<std::string> rules;   // the rules applied, in words (go into cell params)
+};
+KernelPlan kernel_plan(const RunContext& ctx);
+
+// A backend a cell may name: qbench's own or a peer.
+struct BackendRef {
+  std::string name;
+  bool peer = false;
+  bool available = false;
+  std::string missing;
+  const BackendInfo* own = nullptr;
+  const PeerBackend* peer_info = nullptr;
+};
+// cfg.backends (all of them, available or not: unavailable ones become unsupported cells), or
+// every available backend when none were asked for.
+std::vector<BackendRef> requested_backends(const RunContext& ctx);
+bool backends_explicit(const RunContext& ctx);
+// The widest own backend with a kernel for f among `backends` (nullptr if none).
+const BackendRef* best_own(FormatId f, const std::vector<BackendRef>& backends);
+
+// Why (format, backend) cannot run shape k, or "" when it can.
+std::string unsupported_reason(FormatId f, const BackendRef& b, int64_t k);
+
+// Deduplicates shapes by (m, k), keeping the first (workload names are per m×k).
+std::vector<Shape> dedupe(const std::vector<Shape>& v);
+std::string shape_mk(const Shape& s);  // "4096x14336"
+std::string workload_name(const Shape& s, int64_t n);  // gemv_MxK / gemm512_MxK
+
+// ---- data ----
+// Random F32 weights ~ N(0, 0.02), deterministic per (m, k); cached (LRU under a byte budget).
+// Rows repeat with a period of max(16, 2^18 / k) rows (each row still has its own memory), so
+// that slow reference quantizers cost little; timing does not depend on the values.
+std::shared_ptr<const std::vector<float>> f32_weights(int64_t m, int64_t k);
+// Weights quantized with qb::quantize from f32_weights(m, k); cached. Throws FormatError.
+std::shared_ptr<const std::vector<uint8_t>> quantized_weights(FormatId f, int64_t m, int64_t k);
+// Activations ~ N(0, 1), deterministic per (n, k).
+std::shared_ptr<const std::vector<float>> activations(int64_t n, int64_t k);
+void drop_caches();
+
+// ---- one prepared matmul ----
+class PreparedMatmul {
+ public:
+  // Throws FormatError (shape) or std::runtime_error (peer refused).
+  PreparedMatmul(FormatId f, const BackendRef& b, int64_t m, int64_t k, int64_t n, int threads);
+  ~PreparedMatmul();
+  void run(ThreadPool* pool);  // one call: Y = W · X (activation quantization included)
+  double weight_bytes() const { return weight_bytes_; }
+  std::string kernel_name() const { return kernel_name_; }
+  std::string computes() const { return computes_; }
+  // Compares a sample of Y (after run) against a reference: the scalar kernel when this is a
+  // SIMD backend with a scalar kernel, else a float reference on the dequantized (own) or
+  // original F32 (peer) weights. Returns {max |Δ| / rms(ref), tolerance, reference name}.
+  struct Check {
+    double rel_err = 0, tol = 0;
+    std::string reference;
+    bool ok() const { return rel_err <= tol; }
+  };
+  Check check() const;
+
+  FormatId format;
+  int64_t m, k, n;
+
+ private:
+  BackendRef b_;
+  const MatmulKernel* kern_ = nullptr;
+  std::unique_ptr<PeerMatmul> peer_;
+  std::shared_ptr<const std::vector<uint8_t>> w_;
+  std::shared_ptr<const std::vector<float>> x_;
+  std::vector<float> y_;
+  std::vector<uint8_t> xq_;
+  double weight_bytes_ = 0;
+  std::string kernel_name_, computes_;
+};
+
+// Result fields from a qb::Measurement.
+void fill_from_measurement(CellResult& r, const Measurement& m);
+// An "unsupported" result with its reason.
+CellResult unsupported(const Cell& c, const std::string& why);
+
+// Which level of the cache hierarchy `bytes` fits in ("L1", "L2", "L3", "DRAM").
+std::string fits_level(const Topology& t, double bytes);
+
+}  // namespace kb
+}  // namespace qb

@@ -1,0 +1,31 @@
+// K-quant kernels (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K as weights; Q8_K activations): every
+// backend against the scalar oracle, the oracle against dequantized data. Tolerances and their
+// justification: top of matmul_sb_util.h.
+#include "kernels/matmul_sb_util.h"
+
+namespace {
+
+using qb::FormatId;
+using qbt::FieldKind;
+using namespace qb;
+
+const qbt::SbFormat kFormats[] = {
+    {FormatId::Q2_K, 256, {{offsetof(block_q2_K, d), FieldKind::Half, false}, {offsetof(block_q2_K, dmin), FieldKind::Half, true}}, kern::decode_q2_K, nullptr},
+    {FormatId::Q3_K, 256, {{offsetof(block_q3_K, d), FieldKind::Half, false}}, kern::decode_q3_K, nullptr},
+    {FormatId::Q4_K, 256, {{offsetof(block_q4_K, d), FieldKind::Half, false}, {offsetof(block_q4_K, dmin), FieldKind::Half, true}}, kern::decode_q4_K, nullptr},
+    {FormatId::Q5_K, 256, {{offsetof(block_q5_K, d), FieldKind::Half, false}, {offsetof(block_q5_K, dmin), FieldKind::Half, true}}, kern::decode_q5_K, nullptr},
+    {FormatId::Q6_K, 256, {{offsetof(block_q6_K, d), FieldKind::Half, false}}, kern::decode_q6_K, nullptr},
+    {FormatId::Q8_K, 256, {{offsetof(block_q8_K, d), FieldKind::Float, false}}, kern::decode_q8_K, nullptr},
+};
+
+QBT_SB_TESTS(KQuantKernels, kFormats);
+
+TEST(KQuantKernels, MatmulRejectsBadK) {
+  const auto* k = qb::find_kernel(FormatId::Q4_K, qb::BackendId::Scalar);
+  ASSERT_NE(k, nullptr);
+  std::vector<uint8_t> w(1024), xq(1024);
+  std::vector<float> x(300), y(1);
+  EXPECT_THROW(qb::matmul(*k, w.data(), 1, 300, x.data(), 1, y.data(), 1, xq.data()), qb::FormatError);
+}
+
+}  // namespace

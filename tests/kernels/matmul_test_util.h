@@ -1,0 +1,99 @@
+// Helpers shared by the backend-kernel tests (tests/kernels/matmul_*_test.cpp): a 2-thread
+// ParallelFor, byte buffers offset from alignment, a runner around qb::matmul.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "qb/formats.h"
+#include "qb/matmul.h"
+
+namespace qbt {
+
+// Runs the tasks on two std::threads pulling from a shared counter (as a real pool would).
+inline void two_thread_for(int64_t ntasks, const std::function<void(int64_t)>& fn) {
+  std::atomic<int64_t> next{0};
+  auto worker = [&] {
+    for (int64_t t; (t = next.fetch_add(1)) < ntasks;) fn(t);
+  };
+  std::thread a(worker), b(worker);
+  a.join();
+  b.join();
+}
+
+// A byte buffer whose data() is `misalign` bytes past a 64-byte boundary.
+struct Bytes {
+  std::vector<uint8_t> raw;
+  size_t off;
+  Bytes(size_t n, size_t misalign) : raw(n + 128, 0xCD) {
+    const auto base = reinterpret_cast<uintptr_t>(raw.data());
+    off = (64 - base % 64) % 64 + misalign;
+  }
+  uint8_t* data() { return raw.data() + off; }
+};
+
+struct Shape {
+  int64_t m, k, n;
+};
+
+inline std::string shape_name(const Shape& s) {
+  return "m=" + std::to_string(s.m) + " k=" + std::to_string(s.k) + " n=" + std::to_string(s.n);
+}
+
+// Y (n x m, row stride ldy = m + 3, starting 1 float past alignment) = W . X with kernel `kern`.
+inline std::vector<float> run_matmul(const qb::MatmulKernel& kern, const uint8_t* w_src, size_t w_bytes,
+                                     const std::vector<float>& X, const Shape& s, bool two_threads,
+                                     size_t misalign) {
+  Bytes w(w_bytes, misalign);
+  std::memcpy(w.data(), w_src, w_bytes);
+  Bytes xq(size_t(s.n) * kern.act_row_bytes(s.k), misalign);
+  const int64_t ldy = s.m + 3;
+  std::vector<float> ybuf(size_t(s.n * ldy + 1), std::nanf(""));
+  float* y = ybuf.data() + 1;
+  qb::matmul(kern, w.data(), s.m, s.k, X.data(), s.n, y, ldy, xq.data(),
+             two_threads ? qb::ParallelFor(two_thread_for) : qb::ParallelFor(qb::serial_for));
+  std::vector<float> out(size_t(s.n * s.m));
+  for (int64_t j = 0; j < s.n; ++j)
+    for (int64_t r = 0; r < s.m; ++r) out[size_t(j * s.m + r)] = y[j * ldy + r];
+  // The padding between rows of Y must be untouched.
+  for (int64_t j = 0; j < s.n; ++j)
+    for (int64_t r = s.m; r < ldy && j * ldy + r < s.n * ldy; ++r)
+      EXPECT_TRUE(std::isnan(y[j * ldy + r])) << kern.name << " wrote past row end of Y at column " << j;
+  return out;
+}
+
+// Backends other than scalar that this CPU runs and that have a kernel for `f`.
+inline std::vector<const qb::MatmulKernel*> simd_kernels(qb::FormatId f) {
+  std::vector<const qb::MatmulKernel*> out;
+  for (const auto& b : qb::own_backends()) {
+    if (b.id == qb::BackendId::Scalar || !b.available) continue;
+    if (const auto* k = qb::find_kernel(f, b.id)) out.push_back(k);
+  }
+  return out;
+}
+
+// The odd shapes every kernel is run on (k in blocks of `bs`).
+inline std::vector<Shape> odd_shapes(int bs) {
+  std::vector<Shape> v;
+  const int64_t ms[] = {1, 3, 17, 67};
+  const int64_t ns[] = {1, 2, 3, 5, 7, 67};
+  const int64_t kbs[] = {1, 2, 3, 5, 8, 9};
+  for (int64_t m : ms)
+    for (int64_t n : ns)
+      for (int64_t kb : kbs)
+        if ((m * 7 + n * 3 + kb) % 3 == 0 || m == 17) v.push_back({m, kb * bs, n});
+  // Exercises k-blocking (several 128-block panels, odd count) and multiple column panels.
+  v.push_back({9, 261 * bs, 1});
+  v.push_back({9, 261 * bs, 131});
+  return v;
+}
+
+}  // namespace qbt

@@ -1,0 +1,230 @@
+// qbench recommend (Pareto front, gates, constraints, ranking) and qbench qualify (gate
+// language, verdicts, JUnit) on synthetic reports.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "decide.h"
+#include "qualify.h"
+#include "qb/command.h"
+#include "report_synthetic.h"
+
+using namespace qb::rep;
+
+namespace {
+std::map<std::string, Candidate> by_format(const Decision& d) {
+  std::map<std::string, Candidate> m;
+  for (const auto& c : d.candidates) m[c.format] = c;
+  return m;
+}
+const Check* gate(const Candidate& c, const std::string& prefix) {
+  for (const auto& g : c.gates)
+    if (g.name.find(prefix) != std::string::npos) return &g;
+  return nullptr;
+}
+}  // namespace
+
+TEST(Recommend, ParetoFrontAndGates) {
+  auto d = decide(qbt::sample_results(), DecisionOptions{});
+  EXPECT_EQ(d.baseline_format, "F16");
+  auto m = by_format(d);
+  ASSERT_EQ(m.size(), 5u);  // F16, Q8_0, Q4_K, Q4_0, Q2_K on avx2 (F32 has no speed cells)
+  // Q4_0 has the same bits as Q4_K but lower SNR and lower speed: dominated by Q4_K.
+  EXPECT_FALSE(m["Q4_0"].pareto);
+  EXPECT_NE(m["Q4_0"].dominated_by.find("Q4_K"), std::string::npos);
+  for (const char* f : {"F16", "Q8_0", "Q4_K", "Q2_K"}) EXPECT_TRUE(m[f].pareto) << f;
+  // Speed-up vs F16 (geometric mean over the two workloads): 3.2x for Q4_K within noise.
+  ASSERT_TRUE(m["Q4_K"].speedup.has_value());
+  EXPECT_NEAR(*m["Q4_K"].speedup, 3.2, 0.1);
+  EXPECT_NEAR(*m["F16"].speedup, 1.0, 1e-9);
+  // Gates: Q4_K passes all; Q8_0 fails speed-up (1.8x) and memory (46.9%); F16 fails both.
+  EXPECT_TRUE(m["Q4_K"].gates_pass);
+  EXPECT_FALSE(gate(m["Q8_0"], "speed-up")->pass);
+  EXPECT_FALSE(gate(m["Q8_0"], "memory")->pass);
+  EXPECT_TRUE(gate(m["Q8_0"], "quality")->pass);
+  // Q2_K at 9 dB SNR: cosine 0.9438 < 0.95 -> fails the quality gate.
+  EXPECT_FALSE(gate(m["Q2_K"], "quality")->pass);
+  EXPECT_TRUE(gate(m["Q2_K"], "memory")->pass);
+  // Ranking: the only all-gates candidates first (Q4_K, then the dominated Q4_0).
+  ASSERT_GE(d.candidates.size(), 2u);
+  EXPECT_EQ(d.candidates[0].format, "Q4_K");
+  EXPECT_EQ(d.candidates[0].rank, 1);
+  EXPECT_EQ(d.candidates[1].format, "Q4_0");
+  EXPECT_NE(d.candidates[0].why.find("passes all default gates"), std::string::npos);
+  EXPECT_NE(d.candidates[0].why.find("Pareto-optimal"), std::string::npos);
+}
+
+TEST(Recommend, ConstraintsExcludeWithReasons) {
+  DecisionOptions o;
+  parse_min_throughput(o, "2GB/s");
+  parse_quality_loss(o, "1%");
+  auto d = decide(qbt::sample_results(), o);
+  auto m = by_format(d);
+  // Throughput: 4096*4096*bpw/8 bytes / time.  F16: 33.5 MB / 4 ms = 8.4 GB/s; Q2_K: 5.5 MB / 0.89 ms = 6.2.
+  // Quality loss (1 - cosine): Q4_K 21 dB -> 0.40%; Q2_K 9 dB -> 5.6% -> excluded.
+  EXPECT_FALSE(m["Q2_K"].eligible);
+  EXPECT_NE(m["Q2_K"].why.find("quality loss <= 1%"), std::string::npos) << m["Q2_K"].why;
+  EXPECT_TRUE(m["Q4_K"].eligible);
+  EXPECT_EQ(m["Q2_K"].rank, 0);
+  // Excluded candidates come after every eligible one.
+  bool seen_excluded = false;
+  for (const auto& c : d.candidates) {
+    if (!c.eligible) seen_excluded = true;
+    else EXPECT_FALSE(seen_excluded) << c.id();
+  }
+  // No latency in the report: a p99 constraint excludes everything, saying why.
+  DecisionOptions p;
+  p.max_p99_us = 5000;
+  auto d2 = decide(qbt::sample_results(), p);
+  for (const auto& c : d2.candidates) {
+    EXPECT_FALSE(c.eligible);
+    EXPECT_NE(c.why.find("no p99 latency measured"), std::string::npos);
+  }
+  EXPECT_TRUE(d2.top(3).empty());
+}
+
+TEST(Recommend, WeightsChangeTheOrderAmongEligible) {
+  auto results = qbt::sample_results();
+  DecisionOptions mem;
+  parse_weights(mem, "quality=0,speed=0,memory=1");
+  mem.gate_quality_ratio = 0;  // let every candidate pass the gates
+  mem.gate_speedup = 0;
+  mem.gate_memory_reduction_pct = -1000;
+  auto d = decide(results, mem);
+  EXPECT_EQ(d.candidates[0].format, "Q2_K");
+  DecisionOptions q = mem;
+  parse_weights(q, "quality=1,speed=0,memory=0");
+  auto dq = decide(results, q);
+  EXPECT_EQ(dq.candidates[0].format, "F16");
+}
+
+TEST(Recommend, DeviceClassAndBadOptions) {
+  DecisionOptions o;
+  apply_device_class(o, "mobile", false);
+  EXPECT_EQ(o.max_threads, 4);
+  EXPECT_DOUBLE_EQ(o.w_memory, 2);
+  EXPECT_FALSE(o.memory_budget_explicit);
+  EXPECT_THROW(apply_device_class(o, "toaster", false), qb::UsageError);
+  EXPECT_THROW(parse_weights(o, "quality=x"), qb::UsageError);
+  EXPECT_THROW(parse_weights(o, "colour=1"), qb::UsageError);
+  EXPECT_THROW(parse_min_throughput(o, "fast"), qb::UsageError);
+  EXPECT_THROW(parse_quality_loss(o, "3"), qb::UsageError);
+  parse_min_throughput(o, "15tokens/s");
+  EXPECT_EQ(o.throughput_metric, "tokens_per_s");
+  EXPECT_DOUBLE_EQ(*o.min_throughput, 15);
+  parse_quality_loss(o, "1dB");
+  EXPECT_TRUE(o.quality_loss_db);
+}
+
+TEST(Recommend, FormatsOnlyReport) {
+  std::vector<qb::CellResult> v = {qbt::qe("F16", 75, 16), qbt::qe("Q4_K", 21, 4.5), qbt::qe("Q4_0", 19, 4.5),
+                                   qbt::qe("F32", INFINITY, 32)};
+  auto d = decide(v, DecisionOptions{});
+  ASSERT_EQ(d.candidates.size(), 4u);
+  auto m = by_format(d);
+  EXPECT_TRUE(m["F32"].lossless);
+  EXPECT_FALSE(m["Q4_0"].pareto);
+  EXPECT_FALSE(gate(m["Q4_K"], "speed-up")->evaluated);
+  EXPECT_EQ(d.candidates[0].format, "Q4_K");  // passes the two evaluated gates
+}
+
+TEST(Recommend, CliJson) {
+  auto p = qbt::write("rec.json", qbt::make_report(qbt::sample_results()).dump());
+  std::string out;
+  ASSERT_EQ(qbt::run_qbench("recommend " + p + " --json --weights quality=1,speed=1,memory=1", &out), 0) << out;
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["recommendations"][0], "Q4_K / avx2 / 2t / compact");
+  EXPECT_EQ(qbt::run_qbench("recommend " + p + " --memory-budget 2XB", &out), 2);
+  EXPECT_NE(out.find("--memory-budget"), std::string::npos);
+  EXPECT_EQ(qbt::run_qbench("recommend " + p + " --device-class watch", &out), 2);
+}
+
+// ---- qualify
+
+namespace {
+nlohmann::json profile() {
+  return nlohmann::json::parse(R"({
+    "name": "synthetic",
+    "gates": [
+      {"name": "Q4_K GEMV >= 20 GB/s on 2 threads", "select": {"suite": "throughput", "format": "Q4_K", "threads": 2, "workload": "gemv_*"},
+       "metric": "gb_per_s", "op": ">=", "threshold": 20},
+      {"name": "Q4_K SNR >= 20 dB", "select": {"suite": "quant-error", "format": "Q4_K"}, "metric": "snr_db", "op": ">=", "threshold": 20},
+      {"name": "Q4_K time change vs F16 <= -50%", "select": {"suite": "throughput", "format": "Q4_K"}, "baseline": {"format": "F16"},
+       "metric": "time_s", "aggregate": "geomean", "op": "<=", "threshold": -50},
+      {"name": "optional perplexity", "select": {"suite": "perplexity"}, "metric": "ppl", "op": "<=", "threshold": 10, "optional": true}
+    ]})");
+}
+}  // namespace
+
+TEST(Qualify, PassMarginsAndSkips) {
+  auto q = qualify(profile(), "p.json", qbt::sample_results());
+  ASSERT_EQ(q.gates.size(), 4u);
+  // Q4_K: 4096*4096*4.5/8 B / (4ms/3.2) = 7.55 GB/s (worst of 2 cells) < 20 -> fail.
+  EXPECT_EQ(q.gates[0].status, "fail");
+  EXPECT_EQ(q.gates[0].cells, 2);
+  EXPECT_NEAR(*q.gates[0].value, 9437184.0 / 0.00125 / 1e9, 0.2);
+  EXPECT_LT(q.gates[0].margin, 0);
+  EXPECT_EQ(q.gates[1].status, "pass");
+  EXPECT_DOUBLE_EQ(*q.gates[1].value, 21);
+  EXPECT_DOUBLE_EQ(q.gates[1].margin, 1);
+  EXPECT_NEAR(q.gates[1].margin_pct, 5, 1e-9);
+  EXPECT_EQ(q.gates[2].status, "pass");  // 1/3.2 - 1 = -68.75%
+  EXPECT_NEAR(*q.gates[2].value, -68.75, 1.5);
+  EXPECT_EQ(q.gates[3].status, "skipped");
+  EXPECT_FALSE(q.pass());
+  auto x = q.junit();
+  EXPECT_NE(x.find("tests=\"4\" failures=\"1\""), std::string::npos);
+  EXPECT_NE(x.find("<skipped"), std::string::npos);
+  EXPECT_NE(x.find("name=\"Q4_K GEMV &gt;= 20 GB/s on 2 threads\""), std::string::npos);
+}
+
+TEST(Qualify, BadProfilesNameTheField) {
+  auto bad = [](const char* text) {
+    try {
+      validate_profile(nlohmann::json::parse(text), "bad.json");
+    } catch (const qb::UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(bad(R"({"gates": []})").find("gates"), std::string::npos);
+  EXPECT_NE(bad(R"({"gates": [{"name": "a", "metric": "speed", "op": ">=", "threshold": 1}]})").find("gates[0].metric"),
+            std::string::npos);
+  EXPECT_NE(bad(R"({"gates": [{"name": "a", "metric": "gb_per_s", "op": "=>", "threshold": 1}]})").find("gates[0].op"),
+            std::string::npos);
+  EXPECT_NE(bad(R"({"gates": [{"name": "a", "metric": "gb_per_s", "op": ">=", "threshold": "1"}]})").find("threshold"),
+            std::string::npos);
+  EXPECT_NE(bad(R"({"gates": [{"name": "a", "metric": "gb_per_s", "op": ">=", "threshold": 1, "select": {"colour": "red"}}]})")
+                .find("gates[0].select.colour"),
+            std::string::npos);
+  EXPECT_NE(bad(R"({"gates": [{"name": "a", "metric": "gb_per_s", "op": ">=", "threshold": 1, "aggregate": "avg"}]})")
+                .find("aggregate"),
+            std::string::npos);
+}
+
+TEST(Qualify, CliExitCodesAndJUnit) {
+  auto rep = qbt::write("q_report.json", qbt::make_report(qbt::sample_results()).dump());
+  auto pass = profile();
+  pass["gates"].erase(0);
+  auto pp = qbt::write("q_pass.json", pass.dump());
+  auto pf = qbt::write("q_fail.json", profile().dump());
+  auto junit = qbt::tmpdir() + "/q.xml";
+  std::string out;
+  EXPECT_EQ(qbt::run_qbench("qualify --profile " + pp + " " + rep + " --junit " + junit, &out), 0) << out;
+  EXPECT_NE(out.find("QUALIFIED"), std::string::npos);
+  EXPECT_EQ(qbt::run_qbench("qualify --profile " + pf + " " + rep + " --junit " + junit, &out), 1) << out;
+  std::ifstream in(junit);
+  std::string xml((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(xml.find("<failure"), std::string::npos);
+  auto broken = qbt::write("q_broken.json", "{\"gates\": [");
+  EXPECT_EQ(qbt::run_qbench("qualify --profile " + broken + " " + rep, &out), 2);
+  EXPECT_NE(out.find("q_broken.json"), std::string::npos);
+  EXPECT_EQ(qbt::run_qbench("qualify --profile " + pp + " /nonexistent.json", &out), 2);
+  // The shipped example profiles are valid.
+  for (const char* f : {"edge-q4.json", "ci-smoke.json"}) {
+    std::string path = std::string(QB_SOURCE_DIR) + "/reports/profiles/" + f;
+    std::ifstream pin(path);
+    ASSERT_TRUE(pin) << path;
+    EXPECT_NO_THROW(validate_profile(nlohmann::json::parse(pin), path));
+  }
+}
