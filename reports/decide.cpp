@@ -556,6 +556,11 @@ std::string speed_str(const Candidate& c) {
   if (c.tokens_per_s) v.push_back(fmt_num(*c.tokens_per_s, 3) + " tok/s");
   return v.empty() ? "—" : fmt::format("{}", fmt::join(v, ", "));
 }
+std::string mem_str(const Candidate& c) {
+  if (!c.memory_reduction_pct) return "—";
+  double v = *c.memory_reduction_pct;
+  return v >= 0.5 ? "−" + pct(v) : v <= -0.5 ? "+" + pct(-v) : "0%";
+}
 std::string gate_str(const Check& g) { return !g.evaluated ? "n/a" : g.pass ? "pass" : "FAIL"; }
 }  // namespace
 
@@ -630,7 +635,7 @@ std::string Decision::markdown() const {
     o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} | ", c.rank ? std::to_string(c.rank) : "—",
                      md_escape(c.id()), md_escape(quality_str(c)), opt_str(c.bits_per_weight, 3), md_escape(speed_str(c)),
                      c.speedup ? fmt::format("{:.2f}x", *c.speedup) : "—",
-                     c.memory_reduction_pct ? "−" + pct(*c.memory_reduction_pct) : "—", c.pareto ? "★" : "", c.score);
+                     mem_str(c), c.pareto ? "★" : "", c.score);
     for (const auto& g : c.gates) o += gate_str(g) + (g.evaluated ? " " + md_escape(g.detail) : "") + " | ";
     o += md_escape(c.why) + " |\n";
   }
@@ -657,7 +662,7 @@ std::string Decision::html() const {
     o += "<td" + numattr(c.bits_per_weight) + ">" + opt_str(c.bits_per_weight, 3) + "</td>";
     o += "<td" + numattr(sv) + ">" + html_escape(speed_str(c)) + "</td>";
     o += "<td" + numattr(c.speedup) + ">" + (c.speedup ? fmt::format("{:.2f}x", *c.speedup) : "—") + "</td>";
-    o += "<td" + numattr(c.memory_reduction_pct) + ">" + (c.memory_reduction_pct ? "−" + pct(*c.memory_reduction_pct) : "—") + "</td>";
+    o += "<td" + numattr(c.memory_reduction_pct) + ">" + (mem_str(c)) + "</td>";
     o += std::string("<td>") + (c.pareto ? "★" : "") + "</td>";
     o += fmt::format("<td data-v=\"{}\">{:.2f}</td>", c.score, c.score);
     for (const auto& g : c.gates)

@@ -183,12 +183,23 @@ struct Builder {
     auto push = [](std::vector<std::string>& v, const std::string& s) {
       if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
     };
+    // Suites without formats (bandwidth): workloads named OP_LEVEL pivot into OP rows x LEVEL columns.
+    bool pivot = !by_format;
+    std::set<std::string> configs;
+    for (const auto& r : rep["results"])
+      if (jstr(r, "suite") == suite && ok(r)) {
+        configs.insert(fmt::format("{}t {}", jstr(r, "threads"), jstr(r, "placement")));
+        if (jstr(r, "workload").find('_') == std::string::npos) pivot = false;
+      }
     for (const auto& r : rep["results"]) {
       if (jstr(r, "suite") != suite || !ok(r)) continue;
       double v = metric_of(r, metric);
       if (!std::isfinite(v) || v <= 0) continue;
-      std::string row = by_format ? jstr(r, "format") : jstr(r, "workload");
-      std::string col = by_format ? jstr(r, "backend") : fmt::format("{}t {}", jstr(r, "threads"), jstr(r, "placement"));
+      const std::string w = jstr(r, "workload"), config = fmt::format("{}t {}", jstr(r, "threads"), jstr(r, "placement"));
+      std::string row = by_format ? jstr(r, "format") : pivot ? w.substr(0, w.find('_')) : w;
+      std::string col = by_format ? jstr(r, "backend")
+                        : pivot   ? w.substr(w.find('_') + 1) + (configs.size() > 1 ? " · " + config : "")
+                                  : config;
       push(rows, row);
       push(cols, col);
       // by_format: per (format, backend): best over threads/placement of the geometric mean over workloads
@@ -212,7 +223,7 @@ struct Builder {
     html += fmt::format("<h3>{} — {} ({}){}</h3>\n", esc(suite), esc(metric), esc(unit),
                         by_format ? ", best thread placement, geometric mean over workloads" : "");
     html += fmt::format("<div class=\"wrap\"><table class=\"heat\" data-suite=\"{}\"><thead><tr><th>{}</th>", esc(suite),
-                        by_format ? "format \\ backend" : "workload \\ threads");
+                        by_format ? "format \\ backend" : pivot ? "operation \\ working set" : "workload \\ threads");
     for (const auto& c : cols) html += "<th>" + esc(c) + "</th>";
     html += "</tr></thead><tbody>\n";
     for (const auto& row : rows) {

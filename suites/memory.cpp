@@ -147,9 +147,15 @@ class MemorySuite : public Suite {
     r.cell.params["shapes"] = detail;
     if (ach.gb_per_s > 0) {
       if (ach.pct > 0) r.metrics["bandwidth_pct"] = ach.pct;
-      r.metrics["tokens_per_s"] = ach.gb_per_s * 1e9 / total;
+      // A model that does not fit in cache streams from DRAM: its rate is capped by DRAM bandwidth.
+      const double dram = ctx.dram_read_gb_per_s ? ctx.dram_read_gb_per_s(std::max(1, ctx.topo.pus)) : 0.0;
+      const bool from_dram = kb::fits_level(ctx.topo, total) == "DRAM" && dram > 0;
+      const double gbs = from_dram ? std::min(ach.gb_per_s, dram) : ach.gb_per_s;
+      r.metrics["tokens_per_s"] = gbs * 1e9 / total;
       r.cell.params["bandwidth_from"] = ach.key;
-      r.cell.params["tokens_per_s_method"] = "estimate: best GEMV GB/s of this format in this run / model_bytes";
+      r.cell.params["tokens_per_s_method"] = from_dram
+          ? "estimate: min(best GEMV GB/s of this format, DRAM read GB/s at all PUs) / model_bytes"
+          : "estimate: best GEMV GB/s of this format in this run / model_bytes (model fits in cache)";
     } else {
       r.cell.params["bandwidth_from"] = "no throughput GEMV cell of this format in this run";
     }

@@ -177,6 +177,8 @@ class ThroughputSuite : public Suite {
       if (dram > 0) {
         r.metrics["roofline_pct"] = 100.0 * gbs / dram;
         r.cell.params["bound"] = fmt::format("memory: DRAM read {:.2f} GB/s at {} threads (bandwidth suite, this run)", dram, cell.threads);
+        if (kb::fits_level(ctx.topo, mm->weight_bytes()) != "DRAM")
+          r.cell.params["bound_note"] = "the weights fit in cache: a GEMV repeated on them can exceed the DRAM bound";
       } else {
         r.cell.params["bound"] = "memory: no DRAM bandwidth measured in this run (add --suites bandwidth)";
       }

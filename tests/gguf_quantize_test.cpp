@@ -234,8 +234,11 @@ TEST(GgufPresets, TiedEmbeddingsAndRowFallback) {
   EXPECT_EQ(ggml_type(p["blk.0.attn_q.weight"]->type)->name, "Q5_0");  // Q4_K fallback
   EXPECT_TRUE(p["blk.0.attn_q.weight"]->fallback);
   EXPECT_NE(p["blk.0.attn_q.weight"]->note.find("640"), std::string::npos);
-  EXPECT_EQ(ggml_type(p["blk.0.attn_v.weight"]->type)->name, "Q8_0");     // Q6_K bump -> Q8_0 fallback
-  EXPECT_EQ(ggml_type(p["blk.0.ffn_down.weight"]->type)->name, "Q6_K");  // 2048 columns: no fallback
+  // use_more_bits(i, 2) holds for layer 1 only
+  EXPECT_EQ(ggml_type(p["blk.1.attn_v.weight"]->type)->name, "Q8_0");     // Q6_K bump -> Q8_0 fallback
+  EXPECT_EQ(ggml_type(p["blk.0.attn_v.weight"]->type)->name, "Q5_0");     // Q4_K -> Q5_0 fallback
+  EXPECT_EQ(ggml_type(p["blk.1.ffn_down.weight"]->type)->name, "Q6_K");  // 2048 columns: no fallback
+  EXPECT_EQ(ggml_type(p["blk.0.ffn_down.weight"]->type)->name, "Q4_K");
   auto q40 = plan_names(in, "Q4_0", m);
   EXPECT_EQ(q40["token_embd.weight"], "Q8_0");  // Q6_K then fallback
   EXPECT_EQ(q40["blk.0.attn_q.weight"], "Q4_0");

@@ -274,7 +274,7 @@ TEST(GgufHardening, LyingKvCount) {
 
 TEST(GgufHardening, StringLengthPastEnd) {
   Bytes b;
-  b.header(0, 1).u64(1ull << 62).raw("abc", 3);
+  b.header(0, 1).u64(1ull << 62).raw("abc", 3).zeros(16);
   auto e = expect_error(b, "metadata[0].key", "exceeds");
   EXPECT_EQ(e.offset, 24u);
   Bytes v;

@@ -6,6 +6,7 @@
 
 #include "decide.h"
 #include "qualify.h"
+#include "render.h"
 #include "qb/command.h"
 #include "report_synthetic.h"
 
@@ -227,4 +228,45 @@ TEST(Qualify, CliExitCodesAndJUnit) {
     ASSERT_TRUE(pin) << path;
     EXPECT_NO_THROW(validate_profile(nlohmann::json::parse(pin), path));
   }
+}
+
+// Perplexity is not measured by any suite yet: synthetic cells check that it takes over quality.
+TEST(Recommend, PerplexityDrivesQualityWhenPresent) {
+  auto v = qbt::sample_results();
+  const std::pair<const char*, double> ppl[] = {{"F16", 10.0}, {"Q8_0", 10.02}, {"Q4_K", 10.3}, {"Q4_0", 10.7}, {"Q2_K", 12.5}};
+  for (auto [f, p] : ppl) v.push_back(qbt::cell("perplexity", f, "-", "wikitext2", 1, "-", {{"ppl", p}, {"kld", (p - 10) / 10}}));
+  auto d = decide(v, DecisionOptions{});
+  EXPECT_NE(d.quality_basis.find("perplexity"), std::string::npos);
+  auto m = by_format(d);
+  EXPECT_NEAR(*m["Q4_K"].quality_ratio, 10.0 / 10.3, 1e-12);
+  EXPECT_NEAR(*m["Q4_K"].quality_loss_pct, 3.0, 1e-9);
+  EXPECT_TRUE(gate(m["Q4_K"], "quality")->pass);    // 97.1% >= 95%
+  EXPECT_FALSE(gate(m["Q4_0"], "quality")->pass);   // 10/10.7 = 93.5%
+  EXPECT_FALSE(gate(m["Q2_K"], "quality")->pass);
+  DecisionOptions o;
+  parse_quality_loss(o, "3.5%");
+  auto d2 = decide(v, o);
+  auto m2 = by_format(d2);
+  EXPECT_TRUE(m2["Q4_K"].eligible);
+  EXPECT_FALSE(m2["Q4_0"].eligible);  // +7% ppl
+  EXPECT_EQ(d2.candidates[0].format, "Q4_K");
+  // The HTML shows a perplexity-vs-bits chart and the KLD column.
+  std::string html = render_html(qbt::make_report(v), "");
+  EXPECT_NE(html.find("perplexity (lower is better)"), std::string::npos);
+  EXPECT_NE(html.find("<th>KLD</th>"), std::string::npos);
+}
+
+TEST(Qualify, PerplexityIncreaseGate) {
+  auto v = qbt::sample_results();
+  v.push_back(qbt::cell("perplexity", "F16", "-", "wikitext2", 1, "-", {{"ppl", 10.0}}));
+  v.push_back(qbt::cell("perplexity", "Q4_K", "-", "wikitext2", 1, "-", {{"ppl", 10.25}}));
+  auto p = nlohmann::json::parse(R"({"name": "ppl", "gates": [
+      {"name": "PPL increase <= 3%", "select": {"suite": "perplexity", "format": "Q4_K"}, "baseline": {"format": "F16"},
+       "metric": "ppl", "op": "<=", "threshold": 3}]})");
+  auto q = qualify(p, "ppl.json", v);
+  ASSERT_EQ(q.gates.size(), 1u);
+  EXPECT_EQ(q.gates[0].status, "pass");
+  EXPECT_NEAR(*q.gates[0].value, 2.5, 1e-9);
+  EXPECT_NEAR(q.gates[0].margin, 0.5, 1e-9);
+  EXPECT_TRUE(q.pass());
 }

@@ -3,12 +3,19 @@
 // (vcvtph2ps) and uses FMA; F32 is FMA. Tiles of 4 rows x 4 columns with fp32 accumulators;
 // for GEMM k is blocked to 4 KiB of weights per row, so a tile's 4 rows and 4 columns stay in
 // L1 while the column loop reuses the rows. Tails of k use masked loads (any k).
+// BF16 GEMM also has an optional AMX path (see compute_bf16).
 #include <immintrin.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <vector>
 
 #include "float_common.h"
 #include "kernel_tables.h"
+#include "qb/cpu_features.h"
 
 namespace qb::kern {
 namespace {
@@ -113,8 +120,8 @@ TileFn pick(int r, int c) {
 }
 
 template <FormatId F>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-             size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_dp(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
   constexpr int64_t eb = int64_t(float_elem_bytes<F>());
   const int64_t kc = n == 1 ? k : 4096 / eb;
   const auto* w = static_cast<const uint8_t*>(W);
@@ -137,6 +144,153 @@ void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, 
       }
     }
   }
+}
+
+// ---- Optional AMX path for BF16 GEMM (tdpbf16ps: 16x16 fp32 tile += 16x32 bf16 by 32x16) ----
+// Used when the CPU has AMX-BF16, Linux grants the tile state (arch_prctl), and the task has at
+// least 16 rows and 16 columns; QB_NO_AMX=1 turns it off (the tests run both paths).
+// A tiles are 16 weight rows x 32 k, loaded straight from W; B tiles are 16 activation columns
+// packed as (k pair) x column dwords, once per call; C accumulates in memory per k-block.
+// Rows, columns and k beyond whole tiles (16, 16, 32) go through the vdpbf16ps tiles above.
+bool amx_enabled() {
+  static const bool ok = [] {
+    const CpuFeatures& f = cpu_features();
+    if (!(f.amx_tile && f.amx_bf16 && f.os_amx)) return false;
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+  }();
+  if (!ok) return false;
+  const char* off = std::getenv("QB_NO_AMX");
+  return !(off && *off && *off != '0');
+}
+
+struct AmxScratch {
+  std::vector<uint8_t> b;  // packed activations: [col group][k chunk] 16 x 64 bytes
+  std::vector<float> c;    // accumulators: [row block][col group] 16 x 16 floats
+};
+thread_local AmxScratch tls_amx;
+
+__attribute__((target("amx-tile,amx-bf16"))) void amx_config() {
+  alignas(64) uint8_t cfg[64] = {};
+  cfg[0] = 1;  // palette 1
+  for (int t = 0; t < 8; ++t) {
+    cfg[16 + 2 * t] = 64;  // bytes per row
+    cfg[48 + t] = 16;      // rows
+  }
+  asm volatile("" ::: "memory");
+  _tile_loadconfig(cfg);
+}
+
+__attribute__((target("amx-tile"))) void amx_release() { _tile_release(); }
+
+// C blocks (RT x CT tiles of 16x16) += A rows x B columns over k chunks [kc0, kc1).
+// Tiles: 0-3 C, 4-5 A, 6-7 B.
+template <int RT, int CT>
+__attribute__((target("amx-tile,amx-bf16"))) void amx_block(const uint8_t* a, size_t lda, const uint8_t* b,
+                                                             size_t b_group, int64_t kc0, int64_t kc1,
+                                                             float* c, size_t c_row_block, bool zero) {
+  float* c00 = c;
+  float* c01 = c + 256;
+  float* c10 = c + c_row_block;
+  float* c11 = c + c_row_block + 256;
+  if (zero) {
+    _tile_zero(0);
+    if constexpr (CT == 2) _tile_zero(1);
+    if constexpr (RT == 2) _tile_zero(2);
+    if constexpr (RT == 2 && CT == 2) _tile_zero(3);
+  } else {
+    _tile_loadd(0, c00, 64);
+    if constexpr (CT == 2) _tile_loadd(1, c01, 64);
+    if constexpr (RT == 2) _tile_loadd(2, c10, 64);
+    if constexpr (RT == 2 && CT == 2) _tile_loadd(3, c11, 64);
+  }
+  for (int64_t kc = kc0; kc < kc1; ++kc) {
+    _tile_loadd(4, a + kc * 64, lda);
+    if constexpr (RT == 2) _tile_loadd(5, a + 16 * lda + kc * 64, lda);
+    _tile_loadd(6, b + kc * 1024, 64);
+    if constexpr (CT == 2) _tile_loadd(7, b + b_group + kc * 1024, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    if constexpr (CT == 2) _tile_dpbf16ps(1, 4, 7);
+    if constexpr (RT == 2) _tile_dpbf16ps(2, 5, 6);
+    if constexpr (RT == 2 && CT == 2) _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, c00, 64);
+  if constexpr (CT == 2) _tile_stored(1, c01, 64);
+  if constexpr (RT == 2) _tile_stored(2, c10, 64);
+  if constexpr (RT == 2 && CT == 2) _tile_stored(3, c11, 64);
+}
+
+using AmxBlockFn = void (*)(const uint8_t*, size_t, const uint8_t*, size_t, int64_t, int64_t, float*, size_t, bool);
+
+void compute_bf16(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                  size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+  const int64_t R16 = (r1 - r0) / 16 * 16, N16 = n / 16 * 16, K32 = k / 32 * 32;
+  if (n == 1 || R16 == 0 || N16 == 0 || K32 == 0 || !amx_enabled())
+    return compute_dp<FormatId::BF16>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
+  const auto* w = static_cast<const uint8_t*>(W);
+  const auto* xq = static_cast<const uint8_t*>(Xq);
+  const int64_t nchunks = K32 / 32, ncg = N16 / 16, nrb = R16 / 16;
+  AmxScratch& s = tls_amx;
+  const size_t b_group = size_t(nchunks) * 1024;
+  if (s.b.size() < size_t(ncg) * b_group) s.b.resize(size_t(ncg) * b_group);
+  if (s.c.size() < size_t(nrb * ncg * 256)) s.c.resize(size_t(nrb * ncg * 256));
+  // Pack: tile row i of chunk kc holds, for each of the 16 columns, the bf16 pair (2i, 2i+1).
+  for (int64_t g = 0; g < ncg; ++g)
+    for (int64_t j = 0; j < 16; ++j) {
+      const uint8_t* col = xq + (g * 16 + j) * xq_stride;
+      uint8_t* dst = s.b.data() + size_t(g) * b_group + size_t(j) * 4;
+      for (int64_t kc = 0; kc < nchunks; ++kc)
+        for (int i = 0; i < 16; ++i) std::memcpy(dst + kc * 1024 + i * 64, col + kc * 64 + i * 4, 4);
+    }
+  static constexpr AmxBlockFn kBlocks[2][2] = {{&amx_block<1, 1>, &amx_block<1, 2>},
+                                               {&amx_block<2, 1>, &amx_block<2, 2>}};
+  const int64_t kcb = 64;  // k chunks per k-block: 32 rows x 4 KiB of weights stay in L1/L2
+  const size_t c_row_block = size_t(ncg) * 256;
+  amx_config();
+  for (int64_t kc0 = 0; kc0 < nchunks; kc0 += kcb) {
+    const int64_t kc1 = std::min(nchunks, kc0 + kcb);
+    for (int64_t rb = 0; rb < nrb; rb += 2) {
+      const int RT = int(std::min<int64_t>(2, nrb - rb));
+      const uint8_t* a = w + (r0 + rb * 16) * int64_t(w_stride);
+      for (int64_t g = 0; g < ncg; g += 2) {
+        const int CT = int(std::min<int64_t>(2, ncg - g));
+        kBlocks[RT - 1][CT - 1](a, w_stride, s.b.data() + size_t(g) * b_group, b_group, kc0, kc1,
+                                s.c.data() + size_t(rb) * c_row_block + size_t(g) * 256, c_row_block, kc0 == 0);
+      }
+    }
+  }
+  amx_release();
+  // Y = C (+ the k tail past the last whole chunk, by the vdpbf16ps tiles).
+  float tail[16];
+  const uint8_t *rows[4], *cols[4];
+  for (int64_t rt = 0; rt < R16; rt += 4)
+    for (int64_t ct = 0; ct < N16; ct += 4) {
+      std::fill(tail, tail + 16, 0.0f);
+      if (K32 < k) {
+        for (int r = 0; r < 4; ++r) rows[r] = w + (r0 + rt + r) * int64_t(w_stride) + K32 * 2;
+        for (int c = 0; c < 4; ++c) cols[c] = xq + (ct + c) * xq_stride + K32 * 2;
+        tile<FormatId::BF16, 4, 4>(rows, cols, k - K32, tail);
+      }
+      for (int c = 0; c < 4; ++c)
+        for (int r = 0; r < 4; ++r) {
+          const int64_t rr = rt + r, cc = ct + c;
+          const float v = s.c[size_t((rr / 16) * int64_t(c_row_block) + (cc / 16) * 256 + (rr % 16) * 16 + cc % 16)];
+          Y[cc * ldy + r0 + rr] = v + tail[r * 4 + c];
+        }
+    }
+  // Rows and columns outside whole tiles.
+  if (R16 < r1 - r0) compute_dp<FormatId::BF16>(k, W, w_stride, r0 + R16, r1, Xq, xq_stride, n, Y, ldy);
+  if (N16 < n)
+    compute_dp<FormatId::BF16>(k, W, w_stride, r0, r0 + R16, xq + N16 * xq_stride, xq_stride, n - N16,
+                               Y + N16 * ldy, ldy);
+}
+
+template <FormatId F>
+void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+             size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+  if constexpr (F == FormatId::BF16)
+    compute_bf16(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
+  else
+    compute_dp<F>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
 }
 
 // Activation conversion with the reference codecs' exact bits (RNE; NaN -> quiet NaN as they do;

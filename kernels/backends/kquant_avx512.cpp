@@ -101,18 +101,39 @@ inline __m256i scale_min_k4(const uint8_t* blk) {
 // Scales per 32 (lanes 0..7 of sm) straight into the Pack vectors: group g uses lane g/2, so
 // chunk pair p, 128-bit lane L needs lanes (8p+L)/2 (words 0..3) and (8p+4+L)/2 (words 4..7).
 // Mins: group g takes lane 8 + g/2.
-inline void k4_scales(__m256i sm, DSb& o) {
-  const __m512i s = _mm512_castsi256_si512(sm);
+// h selects the block within a pair vector from scale_min_k4_x4 (words 16h .. 16h+15).
+inline void k4_scales_pair(__m512i sm, int h, DSb& o) {
   for (int p = 0; p < 2; ++p) {
-    const int a = 4 * p, b = 4 * p + 2;  // (8p + L)/2 for L = 0, 1 -> a; L = 2, 3 -> a + 1
+    const int a = 4 * p + 16 * h, b = a + 2;  // (8p + L)/2 for L = 0, 1 -> a; L = 2, 3 -> a + 1
     const __m512i idx = _mm512_setr_epi32(
         0x00010001 * a, 0x00010001 * a, 0x00010001 * b, 0x00010001 * b,
         0x00010001 * a, 0x00010001 * a, 0x00010001 * b, 0x00010001 * b,
         0x00010001 * (a + 1), 0x00010001 * (a + 1), 0x00010001 * (b + 1), 0x00010001 * (b + 1),
         0x00010001 * (a + 1), 0x00010001 * (a + 1), 0x00010001 * (b + 1), 0x00010001 * (b + 1));
-    o.s[p] = _mm512_permutexvar_epi16(idx, s);
+    o.s[p] = _mm512_permutexvar_epi16(idx, sm);
   }
-  o.mn = sm;  // mins per 32 in words 8..15 (kMinPer32)
+  // mins per 32 in words 8..15 (kMinPer32)
+  o.mn = h ? _mm512_extracti64x4_epi64(sm, 1) : _mm512_castsi512_si256(sm);
+}
+inline void k4_scales(__m256i sm, DSb& o) { k4_scales_pair(_mm512_castsi256_si512(sm), 0, o); }
+
+// scale_min_k4 for four blocks at once (GEMV decodes 4 rows per pass): out[h] holds blocks 2h
+// (words 0..15) and 2h+1 (words 16..31).
+inline void scale_min_k4_x4(const uint8_t* const blk[4], __m512i out[2]) {
+  auto ld = [](const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); };
+  __m512i v = _mm512_castsi128_si512(ld(blk[0]));
+  v = _mm512_inserti32x4(v, ld(blk[1]), 1);
+  v = _mm512_inserti32x4(v, ld(blk[2]), 2);
+  v = _mm512_inserti32x4(v, ld(blk[3]), 3);
+  const __m512i a = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15)));
+  const __m512i b = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11)));
+  const __m512i six = _mm512_and_si512(a, _mm512_set1_epi8(63));
+  const __m512i nib = _mm512_and_si512(
+      _mm512_srlv_epi16(a, _mm512_broadcast_i32x4(_mm_setr_epi16(0, 0, 0, 0, 0, 0, 4, 4))), _mm512_set1_epi8(0xF));
+  const __m512i top = _mm512_srli_epi16(_mm512_and_si512(b, _mm512_set1_epi8(char(0xC0))), 2);
+  const __m512i r = _mm512_or_si512(_mm512_mask_blend_epi8(0xF0F0F0F0F0F0F0F0ull, six, nib), top);
+  out[0] = _mm512_cvtepu8_epi16(_mm512_castsi512_si256(r));
+  out[1] = _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(r, 1));
 }
 
 // Element 64c + l: low nibble of qs[32c + l]; 64c + 32 + l: its high nibble.
@@ -125,8 +146,11 @@ struct Q4K {
   static constexpr DotKind kKind = DotKind::Pack;
   static constexpr bool kSameScale = false, kMinPer32 = true;
   static constexpr size_t kBytes = sizeof(block_q4_K);
-  static void decode(const uint8_t* b, DSb& o) {
-    k4_scales(scale_min_k4(b), o);
+  static constexpr bool kScales4 = true;  // GEMV: scales of 4 rows decoded together
+  static void scales4(const uint8_t* const b[4], __m512i out[2]) { scale_min_k4_x4(b, out); }
+  static void decode(const uint8_t* b, DSb& o) { decode_rest(b, _mm512_castsi256_si512(scale_min_k4(b)), 0, o); }
+  static void decode_rest(const uint8_t* b, __m512i sm_pair, int h, DSb& o) {
+    k4_scales_pair(sm_pair, h, o);
     for (int c = 0; c < 4; ++c) o.u[c] = codes4(b + offsetof(block_q4_K, qs), c);
     static_assert(offsetof(block_q4_K, dmin) == offsetof(block_q4_K, d) + 2);
     halves_at(b + offsetof(block_q4_K, d), o.d, o.dm);
@@ -137,8 +161,11 @@ struct Q5K {
   static constexpr DotKind kKind = DotKind::Pack;
   static constexpr bool kSameScale = false, kMinPer32 = true;
   static constexpr size_t kBytes = sizeof(block_q5_K);
-  static void decode(const uint8_t* b, DSb& o) {
-    k4_scales(scale_min_k4(b), o);
+  static constexpr bool kScales4 = true;  // GEMV: scales of 4 rows decoded together
+  static void scales4(const uint8_t* const b[4], __m512i out[2]) { scale_min_k4_x4(b, out); }
+  static void decode(const uint8_t* b, DSb& o) { decode_rest(b, _mm512_castsi256_si512(scale_min_k4(b)), 0, o); }
+  static void decode_rest(const uint8_t* b, __m512i sm_pair, int h, DSb& o) {
+    k4_scales_pair(sm_pair, h, o);
     const __m512i qh = bcast32(b + offsetof(block_q5_K, qh));
     for (int c = 0; c < 4; ++c) {
       // Fifth bit: qh[l] bit 2c (low half) / 2c+1 (high half).

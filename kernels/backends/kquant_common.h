@@ -269,11 +269,11 @@ inline void decode_q8_K(const uint8_t* b, SuperBlock& sb) {
 // AVX-512 (F/BW/VL/DQ + VNNI) engine, shared by kquant/iquant/ternary_avx512.cpp.
 //
 // A weight super-block is decoded into unsigned 8-bit codes u (4 chunks of 64) plus integer
-// scales, such that w = d * sc * (u - off): the integer dot Σ sc·u·x comes from vpmaddubsw +
-// vpdpwssd (codes <= 63, scale per 16-group as int16 pairs) or vpdpbusd (any code, one scale),
-// and the offset/min part  Σ_g mn[g] * bsum[g]  from the Q8_K bsums with one vpmaddwd.
-// GEMV streams rows, decoding in registers; GEMM decodes a panel of rows x k-block once into an
-// L1-resident buffer and runs a register tile of rows x columns over it.
+// scales, such that w = d * sc * (u - off): the integer dot Σ sc·u·x comes from vpdpbusd per
+// chunk with the group scales applied by vpdpwssd (see DotKind), and the offset/min part
+// Σ_g mn[g] * bsum[g] from the Q8_K bsums with one vpmaddwd. GEMV streams 4 rows at a time,
+// decoding in registers; GEMM decodes a panel of 4 rows x 8 super-blocks once into an
+// L1-resident buffer and runs a 4x2 register tile over a block of 64 columns.
 // =============================================================================================
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
 }  // namespace QB_KQ_ISA
@@ -283,11 +283,11 @@ namespace qb::kern {
 inline namespace QB_KQ_ISA {
 namespace avx512 {
 
-// Rows per GEMV pass (they share the activation loads).
 // Super-blocks ahead that GEMV prefetches on each row stream.
 #ifndef QB_GEMV_PREFETCH
 #define QB_GEMV_PREFETCH 8
 #endif
+// Rows per GEMV pass (they share the activation loads).
 #ifndef QB_GEMV_SB_ROWS
 #define QB_GEMV_SB_ROWS 4
 #endif
@@ -417,12 +417,26 @@ inline void gemv_sb_rows(int64_t nb, const uint8_t* w0, size_t w_stride, const u
   for (int64_t b = 0; b < nb; ++b) {
     XSb xs;
     load_x(x + b * sizeof(block_q8_K), xs);
-    for (int i = 0; i < R; ++i) {
-      const uint8_t* wr = w0 + i * w_stride + b * F::kBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(wr + QB_GEMV_PREFETCH * F::kBytes), _MM_HINT_T0);
-      DSb d;
-      F::decode(wr, d);
-      accumulate<F>(d, xs, f[i], m[i]);
+    if constexpr (R == 4 && requires { F::kScales4; }) {
+      // The format decodes the four rows' scales in one vector pass, the rest per row.
+      const uint8_t* bl[4];
+      for (int i = 0; i < 4; ++i) bl[i] = w0 + i * w_stride + b * F::kBytes;
+      __m512i sp[2];
+      F::scales4(bl, sp);
+      for (int i = 0; i < 4; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(bl[i] + QB_GEMV_PREFETCH * F::kBytes), _MM_HINT_T0);
+        DSb d;
+        F::decode_rest(bl[i], sp[i / 2], i % 2, d);
+        accumulate<F>(d, xs, f[i], m[i]);
+      }
+    } else {
+      for (int i = 0; i < R; ++i) {
+        const uint8_t* wr = w0 + i * w_stride + b * F::kBytes;
+        _mm_prefetch(reinterpret_cast<const char*>(wr + QB_GEMV_PREFETCH * F::kBytes), _MM_HINT_T0);
+        DSb d;
+        F::decode(wr, d);
+        accumulate<F>(d, xs, f[i], m[i]);
+      }
     }
   }
   for (int i = 0; i < R; ++i) y[i] = finish(f[i], m[i]);
@@ -473,16 +487,20 @@ void gemm_sb(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t 
   constexpr int kTile[2] = {QB_GEMM_SB_TILE};
   constexpr int kR = kTile[0], kC = kTile[1];
   constexpr int64_t kKb = 8;
+  // Column blocks keep the k-block's activations (kNb x kKb super-blocks, ~150 KB) in L2 while
+  // every row tile sweeps them; the panel decode repeats per column block (n/kNb times).
+  constexpr int64_t kNb = 64;
   DSb panel[kR * kKb];
+  for (int64_t j0 = 0; j0 < n; j0 += kNb) {
+  const int64_t j1 = n - j0 < kNb ? n : j0 + kNb;
   for (int64_t s0 = 0; s0 < nb; s0 += kKb) {
     const int64_t kb = nb - s0 < kKb ? nb - s0 : kKb;
     for (int64_t r = r0; r < r1; r += kR) {
       const int rows = int(r1 - r < kR ? r1 - r : kR);
       for (int i = 0; i < rows; ++i)
         for (int64_t s = 0; s < kb; ++s) F::decode(W + (r + i) * w_stride + (s0 + s) * F::kBytes, panel[i * kKb + s]);
-      int64_t j = 0;
-      for (; j < n; j += kC) {
-        const int cols = int(n - j < kC ? n - j : kC);
+      for (int64_t j = j0; j < j1; j += kC) {
+        const int cols = int(j1 - j < kC ? j1 - j : kC);
         const uint8_t* xc[kC];
         float* yc[kC];
         for (int c = 0; c < kC; ++c) {
@@ -504,6 +522,7 @@ void gemm_sb(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t 
         }
       }
     }
+  }
   }
 }
 
@@ -658,7 +677,10 @@ void gemm_b2(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t 
   constexpr int kR = 4, kC = 3;
   constexpr int64_t kKp = 32;  // block pairs per k-block (2048 weights)
   const __m512i tbl = F::table();
+  constexpr int64_t kNb = 64;  // column block: see gemm_sb
   DB2 panel[kR * kKp];
+  for (int64_t j0 = 0; j0 < n; j0 += kNb) {
+  const int64_t j1 = n - j0 < kNb ? n : j0 + kNb;
   for (int64_t b0 = 0; b0 < nb; b0 += 2 * kKp) {
     const int64_t nbk = nb - b0 < 2 * kKp ? nb - b0 : 2 * kKp;  // blocks in this k-block
     const int64_t np = (nbk + 1) / 2;
@@ -667,8 +689,8 @@ void gemm_b2(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t 
       for (int i = 0; i < rows; ++i)
         for (int64_t p = 0; p < np; ++p)
           F::decode2(W + (r + i) * w_stride + (b0 + 2 * p) * F::kBytes, 2 * p + 1 == nbk, tbl, panel[i * kKp + p]);
-      for (int64_t j = 0; j < n; j += kC) {
-        const int cols = int(n - j < kC ? n - j : kC);
+      for (int64_t j = j0; j < j1; j += kC) {
+        const int cols = int(j1 - j < kC ? j1 - j : kC);
         const uint8_t* xc[kC];
         float* yc[kC];
         for (int c = 0; c < kC; ++c) {
@@ -689,6 +711,7 @@ void gemm_b2(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t 
         }
       }
     }
+  }
   }
 }
 

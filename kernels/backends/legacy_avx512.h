@@ -3,11 +3,16 @@
 // translation units compiled with the AVX-512 flags.
 #pragma once
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <type_traits>
+#include <vector>
 
 #include "legacy_common.h"
+#include "qb/cpu_features.h"
 
 namespace qb::kern {
 namespace {
@@ -207,9 +212,145 @@ thread_local ActPanel tls_panel;
 
 // Columns in panels of kNC (unpacked once per call), k in blocks of kKB for GEMM (a tile's
 // weights and activations stay in L1), 4-row x 3-column tiles; GEMV streams whole rows.
+// ---- Optional AMX-INT8 GEMM path (Q4_0, Q5_0, Q8_0, Q8_1 weights: no minimum term) ----
+// Per block of 32: tdpbssd gives the exact int32 dot of 16 weight rows (codes - offset, s8) by
+// 16 activation columns (s8); it is stored and scaled lane-wise into fp32 accumulators
+// (d_w * d_x per row x column), 16 zmm per 16x16 output tile. Weights are unpacked to s8 once
+// per 16-row block, activations packed to the tile layout (dwords of 4 codes) once per call.
+// Used when the CPU has AMX-INT8, Linux grants the tile state, and the task has >= 16 rows and
+// >= 16 columns; QB_NO_AMX=1 turns it off. Edges go through the VNNI tiles.
+inline bool amx_int8_enabled() {
+  static const bool ok = [] {
+    const CpuFeatures& f = cpu_features();
+    if (!(f.amx_tile && f.amx_int8 && f.os_amx)) return false;
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+  }();
+  if (!ok) return false;
+  const char* off = std::getenv("QB_NO_AMX");
+  return !(off && *off && *off != '0');
+}
+
+template <const LegacyGeom& G>
+constexpr bool kAmxFormat = G.m_off < 0 && G.bpg == 1 && !G.evenodd;
+
+struct AmxI8Scratch {
+  std::vector<int8_t> a, b;  // a: [block][16 rows][32]; b: [col group][block][8][64]
+  std::vector<float> dw, dx;  // dw: [block][16]; dx: [col group][block][16]
+};
+thread_local AmxI8Scratch tls_amx_i8;
+
+__attribute__((target("amx-tile,amx-int8"))) inline void amx_i8_config() {
+  alignas(64) uint8_t cfg[64] = {};
+  cfg[0] = 1;
+  cfg[16 + 0] = 64, cfg[48 + 0] = 16;  // tile 0: C, 16 x 16 int32
+  cfg[16 + 2] = 32, cfg[48 + 1] = 16;  // tile 1: A, 16 rows x 32 codes
+  cfg[16 + 4] = 64, cfg[48 + 2] = 8;   // tile 2: B, 8 rows (dwords of 4 k) x 16 columns
+  asm volatile("" ::: "memory");
+  _tile_loadconfig(cfg);
+}
+__attribute__((target("amx-tile"))) inline void amx_i8_release() { _tile_release(); }
+
+// acc[r] (16 columns) += sum over blocks of dot(r, c) * dw[b][r] * dx[b][c].
+__attribute__((target("amx-tile,amx-int8"))) inline void amx_i8_tile(const int8_t* a, const int8_t* b,
+                                                                       const float* dw, const float* dx,
+                                                                       int64_t nb, float* out) {
+  __m512 acc[16];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  alignas(64) int32_t c[256];
+  for (int64_t blk = 0; blk < nb; ++blk) {
+    _tile_zero(0);
+    _tile_loadd(1, a + blk * 512, 32);
+    _tile_loadd(2, b + blk * 512, 64);
+    _tile_dpbssd(0, 1, 2);
+    _tile_stored(0, c, 64);
+    const __m512 xs = _mm512_loadu_ps(dx + blk * 16);
+    for (int r = 0; r < 16; ++r)
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + r * 16)),
+                               _mm512_mul_ps(xs, _mm512_set1_ps(dw[blk * 16 + r])), acc[r]);
+  }
+  for (int r = 0; r < 16; ++r) _mm512_storeu_ps(out + r * 16, acc[r]);
+}
+
+// Rows [r0, r0 + 16 * nrb) x columns [0, 16 * ncg) through AMX; returns false if not used.
+template <const LegacyGeom& G, bool Q81>
+bool compute_amx(int64_t k, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* xq,
+                 size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+  if constexpr (!kAmxFormat<G>) {
+    return false;
+  } else {
+    const int64_t nrb = (r1 - r0) / 16, ncg = n / 16, nb = k / 32;
+    if (nrb == 0 || ncg == 0 || !amx_int8_enabled()) return false;
+    constexpr int abb = Q81 ? 36 : 34, aqo = Q81 ? 4 : 2;
+    AmxI8Scratch& s = tls_amx_i8;
+    if (s.b.size() < size_t(ncg * nb * 512)) s.b.resize(size_t(ncg * nb * 512)), s.dx.resize(size_t(ncg * nb * 16));
+    if (s.a.size() < size_t(nb * 512)) s.a.resize(size_t(nb * 512)), s.dw.resize(size_t(nb * 16));
+    // B: tile row i of block b holds codes 4i..4i+3 of each of the 16 columns.
+    for (int64_t g = 0; g < ncg; ++g)
+      for (int64_t j = 0; j < 16; ++j) {
+        const uint8_t* col = xq + (g * 16 + j) * xq_stride;
+        int8_t* dst = s.b.data() + g * nb * 512 + j * 4;
+        float* dxs = s.dx.data() + g * nb * 16 + j;
+        for (int64_t b = 0; b < nb; ++b) {
+          const uint8_t* xb = col + b * abb;
+          for (int i = 0; i < 8; ++i) std::memcpy(dst + b * 512 + i * 64, xb + aqo + 4 * i, 4);
+          dxs[b * 16] = _cvtsh_ss(load_u16(xb));
+        }
+      }
+    float out[256];
+    amx_i8_config();
+    for (int64_t rb = 0; rb < nrb; ++rb) {
+      // A: weights of 16 rows as s8 (code - offset), block-major; their scales.
+      for (int r = 0; r < 16; ++r) {
+        const uint8_t* row = w + (r0 + rb * 16 + r) * int64_t(w_stride);
+        for (int64_t b = 0; b < nb; ++b) {
+          const uint8_t* wb = row + b * G.block_bytes;
+          int8_t* dst = s.a.data() + b * 512 + r * 32;
+          if constexpr (G.bits == 8) {
+            std::memcpy(dst, wb + G.qs_off, 32);
+          } else {
+            const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + G.qs_off));
+            __m256i z = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1),
+                                         _mm256_set1_epi8(0x0F));
+            if constexpr (G.bits == 5)
+              z = _mm256_mask_add_epi8(z, __mmask32(load_u32(wb + G.qh_off)), z, _mm256_set1_epi8(16));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_sub_epi8(z, _mm256_set1_epi8(char(G.off))));
+          }
+          s.dw[size_t(b * 16 + r)] = _cvtsh_ss(load_u16(wb));
+        }
+      }
+      for (int64_t g = 0; g < ncg; ++g) {
+        amx_i8_tile(s.a.data(), s.b.data() + g * nb * 512, s.dw.data(), s.dx.data() + g * nb * 16, nb, out);
+        for (int c = 0; c < 16; ++c)
+          for (int r = 0; r < 16; ++r) Y[(g * 16 + c) * ldy + r0 + rb * 16 + r] = out[r * 16 + c];
+      }
+    }
+    amx_i8_release();
+    return true;
+  }
+}
+
+template <const LegacyGeom& G, bool Q81>
+void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                  size_t xq_stride, int64_t n, float* Y, int64_t ldy);
+
 template <const LegacyGeom& G, bool Q81>
 void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
              size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+  const auto* w = static_cast<const uint8_t*>(W);
+  const auto* xq = static_cast<const uint8_t*>(Xq);
+  if (n > 1 && compute_amx<G, Q81>(k, w, w_stride, r0, r1, xq, xq_stride, n, Y, ldy)) {
+    const int64_t R16 = (r1 - r0) / 16 * 16, N16 = n / 16 * 16;
+    if (R16 < r1 - r0) compute_vnni<G, Q81>(k, W, w_stride, r0 + R16, r1, Xq, xq_stride, n, Y, ldy);
+    if (N16 < n)
+      compute_vnni<G, Q81>(k, W, w_stride, r0, r0 + R16, xq + N16 * xq_stride, xq_stride, n - N16, Y + N16 * ldy, ldy);
+    return;
+  }
+  compute_vnni<G, Q81>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
+}
+
+template <const LegacyGeom& G, bool Q81>
+void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                  size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);
   const int64_t kb_blocks = n == 1 ? nb : kKB;

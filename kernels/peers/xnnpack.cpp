@@ -60,12 +60,11 @@ class XnnMatmul : public PeerMatmul {
       for (int64_t i = 0; i < m * k; ++i) wq_[size_t(i)] = peers::q8(W[i], inv);
     }
     wbytes_ = wq_.size() + wscale_.size() * 4;
-    // A float copy of a few rows to calibrate the output scale.
-    for (int64_t r = 0; r < std::min<int64_t>(m, 32); ++r) {
-      const int64_t row = r * (m / std::min<int64_t>(m, 32));
-      sample_rows_.push_back(row);
-      sample_w_.insert(sample_w_.end(), W + row * k, W + (row + 1) * k);
-    }
+    // A float copy of some rows to calibrate the output scale: the first 32 and 32 spread over
+    // the matrix with a stride coprime to small periods.
+    for (int64_t r = 0; r < std::min<int64_t>(m, 32); ++r) sample_rows_.push_back(r);
+    for (int64_t r = 0; r < 32 && m > 64; ++r) sample_rows_.push_back((32 + r * 997) % m);
+    for (int64_t row : sample_rows_) sample_w_.insert(sample_w_.end(), W + row * k, W + (row + 1) * k);
   }
   ~XnnMatmul() override {
     if (op_) xnn_delete_operator(op_);
@@ -106,7 +105,7 @@ class XnnMatmul : public PeerMatmul {
         for (int64_t c = 0; c < k_; ++c) s += double(sample_w_[r * size_t(k_) + size_t(c)]) * X[j * k_ + c];
         ymax = std::max(ymax, float(std::fabs(s)));
       }
-    so_ = ymax > 0 ? 2 * ymax / 127.f : 1.f;
+    so_ = ymax > 0 ? 2.5f * ymax / 127.f : 1.f;  // headroom for rows not sampled
     if (f_ == FormatId::INT8_PT) {
       check(xnn_create_fully_connected_nc_qs8(size_t(k_), size_t(m_), size_t(k_), size_t(m_), 0, sx_, wscale_[0], wq_.data(),
                                               nullptr, 0, so_, -127, 127, 0, &op_),

@@ -5,8 +5,10 @@
 //    every product and partial sum is an integer below 2^24, so any order of fp32 sums is
 //    exact: SIMD must equal scalar bit for bit.
 //  * Random mode: the scalar oracle sums fp32 products in double (as ggml's generic code); the
-//    SIMD kernels sum in fp32 over 16 lanes (each lane about k/16 terms, then a 16-way tree,
-//    then k-block partials). Error <= (k/16 + 16 + k/1024) * 2^-24 * sum|w x|; we allow twice.
+//    SIMD kernels sum in fp32, in lanes (about k/16 terms each, then a tree) or, on the AMX
+//    path for BF16, sequentially per output (tdpbf16ps: k roundings). Products of bf16/fp16
+//    values are exact in fp32, fp32 products round once. Bound: (k + 32) * 2^-24 * sum|w x|.
+//    BF16 runs twice, with the AMX path allowed and with QB_NO_AMX=1 (vdpbf16ps only).
 //  * Scalar vs float reference (qb::dequantize of W and of the converted activations, double
 //    sum): the same products in the same order, only the final rounding: 2^-23 * sum|w x|.
 //  * quantize_act must write exactly the reference codec's bits, including ties, subnormals,
@@ -16,6 +18,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <cstdlib>
 
 #include "kernels/matmul_test_util.h"
 
@@ -105,6 +108,7 @@ std::vector<qbt::Shape> float_shapes() {
   v.push_back({5, 1, 3});
   v.push_back({6, 5000, 2});   // GEMM k-blocking with a tail block
   v.push_back({7, 9000, 1});   // GEMV long rows
+  v.push_back({160, 2080, 40});  // BF16 AMX: 2x2 tile blocks, 1x1 edges, two k-blocks, k tail
   return v;
 }
 
@@ -122,21 +126,25 @@ TEST_P(FloatVsScalar, OddShapesThreadsAlignment) {
       const auto want = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
       const auto mag = magnitudes(f, w, X, s);
       for (const auto* kern : kernels)
-        for (const bool threads : {false, true}) {
-          // F32 rows need 4-byte alignment only for speed; the interface takes bytes: misalign.
-          const auto got = qbt::run_matmul(*kern, w.data(), w.size(), X, s, threads, threads ? 2 : 1);
-          int bad = 0;
-          for (size_t i = 0; i < got.size() && bad < 5; ++i) {
-            const double tol = exact ? 0.0 : 2.0 * (double(s.k) / 16 + 16 + double(s.k) / 1024) *
-                                                  std::ldexp(1.0, -24) * mag[i];
-            if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
-              ++bad;
-              ADD_FAILURE() << kern->name << (exact ? " exact" : " random") << " " << qbt::shape_name(s)
-                            << (threads ? " 2 threads" : " 1 thread") << " row " << (i % size_t(s.m))
-                            << " col " << (i / size_t(s.m)) << ": got " << got[i] << " want " << want[i]
-                            << " tol " << tol;
+        for (const bool no_amx : {false, true}) {
+          if (no_amx && f != FormatId::BF16) continue;
+          setenv("QB_NO_AMX", no_amx ? "1" : "0", 1);
+          for (const bool threads : {false, true}) {
+            // F32 rows need 4-byte alignment only for speed; the interface takes bytes: misalign.
+            const auto got = qbt::run_matmul(*kern, w.data(), w.size(), X, s, threads, threads ? 2 : 1);
+            int bad = 0;
+            for (size_t i = 0; i < got.size() && bad < 5; ++i) {
+              const double tol = exact ? 0.0 : (double(s.k) + 32) * std::ldexp(1.0, -24) * mag[i];
+              if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
+                ++bad;
+                ADD_FAILURE() << kern->name << (exact ? " exact" : " random") << (no_amx ? " QB_NO_AMX" : "")
+                              << " " << qbt::shape_name(s) << (threads ? " 2 threads" : " 1 thread") << " row "
+                              << (i % size_t(s.m)) << " col " << (i / size_t(s.m)) << ": got " << got[i]
+                              << " want " << want[i] << " tol " << tol;
+              }
             }
           }
+          unsetenv("QB_NO_AMX");
         }
     }
 }
