@@ -163,10 +163,13 @@ Qualification qualify(const nlohmann::json& profile, const std::string& profile_
     const int min_cells = g.value("min_cells", 1);
     const nlohmann::json sel = g.value("select", nlohmann::json::object());
 
+    int matched = 0;  // every selected cell, any status (what "count" counts)
     auto collect = [&](const nlohmann::json& s, int& dropped, int& failed) {
       std::vector<double> v;
+      matched = 0;
       for (const auto& r : results) {
         if (!matches(r, s)) continue;
+        ++matched;
         if (r.status != "ok") {
           ++failed;
           continue;
@@ -182,9 +185,10 @@ Qualification qualify(const nlohmann::json& profile, const std::string& profile_
     };
     int dropped = 0, failed = 0;
     auto vals = collect(sel, dropped, failed);
-    gr.cells = int(vals.size());
+    const int matched_sel = matched;
+    gr.cells = gr.aggregate == "count" ? matched_sel : int(vals.size());
     std::vector<std::string> notes;
-    if (failed) notes.push_back(fmt::format("{} matching cell(s) failed", failed));
+    if (failed && gr.aggregate != "count") notes.push_back(fmt::format("{} matching cell(s) failed", failed));
     if (dropped) notes.push_back(fmt::format("{} invalid cell(s) dropped", dropped));
     if (int(vals.size()) < std::max(1, min_cells) && gr.aggregate != "count") {
       gr.status = g.value("optional", false) ? "skipped" : "fail";
@@ -195,7 +199,7 @@ Qualification qualify(const nlohmann::json& profile, const std::string& profile_
       continue;
     }
     double value = vals.empty() ? 0 : aggregate(vals, gr.aggregate, hib);
-    if (gr.aggregate == "count") value = double(vals.size());
+    if (gr.aggregate == "count") value = double(matched_sel);
     if (g.contains("baseline")) {
       nlohmann::json bsel = sel;
       for (const auto& [k, v] : g["baseline"].items()) bsel[k] = v;

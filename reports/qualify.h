@@ -9,7 +9,8 @@
 //                  "params.n": 1},        // string fields: glob (* ?) or list of globs; numbers exact
 //       "metric": "gb_per_s",            // metric vocabulary name (qb/metrics.h)
 //       "aggregate": "min",              // min|max|mean|median|geomean|sum|count; default: the
-//                                        // worst cell in the metric's direction
+//                                        // worst cell in the metric's direction; count = number
+//                                        // of selected cells, any status
 //       "op": ">=",                      // >= > <= < == !=
 //       "threshold": 40,
 //       "baseline": {"format": "F16"},   // optional: value becomes the % change versus the same

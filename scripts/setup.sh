@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Build and run.
 DEB_CORE=(build-essential cmake pkg-config libbenchmark-dev nlohmann-json3-dev libfmt-dev libhwloc-dev
-          libpapi-dev libcli11-dev libgtest-dev googletest libopenblas-dev libdnnl-dev libxnnpack-dev
+          libpapi-dev libcli11-dev libgtest-dev googletest libopenblas-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev
           libjs-chart.js python3)
 # Tests: schema validation, fuzzing (clang + libFuzzer runtime), NEON under qemu, the browser test.
 DEB_TEST=(python3-jsonschema clang libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user chromium)

@@ -431,4 +431,14 @@ TEST(GgufFuzzCorpus, ReplaySeedsAndRegressions) {
   EXPECT_GT(n, 0) << "no seed files under tests/data/gguf";
 }
 
+
+// Removes this process's scratch directory when the test program ends.
+struct ScratchCleanup : ::testing::Environment {
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(fs::temp_directory_path() / ("qb_gguf_test_" + std::to_string(getpid())), ec);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kScratchCleanup = ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
+
 }  // namespace

@@ -270,3 +270,15 @@ TEST(Qualify, PerplexityIncreaseGate) {
   EXPECT_NEAR(q.gates[0].margin, 0.5, 1e-9);
   EXPECT_TRUE(q.pass());
 }
+
+TEST(Qualify, CountGateSeesFailedCells) {
+  auto v = qbt::sample_results();
+  auto p = nlohmann::json::parse(R"({"gates": [{"name": "no failed throughput cell",
+      "select": {"suite": "throughput", "status": "failed"}, "metric": "gb_per_s", "aggregate": "count", "op": "==", "threshold": 0}]})");
+  EXPECT_EQ(qualify(p, "c.json", v).gates[0].status, "pass");
+  v[0].status = "failed";
+  v[0].error = "boom";
+  auto q = qualify(p, "c.json", v);
+  EXPECT_EQ(q.gates[0].status, "fail");
+  EXPECT_DOUBLE_EQ(*q.gates[0].value, 1);
+}

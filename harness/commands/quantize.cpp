@@ -131,7 +131,7 @@ void quantize_model(const Args& a) {
     if (plan[i].manual) r.note = r.note.empty() ? "--tensor-type" : "--tensor-type; " + r.note;
     if (to_id == t.ggml_type) {
       w.write_tensor(i, t.data, t.nbytes);
-    } else {
+    } else try {
       r.converted = true;
       const int64_t k = t.row_length(), nrows = t.n_rows();
       const FormatTraits& from = *t.format;
@@ -184,6 +184,9 @@ void quantize_model(const Args& a) {
       r.rmse = r.elements ? std::sqrt(e2 / double(r.elements)) : 0.0;
       r.snr_db = e2 > 0 ? 10.0 * std::log10(s2 / e2) : INFINITY;
       w.write_tensor(i, dst.data(), r.bytes_after);
+    } catch (const FormatError& e) {
+      // e.g. NaN/Inf in the source: name the file and where the tensor's data starts.
+      throw UsageError(fmt::format("{}: tensor '{}' (data at byte {}): {}", a.in, t.name, t.file_offset, e.what()));
     }
     if (!quiet) {
       std::string err = r.converted ? (std::isinf(r.snr_db) ? "  exact" : fmt::format("  rmse {:.3e} snr {:6.2f} dB", r.rmse, r.snr_db)) : "";

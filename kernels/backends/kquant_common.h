@@ -143,8 +143,27 @@ void compute_sb_scalar(int64_t k, const void* W, size_t w_stride, int64_t r0, in
 inline size_t q8_K_row_bytes(int64_t k) { return size_t(k / QK_K) * sizeof(block_q8_K); }
 inline size_t q8_0_row_bytes(int64_t k) { return size_t(k / QK8_0) * sizeof(block_q8_0); }
 // The reference codecs are the scalar activation quantizers (bit-exact with ggml by contract).
-inline void quantize_act_q8_K_ref(const float* x, void* xq, int64_t k) { codec::quantize_q8_K(x, xq, 1, k); }
-inline void quantize_act_q8_0_ref(const float* x, void* xq, int64_t k) { codec::quantize_q8_0(x, xq, 1, k); }
+// They write through block pointers, so a destination that is not aligned for the block type
+// goes through an aligned stack block, one block at a time (activation buffers are byte arrays).
+template <class Block, int QK, void (*Quantize)(const float*, void*, int64_t, int64_t)>
+inline void quantize_act_ref(const float* x, void* xq, int64_t k) {
+  if (reinterpret_cast<uintptr_t>(xq) % alignof(Block) == 0) {
+    Quantize(x, xq, 1, k);
+    return;
+  }
+  auto* out = static_cast<uint8_t*>(xq);
+  for (int64_t i = 0; i < k / QK; ++i) {
+    Block blk;
+    Quantize(x + i * QK, &blk, 1, QK);
+    std::memcpy(out + i * sizeof(Block), &blk, sizeof(Block));
+  }
+}
+inline void quantize_act_q8_K_ref(const float* x, void* xq, int64_t k) {
+  quantize_act_ref<block_q8_K, QK_K, codec::quantize_q8_K>(x, xq, k);
+}
+inline void quantize_act_q8_0_ref(const float* x, void* xq, int64_t k) {
+  quantize_act_ref<block_q8_0, QK8_0, codec::quantize_q8_0>(x, xq, k);
+}
 
 // Codebooks (ggml's kvalues_iq4nl and kvalues_mxfp4, the latter doubled to integers).
 inline constexpr int8_t kIq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};

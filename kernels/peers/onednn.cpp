@@ -38,6 +38,12 @@ class OnednnMatmul : public PeerMatmul {
       : f_(f), m_(m), k_(k), threads_(threads), strm_(engine()) {
     if (f == FormatId::INT8_PC) {
       peers::quantize_rows_s8(W, m, k, wq_, wscale_);
+      rowsum_.assign(size_t(m), 0);
+      shift_.assign(size_t(m), 0.f);
+      for (int64_t r = 0; r < m; ++r) {
+        for (int64_t c = 0; c < k; ++c) rowsum_[size_t(r)] += wq_[size_t(r * k + c)];
+        shift_[size_t(r)] = 128.f * wscale_[size_t(r)] * float(rowsum_[size_t(r)]);
+      }
       wdt_ = dt::s8;
       user_w_ = wq_.data();
       scales_.resize(size_t(m));
@@ -62,13 +68,14 @@ class OnednnMatmul : public PeerMatmul {
     std::unordered_map<int, dnnl::memory> args;
     if (f_ == FormatId::INT8_PC) {
       // Dynamic per-tensor activation scale, as an inference engine with dynamic quantization does.
+      // u8 activations (s8 + 128: oneDNN's fast VNNI path is u8×s8); the +128 shift is removed
+      // after the call with the weights' row sums: y -= 128 · sx · sw[r] · Σ_c Wq[r, c].
       xq_.resize(size_t(n * k_));
       const float a = peers::absmax(X, n * k_);
       const float sx = a > 0 ? a / 127.f : 1.f, inv = 1.f / sx;
-      for (int64_t i = 0; i < n * k_; ++i) xq_[size_t(i)] = peers::q8(X[i], inv);
-      for (int64_t r = 0; r < m_; ++r) scales_[size_t(r)] = sx * wscale_[size_t(r)];
+      for (int64_t i = 0; i < n * k_; ++i) xq_[size_t(i)] = uint8_t(int(peers::q8(X[i], inv)) + 128);
+      sx_ = sx;
       src = dnnl::memory(p.pd.src_desc(), engine(), xq_.data());
-      args.insert({DNNL_ARG_ATTR_OUTPUT_SCALES, dnnl::memory({{m_}, dt::f32, tag::x}, engine(), scales_.data())});
     } else if (f_ == FormatId::BF16) {
       xb_.resize(size_t(n * k_));
       for (int64_t i = 0; i < n * k_; ++i) xb_[size_t(i)] = fp32_to_bf16(X[i]);
@@ -81,6 +88,9 @@ class OnednnMatmul : public PeerMatmul {
     args.insert({DNNL_ARG_DST, dst});
     p.mm.execute(strm_, args);
     strm_.wait();
+    if (f_ == FormatId::INT8_PC)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t r = 0; r < m_; ++r) Y[j * m_ + r] = sx_ * (Y[j * m_ + r] - shift_[size_t(r)]);
   }
   size_t weight_bytes() const override {
     return size_t(m_ * k_) * (wdt_ == dt::f32 ? 4 : wdt_ == dt::bf16 ? 2 : 1) + wscale_.size() * sizeof(float);
@@ -95,14 +105,16 @@ class OnednnMatmul : public PeerMatmul {
   Prim& prim(int64_t n) {
     auto it = prims_.find(n);
     if (it != prims_.end()) return it->second;
-    const dt sdt = f_ == FormatId::INT8_PC ? dt::s8 : f_ == FormatId::BF16 ? dt::bf16 : dt::f32;
+    const dt sdt = f_ == FormatId::INT8_PC ? dt::u8 : f_ == FormatId::BF16 ? dt::bf16 : dt::f32;
     dnnl::memory::desc src_md({n, k_}, sdt, tag::ab);
     // F32: the plain layout selects the jit GEMV/GEMM (faster than brgemm for n = 1 here); BF16 and
     // INT8: oneDNN picks a blocked layout for its brgemm (AMX / VNNI) kernels.
     dnnl::memory::desc w_any({k_, m_}, wdt_, f_ == FormatId::F32 ? tag::ba : tag::any);
     dnnl::memory::desc dst_md({n, m_}, dt::f32, tag::ab);
     dnnl::primitive_attr attr;
-    if (f_ == FormatId::INT8_PC) attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+    // Static per-channel weight scales (runtime scales push oneDNN 2.6 to a GEMM that repacks the
+    // weights on every call); the per-call activation scale is applied after the call.
+    if (f_ == FormatId::INT8_PC) attr.set_output_scales(1 << 1, wscale_);
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, w_any, dst_md), attr, engine());
     // W is m × k row-major, i.e. the k × m weights matrix in "ba" order.
     dnnl::memory user_w({{k_, m_}, wdt_, tag::ba}, engine(), user_w_);
@@ -118,9 +130,12 @@ class OnednnMatmul : public PeerMatmul {
   dnnl::stream strm_;
   dt wdt_ = dt::f32;
   void* user_w_ = nullptr;
-  std::vector<float> wf_, wscale_, scales_;
+  std::vector<float> wf_, wscale_, scales_, shift_;
+  float sx_ = 1.f;
   std::vector<uint16_t> wbf_, xb_;
-  std::vector<int8_t> wq_, xq_;
+  std::vector<int8_t> wq_;
+  std::vector<uint8_t> xq_;
+  std::vector<int32_t> rowsum_;
   std::map<int64_t, Prim> prims_;
 };
 
@@ -129,7 +144,7 @@ std::string computes(FormatId f) {
     case FormatId::F32: return "oneDNN f32 matmul";
     case FormatId::BF16: return "oneDNN bf16 matmul (activations converted to bf16 per call, f32 output)";
     case FormatId::INT8_PC:
-      return "oneDNN s8s8 matmul, per-channel weight scales, dynamic per-tensor activation scale ≈ INT8_PC";
+      return "oneDNN u8s8 matmul (s8 activations shifted by 128, shift removed with weight row sums), per-channel weight scales, dynamic per-tensor activation scale ≈ INT8_PC";
     default: return "";
   }
 }
