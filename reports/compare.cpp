@@ -111,8 +111,10 @@ Comparison compare_results(const std::vector<CellResult>& base, const std::vecto
             m.basis = "mann-whitney";
             m.significant = d.utest.p < opt.alpha;
           } else {
-            m.basis = "no samples (value only)";
-            m.significant = m.head != m.base;
+            // A timing without raw samples (an estimate, or a harness self-measure) cannot be
+            // tested: shown, never flagged. The cells it is derived from carry the samples.
+            m.basis = "no samples (not tested)";
+            m.significant = false;
           }
         } else {
           m.basis = "deterministic";
@@ -142,7 +144,8 @@ nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlo
 const char* kMethod =
     "Significance: two-sided Mann-Whitney U test on the raw timing samples of each cell (normal "
     "approximation with tie and continuity correction, alpha {}), as Google Benchmark's compare.py. "
-    "Metrics not derived from timings (quality, sizes) are deterministic: any change counts. "
+    "Metrics not derived from timings (quality, sizes) are deterministic: any change counts; timings "
+    "without raw samples are not tested. "
     "A regression is flagged when it is significant and worse than {}% in the metric's direction.";
 
 std::string verdict_line(const Comparison& c) {

@@ -301,6 +301,15 @@ TEST(GgufHardening, LyingArrayLength) {
   expect_error(s, "array length", "needs at least 24");
 }
 
+TEST(GgufHardening, TooManyArrayElements) {
+  // 2^25 + 1 one-byte elements: the length fits the file (32 MiB of zeros follow), but each
+  // element would become a ~100-byte Value; refused before anything is allocated.
+  const uint64_t n = kMaxArrayElements + 1;
+  Bytes b;
+  b.header(0, 1).str("a").u32(9).u32(0).u64(n).zeros(size_t(n));
+  expect_error(b, "metadata 'a' (array length)", "elements in total");
+}
+
 TEST(GgufHardening, ArraysNestedTooDeep) {
   Bytes b;
   b.header(0, 1).str("k").u32(9);

@@ -173,3 +173,15 @@ TEST(CompareCli, ExitCodesAndOutputs) {
   EXPECT_EQ(qbt::run_qbench("compare " + b + " " + h + " --max-regression abc", &out), 2);
   EXPECT_NE(out.find("--max-regression"), std::string::npos);
 }
+
+TEST(Compare, TimingWithoutSamplesIsNotTested) {
+  std::vector<qb::CellResult> base = {qbt::cell("latency", "Q4_K", "avx2", "decode_m", 1, "compact", {{"decode_ms", 10.0}})};
+  auto head = base;
+  head[0].metrics["decode_ms"] = 12.0;  // +20%, but no raw samples to test
+  auto c = qb::rep::compare_results(base, head, {});
+  EXPECT_EQ(c.flagged, 0);
+  ASSERT_EQ(c.cells.size(), 1u);
+  ASSERT_EQ(c.cells[0].metrics.size(), 1u);
+  EXPECT_EQ(c.cells[0].metrics[0].basis, "no samples (not tested)");
+  EXPECT_NEAR(c.cells[0].metrics[0].delta_pct, 20.0, 1e-9);
+}

@@ -224,6 +224,7 @@ struct Cursor {
   uint64_t size;
   uint64_t pos;
   const std::string& file;
+  uint64_t array_elements = 0;  // metadata array elements materialized so far (kMaxArrayElements)
 
   [[noreturn]] void fail(uint64_t at, const std::string& field, const std::string& what) const {
     throw ParseError(file, at, field, what);
@@ -292,6 +293,13 @@ Value read_value(Cursor& c, ValueType t, const std::string& field, int depth) {
                "array of " + std::to_string(n) + " " + std::string(value_type_name(v.elem)) + " needs at least " +
                    (n > std::numeric_limits<uint64_t>::max() / min ? std::string("2^64") : std::to_string(n * min)) +
                    " bytes, only " + std::to_string(c.left()) + " left");
+      // Each element becomes a Value (~100 bytes): cap the total so a file made of huge arrays of
+      // 1-byte elements cannot make the reader allocate ~100x its size.
+      if (n > kMaxArrayElements - c.array_elements)
+        c.fail(at_n, field + " (array length)",
+               "metadata arrays hold more than " + std::to_string(kMaxArrayElements) +
+                   " elements in total; refusing to load them (real models need a few million at most)");
+      c.array_elements += n;
       v.items.reserve(size_t(n));
       for (uint64_t k = 0; k < n; ++k) v.items.push_back(read_value(c, v.elem, field, depth + 1));
       break;

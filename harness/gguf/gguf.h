@@ -29,6 +29,8 @@ constexpr uint32_t kMagic = 0x46554747;  // "GGUF" little-endian
 constexpr uint32_t kDefaultAlignment = 32;
 constexpr int kMaxDims = 4;
 constexpr int kMaxArrayNesting = 8;
+// Total metadata array elements a file may hold (each is materialized as a Value).
+constexpr uint64_t kMaxArrayElements = uint64_t(1) << 25;
 
 // ---- ggml tensor types ---------------------------------------------------------------------
 // Every type id a GGUF file may carry (including types qbench has no codec for, e.g. IQ2_XXS);
