@@ -9,7 +9,9 @@ elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
 endif()
 
 set(QB_FLAGS_AVX2   -mavx2 -mfma -mf16c -mbmi2)
-set(QB_FLAGS_AVX512 -mavx2 -mfma -mf16c -mbmi2 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16)
+set(QB_FLAGS_AVX512 -mavx2 -mfma -mf16c -mbmi2 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
+    # GCC 12's avx512fintrin.h trips -W(maybe-)uninitialized on its own _mm512_undefined_* helpers.
+    -Wno-uninitialized -Wno-maybe-uninitialized)
 set(QB_FLAGS_NEON   -march=armv8.2-a+dotprod+i8mm+fp16+bf16)
 
 # qb_isa_sources(<target> <files...>): adds files, applying flags from the name suffix

@@ -348,7 +348,10 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     if (opt.memory_budget_bytes) {
       std::string name = "memory <= " + fmt_bytes(*opt.memory_budget_bytes);
       if (c.model_bytes) add(name, true, *c.model_bytes <= *opt.memory_budget_bytes, "model " + fmt_bytes(*c.model_bytes), true);
-      else add(name, false, false, "no model size measured (memory suite)", opt.memory_budget_explicit);
+      else add(name, false, false,
+               d.model.empty() ? "no model size measured (memory suite)"
+                               : "no size of " + d.model + " measured (memory suite cell absent or failed)",
+               opt.memory_budget_explicit);
     }
     if (opt.max_threads > 0 && c.threads > 0)
       add(fmt::format("threads <= {}", opt.max_threads), true, c.threads <= opt.max_threads, fmt::format("{} threads", c.threads), true);

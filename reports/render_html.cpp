@@ -1,5 +1,9 @@
 // The HTML report: one self-contained file (Chart.js inlined from Debian's libjs-chart.js at
 // generation time; no network requests), readable on a laptop, printable.
+// GCC 12 reports a false -Wrestrict on "literal" + std::string (GCC bug 105329).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>

@@ -1,4 +1,8 @@
 // CSV (one row per cell) and Markdown renderers.
+// GCC 12 reports a false -Wrestrict on "literal" + std::string (GCC bug 105329).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
 #include <algorithm>
 #include <set>
 
