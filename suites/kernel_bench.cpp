@@ -120,9 +120,8 @@ KernelPlan kernel_plan(const RunContext& ctx) {
     p.threads = p.scalar_threads = cfg.threads;
   } else {
     p.threads = cfg.quick ? std::vector<int>{pus} : (pus > 1 ? std::vector<int>{1, pus} : std::vector<int>{1});
-    p.scalar_threads = {1};
+    p.scalar_threads = p.threads;  // scalar is cheap on its small shape: same thread counts
     p.rules.push_back(cfg.quick ? "threads: all PUs (--quick)" : "threads: 1 and all PUs");
-    p.rules.push_back("scalar backend: 1 thread");
   }
   if (!cfg.shapes.empty()) {
     p.gemv_shapes = p.scalar_shapes = p.gemm_shapes = dedupe(cfg.shapes);
@@ -290,6 +289,7 @@ PreparedMatmul::PreparedMatmul(FormatId f, const BackendRef& b, int64_t m_, int6
   y_.assign(size_t(n * m), 0.f);
   if (b.peer) {
     auto w = f32_weights(m, k);
+    unbind_calling_thread();  // the peer's own threads must not inherit a one-PU mask
     peer_ = b.peer_info->create(f, w->data(), m, k, n, threads);
     if (!peer_) throw std::runtime_error(fmt::format("peer {} refused {}", b.name, traits(f).name));
     weight_bytes_ = double(peer_->weight_bytes());
@@ -309,6 +309,7 @@ PreparedMatmul::~PreparedMatmul() = default;
 
 void PreparedMatmul::run(ThreadPool* pool) {
   if (peer_) {
+    unbind_calling_thread();
     peer_->run(x_->data(), n, y_.data());
     return;
   }

@@ -67,7 +67,7 @@ TEST(Cli, BadArgumentsExitTwoWithOneClearLine) {
       {"run --placements everywhere", "unknown placement 'everywhere'"},
       {"run --threads two", "bad thread count 'two'"},
       {"run --threads 0", "bad thread count 0"},
-      {"run --shapes 12xq", "unknown shape '12xq'"},
+      {"run --shapes 12xq", "bad shape '12xq'"},
       {"run --shape 0x5", "bad shape '0x5'"},
       {"run --suites bandwidth --out /proc/qbench-cannot-write", "cannot create output directory"},
       {"list widgets", "widgets"},

@@ -132,15 +132,17 @@ nlohmann::json build_report(const nlohmann::json& header, const std::vector<Cell
   rep["machine"] = header.value("machine", nlohmann::json::object());
   rep["config"] = header.value("config", nlohmann::json::object());
   rep["run"] = header.value("run", nlohmann::json::object());
-  int failed = 0, invalid = 0;
+  int failed = 0, unsupported = 0, invalid = 0;
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& r : results) {
-    if (r.status != "ok") ++failed;
+    if (r.status == "failed") ++failed;
+    else if (r.status == "unsupported") ++unsupported;
     else if (!r.valid) ++invalid;
     arr.push_back(r);
   }
   rep["run"]["cells"] = results.size();
   rep["run"]["cells_failed"] = failed;
+  rep["run"]["cells_unsupported"] = unsupported;
   rep["run"]["cells_invalid"] = invalid;
   rep["results"] = arr;
   return rep;

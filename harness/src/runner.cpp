@@ -172,11 +172,6 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume) {
   const auto t_start = std::chrono::steady_clock::now();
   const Topology& topo = machine_topology();
 
-  std::vector<Suite*> suites;
-  for (Suite* s : all_suites())
-    if (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end())
-      suites.push_back(s);
-
   // Previous cells (resume) and the journal.
   std::vector<CellResult> done;
   std::set<std::string> finished;
@@ -203,6 +198,10 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume) {
     for (int t : std::vector<int>{1, std::max(1, topo.pus)}) pf[std::to_string(t)] = empty_parallel_for_us(t, "compact");
     header["run"] = {{"empty_parallel_for_us", pf}};
   }
+  std::vector<Suite*> suites;
+  for (Suite* s : all_suites())
+    if (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end())
+      suites.push_back(s);
   Journal journal(cfg.out_dir, header);
 
   // One pool alive at a time, cached by (threads, placement).

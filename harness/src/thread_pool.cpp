@@ -157,6 +157,12 @@ void ThreadPool::run_on_all(const std::function<void(int)>& fn) {
   s_->all_fn = nullptr;
 }
 
+void unbind_calling_thread() {
+  hwloc_const_cpuset_t all = hwloc_topology_get_allowed_cpuset(shared_topology());
+  hwloc_set_cpubind(shared_topology(), all, HWLOC_CPUBIND_THREAD);
+  tl_bound_pool = nullptr;
+}
+
 ParallelFor ThreadPool::as_parallel_for() {
   return [this](int64_t n, const std::function<void(int64_t)>& fn) { parallel_for(n, fn); };
 }

@@ -34,4 +34,10 @@ class ThreadPool {
   bool bound_ = false;
 };
 
+// Peer libraries (OpenMP in oneDNN, pthreadpool in XNNPACK) start their own threads, which inherit
+// the creating thread's CPU mask. A ThreadPool binds its caller to one PU, so before calling a
+// peer, widen the calling thread to every PU this process may use (the next parallel_for binds
+// it again).
+void unbind_calling_thread();
+
 }  // namespace qb
