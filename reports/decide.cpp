@@ -152,11 +152,17 @@ double geomean(const std::vector<double>& v) {
   return std::exp(s / double(v.size()));
 }
 
-// The baseline for a speed-up is the best the baseline format does on the same workload, on any
-// backend, thread count and placement: a candidate is judged against the best F16 deployment,
-// not against a slow F16 that shares its thread count (scalar 1-thread F16 made every scalar
-// 1-thread kernel look 8x fast).
-std::string speed_key(const CellResult& r) { return fmt::format("{}|{}", r.cell.suite, r.cell.workload); }
+// A cell's speed on a scale that compares across its class: GFLOP/s (weights processed per
+// second) for kernel cells, grouped by GEMV (n=1) or GEMM, so a candidate measured on another
+// shape still compares; otherwise 1/time on the same workload. The speed-up baseline is the best
+// the baseline format reaches in that class on any backend, thread count and placement: a
+// candidate is judged against the best F16 deployment, never against a slow scalar F16.
+std::pair<std::string, double> speed_point(const CellResult& r) {
+  if (auto g = metric(r, "gflop_per_s"); g && *g > 0)
+    return {fmt::format("{}|{}", r.cell.suite, r.cell.params.value("n", int64_t(1)) == 1 ? "gemv" : "gemm"), *g};
+  if (auto t = cell_time(r)) return {fmt::format("{}|{}", r.cell.suite, r.cell.workload), 1.0 / *t};
+  return {"", 0};
+}
 
 std::string pct(double v) { return fmt::format("{:.0f}%", v); }
 
@@ -261,11 +267,11 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   if (d.baseline_format.empty())
     d.notes.push_back("no F16/F32 baseline in the report: speed-up and memory gates are not evaluated");
 
-  // Baseline times per (suite, workload, threads, placement) and backend.
-  std::map<std::string, std::map<std::string, double>> base_time;  // key -> backend -> time
+  // Best baseline speed per class (see speed_point).
+  std::map<std::string, double> base_speed;
   for (const auto& r : results)
     if (r.status == "ok" && r.cell.format == d.baseline_format && is_speed_suite(r.cell.suite))
-      if (auto t = cell_time(r)) base_time[speed_key(r)][r.cell.backend] = *t;
+      if (auto [key, v] = speed_point(r); v > 0) base_speed[key] = std::max(base_speed[key], v);
 
   // Quality baseline.
   std::optional<double> base_ppl, ref_snr;
@@ -318,15 +324,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       if (auto v = metric(*r, "tokens_per_s"); v && *v > 0) tps.push_back(*v);
       if (auto v = metric(*r, "p99_us")) c.p99_us = std::max(c.p99_us.value_or(0), *v);
       if (auto v = metric(*r, "decode_ms")) c.decode_ms = std::max(c.decode_ms.value_or(0), *v);
-      auto t = cell_time(*r);
-      auto bt = base_time.find(speed_key(*r));
-      if (t && bt != base_time.end()) {
-        // The baseline is the fastest backend running the baseline format on this workload: a
-        // slow scalar F16 must not make every scalar quantized kernel look fast.
-        double b = INFINITY;
-        for (auto& [be, v] : bt->second) b = std::min(b, v);
-        if (b > 0 && std::isfinite(b)) ratios.push_back(b / *t);
-      }
+      auto [key, v] = speed_point(*r);
+      if (auto b = base_speed.find(key); v > 0 && b != base_speed.end()) ratios.push_back(v / b->second);
     }
     if (!gbs.empty()) c.gb_per_s = geomean(gbs);
     if (!tps.empty()) c.tokens_per_s = geomean(tps);
@@ -337,7 +336,7 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
                                fmt::format("all {} cells failed: {}", c.failed_cells, fmt::join(c.failures, "; "))});
     }
   }
-  d.speed_basis = have_speed ? fmt::format("speed-up = geometric mean over workloads of (fastest {} time on that workload, any backend/threads/placement) / candidate time",
+  d.speed_basis = have_speed ? fmt::format("speed-up = geometric mean over the candidate's cells of its GFLOP/s (or 1/time) / the best {} reaches in that class (GEMV, GEMM, per latency workload) on any backend, threads, placement",
                                            d.baseline_format.empty() ? "baseline" : d.baseline_format)
                              : "none";
   if (!any_quality && !qual.empty()) d.notes.push_back("no quality metric for the candidates");

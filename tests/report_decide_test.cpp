@@ -37,7 +37,9 @@ TEST(Recommend, ParetoFrontAndGates) {
   // Speed-up vs F16 (geometric mean over the two workloads): 3.2x for Q4_K within noise.
   ASSERT_TRUE(m["Q4_K"].speedup.has_value());
   EXPECT_NEAR(*m["Q4_K"].speedup, 3.2, 0.1);
-  EXPECT_NEAR(*m["F16"].speedup, 1.0, 1e-9);
+  // F16 against its own best cell of each class: 1.0 up to the spread of its own GFLOP/s.
+  EXPECT_NEAR(*m["F16"].speedup, 1.0, 0.01);
+  EXPECT_LE(*m["F16"].speedup, 1.0);
   // Gates: Q4_K passes all; Q8_0 fails speed-up (1.8x) and memory (46.9%); F16 fails both.
   EXPECT_TRUE(m["Q4_K"].gates_pass);
   EXPECT_FALSE(gate(m["Q8_0"], "speed-up")->pass);
