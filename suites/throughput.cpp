@@ -282,7 +282,7 @@ class ThroughputSuite : public Suite {
     r.cell.params["dispatch_ns_per_call"] = dispatch_s * 1e9;
     r.cell.params["journal_us_per_cell"] = journal_s * 1e6;
     r.cell.params["method"] =
-        "overhead_pct = (clock pair + sample push per sample + one fsync'd journal append per cell) summed over this "
+        "overhead_pct = (clock pair + sample push per sample + one journal append per cell) summed over this "
         "run's throughput cells / their summed measured kernel time; dispatch (empty parallel_for) is part of each "
         "measured call and reported apart";
     return r;
