@@ -77,7 +77,13 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) double dot_avx512vnni(int
 #define SUM(i) s = _mm512_add_epi32(s, c##i);
   QB_ACC16(SUM)
 #undef SUM
-  return double(_mm512_reduce_add_epi32(s));  // 16 acc × 64 MACs × 2 per trip
+  // Lanes may wrap (the value only keeps the loop alive); sum them in double, not with
+  // _mm512_reduce_add_epi32, whose scalar int additions overflow (UB).
+  int32_t t[16];
+  _mm512_storeu_si512(t, s);
+  double r = 0;
+  for (int32_t v : t) r += v;
+  return r;  // 16 acc × 64 MACs × 2 per trip
 }
 
 __attribute__((target("avx2"))) double dot_avx2(int64_t iters, float seed) {
