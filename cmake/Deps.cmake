@@ -69,10 +69,40 @@ if(QB_BUILD_TESTS)
   qb_require(GTest_FOUND "GoogleTest" libgtest-dev)
 endif()
 
+# qb_probe_config_package(PKG OUT_VAR): runs find_package(PKG CONFIG REQUIRED) in a throw-away child
+# CMake project; OUT_VAR is empty when it works, else the first error line (why the peer is missing).
+function(qb_probe_config_package pkg out_var)
+  set(dir ${CMAKE_BINARY_DIR}/_probe_${pkg})
+  file(MAKE_DIRECTORY ${dir}/src)
+  file(WRITE ${dir}/src/CMakeLists.txt
+       "cmake_minimum_required(VERSION 3.25)\nproject(probe LANGUAGES C CXX)\nfind_package(${pkg} CONFIG REQUIRED)\n")
+  execute_process(COMMAND ${CMAKE_COMMAND} -S ${dir}/src -B ${dir}/build
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+  set(reason "")
+  if(NOT rc EQUAL 0)
+    string(REGEX MATCH "(Could NOT find [^\n]*|Could not find a package configuration file provided by \"${pkg}\")" reason "${err}")
+    if(NOT reason)
+      string(REGEX REPLACE "\n.*" "" reason "${err}")
+    endif()
+    string(REPLACE "\"" "'" reason "${reason}")
+    string(REPLACE ";" "," reason "${reason}")
+    string(STRIP "${reason}" reason)
+    if(NOT reason)
+      set(reason "find_package(${pkg}) failed")
+    endif()
+  endif()
+  set(${out_var} "${reason}" PARENT_SCOPE)
+endfunction()
+
 # Peer libraries are optional: a backend whose library is absent is listed as unavailable.
 find_package(BLAS QUIET)
 find_path(OPENBLAS_INCLUDE cblas.h PATH_SUFFIXES openblas openblas-pthread)
 find_library(OPENBLAS_LIB openblas)
-find_package(dnnl QUIET CONFIG)
+# oneDNN's CMake config can itself fail (Debian's needs OpenCL, which libdnnl-dev only recommends):
+# probe it in a child CMake first so a broken optional peer never stops configuration.
+qb_probe_config_package(dnnl QB_ONEDNN_PROBE_ERROR)
+if(NOT QB_ONEDNN_PROBE_ERROR)
+  find_package(dnnl QUIET CONFIG)
+endif()
 find_path(XNNPACK_INCLUDE xnnpack.h)
 find_library(XNNPACK_LIB XNNPACK)

