@@ -1,8 +1,13 @@
 // Plan rules, cached data and prepared matmuls shared by the kernel suites (see kernel_bench.h).
 #include "kernel_bench.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <list>
 #include <map>
 #include <mutex>
@@ -233,6 +238,105 @@ std::string workload_name(const Shape& s, int64_t n) {
   return n == 1 ? "gemv_" + shape_mk(s) : fmt::format("gemm{}_{}", n, shape_mk(s));
 }
 
+// ---------------------------------------------------------------- residency and memory
+namespace {
+std::string g_residency;  // --residency of this run, "" = per-n default
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (b >= 1024 && u < 6) b /= 1024, ++u;
+  return fmt::format("{:.1f} {}", b, units[u]);
+}
+
+uint64_t read_u64(const char* path) {
+  std::ifstream in(path);
+  uint64_t v = 0;
+  return in >> v ? v : 0;
+}
+}  // namespace
+
+void set_residency_option(const std::string& r) { g_residency = r; }
+
+std::string residency_for(int64_t n) { return !g_residency.empty() ? g_residency : n == 1 ? "dram" : "llc"; }
+
+uint64_t llc_bytes(const Topology& t) {
+  int top = 0;
+  for (const auto& c : t.caches)
+    if (c.type != "instruction") top = std::max(top, c.level);
+  uint64_t sum = 0;
+  for (const auto& c : t.caches)
+    if (c.level == top && c.type != "instruction") sum += c.size_bytes;
+  return sum;
+}
+
+MemoryLimit available_memory(const Topology& t) {
+  MemoryLimit l;
+  l.bytes = double(t.mem_available_bytes ? t.mem_available_bytes : t.mem_total_bytes);
+  l.what = fmt::format("MemAvailable {}", human_bytes(l.bytes));
+  if (!t.cgroup_mem_limit_bytes) return l;
+  // The cgroup's free memory: memory.max less what the group already uses (v2, else v1).
+  uint64_t used = read_u64("/sys/fs/cgroup/memory.current");
+  if (!used) used = read_u64("/sys/fs/cgroup/memory/memory.usage_in_bytes");
+  const double free = double(t.cgroup_mem_limit_bytes) - double(std::min<uint64_t>(used, t.cgroup_mem_limit_bytes));
+  l.what += fmt::format(", cgroup memory.max {} ({} free)", human_bytes(double(t.cgroup_mem_limit_bytes)), human_bytes(free));
+  l.bytes = std::min(l.bytes, free);
+  return l;
+}
+
+Rotation plan_rotation(const Topology& t, double per_copy, const std::string& residency) {
+  Rotation r;
+  r.bytes_per_copy = r.bytes_between_reuses = per_copy;
+  if (residency != "dram" || per_copy <= 0) return r;
+  const uint64_t llc = llc_bytes(t);
+  // Without detected caches, assume a large server LLC (256 MiB).
+  r.target_bytes = 4.0 * double(llc ? llc : uint64_t(256) << 20);
+  const double want = std::ceil(r.target_bytes / per_copy);
+  const double budget = available_memory(t).bytes / 2;
+  const double fit = std::floor(budget / per_copy);
+  r.copies = int64_t(std::max(1.0, std::min(want, fit)));
+  r.bytes_between_reuses = double(r.copies) * per_copy;
+  if (want > fit && want > 1)
+    r.capped_note = fmt::format("capped at {} copies ({} between reuses, below 4x LLC = {}) to stay within half of the "
+                                "available memory ({})", r.copies, human_bytes(r.bytes_between_reuses),
+                                human_bytes(r.target_bytes), human_bytes(budget));
+  return r;
+}
+
+double planned_cell_bytes(const Cell& c, const Topology& t) {
+  if ((c.suite != "throughput" && c.suite != "latency") || !c.params.contains("m") || !c.params.contains("k")) return 0;
+  const FormatTraits* ft = find_format(c.format);
+  if (!ft) return 0;
+  const double m = c.params["m"].get<double>(), k = c.params["k"].get<double>(), n = c.params.value("n", 1.0);
+  const double w = m * double(ft->row_bytes(int64_t(k)));
+  // Peers start from F32 weights and keep their own packed copy; own kernels from the quantized ones.
+  const double source = find_peer(c.backend) ? 4.0 * m * k + w : w;
+  const Rotation r = plan_rotation(t, w, c.params.value("residency", "llc"));
+  const double copies = r.copies > 1 ? double(r.copies) * w : 0;
+  return source + copies + n * (8.0 * k + 4.0 * m);  // + activations (F32 and quantized), output
+}
+
+std::string memory_refusal(const std::vector<Cell>& cells, const Topology& t) {
+  const MemoryLimit avail = available_memory(t);
+  for (const auto& c : cells) {
+    const double b = planned_cell_bytes(c, t);
+    if (b > avail.bytes)
+      return fmt::format("cell {} needs {} (weights, rotation copies, activations, output) but only {} of memory is "
+                         "available ({}): choose a smaller shape",
+                         c.key(), human_bytes(b), human_bytes(avail.bytes), avail.what);
+  }
+  return "";
+}
+
+double measured_read_gb_per_s(const RunContext& ctx, const std::string& level, int threads) {
+  if (level == "DRAM" && ctx.dram_read_gb_per_s) return ctx.dram_read_gb_per_s(threads);
+  double best = 0;
+  for (const auto& r : ctx.done)
+    if (r.cell.suite == "bandwidth" && r.cell.workload == "read_" + level && r.cell.threads == threads && r.status == "ok")
+      best = std::max(best, r.metrics.value("gb_per_s", 0.0));
+  return best;
+}
+
 // ---------------------------------------------------------------- data
 // Distinct random weights per matrix: rows repeat with period kUniqueWeights / k (at least 16 rows).
 constexpr int64_t kUniqueWeights = int64_t(1) << 18;
@@ -282,7 +386,7 @@ void drop_caches() { cache().clear(); }
 
 // ---------------------------------------------------------------- prepared matmul
 PreparedMatmul::PreparedMatmul(FormatId f, const BackendRef& b, int64_t m_, int64_t k_, int64_t n_, int threads)
-    : format(f), m(m_), k(k_), n(n_), b_(b) {
+    : format(f), m(m_), k(k_), n(n_), b_(b), threads_(threads) {
   const std::string why = unsupported_reason(f, b, k);
   if (!why.empty()) throw std::runtime_error(why);
   x_ = activations(n, k);
@@ -305,18 +409,89 @@ PreparedMatmul::PreparedMatmul(FormatId f, const BackendRef& b, int64_t m_, int6
   }
 }
 
+// One anonymous mapping holding every copy back to back (64-byte aligned), so huge pages can
+// back it; 64 bytes of slack after the last copy for kernels that read a vector past a row's end.
+struct PreparedMatmul::Slab {
+  uint8_t* p = nullptr;
+  size_t stride = 0, bytes = 0;
+  Slab(size_t copy_bytes, int64_t copies) : stride((copy_bytes + 63) / 64 * 64), bytes(stride * size_t(copies) + 64) {
+    void* v = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (v == MAP_FAILED) throw std::runtime_error(fmt::format("rotation copies: mmap of {} failed: {}", human_bytes(double(bytes)), std::strerror(errno)));
+    p = static_cast<uint8_t*>(v);
+  }
+  ~Slab() { munmap(p, bytes); }
+};
+
 PreparedMatmul::~PreparedMatmul() = default;
 
-void PreparedMatmul::run(ThreadPool* pool) {
+void PreparedMatmul::rotate(const Topology& t, ThreadPool* pool) {
+  residency_ = "dram";
+  rot_ = plan_rotation(t, weight_bytes_, residency_);
+  if (rot_.copies <= 1) return;  // one copy already exceeds 4x the LLC (or memory allows no more)
   if (peer_) {
-    unbind_calling_thread();
-    peer_->run(x_->data(), n, y_.data());
+    // A peer packs its own weights: one instance per copy, first-touched by the library itself.
+    constexpr int64_t kMaxPeerCopies = 256;
+    if (rot_.copies > kMaxPeerCopies) {
+      rot_.copies = kMaxPeerCopies;
+      rot_.bytes_between_reuses = double(rot_.copies) * weight_bytes_;
+      rot_.capped_note = fmt::format("capped at {} peer instances", kMaxPeerCopies);
+    }
+    auto w = f32_weights(m, k);
+    for (int64_t i = 1; i < rot_.copies; ++i) {
+      peer_copies_.push_back(b_.peer_info->create(format, w->data(), m, k, n, threads_));
+      if (!peer_copies_.back()) throw std::runtime_error(fmt::format("peer {} refused a rotation copy", b_.name));
+    }
     return;
   }
+  slab_ = std::make_unique<Slab>(size_t(weight_bytes_), rot_.copies);
+  huge_pages_ = madvise(slab_->p, slab_->bytes, MADV_HUGEPAGE) == 0 ? "MADV_HUGEPAGE advised"
+                                                                     : fmt::format("madvise failed: {}", std::strerror(errno));
+  // First touch by the workers that will read the copies (each writes a contiguous share of the
+  // slab; GEMV tasks are handed out dynamically, so the share a worker later reads may differ).
+  const uint8_t* src = w_->data();  // holds at least stride bytes (m * row_bytes + 64)
+  const size_t total = slab_->stride * size_t(rot_.copies), stride = slab_->stride;
+  auto fill = [&](int t, int nt) {
+    for (size_t pos = total * size_t(t) / size_t(nt), end = total * size_t(t + 1) / size_t(nt); pos < end;) {
+      const size_t off = pos % stride, len = std::min(end - pos, stride - off);
+      std::memcpy(slab_->p + pos, src + off, len);
+      pos += len;
+    }
+  };
+  if (pool) pool->run_on_all([&](int t) { fill(t, pool->size()); });
+  else fill(0, 1);
+}
+
+nlohmann::json PreparedMatmul::residency_params() const {
+  nlohmann::json j = {{"residency", residency_}};
+  if (residency_ != "dram") return j;
+  j["residency_copies"] = rot_.copies;
+  j["residency_bytes_per_copy"] = rot_.bytes_per_copy;
+  j["residency_bytes_between_reuses"] = rot_.bytes_between_reuses;
+  j["residency_target_bytes"] = rot_.target_bytes;
+  if (!rot_.capped_note.empty()) j["residency_capped"] = rot_.capped_note;
+  if (slab_) {
+    j["residency_huge_pages"] = huge_pages_;
+    j["residency_first_touch"] = "thread-pool workers, a contiguous share of the copies each";
+  } else if (!peer_copies_.empty()) {
+    j["residency_first_touch"] = "the peer library (one instance per copy)";
+  }
+  return j;
+}
+
+void PreparedMatmul::run(ThreadPool* pool) {
+  const int64_t copy = next_copy_;
+  next_copy_ = (next_copy_ + 1) % std::max<int64_t>(1, rot_.copies);
+  if (peer_) {
+    unbind_calling_thread();
+    PeerMatmul* p = copy == 0 || peer_copies_.empty() ? peer_.get() : peer_copies_[size_t(copy - 1)].get();
+    p->run(x_->data(), n, y_.data());
+    return;
+  }
+  const uint8_t* w = slab_ ? slab_->p + size_t(copy) * slab_->stride : w_->data();
   if (pool)
-    matmul(*kern_, w_->data(), m, k, x_->data(), n, y_.data(), m, xq_.data(), pool->as_parallel_for());
+    matmul(*kern_, w, m, k, x_->data(), n, y_.data(), m, xq_.data(), pool->as_parallel_for());
   else
-    matmul(*kern_, w_->data(), m, k, x_->data(), n, y_.data(), m, xq_.data());
+    matmul(*kern_, w, m, k, x_->data(), n, y_.data(), m, xq_.data());
 }
 
 PreparedMatmul::Check PreparedMatmul::check() const {

@@ -1,7 +1,8 @@
 // Shared by the kernel suites (throughput, latency, memory) and qbench-microbench: the plan rules
 // (which format × backend × shape × n × threads cells a run measures by default), cached random
-// weights, and one way to prepare, run and sanity-check a matmul on any backend (qbench's own or
-// a peer library).
+// weights, the residency of the weights (streamed from DRAM or warm in cache) and the memory a
+// cell needs, and one way to prepare, run and sanity-check a matmul on any backend (qbench's own
+// or a peer library).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -63,6 +64,44 @@ std::vector<Shape> dedupe(const std::vector<Shape>& v);
 std::string shape_mk(const Shape& s);  // "4096x14336"
 std::string workload_name(const Shape& s, int64_t n);  // gemv_MxK / gemm512_MxK
 
+// ---- residency: where the weights of a timed call come from ----
+// "dram": the call rotates through enough copies of the weights that each copy has left every
+// cache before it is read again (decode in a real model streams every weight from DRAM).
+// "llc": one copy, warm in cache after the first call (the level it fits in).
+// `qbench run --residency` sets it for every n; unset, GEMV (n = 1) is "dram" and GEMM "llc".
+void set_residency_option(const std::string& r);  // "", "dram" or "llc"
+std::string residency_for(int64_t n);
+
+// Bytes of the last-level cache: all instances of the highest cache level added up.
+uint64_t llc_bytes(const Topology& t);
+// Memory a run may use: MemAvailable, lowered to the cgroup's free memory when memory.max is set.
+struct MemoryLimit {
+  double bytes = 0;
+  std::string what;  // where the number comes from, in words
+};
+MemoryLimit available_memory(const Topology& t);
+
+// How many copies of `bytes_per_copy` a "dram" cell rotates through: enough that the bytes
+// touched between two reads of a copy (copies × bytes_per_copy) reach 4x the LLC, capped so
+// that all copies fit in half the available memory (capped_note says so when the cap bit).
+struct Rotation {
+  int64_t copies = 1;
+  double bytes_per_copy = 0, bytes_between_reuses = 0, target_bytes = 0;
+  std::string capped_note;
+};
+Rotation plan_rotation(const Topology& t, double bytes_per_copy, const std::string& residency);
+
+// Bytes a throughput or latency cell allocates (weights, rotation copies, activations, output);
+// 0 for cells of other suites and for decode estimates (their slices are capped by the suite).
+double planned_cell_bytes(const Cell& c, const Topology& t);
+// "" when every cell fits in available memory, else one line naming the first cell that does not,
+// with both numbers.
+std::string memory_refusal(const std::vector<Cell>& cells, const Topology& t);
+
+// GB/s read at `level` ("L1", "L2", "L3", "DRAM") with `threads` threads, measured by the
+// bandwidth suite earlier in this run; 0 when it was not.
+double measured_read_gb_per_s(const RunContext& ctx, const std::string& level, int threads);
+
 // ---- data ----
 // Random F32 weights ~ N(0, 0.02), deterministic per (m, k); cached (LRU under a byte budget).
 // Rows repeat with a period of max(16, 2^18 / k) rows (each row still has its own memory), so
@@ -80,6 +119,11 @@ class PreparedMatmul {
   // Throws FormatError (shape) or std::runtime_error (peer refused).
   PreparedMatmul(FormatId f, const BackendRef& b, int64_t m, int64_t k, int64_t n, int threads);
   ~PreparedMatmul();
+  // Makes this a "dram" cell: copies of the weights (plan_rotation), first-touched by the workers
+  // of `pool` (peers: one peer instance per copy), read in turn by run(). Call once, before timing.
+  void rotate(const Topology& t, ThreadPool* pool);
+  // Residency params of a cell: residency, residency_copies, residency_bytes_per_copy, ...
+  nlohmann::json residency_params() const;
   void run(ThreadPool* pool);  // one call: Y = W · X (activation quantization included)
   double weight_bytes() const { return weight_bytes_; }
   std::string kernel_name() const { return kernel_name_; }
@@ -101,7 +145,14 @@ class PreparedMatmul {
   BackendRef b_;
   const MatmulKernel* kern_ = nullptr;
   std::unique_ptr<PeerMatmul> peer_;
+  std::vector<std::unique_ptr<PeerMatmul>> peer_copies_;  // peer_ is copy 0
   std::shared_ptr<const std::vector<uint8_t>> w_;
+  struct Slab;  // the rotation copies of own-kernel weights (one mapping, huge pages advised)
+  std::unique_ptr<Slab> slab_;
+  Rotation rot_;
+  std::string residency_ = "llc", huge_pages_;
+  int64_t next_copy_ = 0;
+  int threads_ = 1;
   std::shared_ptr<const std::vector<float>> x_;
   std::vector<float> y_;
   std::vector<uint8_t> xq_;

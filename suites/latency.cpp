@@ -2,8 +2,12 @@
 //   gemv_MxK      per-call GEMV latency distribution (one sample per call): p50/p90/p99/max, cv
 //   decode_MODEL  estimated decode-step latency of a catalogue model: the sum over the model's
 //                 linear layers of median GEMV time × occurrences per token (attention, norms and
-//                 sampling excluded; labelled "estimate" in params) → decode_ms, tokens_per_s
-// Default plan: the best own backend of each format (or --backends), all PUs (or --threads).
+//                 sampling excluded) → est_decode_ms, est_tokens_per_s, est_gb_per_s (params
+//                 `estimate: true`). An estimate faster than model bytes / this run's DRAM read
+//                 is invalid: no real decode step can stream its weights that fast.
+// Weights are streamed from DRAM like the throughput suite's GEMV (residency, kernel_bench.h).
+// Default plan: the best own backend of each format plus the peers that stand in for it (or
+// --backends), all PUs (or --threads), every distinct placement (peers place their own threads).
 #include <algorithm>
 #include <map>
 
@@ -67,33 +71,36 @@ class LatencySuite : public Suite {
       std::vector<const kb::BackendRef*> bs;
       if (bexp) {
         for (const auto& b : backends) bs.push_back(&b);
-      } else if (const kb::BackendRef* best = kb::best_own(ft->id, backends)) {
-        bs.push_back(best);
       } else {
-        continue;  // no kernel anywhere: the throughput suite records why
+        if (const kb::BackendRef* best = kb::best_own(ft->id, backends)) bs.push_back(best);
+        for (const auto& b : backends)  // the peers that stand in for this format
+          if (b.peer && b.available && kb::unsupported_reason(ft->id, b, 0).empty()) bs.push_back(&b);
+        if (bs.empty()) continue;  // no kernel anywhere: the throughput suite records why
       }
       for (const auto* b : bs)
         for (int th : threads) {
           auto pls = distinct_placements(ctx, th);
-          if (pls.empty()) continue;
-          Cell base;
-          base.suite = name();
-          base.format = std::string(ft->name);
-          base.backend = b->name;
-          base.threads = th;
-          base.placement = pls.front();
-          for (const auto& s : shapes) {
-            Cell c = base;
-            c.workload = kb::workload_name(s, 1);
-            c.params = {{"m", s.m}, {"k", s.k}, {"n", 1}, {"shape", s.name}};
-            cells.push_back(c);
-          }
-          if (b->peer) continue;  // decode estimates use qbench's own kernels
-          for (const auto& m : models) {
-            Cell c = base;
-            c.workload = "decode_" + m.name;
-            c.params = {{"model", m.name}, {"estimate", true}};
-            cells.push_back(c);
+          if (b->peer && pls.size() > 1) pls.resize(1);  // peers place their own threads
+          for (const auto& pl : pls) {
+            Cell base;
+            base.suite = name();
+            base.format = std::string(ft->name);
+            base.backend = b->name;
+            base.threads = th;
+            base.placement = pl;
+            for (const auto& s : shapes) {
+              Cell c = base;
+              c.workload = kb::workload_name(s, 1);
+              c.params = {{"m", s.m}, {"k", s.k}, {"n", 1}, {"shape", s.name}, {"residency", kb::residency_for(1)}};
+              cells.push_back(c);
+            }
+            if (b->peer) continue;  // decode estimates use qbench's own kernels
+            for (const auto& m : models) {
+              Cell c = base;
+              c.workload = "decode_" + m.name;
+              c.params = {{"model", m.name}, {"estimate", true}, {"residency", kb::residency_for(1)}};
+              cells.push_back(c);
+            }
           }
         }
     }
@@ -123,6 +130,7 @@ class LatencySuite : public Suite {
     } catch (const FormatError& e) {
       return kb::unsupported(cell, e.what());
     }
+    if (cell.params.value("residency", "llc") == "dram") mm->rotate(ctx.topo, pool);
     // A distribution needs samples: at least 100 calls (tails are reported as measured).
     MeasureOptions o = ctx.cfg.measure;
     o.min_samples = std::max(o.min_samples, ctx.cfg.quick ? 50 : 100);
@@ -140,6 +148,7 @@ class LatencySuite : public Suite {
     r.metrics["gb_per_s"] = mm->weight_bytes() / s.median / 1e9;
     r.cell.params["kernel"] = mm->kernel_name();
     r.cell.params["samples"] = s.n;
+    r.cell.params.update(mm->residency_params());
     if (s.n < 100) r.cell.params["p99_note"] = fmt::format("only {} samples: p99 is close to the maximum", s.n);
     return r;
   }
@@ -174,6 +183,7 @@ class LatencySuite : public Suite {
     o.min_time_s = o.min_time_s / double(parts.size());
     o.max_time_s = std::max(o.min_time_s, o.max_time_s / double(parts.size()));
     o.warmup = std::min(o.warmup, 1);
+    const bool dram = cell.params.value("residency", "llc") == "dram";
     CellResult r;
     r.cell = cell;
     r.valid = true;
@@ -182,6 +192,7 @@ class LatencySuite : public Suite {
     for (const auto& p : parts) {
       const int64_t rows = std::min<int64_t>(p.s.m, std::max<int64_t>(64, max_weights_per_layer(ctx.cfg.quick) / p.s.k / 16 * 16));
       kb::PreparedMatmul mm(ft.id, b, rows, p.s.k, 1, cell.threads);
+      if (dram) mm.rotate(ctx.topo, pool);
       Measurement meas = qb::measure(o, [&] { mm.run(pool); });
       const double t = meas.stats.median * double(p.s.m) / double(rows);
       total_s += t * p.count;
@@ -191,14 +202,28 @@ class LatencySuite : public Suite {
         for (const auto& why : meas.reasons) r.reasons.push_back(fmt::format("{}: {}", p.names.front(), why));
       }
       detail.push_back({{"layers", p.names}, {"m", p.s.m}, {"k", p.s.k}, {"count", p.count}, {"rows_measured", rows},
-                        {"median_s", meas.stats.median}, {"cv", meas.stats.cv}, {"time_s_scaled", t}});
+                        {"median_s", meas.stats.median}, {"cv", meas.stats.cv}, {"time_s_scaled", t},
+                        {"residency", mm.residency_params()}});
       r.counters[p.names.front()] = meas.counters;
     }
-    r.metrics["decode_ms"] = total_s * 1e3;
-    r.metrics["tokens_per_s"] = 1.0 / total_s;
-    r.metrics["time_s"] = total_s;
-    r.metrics["gb_per_s"] = bytes / total_s / 1e9;
+    r.metrics["est_decode_ms"] = total_s * 1e3;
+    r.metrics["est_tokens_per_s"] = 1.0 / total_s;
+    r.metrics["est_gb_per_s"] = bytes / total_s / 1e9;
     r.metrics["bytes_per_token"] = bytes;
+    // A decode step reads every weight once: model bytes / DRAM read is a lower bound on its time.
+    const double dram_gbs = kb::measured_read_gb_per_s(ctx, "DRAM", cell.threads);
+    if (dram_gbs > 0) {
+      const double floor_s = bytes / (dram_gbs * 1e9);
+      r.cell.params["bound"] = fmt::format("memory: {:.3f} ms = {:.0f} bytes / DRAM read {:.2f} GB/s at {} threads (bandwidth "
+                                           "suite, this run)", floor_s * 1e3, bytes, dram_gbs, cell.threads);
+      if (dram && total_s < floor_s) {
+        r.valid = false;
+        r.reasons.push_back(fmt::format("estimate {:.3f} ms beats the DRAM bound {:.3f} ms (model bytes / DRAM read of this "
+                                        "run): the weights did not stream from memory", total_s * 1e3, floor_s * 1e3));
+      }
+    } else {
+      r.cell.params["bound"] = "memory: no DRAM read measured in this run (add --suites bandwidth): the estimate is unchecked";
+    }
     r.cell.params["estimate"] = true;
     r.cell.params["method"] =
         "estimate: sum over the model's linear layers of median GEMV time x occurrences per token; matrices over "

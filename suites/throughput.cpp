@@ -1,12 +1,16 @@
 // The `throughput` suite: Y = W·X for every format × backend (qbench's own kernels and the peer
 // libraries) × shape × n × threads × distinct placement, timed with the run's measurement loop.
-// Activation quantization is inside the timed call, as in real inference. Metrics:
+// Activation quantization is inside the timed call, as in real inference. Residency (params
+// `residency`, kernel_bench.h): GEMV streams its weights from DRAM by default (rotation copies),
+// GEMM runs warm; `--residency dram|llc` chooses for all. Metrics:
 //   gb_per_s      weight bytes / median time
 //   gflop_per_s   2·m·k·n / median time
-//   roofline_pct  GEMV: vs the DRAM read bandwidth of this run (bandwidth suite);
+//   roofline_pct  GEMV: vs the read bandwidth of the level the cell ran at, measured in this run
+//                 (bandwidth suite): DRAM for "dram" cells, the level one copy fits in for "llc";
 //                 GEMM: vs the compute peak of this run (compute suite: fp32_fma or int8_dot)
 //   bandwidth_pct weight GB/s vs the DRAM read bandwidth
-// Every (format, backend, shape, gemv|gemm) output is checked once against the scalar kernel or a
+// A "dram" GEMV faster than this run's DRAM read + 10% is invalid (the rotation failed to defeat
+// the caches) and gets no roofline. Every cell's output is checked against the scalar kernel or a
 // float reference on a sample of rows; a failed check marks the cell invalid.
 // The last cell, harness_overhead, measures the harness's own cost per sample against the
 // kernel times measured before it.
@@ -73,7 +77,7 @@ class ThroughputSuite : public Suite {
       c.workload = kb::workload_name(s, n);
       c.threads = th;
       c.placement = pl;
-      c.params = {{"m", s.m}, {"k", s.k}, {"n", n}, {"shape", s.name}};
+      c.params = {{"m", s.m}, {"k", s.k}, {"n", n}, {"shape", s.name}, {"residency", kb::residency_for(n)}};
       if (!s.model.empty()) c.params["model"] = s.model;
       if (!rules.empty()) c.params["plan_rules"] = rules;
       if (b.peer) c.params["binding"] = "peer library's own threads (not bound by qbench)";
@@ -144,16 +148,17 @@ class ThroughputSuite : public Suite {
     } catch (const FormatError& e) {
       return kb::unsupported(cell, e.what());
     }
+    const std::string residency = cell.params.value("residency", "llc");
+    if (residency == "dram") mm->rotate(ctx.topo, pool);
     Measurement meas = qb::measure(ctx.cfg.measure, [&] { mm->run(pool); });
     CellResult r;
     r.cell = cell;
     kb::fill_from_measurement(r, meas);
-    // Output check once per (format, backend, shape, gemv|gemm).
-    const std::string ck = fmt::format("{}/{}/{}x{}/{}", cell.format, cell.backend, m, k, n > 1 ? "gemm" : "gemv");
-    auto it = checks_.find(ck);
-    if (it == checks_.end()) it = checks_.emplace(ck, mm->check()).first;
-    const auto& chk = it->second;
-    r.cell.params["check"] = {{"reference", chk.reference}, {"rel_err", chk.rel_err}, {"tolerance", chk.tol}, {"ok", chk.ok()}};
+    // Output check of this very cell: a kernel may be right on one thread count or placement
+    // and wrong on another.
+    const auto chk = mm->check();
+    r.cell.params["check"] = {{"reference", chk.reference}, {"rel_err", chk.rel_err}, {"tolerance", chk.tol},
+                              {"ok", chk.ok()}, {"threads", cell.threads}, {"placement", cell.placement}};
     if (!chk.ok()) {
       r.valid = false;
       r.reasons.push_back(fmt::format("output check failed: max |y - ref| / rms(ref) = {:.3g} > {:.3g} vs {}", chk.rel_err,
@@ -171,17 +176,11 @@ class ThroughputSuite : public Suite {
     r.cell.params["weight_bytes"] = mm->weight_bytes();
     r.cell.params["bits_per_weight"] = 8.0 * mm->weight_bytes() / double(m * k);
     r.cell.params["working_set_fits"] = kb::fits_level(ctx.topo, mm->weight_bytes());
-    const double dram = ctx.dram_read_gb_per_s ? ctx.dram_read_gb_per_s(cell.threads) : 0.0;
+    r.cell.params.update(mm->residency_params());
+    const double dram = kb::measured_read_gb_per_s(ctx, "DRAM", cell.threads);
     if (dram > 0) r.metrics["bandwidth_pct"] = 100.0 * gbs / dram;
     if (n == 1) {
-      if (dram > 0) {
-        r.metrics["roofline_pct"] = 100.0 * gbs / dram;
-        r.cell.params["bound"] = fmt::format("memory: DRAM read {:.2f} GB/s at {} threads (bandwidth suite, this run)", dram, cell.threads);
-        if (kb::fits_level(ctx.topo, mm->weight_bytes()) != "DRAM")
-          r.cell.params["bound_note"] = "the weights fit in cache: a GEMV repeated on them can exceed the DRAM bound";
-      } else {
-        r.cell.params["bound"] = "memory: no DRAM bandwidth measured in this run (add --suites bandwidth)";
-      }
+      memory_roofline(r, ctx, residency, gbs, dram);
     } else {
       const bool float_path = b.peer ? (ft->id == FormatId::F32 || ft->id == FormatId::BF16)
                                      : find_kernel(ft->id, b.own->id)->act == FormatId::F32;
@@ -198,6 +197,27 @@ class ThroughputSuite : public Suite {
   }
 
  private:
+  // GEMV roofline against the read bandwidth of the level the cell ran at.
+  static void memory_roofline(CellResult& r, const RunContext& ctx, const std::string& residency, double gbs, double dram) {
+    const int th = r.cell.threads;
+    const std::string level = residency == "dram" ? "DRAM" : kb::fits_level(ctx.topo, r.metrics["bytes"].get<double>());
+    const double bw = level == "DRAM" ? dram : kb::measured_read_gb_per_s(ctx, level, th);
+    if (bw <= 0) {
+      r.cell.params["bound"] = fmt::format("memory: no {} read measured in this run (add --suites bandwidth)", level);
+      return;
+    }
+    r.cell.params["bound"] = fmt::format("memory: {} read {:.2f} GB/s at {} threads (bandwidth suite, this run)", level, bw, th);
+    if (residency == "dram" && gbs > 1.1 * bw) {
+      // Faster than memory can deliver: the weights came from a cache, the number is not a DRAM one.
+      r.valid = false;
+      r.reasons.push_back(fmt::format("residency dram: {:.2f} GB/s exceeds this run's DRAM read {:.2f} GB/s by more than "
+                                      "10% (the rotation did not defeat the caches)", gbs, bw));
+      r.metrics.erase("bandwidth_pct");
+      return;
+    }
+    r.metrics["roofline_pct"] = 100.0 * gbs / bw;
+  }
+
   // Harness cost per sample: two clock reads + the sample push (timing), one empty parallel_for
   // on this pool (dispatch), and journaling one cell amortised over its samples; as a share of the
   // median kernel time of the throughput cells measured before this one.
@@ -287,8 +307,6 @@ class ThroughputSuite : public Suite {
         "measured call and reported apart";
     return r;
   }
-
-  std::map<std::string, kb::PreparedMatmul::Check> checks_;
 };
 
 QB_REGISTER_SUITE(ThroughputSuite);

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "kernel_bench.h"
 #include "qb/catalogue.h"
 #include "qb/command.h"
 #include "qb/report.h"
@@ -17,7 +18,7 @@ namespace qb {
 namespace {
 
 struct RunArgs {
-  std::string suites, formats, backends, threads, placements, shapes, batch, model, out, resume;
+  std::string suites, formats, backends, threads, placements, shapes, batch, model, out, resume, residency;
   std::vector<std::string> shape;
   bool quick = false;
 };
@@ -71,6 +72,19 @@ void print_summary(const std::string& report_path) {
   }
 }
 
+// Refuses, before anything is measured, a plan with a cell that cannot fit in memory.
+void check_memory(const RunConfig& cfg) {
+  validate_config(cfg);  // names first: plans assume them valid
+  const Topology& topo = machine_topology();
+  const std::vector<CellResult> none;
+  const RunContext ctx{topo, cfg, none, [](int, const std::string&) -> ThreadPool* { return nullptr; }, [](int) { return 0.0; }};
+  std::vector<Cell> cells;
+  for (Suite* s : all_suites())
+    if (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end())
+      for (auto& c : s->plan(ctx)) cells.push_back(std::move(c));
+  if (const std::string why = kb::memory_refusal(cells, topo); !why.empty()) throw UsageError(why);
+}
+
 void add_run(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "Measure formats x backends x suites x threads x placements; write report and journal");
@@ -83,6 +97,9 @@ void add_run(CLI::App& app) {
   cmd->add_option("--shape", args->shape, "Add one custom MxK shape (repeatable)");
   cmd->add_option("--batch", args->batch, "Comma-separated n (activation vectors) for GEMM cells (default 1,512)");
   cmd->add_option("--model", args->model, "A GGUF model file for model-based suites");
+  cmd->add_option("--residency", args->residency,
+                  "Where timed weights come from: dram (rotate copies past 4x the LLC; default for GEMV) or llc "
+                  "(one warm copy; default for GEMM)");
   cmd->add_flag("--quick", args->quick, "Fewer shapes, shorter minimum times (still valid statistics)");
   cmd->add_option("--out", args->out, "Output directory for report.json, journal.jsonl and renderings (default: qbench-out/<time>)");
   cmd->add_option("--resume", args->resume, "Continue the run in DIR, skipping cells already in its journal");
@@ -98,11 +115,15 @@ void add_run(CLI::App& app) {
       for (auto& s : resolve_shape_token(tok)) cfg.shapes.push_back(s);
     for (const auto& s : args->shape) cfg.shapes.push_back(parse_shape(s));
     cfg.model = args->model;
+    if (!args->residency.empty() && args->residency != "dram" && args->residency != "llc")
+      throw UsageError(fmt::format("bad --residency '{}': expected dram or llc", args->residency));
+    kb::set_residency_option(args->residency);
     cfg.quick = args->quick;
     cfg.measure = args->quick ? quick_options() : default_options();
     const bool resume = !args->resume.empty();
     if (resume && (!cfg.suites.empty() || !cfg.formats.empty() || !cfg.backends.empty() || !cfg.threads.empty() ||
-                   !cfg.placements.empty() || !cfg.shapes.empty() || !cfg.batch.empty() || !cfg.model.empty() || args->quick))
+                   !cfg.placements.empty() || !cfg.shapes.empty() || !cfg.batch.empty() || !cfg.model.empty() || args->quick ||
+                   !args->residency.empty()))
       throw UsageError("--resume DIR continues the plan journaled in DIR: give no selection options with it");
     if (resume && !args->out.empty() && args->out != args->resume)
       throw UsageError("--resume DIR continues DIR: do not give a different --out");
@@ -113,6 +134,7 @@ void add_run(CLI::App& app) {
       std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::gmtime(&now));
       cfg.out_dir = std::string("qbench-out/") + buf;
     }
+    if (!resume) check_memory(cfg);
     auto sum = run_benchmarks(cfg, resume);
     if (!globals().quiet) {
       print_summary(sum.report_path);
