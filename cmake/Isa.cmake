@@ -9,13 +9,18 @@ elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
 endif()
 
 set(QB_FLAGS_AVX2   -mavx2 -mfma -mf16c -mbmi2)
-set(QB_FLAGS_AVX512 -mavx2 -mfma -mf16c -mbmi2 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
+# Each set is exactly what dispatch.cpp gates that file's kernels on (kernel_sources() there);
+# tests/kernels/dispatch_isa_test.cpp checks the two agree, from the compiler's own macros.
+set(QB_FLAGS_AVX512 -mavx2 -mfma -mf16c -mbmi2 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni
     # GCC 12's avx512fintrin.h trips -W(maybe-)uninitialized on its own _mm512_undefined_* helpers.
     -Wno-uninitialized -Wno-maybe-uninitialized)
-set(QB_FLAGS_NEON   -march=armv8.2-a+dotprod+i8mm+fp16+bf16)
+# BF16 kernels live in *_avx512bf16.cpp so that VNNI-only CPUs (Cascade Lake, Ice Lake) keep the rest.
+set(QB_FLAGS_AVX512BF16 ${QB_FLAGS_AVX512} -mavx512bf16)
+# dotprod only: dispatch gates NEON on asimd+dotprod, so no i8mm/bf16/fp16 code may be generated.
+set(QB_FLAGS_NEON   -march=armv8.2-a+dotprod)
 
 # qb_isa_sources(<target> <files...>): adds files, applying flags from the name suffix
-# (_avx2.cpp, _avx512.cpp, _neon.cpp); files of the other architecture are skipped.
+# (_avx2.cpp, _avx512.cpp, _avx512bf16.cpp, _neon.cpp); files of the other architecture are skipped.
 function(qb_isa_sources target)
   foreach(f ${ARGN})
     if(f MATCHES "_avx2\\.cpp$")
@@ -23,6 +28,11 @@ function(qb_isa_sources target)
         continue()
       endif()
       set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_AVX2}")
+    elseif(f MATCHES "_avx512bf16\\.cpp$")
+      if(NOT QB_ARCH_X86)
+        continue()
+      endif()
+      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_AVX512BF16}")
     elseif(f MATCHES "_avx512\\.cpp$")
       if(NOT QB_ARCH_X86)
         continue()

@@ -21,78 +21,117 @@
 namespace qb {
 namespace {
 
-// Bytes counted per element as STREAM does (no write-allocate traffic).
+// Bytes per element as STREAM counts them: what the program reads and writes.
 struct Op {
   const char* name;
   int arrays;          // arrays touched
   int bytes_per_elem;  // 8-byte doubles: read 8, write 8, copy 16, triad 24
+  int stored;          // arrays written (1 for write, copy, triad)
 };
-const Op kOps[] = {{"read", 1, 8}, {"write", 1, 8}, {"copy", 2, 16}, {"triad", 3, 24}};
+const Op kOps[] = {{"read", 1, 8, 0}, {"write", 1, 8, 1}, {"copy", 2, 16, 1}, {"triad", 3, 24, 1}};
 
-// ---- kernels: an AVX-512 and an AVX2 version chosen at run time, plus a portable one ----
+// ---- kernels: AVX-512 and AVX2 versions chosen at run time, plus portable ones ----
+// Reads keep 8 independent accumulators: an FP add has 3-4 cycles of latency and 2 adds issue
+// per cycle, so fewer accumulators would time the add chain, not the loads, in L1.
+// Stores come in two kinds: plain (the line is read for ownership first: write-allocate) and
+// non-temporal (streamed to memory, no read), used for DRAM working sets.
 #if defined(__x86_64__)
 __attribute__((target("avx512f"))) double read_avx512(const double* a, size_t n) {
-  __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  __m512d s[8];
+  for (auto& v : s) v = _mm512_setzero_pd();
   size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    s0 = _mm512_add_pd(s0, _mm512_load_pd(a + i));
-    s1 = _mm512_add_pd(s1, _mm512_load_pd(a + i + 8));
-    s2 = _mm512_add_pd(s2, _mm512_load_pd(a + i + 16));
-    s3 = _mm512_add_pd(s3, _mm512_load_pd(a + i + 24));
-  }
-  double r = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+  for (; i + 64 <= n; i += 64)
+    for (int j = 0; j < 8; ++j) s[j] = _mm512_add_pd(s[j], _mm512_load_pd(a + i + 8 * j));
+  for (int j = 1; j < 8; ++j) s[0] = _mm512_add_pd(s[0], s[j]);
+  double r = _mm512_reduce_add_pd(s[0]);
   for (; i < n; ++i) r += a[i];
   return r;
 }
+template <bool NT>
+__attribute__((target("avx512f"))) void store512(double* p, __m512d v) {
+  if constexpr (NT) _mm512_stream_pd(p, v);
+  else _mm512_store_pd(p, v);
+}
+template <bool NT>
 __attribute__((target("avx512f"))) void write_avx512(double* a, size_t n, double v) {
   const __m512d x = _mm512_set1_pd(v);
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm512_store_pd(a + i, x);
+  for (; i + 8 <= n; i += 8) store512<NT>(a + i, x);
   for (; i < n; ++i) a[i] = v;
+  if constexpr (NT) _mm_sfence();
 }
+template <bool NT>
 __attribute__((target("avx512f"))) void copy_avx512(double* b, const double* a, size_t n) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    _mm512_store_pd(b + i, _mm512_load_pd(a + i));
-    _mm512_store_pd(b + i + 8, _mm512_load_pd(a + i + 8));
+    store512<NT>(b + i, _mm512_load_pd(a + i));
+    store512<NT>(b + i + 8, _mm512_load_pd(a + i + 8));
   }
   for (; i < n; ++i) b[i] = a[i];
+  if constexpr (NT) _mm_sfence();
 }
+template <bool NT>
 __attribute__((target("avx512f"))) void triad_avx512(double* a, const double* b, const double* c, size_t n, double s) {
   const __m512d sv = _mm512_set1_pd(s);
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm512_store_pd(a + i, _mm512_fmadd_pd(sv, _mm512_load_pd(c + i), _mm512_load_pd(b + i)));
+  for (; i + 8 <= n; i += 8) store512<NT>(a + i, _mm512_fmadd_pd(sv, _mm512_load_pd(c + i), _mm512_load_pd(b + i)));
   for (; i < n; ++i) a[i] = b[i] + s * c[i];
+  if constexpr (NT) _mm_sfence();
 }
+
 __attribute__((target("avx2,fma"))) double read_avx2(const double* a, size_t n) {
-  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  __m256d s[8];
+  for (auto& v : s) v = _mm256_setzero_pd();
   size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_add_pd(s0, _mm256_load_pd(a + i));
-    s1 = _mm256_add_pd(s1, _mm256_load_pd(a + i + 4));
-    s2 = _mm256_add_pd(s2, _mm256_load_pd(a + i + 8));
-    s3 = _mm256_add_pd(s3, _mm256_load_pd(a + i + 12));
-  }
-  __m256d s = _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3));
+  for (; i + 32 <= n; i += 32)
+    for (int j = 0; j < 8; ++j) s[j] = _mm256_add_pd(s[j], _mm256_load_pd(a + i + 4 * j));
+  for (int j = 1; j < 8; ++j) s[0] = _mm256_add_pd(s[0], s[j]);
   double t[4];
-  _mm256_storeu_pd(t, s);
+  _mm256_storeu_pd(t, s[0]);
   double r = t[0] + t[1] + t[2] + t[3];
   for (; i < n; ++i) r += a[i];
   return r;
 }
+template <bool NT>
+__attribute__((target("avx2,fma"))) void store256(double* p, __m256d v) {
+  if constexpr (NT) _mm256_stream_pd(p, v);
+  else _mm256_store_pd(p, v);
+}
+template <bool NT>
+__attribute__((target("avx2,fma"))) void write_avx2(double* a, size_t n, double v) {
+  const __m256d x = _mm256_set1_pd(v);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) store256<NT>(a + i, x);
+  for (; i < n; ++i) a[i] = v;
+  if constexpr (NT) _mm_sfence();
+}
+template <bool NT>
+__attribute__((target("avx2,fma"))) void copy_avx2(double* b, const double* a, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    store256<NT>(b + i, _mm256_load_pd(a + i));
+    store256<NT>(b + i + 4, _mm256_load_pd(a + i + 4));
+  }
+  for (; i < n; ++i) b[i] = a[i];
+  if constexpr (NT) _mm_sfence();
+}
+template <bool NT>
+__attribute__((target("avx2,fma"))) void triad_avx2(double* a, const double* b, const double* c, size_t n, double s) {
+  const __m256d sv = _mm256_set1_pd(s);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) store256<NT>(a + i, _mm256_fmadd_pd(sv, _mm256_load_pd(c + i), _mm256_load_pd(b + i)));
+  for (; i < n; ++i) a[i] = b[i] + s * c[i];
+  if constexpr (NT) _mm_sfence();
+}
 #endif
 
 double read_portable(const double* a, size_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  double s[8] = {};
   size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += a[i];
-    s1 += a[i + 1];
-    s2 += a[i + 2];
-    s3 += a[i + 3];
-  }
-  for (; i < n; ++i) s0 += a[i];
-  return s0 + s1 + s2 + s3;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) s[j] += a[i + j];
+  for (; i < n; ++i) s[0] += a[i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 struct Kernels {
@@ -104,24 +143,42 @@ struct Kernels {
         for (size_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
       };
   const char* isa = "portable";
+  bool non_temporal = false;  // stores bypass the caches (no write-allocate read)
 };
 
-Kernels pick_kernels() {
+// nt: non-temporal stores where the ISA has them (DRAM cells); else plain stores.
+Kernels pick_kernels(bool nt) {
   Kernels k;
 #if defined(__x86_64__)
   const auto& f = cpu_features();
-  if (f.avx512f) {
+  if (f.avx512f && f.os_avx512) {
     k.read = read_avx512;
-    k.write = write_avx512;
-    k.copy = copy_avx512;
-    k.triad = triad_avx512;
+    k.write = nt ? write_avx512<true> : write_avx512<false>;
+    k.copy = nt ? copy_avx512<true> : copy_avx512<false>;
+    k.triad = nt ? triad_avx512<true> : triad_avx512<false>;
     k.isa = "avx512";
-  } else if (f.avx2 && f.fma) {
+    k.non_temporal = nt;
+  } else if (f.avx2 && f.fma && f.os_avx) {
     k.read = read_avx2;
+    k.write = nt ? write_avx2<true> : write_avx2<false>;
+    k.copy = nt ? copy_avx2<true> : copy_avx2<false>;
+    k.triad = nt ? triad_avx2<true> : triad_avx2<false>;
     k.isa = "avx2";
+    k.non_temporal = nt;
   }
+#else
+  (void)nt;
 #endif
   return k;
+}
+
+// Bytes one element of `op` moves at the level measured. STREAM's count, plus, for plain stores
+// beyond L1, the read for ownership of every written line (write-allocate: the line comes from
+// that level before it is written back to it). In L1 the line is already there; non-temporal
+// stores skip the read.
+int counted_bytes_per_elem(const Op& op, const std::string& level, bool non_temporal) {
+  const bool write_allocate = op.stored > 0 && !non_temporal && level != "L1";
+  return op.bytes_per_elem + (write_allocate ? 8 * op.stored : 0);
 }
 
 struct Buffer {  // page-aligned, huge-page hinted, released with munmap
@@ -196,9 +253,11 @@ class BandwidthSuite : public Suite {
       for (auto& b : arrays) std::fill(b->p + size_t(t) * elems_per_thread, b->p + size_t(t + 1) * elems_per_thread, 1.0);
     });
     // Cache-resident sets are tiny: repeat the pass so one sample lasts long enough to time.
-    const size_t bytes_per_pass = elems_per_thread * size_t(nt) * size_t(op.bytes_per_elem);
+    const std::string level = cell.params["level"];
+    const Kernels k = pick_kernels(level == "DRAM");
+    const int bpe = counted_bytes_per_elem(op, level, k.non_temporal);
+    const size_t bytes_per_pass = elems_per_thread * size_t(nt) * size_t(bpe);
     const int reps = int(std::max<size_t>(1, (size_t(64) << 20) / bytes_per_pass));
-    const Kernels k = pick_kernels();
     std::vector<double> sink(size_t(nt) * 8, 0.0);  // keeps reads alive, one cache line per thread
     auto body = [&] {
       pool->run_on_all([&](int t) {
@@ -230,6 +289,14 @@ class BandwidthSuite : public Suite {
     r.cell = cell;
     r.cell.params["kernel_isa"] = k.isa;
     r.cell.params["reps_per_sample"] = reps;
+    r.cell.params["bytes_per_elem"] = bpe;
+    if (op.stored) {
+      r.cell.params["stores"] = k.non_temporal ? "non-temporal (streaming, no write-allocate read)" : "plain";
+      r.cell.params["write_allocate_counted"] = bpe > op.bytes_per_elem;
+    }
+    r.cell.params["bytes_method"] =
+        "STREAM bytes (read 8, write 8, copy 16, triad 24 per element) + 8 per stored element for the "
+        "write-allocate read of plain stores beyond L1";
     return r;
   }
 };

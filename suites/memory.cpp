@@ -5,10 +5,19 @@
 //                matrix), which cache level a layer / the model fits in, bytes_per_token (every
 //                weight read once per decoded token at batch 1: an estimate that leaves out the KV
 //                cache and activations), bandwidth_pct achieved by this format's GEMV cells in
-//                this run's throughput suite, and the bandwidth-bound tokens_per_s it implies.
-//   layer_MxK    per format × custom shape: bytes, bits_per_weight, fit level.
-//   process      peak RSS of this qbench process so far (peak_rss_bytes).
+//                this run's throughput suite. The bandwidth-bound token rate that implies is a
+//                param (bandwidth_bound_tokens_per_s), not the tokens_per_s metric: that name
+//                belongs to the latency suite's decode figure.
+//   layer_MxK    per format × custom shape: bytes, bits_per_weight, fit level, and
+//                peak_rss_bytes: the resident memory this cell's buffers (weights, one activation
+//                vector, one output vector) add when first touched, measured from VmRSS.
+//   process      peak RSS of the whole qbench process so far (every suite's buffers included).
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -46,6 +55,28 @@ Achieved achieved(const RunContext& ctx, const std::string& format) {
       }
     }
   return a;
+}
+
+// Current resident set of this process in bytes (/proc/self/statm), 0 if unreadable.
+uint64_t resident_bytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  unsigned long long size = 0, resident = 0;
+  const int n = std::fscanf(f, "%llu %llu", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? resident * uint64_t(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// Resident bytes that `bytes` of fresh buffers add once every page is written: the footprint a
+// cell's data really costs (page rounding, huge pages where the kernel gives them).
+uint64_t touched_footprint(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::runtime_error(fmt::format("cannot map {} bytes for the footprint", bytes));
+  const uint64_t before = resident_bytes();
+  std::memset(p, 1, bytes);
+  const uint64_t after = resident_bytes();
+  munmap(p, bytes);
+  return after > before ? after - before : 0;
 }
 
 class MemorySuite : public Suite {
@@ -97,7 +128,10 @@ class MemorySuite : public Suite {
     if (cell.workload == "process") {
       auto ru = rusage_snapshot();
       r.metrics["peak_rss_bytes"] = ru.value("max_rss_bytes", 0.0);
-      r.cell.params["what"] = "peak resident set size of this qbench process up to this cell (getrusage)";
+      r.cell.params["what"] =
+          "peak resident set size of the whole qbench process up to this cell (getrusage): every suite's "
+          "buffers, the bandwidth suite's DRAM arrays included; not a format's or model's footprint "
+          "(layer cells carry those)";
       return r;
     }
     const FormatTraits* ft = find_format(cell.format);
@@ -112,6 +146,17 @@ class MemorySuite : public Suite {
       r.metrics["bits_per_weight"] = 8 * bytes / double(m * k);
       r.cell.params["fits"] = kb::fits_level(ctx.topo, bytes);
       if (ach.pct > 0) r.metrics["bandwidth_pct"] = ach.pct;
+      // This cell's own footprint: weights + one F32 activation vector + one F32 output vector.
+      const size_t cell_bytes = size_t(bytes) + size_t(k) * 4 + size_t(m) * 4;
+      if (ctx.topo.mem_available_bytes && cell_bytes > ctx.topo.mem_available_bytes / 4) {
+        r.cell.params["peak_rss_method"] = fmt::format("not measured: {} bytes exceed a quarter of available memory", cell_bytes);
+      } else {
+        r.metrics["peak_rss_bytes"] = double(touched_footprint(cell_bytes));
+        r.cell.params["peak_rss_method"] =
+            "growth of VmRSS when this cell's weights, one F32 activation and one F32 output vector are "
+            "written once (page-granular; qbench's own memory excluded)";
+        r.cell.params["peak_rss_buffer_bytes"] = cell_bytes;
+      }
       return r;
     }
     const std::string model = cell.params["model"];
@@ -151,9 +196,9 @@ class MemorySuite : public Suite {
       const double dram = ctx.dram_read_gb_per_s ? ctx.dram_read_gb_per_s(std::max(1, ctx.topo.pus)) : 0.0;
       const bool from_dram = kb::fits_level(ctx.topo, total) == "DRAM" && dram > 0;
       const double gbs = from_dram ? std::min(ach.gb_per_s, dram) : ach.gb_per_s;
-      r.metrics["tokens_per_s"] = gbs * 1e9 / total;
+      r.cell.params["bandwidth_bound_tokens_per_s"] = gbs * 1e9 / total;
       r.cell.params["bandwidth_from"] = ach.key;
-      r.cell.params["tokens_per_s_method"] = from_dram
+      r.cell.params["bandwidth_bound_tokens_per_s_method"] = from_dram
           ? "estimate: min(best GEMV GB/s of this format, DRAM read GB/s at all PUs) / model_bytes"
           : "estimate: best GEMV GB/s of this format in this run / model_bytes (model fits in cache)";
     } else {

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <dirent.h>
+#include <cstdint>
 #include <fstream>
 #include <mutex>
 
@@ -89,7 +90,8 @@ std::string read_line(const std::string& path) {
   return s;
 }
 
-// RAPL via powercap sysfs: every intel-rapl:* domain's energy_uj.
+// RAPL via powercap sysfs: every intel-rapl:* domain's energy_uj and the range it wraps at.
+// Returns {"<dir>:<name>": {"uj": n, "max_uj": n}}.
 nlohmann::json rapl_read(std::string* why) {
   nlohmann::json d = nlohmann::json::object();
   const std::string base = "/sys/class/powercap";
@@ -106,8 +108,9 @@ nlohmann::json rapl_read(std::string* why) {
       if (why) *why = "powercap " + n + "/energy_uj is not readable (needs root or is absent)";
       continue;
     }
+    const std::string range = read_line(base + "/" + n + "/max_energy_range_uj");
     std::string name = read_line(base + "/" + n + "/name");
-    d[n + ":" + name] = std::stod(v) * 1e-6;
+    d[n + ":" + name] = {{"uj", std::stoull(v)}, {"max_uj", range.empty() ? 0ull : std::stoull(range)}};
   }
   closedir(dir);
   if (d.empty() && why && why->empty()) *why = "no intel-rapl domain under /sys/class/powercap";
@@ -117,6 +120,13 @@ nlohmann::json rapl_read(std::string* why) {
 }  // namespace
 
 const CounterAvailability& papi_availability() { return papi().avail; }
+
+double rapl_delta_uj(uint64_t before, uint64_t after, uint64_t max_range_uj) {
+  if (after >= before) return double(after - before);
+  // energy_uj counts up to max_energy_range_uj and restarts at 0: one wrap happened in between.
+  if (max_range_uj == 0 || before > max_range_uj) return -1;
+  return double(max_range_uj - before) + double(after);
+}
 
 nlohmann::json rusage_snapshot() {
   rusage ru{};
@@ -132,7 +142,9 @@ nlohmann::json energy_probe() {
   std::string why;
   auto d = rapl_read(&why);
   if (d.empty()) return {{"available", false}, {"reason", why}};
-  return {{"available", true}, {"domains", d}};
+  nlohmann::json joules = nlohmann::json::object();  // domain -> cumulative J, as before
+  for (auto& [k, v] : d.items()) joules[k] = v["uj"].get<double>() * 1e-6;
+  return {{"available", true}, {"domains", joules}};
 }
 
 struct CounterScope::Impl {
@@ -175,6 +187,8 @@ nlohmann::json CounterScope::stop() {
     p_->running = false;
     if (PAPI_stop(p_->set, v.data()) == PAPI_OK) {
       j["available"] = true;
+      // PAPI's event set is attached to the thread that called start(), not to the pool workers.
+      j["scope"] = "calling thread";
       for (size_t i = 0; i < v.size(); ++i) j[pp.avail.events[i]] = v[i];
       if (j.contains("cycles") && j.contains("instructions") && j["cycles"].get<double>() > 0)
         j["ipc"] = j["instructions"].get<double>() / j["cycles"].get<double>();
@@ -191,13 +205,19 @@ nlohmann::json CounterScope::stop() {
   for (auto& [k, v] : ru1.items())
     ru[k] = k == "max_rss_bytes" ? v.get<int64_t>() : v.get<int64_t>() - p_->ru0[k].get<int64_t>();
   j["rusage"] = ru;
+  j["rusage_scope"] = "process (all threads)";
   std::string why;
   auto e1 = rapl_read(&why);
   if (!e1.empty() && !p_->energy0.empty()) {
-    nlohmann::json e;
-    for (auto& [k, v] : e1.items())
-      if (p_->energy0.contains(k)) e[k] = v.get<double>() - p_->energy0[k].get<double>();
+    nlohmann::json e = nlohmann::json::object();
+    for (auto& [k, v] : e1.items()) {
+      if (!p_->energy0.contains(k)) continue;
+      const double d = rapl_delta_uj(p_->energy0[k]["uj"].get<uint64_t>(), v["uj"].get<uint64_t>(), v["max_uj"].get<uint64_t>());
+      if (d >= 0) e[k] = d * 1e-6;
+      else j["energy_reason"] = k + " went backwards and max_energy_range_uj is unknown";
+    }
     j["energy_j"] = e;
+    j["energy_scope"] = "RAPL domain (whole package: every process on it)";
   } else {
     j["energy_j"] = nullptr;
     j["energy_reason"] = why.empty() ? "RAPL not readable" : why;

@@ -1,5 +1,6 @@
 // Runtime dispatch: which backends this CPU can run, and the kernel table per backend.
-// Decided once at first use from cpu_features(); a backend the CPU lacks is never called.
+// Decided once at first use from cpu_features(); a kernel is called only where the CPU grants
+// every ISA bit its source file is gated on (KernelSource::required).
 #include <algorithm>
 #include <array>
 #include <string>
@@ -12,6 +13,41 @@ namespace qb {
 
 namespace {
 
+// What each backend needs before any of its files may run: exactly the per-file flags of
+// cmake/Isa.cmake (-mavx2 -mfma -mf16c -mbmi2; + avx512 f/bw/vl/dq/vnni; neon: +dotprod).
+constexpr uint32_t kNeedAvx2 = isa::kAvx2 | isa::kFma | isa::kF16c | isa::kBmi2;
+constexpr uint32_t kNeedAvx512 = kNeedAvx2 | isa::kAvx512f | isa::kAvx512bw | isa::kAvx512vl |
+                                 isa::kAvx512dq | isa::kAvx512vnni;
+constexpr uint32_t kNeedNeon = isa::kDotprod;
+
+std::vector<KernelSource> make_sources() {
+  using namespace kern;
+  std::vector<KernelSource> v;
+  auto add = [&](BackendId b, const char* file, uint32_t required, std::span<const MatmulKernel> (*k)(),
+                 uint32_t (*compiled)()) { v.push_back({b, file, required, compiled(), k()}); };
+#define QB_SRC(b, fn, req) add(BackendId::b, #fn ".cpp", req, fn, fn##_compiled_isa)
+#define QB_FAMILY(b, isa_suffix, req)                                                     \
+  QB_SRC(b, legacy_##isa_suffix, req); QB_SRC(b, float_##isa_suffix, req); QB_SRC(b, int_##isa_suffix, req); \
+  QB_SRC(b, kquant_##isa_suffix, req); QB_SRC(b, iquant_##isa_suffix, req); QB_SRC(b, ternary_##isa_suffix, req);
+  QB_FAMILY(Scalar, scalar, 0u)
+#if defined(__x86_64__)
+  QB_FAMILY(Avx2, avx2, kNeedAvx2)
+  QB_FAMILY(Avx512, avx512, kNeedAvx512)
+  QB_SRC(Avx512, float_avx512bf16, kNeedAvx512 | isa::kAvx512bf16);
+#endif
+#if defined(__aarch64__)
+  QB_FAMILY(Neon, neon, kNeedNeon)
+#endif
+#undef QB_FAMILY
+#undef QB_SRC
+  return v;
+}
+
+const std::vector<KernelSource>& sources() {
+  static const std::vector<KernelSource> s = make_sources();
+  return s;
+}
+
 struct Dispatch {
   std::vector<BackendInfo> backends;
   // kernels[backend][format]
@@ -19,13 +55,7 @@ struct Dispatch {
   std::array<BackendId, size_t(FormatId::COUNT)> best{};
 
   Dispatch() {
-    const CpuFeatures& f = cpu_features();
-    auto add = [&](BackendId id, const char* name, bool built, bool cpu_ok, std::string why) {
-      BackendInfo b{id, name, built && cpu_ok, ""};
-      if (!built) b.missing = why.empty() ? "not built for this architecture" : why;
-      else if (!cpu_ok) b.missing = why;
-      backends.push_back(b);
-    };
+    const uint32_t cpu = cpu_features().isa_mask();
 #if defined(__x86_64__)
     const bool x86 = true;
 #else
@@ -36,43 +66,28 @@ struct Dispatch {
 #else
     const bool arm = false;
 #endif
-    add(BackendId::Scalar, "scalar", true, true, "");
-    {
-      std::string why;
-      if (!(f.avx2 && f.fma && f.f16c && f.os_avx)) why = "CPU lacks avx2/fma/f16c (or OS does not save AVX state)";
-      add(BackendId::Avx2, "avx2", x86, why.empty(), x86 ? why : "not built: x86-64 only");
-    }
-    {
-      std::string why;
-      if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.os_avx512)) why = "CPU lacks avx512 f/bw/vl/dq";
-      else if (!f.avx512vnni) why = "CPU lacks avx512vnni";
-      else if (!f.avx512bf16) why = "CPU lacks avx512bf16";
-      add(BackendId::Avx512, "avx512", x86, why.empty(), x86 ? why : "not built: x86-64 only");
-    }
-    {
-      std::string why;
-      if (!(f.neon && f.dotprod)) why = "CPU lacks neon dotprod";
-      add(BackendId::Neon, "neon", arm, why.empty(), arm ? why : "not built: aarch64 only");
-    }
-
-    auto load = [&](BackendId b, std::initializer_list<std::span<const MatmulKernel>> lists) {
-      if (!backends[size_t(b)].available) return;
-      for (auto l : lists)
-        for (const MatmulKernel& k : l) table[size_t(b)][size_t(k.weight)] = &k;
+    auto add = [&](BackendId id, const char* name, bool built, uint32_t need, const char* not_built) {
+      BackendInfo b{id, name, built && isa_granted(need, cpu), ""};
+      if (!built) {
+        b.missing = not_built;
+      } else if (!b.available) {
+        b.missing = "CPU lacks";
+        for (const auto& n : isa_names(need & ~cpu)) b.missing += " " + n;
+        b.missing += " (or the OS does not save its register state)";
+      }
+      backends.push_back(b);
     };
-    using namespace kern;
-    load(BackendId::Scalar, {legacy_scalar(), float_scalar(), int_scalar(), kquant_scalar(),
-                             iquant_scalar(), ternary_scalar()});
-#if defined(__x86_64__)
-    load(BackendId::Avx2, {legacy_avx2(), float_avx2(), int_avx2(), kquant_avx2(), iquant_avx2(),
-                           ternary_avx2()});
-    load(BackendId::Avx512, {legacy_avx512(), float_avx512(), int_avx512(), kquant_avx512(),
-                             iquant_avx512(), ternary_avx512()});
-#endif
-#if defined(__aarch64__)
-    load(BackendId::Neon, {legacy_neon(), float_neon(), int_neon(), kquant_neon(), iquant_neon(),
-                           ternary_neon()});
-#endif
+    add(BackendId::Scalar, "scalar", true, 0, "");
+    add(BackendId::Avx2, "avx2", x86, kNeedAvx2, "not built: x86-64 only");
+    add(BackendId::Avx512, "avx512", x86, kNeedAvx512, "not built: x86-64 only");
+    add(BackendId::Neon, "neon", arm, kNeedNeon, "not built: aarch64 only");
+
+    // Each file's kernels are loaded only where the CPU grants what that file needs (e.g. BF16 on
+    // avx512 needs avx512bf16, the backend's VNNI kernels do not).
+    for (const KernelSource& s : sources()) {
+      if (!backends[size_t(s.backend)].available || !isa_granted(s.required, cpu)) continue;
+      for (const MatmulKernel& k : s.kernels) table[size_t(s.backend)][size_t(k.weight)] = &k;
+    }
     // Best = the widest available backend that has a kernel for the format.
     for (size_t fi = 0; fi < size_t(FormatId::COUNT); ++fi) {
       best[fi] = BackendId::Scalar;
@@ -90,6 +105,8 @@ const Dispatch& dispatch() {
 }  // namespace
 
 std::span<const BackendInfo> own_backends() { return dispatch().backends; }
+
+std::span<const KernelSource> kernel_sources() { return sources(); }
 
 const BackendInfo* find_backend(std::string_view name) {
   for (const BackendInfo& b : dispatch().backends)

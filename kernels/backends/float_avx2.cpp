@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "float_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -136,5 +137,6 @@ constexpr MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> float_avx2() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(float_avx2)
 
 }  // namespace qb::kern

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "float_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -94,5 +95,6 @@ constexpr MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> float_neon() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(float_neon)
 
 }  // namespace qb::kern

@@ -1,6 +1,7 @@
 // Float formats (F32, F16, BF16), scalar kernels: the oracle. The activation is converted to
 // the weight's type (as ggml does) and each product is accumulated in double.
 #include "float_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -30,5 +31,6 @@ constexpr MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> float_scalar() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(float_scalar)
 
 }  // namespace qb::kern

@@ -6,6 +6,7 @@
 //  NF4 x F32: codes looked up in the 16-entry codebook (two 8-entry vpermps + blend on bit 3),
 //    scaled by absmax, then FMA with the activations in natural order.
 #include "int_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "legacy_avx2.h"
 
@@ -181,5 +182,6 @@ constexpr MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> int_avx2() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(int_avx2)
 
 }  // namespace qb::kern

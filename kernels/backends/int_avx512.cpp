@@ -7,6 +7,7 @@
 //  NF4 x F32: the 16-entry codebook times absmax lives in one zmm; vpermps looks codes up,
 //    activations are split into even/odd elements (the nibble order) by two-source permutes.
 #include "int_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "legacy_avx512.h"
 
@@ -190,5 +191,6 @@ constexpr MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> int_avx512() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(int_avx512)
 
 }  // namespace qb::kern

@@ -6,6 +6,7 @@
 //  NF4 x F32: a group's 64 weights decoded (codebook * absmax) to floats once per row, then
 //    fused multiply-add with every column of the tile.
 #include "int_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "legacy_neon.h"
 
@@ -180,5 +181,6 @@ constexpr MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> int_neon() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(int_neon)
 
 }  // namespace qb::kern

@@ -1,5 +1,6 @@
 // Int formats (INT8_PC, INT8_PT, INT4_G32/G64/G128, NF4), scalar kernels: the oracle.
 #include "int_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -39,5 +40,6 @@ constexpr MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> int_scalar() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(int_scalar)
 
 }  // namespace qb::kern

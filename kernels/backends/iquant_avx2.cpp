@@ -2,6 +2,7 @@
 // codebook lookup, |w| x sign-moved x), IQ4_XS x Q8_K (super-block engine, signed codes).
 // Engines: kquant_common.h.
 #include "iquant_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -60,5 +61,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> iquant_avx2() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(iquant_avx2)
 
 }  // namespace qb::kern

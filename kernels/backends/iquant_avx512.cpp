@@ -4,6 +4,7 @@
 #include <array>
 
 #include "iquant_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -92,5 +93,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> iquant_avx512() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(iquant_avx512)
 
 }  // namespace qb::kern

@@ -1,6 +1,7 @@
 // I-quant / codebook formats, NEON (dotprod) kernels: IQ4_NL and MXFP4 x Q8_0 (vqtbl1q codebook
 // lookup + sdot), IQ4_XS x Q8_K (super-block engine). Engines: kquant_common.h.
 #include "iquant_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -51,5 +52,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> iquant_neon() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(iquant_neon)
 
 }  // namespace qb::kern

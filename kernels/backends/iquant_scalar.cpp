@@ -1,6 +1,7 @@
 // I-quant / codebook formats, scalar kernels (the oracle): IQ4_XS × Q8_K, IQ4_NL × Q8_0,
 // MXFP4 × Q8_0 (decoders in iquant_common.h).
 #include "iquant_common.h"
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -17,5 +18,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> iquant_scalar() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(iquant_scalar)
 
 }  // namespace qb::kern

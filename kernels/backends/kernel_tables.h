@@ -2,17 +2,19 @@
 // Families: legacy (Q4_0..Q8_1), float (F32/F16/BF16), int (INT8/INT4/NF4), kquant (Q2_K..Q8_K),
 // iquant (IQ4_NL, IQ4_XS, MXFP4), ternary (TQ1_0, TQ2_0).
 #pragma once
+#include <cstdint>
 #include <span>
 
 #include "qb/matmul.h"
 
 namespace qb::kern {
 
-#define QB_KERNEL_FAMILY(fam)                          \
-  std::span<const MatmulKernel> fam##_scalar();        \
-  std::span<const MatmulKernel> fam##_avx2();          \
-  std::span<const MatmulKernel> fam##_avx512();        \
-  std::span<const MatmulKernel> fam##_neon();
+// Next to each, <fn>_compiled_isa() says which ISA bits that file was compiled for (compiled_isa.h).
+#define QB_KERNEL_FILE(fn)                \
+  std::span<const MatmulKernel> fn();     \
+  uint32_t fn##_compiled_isa();
+#define QB_KERNEL_FAMILY(fam) \
+  QB_KERNEL_FILE(fam##_scalar) QB_KERNEL_FILE(fam##_avx2) QB_KERNEL_FILE(fam##_avx512) QB_KERNEL_FILE(fam##_neon)
 
 QB_KERNEL_FAMILY(legacy)
 QB_KERNEL_FAMILY(float)
@@ -21,5 +23,7 @@ QB_KERNEL_FAMILY(kquant)
 QB_KERNEL_FAMILY(iquant)
 QB_KERNEL_FAMILY(ternary)
 #undef QB_KERNEL_FAMILY
+QB_KERNEL_FILE(float_avx512bf16)  // BF16 kernels need AVX512_BF16; F32/F16 in float_avx512 do not
+#undef QB_KERNEL_FILE
 
 }  // namespace qb::kern

@@ -1,6 +1,7 @@
 // K-quant formats x Q8_K, AVX2 (+FMA, F16C) kernels: per-format super-block decoders for the
 // engine in kquant_common.h (vpmaddubsw + vpmaddwd with group scales; offsets and mins through
 // the Q8_K bsums).
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "kquant_common.h"
 
@@ -174,5 +175,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> kquant_avx2() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(kquant_avx2)
 
 }  // namespace qb::kern

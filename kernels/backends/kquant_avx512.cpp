@@ -1,6 +1,7 @@
 // K-quant formats × Q8_K activations, AVX-512 + VNNI kernels. Each format only says how to
 // decode one super-block into codes + scales (see the engine in kquant_common.h); GEMV and GEMM
 // tiling, the integer dots (vpmaddubsw + vpdpwssd / vpdpbusd) and the float epilogue are shared.
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "kquant_common.h"
 
@@ -232,5 +233,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> kquant_avx512() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(kquant_avx512)
 
 }  // namespace qb::kern

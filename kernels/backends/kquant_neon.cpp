@@ -1,5 +1,6 @@
 // K-quant formats x Q8_K, NEON (dotprod) kernels: per-format super-block decoders to signed
 // int8 groups of 16 for the sdot engine in kquant_common.h.
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "kquant_common.h"
 
@@ -140,5 +141,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> kquant_neon() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(kquant_neon)
 
 }  // namespace qb::kern

@@ -1,5 +1,6 @@
 // K-quant formats (Q2_K..Q6_K, Q8_K as a weight) × Q8_K activations, scalar kernels: the
 // oracle every SIMD backend is tested against (decoders in kquant_common.h).
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "kquant_common.h"
 
@@ -18,5 +19,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> kquant_scalar() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(kquant_scalar)
 
 }  // namespace qb::kern

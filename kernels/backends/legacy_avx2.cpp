@@ -7,6 +7,7 @@
 // (cvt + fma per block); Q4_1/Q5_1 minimums m_w*s_x are summed in a separate float.
 // Tiles of up to 4 rows x 2 columns over an activation panel unpacked once per call; GEMM
 // blocks k by 128 blocks so a tile's weights and activations stay in L1.
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "legacy_avx2.h"
 
@@ -31,5 +32,6 @@ constexpr MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> legacy_avx2() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(legacy_avx2)
 
 }  // namespace qb::kern

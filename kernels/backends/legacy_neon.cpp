@@ -3,6 +3,7 @@
 // code, which fits int8) and dotted with the activation codes by sdot (vdotq_s32): two per
 // block, an int32x4 per block, then cvt + fma with d_w*d_x. Q4_1/Q5_1 add m_w*s_x per block.
 // Tiles of up to 4 rows x 4 columns; activation scales converted once per call.
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "legacy_neon.h"
 
@@ -27,5 +28,6 @@ constexpr MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> legacy_neon() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(legacy_neon)
 
 }  // namespace qb::kern

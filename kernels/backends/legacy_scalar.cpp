@@ -1,5 +1,6 @@
 // Legacy formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1), scalar kernels: the oracle every SIMD
 // kernel is tested against. Straight per-block integer dots, as ggml's generic vec_dot.
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "legacy_common.h"
 
@@ -35,5 +36,6 @@ constexpr MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> legacy_scalar() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(legacy_scalar)
 
 }  // namespace qb::kern

@@ -1,5 +1,6 @@
 // Ternary formats (TQ1_0, TQ2_0) x Q8_K, AVX2 (+FMA, F16C) kernels on the super-block engine
 // (kquant_common.h): codes trit + 1 in 0..2, the -1 comes back through the bsums.
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "ternary_common.h"
 
@@ -69,5 +70,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> ternary_avx2() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(ternary_avx2)
 
 }  // namespace qb::kern

@@ -1,6 +1,7 @@
 // Ternary formats (TQ1_0, TQ2_0) x Q8_K, AVX-512 + VNNI kernels on the super-block engine
 // (kquant_common.h): codes are trit + 1 in 0..2, one vpdpbusd per 64 weights, and the -1 comes
 // back through the bsums (mn = 1 per group).
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "ternary_common.h"
 
@@ -90,5 +91,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> ternary_avx512() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(ternary_avx512)
 
 }  // namespace qb::kern

@@ -1,5 +1,6 @@
 // Ternary formats (TQ1_0, TQ2_0) x Q8_K, NEON (dotprod) kernels: trits decoded to signed int8
 // for the sdot super-block engine (kquant_common.h).
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "ternary_common.h"
 
@@ -52,5 +53,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> ternary_neon() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(ternary_neon)
 
 }  // namespace qb::kern

@@ -1,4 +1,5 @@
 // Ternary formats (TQ1_0, TQ2_0) × Q8_K activations, scalar kernels (the oracle).
+#include "compiled_isa.h"
 #include "kernel_tables.h"
 #include "ternary_common.h"
 
@@ -14,5 +15,6 @@ const MatmulKernel kKernels[] = {
 }  // namespace
 
 std::span<const MatmulKernel> ternary_scalar() { return kKernels; }
+QB_EXPORT_COMPILED_ISA(ternary_scalar)
 
 }  // namespace qb::kern

@@ -149,6 +149,15 @@ TEST_P(FloatVsScalar, OddShapesThreadsAlignment) {
     }
 }
 
+// The loop above runs BF16 with AMX allowed; where AMX is not granted that is the vdpbf16ps path
+// twice, so say so instead of passing silently.
+TEST(FloatAmx, Bf16AmxPathExercisedOrSkipped) {
+  const std::string why = qbt::amx_unavailable_reason(false);
+  if (!why.empty()) GTEST_SKIP() << "BF16 AMX path not exercised: " << why;
+  ASSERT_NE(qb::find_kernel(FormatId::BF16, qb::BackendId::Avx512), nullptr)
+      << "AMX-BF16 is granted but the avx512 BF16 kernel is not dispatched";
+}
+
 TEST_P(FloatVsScalar, ScalarMatchesDequantizedReference) {
   const FormatId f = GetParam();
   const auto* scalar = qb::find_kernel(f, qb::BackendId::Scalar);

@@ -191,6 +191,14 @@ TEST_P(LegacyVsScalar, OddShapesThreadsAlignment) {
     }
 }
 
+// The loop above runs avx512 with AMX allowed; where AMX is not granted that is the VNNI path
+// twice, so say so instead of passing silently.
+TEST(LegacyAmx, Int8AmxPathExercisedOrSkipped) {
+  const std::string why = qbt::amx_unavailable_reason(true);
+  if (!why.empty()) GTEST_SKIP() << "AMX-INT8 path not exercised: " << why;
+  ASSERT_NE(qb::find_kernel(FormatId::Q8_0, qb::BackendId::Avx512), nullptr);
+}
+
 // The oracle itself against dequantized weights and activations (needs the reference codecs).
 TEST_P(LegacyVsScalar, ScalarMatchesDequantizedReference) {
   const FormatId f = GetParam();

@@ -13,10 +13,34 @@
 #include <thread>
 #include <vector>
 
+#include "qb/cpu_features.h"
 #include "qb/formats.h"
 #include "qb/matmul.h"
 
+#if defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace qbt {
+
+// Why the avx512 kernels' optional AMX path cannot run here ("" when it can): the same conditions
+// the kernels check (CPU has the AMX unit, the OS saves tile state, Linux grants XTILEDATA).
+// Tests that loop over QB_NO_AMX=0/1 exercise AMX only when this is empty; they report it.
+inline std::string amx_unavailable_reason(bool int8) {
+#if defined(__x86_64__)
+  const qb::CpuFeatures& f = qb::cpu_features();
+  if (!f.avx512f || !f.avx512vnni) return "no avx512 backend on this CPU";
+  if (!f.amx_tile || !(int8 ? f.amx_int8 : f.amx_bf16)) return int8 ? "CPU lacks AMX-INT8" : "CPU lacks AMX-BF16";
+  if (!f.os_amx) return "the OS does not enable AMX tile state (XCR0)";
+  if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) != 0)
+    return "Linux refused arch_prctl(ARCH_REQ_XCOMP_PERM, XTILEDATA)";
+  return "";
+#else
+  (void)int8;
+  return "AMX is x86-64 only";
+#endif
+}
 
 // Runs the tasks on two std::threads pulling from a shared counter (as a real pool would).
 inline void two_thread_for(int64_t ntasks, const std::function<void(int64_t)>& fn) {

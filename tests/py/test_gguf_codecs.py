@@ -5,7 +5,9 @@ For every GGUF type in qbench's table:
   * gguf-py can quantize it  -> quantized bytes must be identical (qbench vs gguf.quants.quantize)
   * gguf-py can dequantize it -> floats must be bit-identical on qbench's bytes and on random bytes
 Over >= 1M random values per type (gaussian, laplace, student-t, outlier rows) plus edge cases.
-Types gguf-py implements neither way (Q8_1, Q8_K) are reported and left to the ggml cross-check.
+Types gguf-py implements neither way (Q8_1, Q8_K: activation formats) are checked byte for byte
+against numpy ports of ggml's quantize_row_q8_1_ref / quantize_row_q8_K_ref below (ggml-quants.c),
+with x86-64 float->int conversion semantics where ggml's C relies on them; any other such type fails.
 
 Runs the standalone driver <build-dir>/tests/qb_codec_tool. Exit 0 = pass, 1 = fail, 77 = skip
 (gguf or numpy not installed: this script installs nothing).
@@ -64,6 +66,74 @@ def make_data(rng: np.random.Generator, qtype: str) -> dict[str, np.ndarray]:
     e.append(g * 1e-40)
     out["edge"] = np.array(e, dtype=np.float32)
     return out
+
+
+# ---- numpy ports of ggml's reference quantizers for the two types gguf-py lacks ----
+# float32 arithmetic step by step as ggml's C does (formats are built with -ffp-contract=off).
+
+def _x86_to_int8(v: np.ndarray) -> np.ndarray:
+    """C `int8_t q = (float)v` as gcc emits it on x86-64: cvttss2si to int32 (INT_MIN for NaN,
+    inf or out of range) then the low byte."""
+    v = v.astype(np.float64)
+    ok = np.isfinite(v) & (np.abs(v) < 2.0 ** 31)
+    i32 = np.where(ok, np.trunc(np.where(ok, v, 0.0)), -(2 ** 31)).astype(np.int64)
+    return (i32 & 0xFF).astype(np.uint8).view(np.int8)
+
+
+def _roundf(v: np.ndarray) -> np.ndarray:
+    """C roundf (half away from zero); float32 inputs are exact in float64, so this is exact."""
+    v = v.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.sign(v) * np.floor(np.abs(v) + 0.5)
+
+
+def ref_q8_1(x: np.ndarray) -> np.ndarray:
+    """ggml quantize_row_q8_1_ref: per 32 values d = amax/127 (fp16), qs = roundf(x/d),
+    s = sum(qs)*d (fp16). Block: d, s, qs[32] = 36 bytes."""
+    b = x.astype(np.float32).reshape(-1, 32)
+    amax = np.abs(b).max(axis=1)
+    with np.errstate(all="ignore"):
+        d = (amax / np.float32(127)).astype(np.float32)
+        idv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, np.float32(1)), np.float32(0)).astype(np.float32)
+        qs = _x86_to_int8(_roundf((b * idv[:, None]).astype(np.float32)))
+        s = (qs.astype(np.int32).sum(axis=1).astype(np.float32) * d).astype(np.float32)
+    out = np.zeros((b.shape[0], 36), np.uint8)
+    out[:, 0:2] = d.astype(np.float16).view(np.uint8).reshape(-1, 2)
+    out[:, 2:4] = s.astype(np.float16).view(np.uint8).reshape(-1, 2)
+    out[:, 4:] = qs.view(np.uint8)
+    return out.ravel()
+
+
+def ref_q8_k(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ggml quantize_row_q8_K_ref: per 256 values, max = the first value of largest |x|,
+    iscale = -127/max, qs = min(127, nearest_int(iscale*x)), bsums = sums of 16, d = 1/iscale.
+    Block: float d, int8 qs[256], int16 bsums[16] = 292 bytes. Returns (bytes, compare-mask):
+    ggml leaves bsums of all-zero blocks unwritten, so those bytes are not compared."""
+    b = x.astype(np.float32).reshape(-1, 256)
+    nb = b.shape[0]
+    ab = np.abs(b)
+    amax = ab.max(axis=1)
+    mx = b[np.arange(nb), ab.argmax(axis=1)]  # argmax: first occurrence, as ggml's strict '>'
+    out = np.zeros((nb, 292), np.uint8)
+    mask = np.ones((nb, 292), bool)
+    with np.errstate(all="ignore"):
+        iscale = (np.float32(-127) / np.where(amax != 0, mx, np.float32(1))).astype(np.float32)
+        val = ((iscale[:, None] * b).astype(np.float32) + np.float32(12582912)).astype(np.float32)
+        v = (val.view(np.int32).astype(np.int64) & 0x7FFFFF) - 0x400000  # ggml nearest_int
+        qs = (np.minimum(127, v) & 0xFF).astype(np.uint8).view(np.int8)
+        d = (np.float32(1) / iscale).astype(np.float32)
+    zero = amax == 0
+    qs[zero] = 0
+    d[zero] = 0
+    bsums = qs.astype(np.int16).reshape(nb, 16, 16).sum(axis=2).astype(np.int16)
+    out[:, 0:4] = d.view(np.uint8).reshape(-1, 4)
+    out[:, 4:260] = qs.view(np.uint8)
+    out[:, 260:] = bsums.view(np.uint8).reshape(-1, 32)
+    mask[zero, 260:] = False
+    return out.ravel(), mask.ravel()
+
+
+OWN_REFS = {"Q8_1", "Q8_K"}
 
 
 class Tool:
@@ -125,8 +195,35 @@ def main() -> int:
                 can_dq = True
             except NotImplementedError:
                 can_dq = False
-            if not can_q and not can_dq:
-                print(f"{name:7s} gguf-py implements no codec: not checked here (see the ggml cross-check)")
+            if name in OWN_REFS:
+                nvals = bad = 0
+                for dname, x in make_data(rng, name).items():
+                    rows = x.shape[0]
+                    ours = qb.run("quantize", name, rows, x)
+                    if name == "Q8_1":
+                        ref, mask = ref_q8_1(x), None
+                    else:
+                        ref, mask = ref_q8_k(x)
+                    nvals += x.size
+                    if ref.size != ours.size:
+                        failures.append(f"{name} {dname}: size {ours.size} vs ggml-ref port {ref.size}")
+                        continue
+                    diff = ref != ours
+                    if mask is not None:
+                        diff &= mask
+                    n = int(diff.sum())
+                    if n:
+                        failures.append(f"{name} {dname}: {n} byte mismatches vs the ggml-ref port, "
+                                        f"first at byte {int(np.argmax(diff))}")
+                    bad += n
+                print(f"{name:7s} values {nvals:8d}  quantize: {bad} byte mismatches vs numpy port of ggml's "
+                      f"reference quantizer (gguf-py has none)")
+                if can_q or can_dq:
+                    print(f"{name:7s} gguf-py now implements it too: checking against gguf-py as well")
+                else:
+                    continue
+            elif not can_q and not can_dq:
+                failures.append(f"{name}: gguf-py implements no codec and there is no reference port here")
                 continue
 
             nvals = nbytes = bad_bytes = bad_deq = bad_rand = 0

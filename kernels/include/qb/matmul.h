@@ -41,6 +41,21 @@ struct MatmulKernel {
                   const void* Xq, size_t xq_stride, int64_t n, float* Y, int64_t ldy);
 };
 
+// One kernel source file as dispatch sees it. Dispatch calls its kernels only when the CPU grants
+// every bit of `required`; `compiled` is what the compiler was allowed to emit in that file (read
+// from its predefined macros), so `compiled` must be a subset of `required` or a CPU that passes
+// the gate can still hit an illegal instruction (the dispatch test checks this for every file).
+struct KernelSource {
+  BackendId backend;
+  std::string_view file;  // e.g. "legacy_avx512.cpp"
+  uint32_t required;      // qb::isa:: bits (cpu_features.h)
+  uint32_t compiled;      // qb::isa:: bits
+  std::span<const MatmulKernel> kernels;
+};
+std::span<const KernelSource> kernel_sources();  // every kernel file built into this binary
+// Whether a CPU whose CpuFeatures::isa_mask() is `cpu` may run code gated on `required`.
+inline bool isa_granted(uint32_t required, uint32_t cpu) { return (required & ~cpu) == 0; }
+
 // nullptr when the backend has no kernel for the format or the CPU cannot run the backend.
 const MatmulKernel* find_kernel(FormatId w, BackendId b);
 // The best available backend for a format on this CPU (dispatch decided once, at start).
