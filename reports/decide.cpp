@@ -120,11 +120,8 @@ void parse_quality_loss(DecisionOptions& o, const std::string& s) {
 namespace {
 
 std::optional<double> metric(const CellResult& r, const char* name) {
-  auto it = r.metrics.find(name);
-  if (it == r.metrics.end() || !it->is_number()) return std::nullopt;
-  double v = it->get<double>();
-  if (!std::isfinite(v)) return std::nullopt;
-  return v;
+  auto v = metric_value(r, name);
+  return v ? std::optional<double>(v->value) : std::nullopt;
 }
 
 std::string model_of(const std::string& workload) {
@@ -136,13 +133,13 @@ std::string model_of(const std::string& workload) {
 bool is_speed_suite(const std::string& s) { return s == "throughput" || s == "latency"; }
 bool is_quality_suite(const std::string& s) { return s == "quant-error" || s == "perplexity"; }
 
-// Time of one cell for speed-up ratios, seconds (lower is better).
-std::optional<double> cell_time(const CellResult& r) {
-  if (auto t = metric(r, "time_s"); t && *t > 0) return t;
-  if (auto t = metric(r, "decode_ms"); t && *t > 0) return *t * 1e-3;
-  if (auto t = metric(r, "tokens_per_s"); t && *t > 0) return 1.0 / *t;
-  if (auto t = metric(r, "p50_us"); t && *t > 0) return *t * 1e-6;
-  if (r.has_stats && r.stats.median > 0) return r.stats.median;
+// Time of one cell for speed-up ratios, seconds (lower is better), and whether it is an estimate.
+std::optional<MetricValue> cell_time(const CellResult& r) {
+  const std::pair<const char*, double> kTimes[] = {{"time_s", 1}, {"decode_ms", 1e-3}, {"p50_us", 1e-6}};
+  for (auto [name, scale] : kTimes)
+    if (auto t = metric_value(r, name); t && t->value > 0) return MetricValue{t->value * scale, t->estimate};
+  if (auto t = metric_value(r, "tokens_per_s"); t && t->value > 0) return MetricValue{1.0 / t->value, t->estimate};
+  if (r.has_stats && r.stats.median > 0) return MetricValue{r.stats.median, is_estimate(r)};
   return std::nullopt;
 }
 
@@ -157,11 +154,33 @@ double geomean(const std::vector<double>& v) {
 // shape still compares; otherwise 1/time on the same workload. The speed-up baseline is the best
 // the baseline format reaches in that class on any backend, thread count and placement: a
 // candidate is judged against the best F16 deployment, never against a slow scalar F16.
-std::pair<std::string, double> speed_point(const CellResult& r) {
-  if (auto g = metric(r, "gflop_per_s"); g && *g > 0)
-    return {fmt::format("{}|{}", r.cell.suite, r.cell.params.value("n", int64_t(1)) == 1 ? "gemv" : "gemm"), *g};
-  if (auto t = cell_time(r)) return {fmt::format("{}|{}", r.cell.suite, r.cell.workload), 1.0 / *t};
-  return {"", 0};
+struct SpeedPoint {
+  std::string key;  // class: suite|kind of work, or suite|workload
+  double v = 0;
+  bool estimate = false;
+};
+SpeedPoint speed_point(const CellResult& r) {
+  if (auto g = metric_value(r, "gflop_per_s"); g && g->value > 0) {
+    std::string kind = work_kind(r).key;
+    if (kind.empty()) kind = r.cell.params.value("n", int64_t(1)) == 1 ? "gemv" : "gemm";
+    return {fmt::format("{}|{}", r.cell.suite, kind), g->value, g->estimate};
+  }
+  if (auto t = cell_time(r)) return {fmt::format("{}|{}", r.cell.suite, r.cell.workload), 1.0 / t->value, t->estimate};
+  return {};
+}
+
+// The values of one metric over a candidate's cells. A measured value always outranks an
+// estimated one: estimates are used only where no cell measured the metric.
+struct Gathered {
+  std::vector<double> measured, estimated;
+  void add(double v, bool estimate) { (estimate ? estimated : measured).push_back(v); }
+  const std::vector<double>& used() const { return measured.empty() ? estimated : measured; }
+  bool is_estimate() const { return measured.empty() && !estimated.empty(); }
+};
+
+std::string cell_name(const CellResult& r) {
+  return fmt::format("{} {} {} {} {}t {}", r.cell.suite, r.cell.format, r.cell.backend, r.cell.workload, r.cell.threads,
+                     r.cell.placement);
 }
 
 std::string pct(double v) { return fmt::format("{:.0f}%", v); }
@@ -188,7 +207,7 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   std::map<std::string, Q> qual;
   std::map<std::string, std::map<std::string, double>> model_bytes;  // format -> model -> bytes
   for (const auto& r : results) {
-    if (r.status != "ok" || r.cell.format == "-") continue;
+    if (!counts(r, opt.include_invalid) || r.cell.format == "-") continue;
     Q& q = qual[r.cell.format];
     if (r.cell.suite == "quant-error" && r.cell.workload == d.distribution) {
       q.snr = metric(r, "snr_db");
@@ -247,6 +266,12 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     c.placement = have_speed ? r.cell.placement : "-";
     auto [it, fresh] = cands.emplace(c.id(), c);
     cand_cells[c.id()].push_back(&r);
+    if (is_invalid(r)) {
+      ++it->second.invalid_cells;
+      it->second.includes_invalid = opt.include_invalid;
+      if (it->second.invalid_reasons.size() < 3)
+        it->second.invalid_reasons.push_back(fmt::format("{} {}: {}", r.cell.suite, r.cell.workload, invalid_reason(r)));
+    }
     if (r.status != "ok") {
       ++it->second.failed_cells;
       if (it->second.failures.size() < 3)
@@ -254,6 +279,13 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     }
   }
   if (!have_speed) d.notes.push_back("no throughput or latency cells: candidates are formats only, speed not ranked");
+  for (const auto& r : results)
+    if (is_invalid(r) && r.cell.format != "-") d.invalid_cells.push_back(cell_name(r) + ": " + invalid_reason(r));
+  if (!d.invalid_cells.empty())
+    d.notes.push_back(opt.include_invalid
+                          ? fmt::format("{} invalid cell(s) included in ranking, Pareto front and gates (--include-invalid), marked", d.invalid_cells.size())
+                          : fmt::format("{} invalid cell(s) left out of ranking, Pareto front and gates (listed; --include-invalid counts them)",
+                                        d.invalid_cells.size()));
 
   // 3. Baseline format: F16, else F32, else BF16 (among candidates).
   for (const char* b : {"F16", "F32", "BF16"}) {
@@ -270,8 +302,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   // Best baseline speed per class (see speed_point).
   std::map<std::string, double> base_speed;
   for (const auto& r : results)
-    if (r.status == "ok" && r.cell.format == d.baseline_format && is_speed_suite(r.cell.suite))
-      if (auto [key, v] = speed_point(r); v > 0) base_speed[key] = std::max(base_speed[key], v);
+    if (counts(r, opt.include_invalid) && r.cell.format == d.baseline_format && is_speed_suite(r.cell.suite))
+      if (auto p = speed_point(r); p.v > 0) base_speed[p.key] = std::max(base_speed[p.key], p.v);
 
   // Quality baseline.
   std::optional<double> base_ppl, ref_snr;
@@ -313,27 +345,38 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     if (c.bits_per_weight && base_bpw > 0) c.memory_reduction_pct = (1 - *c.bits_per_weight / base_bpw) * 100;
 
     // Speed.
-    std::vector<double> gbs, tps, ratios;
+    Gathered gbs, tps, ratios, p99, decode;
     for (const CellResult* r : cand_cells[id]) {
-      if (r->status != "ok" || !is_speed_suite(r->cell.suite)) continue;
+      if (!counts(*r, opt.include_invalid) || !is_speed_suite(r->cell.suite)) continue;
       ++c.speed_cells;
       // GB/s of weights is the decode (GEMV) figure; GEMM cells reuse weights and would drag it down.
-      if (auto v = metric(*r, "gb_per_s"); v && r->cell.suite == "throughput" && *v > 0 &&
-                                           r->cell.params.value("n", int64_t(1)) == 1)
-        gbs.push_back(*v);
-      if (auto v = metric(*r, "tokens_per_s"); v && *v > 0) tps.push_back(*v);
-      if (auto v = metric(*r, "p99_us")) c.p99_us = std::max(c.p99_us.value_or(0), *v);
-      if (auto v = metric(*r, "decode_ms")) c.decode_ms = std::max(c.decode_ms.value_or(0), *v);
-      auto [key, v] = speed_point(*r);
-      if (auto b = base_speed.find(key); v > 0 && b != base_speed.end()) ratios.push_back(v / b->second);
+      if (auto v = metric_value(*r, "gb_per_s"); v && v->value > 0 && work_kind(*r).key == "gemv") gbs.add(v->value, v->estimate);
+      if (auto v = metric_value(*r, "tokens_per_s"); v && v->value > 0) tps.add(v->value, v->estimate);
+      if (auto v = metric_value(*r, "p99_us")) p99.add(v->value, v->estimate);
+      if (auto v = metric_value(*r, "decode_ms")) decode.add(v->value, v->estimate);
+      auto p = speed_point(*r);
+      if (auto b = base_speed.find(p.key); p.v > 0 && b != base_speed.end()) ratios.add(p.v / b->second, p.estimate);
     }
-    if (!gbs.empty()) c.gb_per_s = geomean(gbs);
-    if (!tps.empty()) c.tokens_per_s = geomean(tps);
-    if (!ratios.empty()) c.speedup = geomean(ratios);
+    auto take = [&](const char* name, const Gathered& g, bool worst, std::optional<double>& out) {
+      if (g.used().empty()) return;
+      out = worst ? *std::max_element(g.used().begin(), g.used().end()) : geomean(g.used());
+      if (g.is_estimate()) c.estimated.insert(name);
+    };
+    take("gb_per_s", gbs, false, c.gb_per_s);
+    take("tokens_per_s", tps, false, c.tokens_per_s);
+    take("p99_us", p99, true, c.p99_us);
+    take("decode_ms", decode, true, c.decode_ms);
+    take("speedup", ratios, false, c.speedup);
     if (have_speed && c.speed_cells == 0) {
       c.eligible = false;
-      c.constraints.push_back({"supported", true, false,
-                               fmt::format("all {} cells failed: {}", c.failed_cells, fmt::join(c.failures, "; "))});
+      if (c.invalid_cells > 0)
+        c.constraints.push_back({"valid", true, false,
+                                 fmt::format("no valid cell: {} invalid ({}){}; --include-invalid ranks them", c.invalid_cells,
+                                             fmt::join(c.invalid_reasons, "; "),
+                                             c.failed_cells ? fmt::format(", {} failed", c.failed_cells) : "")});
+      else
+        c.constraints.push_back({"supported", true, false,
+                                 fmt::format("all {} cells failed: {}", c.failed_cells, fmt::join(c.failures, "; "))});
     }
   }
   d.speed_basis = have_speed ? fmt::format("speed-up = geometric mean over the candidate's cells of its GFLOP/s (or 1/time) / the best {} reaches in that class (GEMV, GEMM, per latency workload) on any backend, threads, placement",
@@ -363,12 +406,13 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       bool tok = opt.throughput_metric == "tokens_per_s";
       std::string name = fmt::format("throughput >= {} {}", fmt_num(*opt.min_throughput), tok ? "tokens/s" : "GB/s");
       auto v = tok ? c.tokens_per_s : c.gb_per_s;
-      if (v) add(name, true, *v >= *opt.min_throughput, fmt::format("{} {}", fmt_num(*v), tok ? "tokens/s" : "GB/s"), true);
+      if (v) add(name, true, *v >= *opt.min_throughput, fmt::format("{} {}{}", fmt_num(*v), tok ? "tokens/s" : "GB/s",
+                                                                     c.is_estimate(opt.throughput_metric) ? " (estimate)" : ""), true);
       else add(name, false, false, tok ? "no tokens/s measured (latency suite)" : "no GB/s measured (throughput suite)", true);
     }
     if (opt.max_p99_us) {
       std::string name = fmt::format("p99 latency <= {} us", fmt_num(*opt.max_p99_us));
-      if (c.p99_us) add(name, true, *c.p99_us <= *opt.max_p99_us, fmt::format("p99 {} us", fmt_num(*c.p99_us)), true);
+      if (c.p99_us) add(name, true, *c.p99_us <= *opt.max_p99_us, fmt::format("p99 {} us{}", fmt_num(*c.p99_us), c.is_estimate("p99_us") ? " (estimate)" : ""), true);
       else add(name, false, false, "no p99 latency measured (latency suite)", true);
     }
     if (opt.max_quality_loss) {
@@ -394,7 +438,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
          c.quality_ratio && *c.quality_ratio >= opt.gate_quality_ratio,
          c.quality_ratio ? fmt::format("{:.2f}%", *c.quality_ratio * 100) : "");
     gate(fmt::format(">= {}x speed-up vs {}", fmt_num(opt.gate_speedup), d.baseline_format.empty() ? "F16/F32" : d.baseline_format),
-         c.speedup, c.speedup && *c.speedup >= opt.gate_speedup, c.speedup ? fmt::format("{:.2f}x", *c.speedup) : "");
+         c.speedup, c.speedup && *c.speedup >= opt.gate_speedup,
+         c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, c.is_estimate("speedup") ? " (estimate)" : "") : "");
     gate(fmt::format(">= {}% memory reduction vs {}", fmt_num(opt.gate_memory_reduction_pct),
                      d.baseline_format.empty() ? "F16/F32" : d.baseline_format),
          c.memory_reduction_pct, c.memory_reduction_pct && *c.memory_reduction_pct >= opt.gate_memory_reduction_pct,
@@ -420,6 +465,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   };
   bool use_speedup = std::any_of(all.begin(), all.end(), [](auto* c) { return c->speedup.has_value(); });
   auto s_dim = [&](const Candidate& c) -> std::optional<double> { return use_speedup ? c.speedup : s_of(c); };
+  for (auto* c : all)
+    c->speed_estimated = s_dim(*c) && c->is_estimate(use_speedup ? "speedup" : c->tokens_per_s ? "tokens_per_s" : "gb_per_s");
   auto m_of = [&](const Candidate& c) -> std::optional<double> {
     return c.bits_per_weight ? std::optional<double>(-*c.bits_per_weight) : std::nullopt;
   };
@@ -492,6 +539,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   for (auto* c : all) v.push_back(*c);
   std::stable_sort(v.begin(), v.end(), [](const Candidate& a, const Candidate& b) {
     if (a.eligible != b.eligible) return a.eligible;
+    // A measured speed always outranks an estimated one.
+    if (a.speed_estimated != b.speed_estimated) return !a.speed_estimated;
     if (a.gate_failures != b.gate_failures) return a.gate_failures < b.gate_failures;
     if (a.pareto != b.pareto) return a.pareto;
     if (a.score != b.score) return a.score > b.score;
@@ -520,6 +569,11 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       if (wm > 0) terms.push_back(fmt::format("memory {:.2f}×{}", c.m_norm, fmt_num(wm)));
       parts.push_back(fmt::format("score {:.2f} = ({}) / {}", c.score, fmt::join(terms, " + "), fmt_num(wsum)));
       if (c.speedup && c.format != d.baseline_format) parts.push_back(fmt::format("{:.2f}x the speed of {}", *c.speedup, d.baseline_format));
+      if (c.speed_estimated) parts.push_back("speed is an estimate (no measured cell): ranked after measured candidates");
+      if (c.invalid_cells && c.includes_invalid)
+        parts.push_back(fmt::format("INCLUDES {} INVALID cell(s): {}", c.invalid_cells, fmt::join(c.invalid_reasons, "; ")));
+      else if (c.invalid_cells)
+        parts.push_back(fmt::format("{} invalid cell(s) left out: {}", c.invalid_cells, fmt::join(c.invalid_reasons, "; ")));
       if (c.memory_reduction_pct && c.format != d.baseline_format)
         parts.push_back(*c.memory_reduction_pct >= 0 ? fmt::format("{} smaller than {}", pct(*c.memory_reduction_pct), d.baseline_format)
                                                      : fmt::format("{} larger than {}", pct(-*c.memory_reduction_pct), d.baseline_format));
@@ -557,11 +611,19 @@ std::string quality_str(const Candidate& c) {
   if (c.snr_db) return fmt_num(*c.snr_db, 3) + " dB";
   return "—";
 }
+const char* est(const Candidate& c, const char* metric) { return c.is_estimate(metric) ? " (estimate)" : ""; }
 std::string speed_str(const Candidate& c) {
   std::vector<std::string> v;
-  if (c.gb_per_s) v.push_back(fmt_num(*c.gb_per_s, 3) + " GB/s");
-  if (c.tokens_per_s) v.push_back(fmt_num(*c.tokens_per_s, 3) + " tok/s");
+  if (c.gb_per_s) v.push_back(fmt_num(*c.gb_per_s, 3) + " GB/s" + est(c, "gb_per_s"));
+  if (c.tokens_per_s) v.push_back(fmt_num(*c.tokens_per_s, 3) + " tok/s" + est(c, "tokens_per_s"));
   return v.empty() ? "—" : fmt::format("{}", fmt::join(v, ", "));
+}
+std::string speedup_str(const Candidate& c) {
+  return c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, est(c, "speedup")) : "—";
+}
+// A candidate's name, marked when invalid cells were counted in its numbers.
+std::string marked_id(const Candidate& c) {
+  return c.includes_invalid ? c.id() + " [includes invalid cells]" : c.id();
 }
 std::string mem_str(const Candidate& c) {
   if (!c.memory_reduction_pct) return "—";
@@ -582,6 +644,8 @@ nlohmann::json Decision::to_json() const {
   j["model"] = model;
   j["gates"] = gates_line();
   j["notes"] = notes;
+  j["include_invalid"] = opt.include_invalid;
+  j["invalid_cells"] = invalid_cells;
   auto& arr = j["candidates"] = nlohmann::json::array();
   for (const auto& c : candidates) {
     arr.push_back({{"id", c.id()}, {"format", c.format}, {"backend", c.backend}, {"threads", c.threads},
@@ -593,7 +657,10 @@ nlohmann::json Decision::to_json() const {
                    {"model_bytes", opt_json(c.model_bytes)}, {"memory_reduction_pct", opt_json(c.memory_reduction_pct)},
                    {"gb_per_s", opt_json(c.gb_per_s)}, {"tokens_per_s", opt_json(c.tokens_per_s)},
                    {"p99_us", opt_json(c.p99_us)}, {"decode_ms", opt_json(c.decode_ms)}, {"speedup", opt_json(c.speedup)},
-                   {"failed_cells", c.failed_cells}, {"constraints", checks_json(c.constraints)},
+                   {"failed_cells", c.failed_cells}, {"invalid_cells", c.invalid_cells},
+                   {"includes_invalid", c.includes_invalid}, {"invalid_reasons", c.invalid_reasons},
+                   {"estimated", c.estimated}, {"speed_estimated", c.speed_estimated},
+                   {"constraints", checks_json(c.constraints)},
                    {"gates", checks_json(c.gates)}, {"why", c.why}});
   }
   j["recommendations"] = nlohmann::json::array();
@@ -609,17 +676,21 @@ std::string Decision::text() const {
   auto t = top(3);
   o += "\nTop recommendations:\n";
   if (t.empty()) o += "  none: no candidate satisfies the constraints\n";
-  for (auto* c : t) o += fmt::format("  {}. {}  ({})\n", c->rank, c->id(), c->why);
+  for (auto* c : t) o += fmt::format("  {}. {}  ({})\n", c->rank, marked_id(*c), c->why);
   o += fmt::format("\n{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6} {:>5} {:>5} {:>5}\n", "rank", "candidate", "quality",
                    "bits/w", "GB/s", "tok/s", "speedup", "mem-red", "pareto", "G-q", "G-s", "G-m");
   for (const auto& c : candidates) {
     o += fmt::format("{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6} {:>5} {:>5} {:>5}\n",
                      c.rank ? std::to_string(c.rank) : "-", c.id().substr(0, 34), quality_str(c), opt_str(c.bits_per_weight, 3),
-                     opt_str(c.gb_per_s, 3), opt_str(c.tokens_per_s, 3), c.speedup ? fmt::format("{:.2f}x", *c.speedup) : "—",
+                     opt_str(c.gb_per_s, 3) + (c.is_estimate("gb_per_s") ? "~" : ""),
+                     opt_str(c.tokens_per_s, 3) + (c.is_estimate("tokens_per_s") ? "~" : ""), c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, c.is_estimate("speedup") ? "~" : "") : "—",
                      c.memory_reduction_pct ? pct(*c.memory_reduction_pct) : "—", c.pareto ? "yes" : "",
                      gate_str(c.gates[0]), gate_str(c.gates[1]), gate_str(c.gates[2]));
-    if (!c.eligible) o += "       " + c.why + "\n";
+    if (!c.eligible || c.includes_invalid) o += "       " + c.why + "\n";
   }
+  if (std::any_of(candidates.begin(), candidates.end(), [](const Candidate& c) { return !c.estimated.empty(); }))
+    o += "~ estimate: no cell measured this number (the latency suite's decode estimate)\n";
+  o += invalid_list_text();
   return o;
 }
 
@@ -628,10 +699,14 @@ std::string Decision::markdown() const {
   auto t = top(3);
   o += "### Top recommendations\n\n";
   if (t.empty()) o += "No candidate satisfies the constraints.\n";
-  for (auto* c : t) o += fmt::format("{}. **{}** — {}\n", c->rank, md_escape(c->id()), md_escape(c->why));
+  for (auto* c : t) o += fmt::format("{}. **{}** — {}\n", c->rank, md_escape(marked_id(*c)), md_escape(c->why));
   o += fmt::format("\nBaseline: {}. Quality: {}. Speed: {}.\n", md_escape(baseline_format.empty() ? "none" : baseline_format),
                    md_escape(quality_basis), md_escape(speed_basis));
   for (const auto& n : notes) o += "\n> note: " + md_escape(n) + "\n";
+  if (!invalid_cells.empty()) {
+    o += fmt::format("\n#### Invalid cells {}\n\n", opt.include_invalid ? "included (--include-invalid)" : "left out of the ranking");
+    for (const auto& x : invalid_cells) o += "- " + md_escape(x) + "\n";
+  }
   if (candidates.empty()) return o;
   o += "\n### Decision matrix\n\n| rank | candidate | quality | bits/w | speed | speed-up | memory | Pareto | score | ";
   for (const auto& g : candidates.empty() ? std::vector<Check>{} : candidates[0].gates) o += md_escape(g.name) + " | ";
@@ -640,8 +715,8 @@ std::string Decision::markdown() const {
   o += "---|\n";
   for (const auto& c : candidates) {
     o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} | ", c.rank ? std::to_string(c.rank) : "—",
-                     md_escape(c.id()), md_escape(quality_str(c)), opt_str(c.bits_per_weight, 3), md_escape(speed_str(c)),
-                     c.speedup ? fmt::format("{:.2f}x", *c.speedup) : "—",
+                     md_escape(marked_id(c)), md_escape(quality_str(c)), opt_str(c.bits_per_weight, 3), md_escape(speed_str(c)),
+                     speedup_str(c),
                      mem_str(c), c.pareto ? "★" : "", c.score);
     for (const auto& g : c.gates) o += gate_str(g) + (g.evaluated ? " " + md_escape(g.detail) : "") + " | ";
     o += md_escape(c.why) + " |\n";
@@ -662,13 +737,18 @@ std::string Decision::html() const {
   for (const auto& c : candidates) {
     std::optional<double> qv = c.ppl ? std::optional<double>(-*c.ppl) : (c.lossless ? std::optional<double>(1e9) : c.snr_db);
     std::optional<double> sv = c.tokens_per_s ? c.tokens_per_s : c.gb_per_s;
-    o += fmt::format("<tr class=\"{}{}\">", c.eligible ? "eligible" : "excluded", c.pareto ? " pareto" : "");
+    o += fmt::format("<tr class=\"{}{}{}\"{}>", c.eligible ? "eligible" : "excluded", c.pareto ? " pareto" : "",
+                     c.includes_invalid ? " invalid" : "",
+                     c.invalid_cells ? " title=\"" + html_escape(fmt::format("{} invalid cell(s) {}: {}", c.invalid_cells,
+                                                                             c.includes_invalid ? "included" : "left out",
+                                                                             fmt::join(c.invalid_reasons, "; "))) + "\""
+                                     : std::string());
     o += fmt::format("<td data-v=\"{}\">{}</td>", c.rank ? c.rank : 100000, c.rank ? std::to_string(c.rank) : "—");
-    o += "<td>" + html_escape(c.id()) + "</td>";
+    o += "<td>" + html_escape(marked_id(c)) + "</td>";
     o += "<td" + numattr(qv) + ">" + html_escape(quality_str(c)) + "</td>";
     o += "<td" + numattr(c.bits_per_weight) + ">" + opt_str(c.bits_per_weight, 3) + "</td>";
     o += "<td" + numattr(sv) + ">" + html_escape(speed_str(c)) + "</td>";
-    o += "<td" + numattr(c.speedup) + ">" + (c.speedup ? fmt::format("{:.2f}x", *c.speedup) : "—") + "</td>";
+    o += "<td" + numattr(c.speedup) + ">" + html_escape(speedup_str(c)) + "</td>";
     o += "<td" + numattr(c.memory_reduction_pct) + ">" + (mem_str(c)) + "</td>";
     o += std::string("<td>") + (c.pareto ? "★" : "") + "</td>";
     o += fmt::format("<td data-v=\"{}\">{:.2f}</td>", c.score, c.score);
@@ -678,6 +758,20 @@ std::string Decision::html() const {
     o += "<td class=\"why\">" + html_escape(c.why) + "</td></tr>\n";
   }
   o += "</tbody></table>\n";
+  if (!invalid_cells.empty()) {
+    o += fmt::format("<p class=\"meta\">Invalid cells {}:</p><ul class=\"invalid-list\">",
+                     opt.include_invalid ? "included in the ranking (--include-invalid), marked" : "left out of ranking, Pareto front and gates");
+    for (const auto& x : invalid_cells) o += "<li class=\"invalid\">" + html_escape(x) + "</li>";
+    o += "</ul>\n";
+  }
+  return o;
+}
+
+std::string Decision::invalid_list_text() const {
+  if (invalid_cells.empty()) return "";
+  std::string o = opt.include_invalid ? "\nInvalid cells included (--include-invalid):\n"
+                                      : "\nInvalid cells left out of ranking, Pareto front and gates (--include-invalid counts them):\n";
+  for (const auto& x : invalid_cells) o += "  " + x + "\n";
   return o;
 }
 
@@ -685,7 +779,7 @@ namespace {
 
 struct RecommendArgs {
   std::string report, memory_budget, min_throughput, max_p99, max_quality_loss, device_class, weights, distribution, model;
-  bool json = false;
+  bool json = false, include_invalid = false;
 };
 
 void add_recommend(CLI::App& app) {
@@ -701,8 +795,10 @@ void add_recommend(CLI::App& app) {
   cmd->add_option("--distribution", a->distribution, "quant-error distribution for quality (default gaussian)");
   cmd->add_option("--model", a->model, "Model (memory suite workload) whose size must fit the budget");
   cmd->add_flag("--json", a->json, "Print JSON");
+  cmd->add_flag("--include-invalid", a->include_invalid, "Rank cells whose measurement is invalid too (marked)");
   cmd->callback([a] {
     DecisionOptions o;
+    o.include_invalid = a->include_invalid;
     o.model = a->model;
     if (!a->memory_budget.empty()) {
       o.memory_budget_bytes = parse_bytes(a->memory_budget, "--memory-budget");

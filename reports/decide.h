@@ -3,6 +3,7 @@
 // Pareto front, constraints, default gates, ranking with reasons.
 #pragma once
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct DecisionOptions {
   double w_quality = 1, w_speed = 1, w_memory = 1;
   std::string distribution;                   // quant-error workload; "" = gaussian or first
   std::string model;                          // memory-suite model for the budget; "" = latency's or largest
+  bool include_invalid = false;               // rank cells whose valid is false too (marked)
   // Default gates versus the full-precision baseline.
   double gate_quality_ratio = 0.95, gate_speedup = 2.0, gate_memory_reduction_pct = 50.0;
 };
@@ -60,6 +62,15 @@ struct Candidate {
   std::optional<double> speedup;                   // geomean baseline time / time over shared workloads
   int speed_cells = 0, failed_cells = 0;
   std::vector<std::string> failures;
+  // Cells whose valid is false: left out of every number above, or (include_invalid) counted.
+  int invalid_cells = 0;
+  bool includes_invalid = false;
+  std::vector<std::string> invalid_reasons;
+  // Metrics (gb_per_s, tokens_per_s, p99_us, decode_ms, speedup) whose value is an estimate: no
+  // cell of the candidate measured them. A measured value always replaces an estimated one.
+  std::set<std::string> estimated;
+  bool is_estimate(const std::string& metric) const { return estimated.count(metric) > 0; }
+  bool speed_estimated = false;  // the speed it is ranked on is an estimate (ranks after measured)
 
   std::vector<Check> constraints, gates;
   bool eligible = true;
@@ -81,6 +92,9 @@ struct Decision {
   std::string speed_basis;       // description
   std::vector<Candidate> candidates;  // eligible in rank order, then excluded
   std::vector<std::string> notes;
+  // Invalid cells ("cell: reasons"): left out of ranking, Pareto front and gates (listed here),
+  // or counted and marked when opt.include_invalid.
+  std::vector<std::string> invalid_cells;
 
   nlohmann::json to_json() const;
   std::string text() const;
@@ -88,6 +102,7 @@ struct Decision {
   std::string html() const;      // <table class="decision sortable"> ... (escaped)
   std::vector<const Candidate*> top(int n) const;
   std::string gates_line() const;
+  std::string invalid_list_text() const;
 };
 
 Decision decide(const std::vector<CellResult>& results, const DecisionOptions& opt);

@@ -146,7 +146,8 @@ void validate_profile(const nlohmann::json& p, const std::string& path) {
   }
 }
 
-Qualification qualify(const nlohmann::json& profile, const std::string& profile_path, const std::vector<CellResult>& results) {
+Qualification qualify(const nlohmann::json& profile, const std::string& profile_path, const std::vector<CellResult>& results,
+                      bool include_invalid) {
   validate_profile(profile, profile_path);
   Qualification q;
   q.profile_path = profile_path;
@@ -159,13 +160,19 @@ Qualification qualify(const nlohmann::json& profile, const std::string& profile_
     gr.threshold = g["threshold"].get<double>();
     gr.aggregate = g.value("aggregate", "worst");
     const bool hib = higher_is_better(gr.metric);
-    const bool require_valid = g.value("require_valid", false);
+    // Invalid cells never decide a gate unless the gate or the command says so.
+    const bool require_valid = !include_invalid && g.value("require_valid", true);
     const int min_cells = g.value("min_cells", 1);
     const nlohmann::json sel = g.value("select", nlohmann::json::object());
 
     int matched = 0;  // every selected cell, any status (what "count" counts)
+    int included_invalid = 0, estimates_ignored = 0;
+    bool estimated = false;
+    // A measured value always outranks an estimated one: estimates count only when no selected
+    // cell measured the metric.
     auto collect = [&](const nlohmann::json& s, int& dropped, int& failed) {
-      std::vector<double> v;
+      std::vector<double> measured, estimates;
+      int invalid_used = 0;
       matched = 0;
       for (const auto& r : results) {
         if (!matches(r, s)) continue;
@@ -174,14 +181,19 @@ Qualification qualify(const nlohmann::json& profile, const std::string& profile_
           ++failed;
           continue;
         }
-        if (require_valid && !r.valid) {
+        if (!counts(r, !require_valid)) {
           ++dropped;
           continue;
         }
-        auto it = r.metrics.find(gr.metric);
-        if (it != r.metrics.end() && it->is_number() && std::isfinite(it->get<double>())) v.push_back(it->get<double>());
+        if (auto mv = metric_value(r, gr.metric)) {
+          (mv->estimate ? estimates : measured).push_back(mv->value);
+          invalid_used += !r.valid;
+        }
       }
-      return v;
+      included_invalid = std::max(included_invalid, invalid_used);
+      estimated = measured.empty() && !estimates.empty();
+      if (!measured.empty()) estimates_ignored = std::max(estimates_ignored, int(estimates.size()));
+      return measured.empty() ? estimates : measured;
     };
     int dropped = 0, failed = 0;
     auto vals = collect(sel, dropped, failed);
@@ -190,6 +202,8 @@ Qualification qualify(const nlohmann::json& profile, const std::string& profile_
     std::vector<std::string> notes;
     if (failed && gr.aggregate != "count") notes.push_back(fmt::format("{} matching cell(s) failed", failed));
     if (dropped) notes.push_back(fmt::format("{} invalid cell(s) dropped", dropped));
+    if (estimated) notes.push_back(fmt::format("value is an estimate (no cell measured '{}')", gr.metric));
+    if (estimates_ignored) notes.push_back(fmt::format("{} estimate(s) ignored: measured cells present", estimates_ignored));
     if (int(vals.size()) < std::max(1, min_cells) && gr.aggregate != "count") {
       gr.status = g.value("optional", false) ? "skipped" : "fail";
       notes.insert(notes.begin(), fmt::format("{} cell(s) with metric '{}' matched (need {})", vals.size(), gr.metric,
@@ -198,6 +212,7 @@ Qualification qualify(const nlohmann::json& profile, const std::string& profile_
       q.gates.push_back(gr);
       continue;
     }
+    if (included_invalid) notes.push_back(fmt::format("INCLUDES {} INVALID cell(s)", included_invalid));
     double value = vals.empty() ? 0 : aggregate(vals, gr.aggregate, hib);
     if (gr.aggregate == "count") value = double(matched_sel);
     if (g.contains("baseline")) {
@@ -314,6 +329,7 @@ namespace {
 
 struct QualifyArgs {
   std::string profile, report, junit, json;
+  bool include_invalid = false;
 };
 
 void add_qualify(CLI::App& app) {
@@ -323,6 +339,8 @@ void add_qualify(CLI::App& app) {
   cmd->add_option("report", a->report, "report.json of a run")->required();
   cmd->add_option("--junit", a->junit, "Write JUnit XML (one testcase per gate)");
   cmd->add_option("--json", a->json, "Write the verdicts as JSON");
+  cmd->add_flag("--include-invalid", a->include_invalid,
+                "Let cells whose measurement is invalid decide gates too (overrides require_valid; marked in the details)");
   cmd->callback([a] {
     std::ifstream in(a->profile);
     if (!in) throw UsageError(fmt::format("cannot read profile '{}'", a->profile));
@@ -334,7 +352,7 @@ void add_qualify(CLI::App& app) {
     }
     validate_profile(p, a->profile);
     auto rep = load(a->report);
-    Qualification q = qualify(p, a->profile, rep.results);
+    Qualification q = qualify(p, a->profile, rep.results, a->include_invalid);
     q.report_path = a->report;
     if (!a->junit.empty()) write_file_atomic(a->junit, q.junit());
     if (!a->json.empty()) write_file_atomic(a->json, q.to_json().dump(2) + "\n");

@@ -15,7 +15,8 @@
 //       "threshold": 40,
 //       "baseline": {"format": "F16"},   // optional: value becomes the % change versus the same
 //                                        // aggregate over the cells selected by select+baseline
-//       "require_valid": false,          // true: invalid cells are dropped (and counted)
+//       "require_valid": true,           // default true: invalid cells are dropped (and counted);
+//                                        // false (or --include-invalid) lets them count, marked
 //       "min_cells": 1,                  // fewer matching cells -> the gate fails
 //       "optional": false }              // true: no matching cells -> skipped instead of failed
 //   ]
@@ -55,7 +56,9 @@ struct Qualification {
 
 // Validates the profile (throws UsageError naming `path` and the field, e.g. gates[2].op).
 void validate_profile(const nlohmann::json& profile, const std::string& path);
+// include_invalid (--include-invalid): invalid cells count in every gate, whatever require_valid says.
+// A measured value outranks an estimated one: a gate uses estimates only where nothing was measured.
 Qualification qualify(const nlohmann::json& profile, const std::string& profile_path,
-                      const std::vector<CellResult>& results);
+                      const std::vector<CellResult>& results, bool include_invalid = false);
 
 }  // namespace qb::rep

@@ -18,6 +18,7 @@
 #include "decide.h"
 #include "qb/report.h"
 #include "render.h"
+#include "tables.h"
 #include "report_common.h"
 
 namespace qb::rep {
@@ -86,6 +87,8 @@ table.sortable th{cursor:pointer;user-select:none}
 table.sortable th.asc::after{content:" ▲"}table.sortable th.desc::after{content:" ▼"}
 tr.pareto td:first-child{font-weight:bold}
 tr.excluded{color:var(--muted)}
+tr.invalid td,td.invalid,li.invalid{background:#eaeef2 !important;color:#6e7781 !important}
+small.est{font-style:italic;color:var(--warn)}
 td.pass{color:var(--good)}td.fail{color:var(--bad);font-weight:600}td.na{color:var(--muted)}
 td.why{min-width:320px;font-size:12px}
 .bad{color:var(--bad)}.warn{color:var(--warn)}
@@ -137,9 +140,14 @@ const char* kJs = R"JS(
   Chart.defaults.animation=false;Chart.defaults.responsive=true;Chart.defaults.maintainAspectRatio=false;
   (data.charts||[]).forEach(function(c){
     var el=document.getElementById(c.id);if(!el)return;
-    c.config.data.datasets.forEach(function(ds,i){var col=ds.color||palette[i%palette.length];
-      if(!ds.backgroundColor)ds.backgroundColor=col+(c.config.type==='bar'?'cc':'');if(!ds.borderColor)ds.borderColor=col;delete ds.color;});
+    var notes=false;
+    c.config.data.datasets.forEach(function(ds,i){var col=ds.color||palette[i%palette.length],fill=col+(c.config.type==='bar'?'cc':'');
+      if(!ds.backgroundColor)ds.backgroundColor=ds.greyed?ds.greyed.map(function(g){return g?'#afb8c1':fill;}):fill;
+      if(!ds.borderColor)ds.borderColor=ds.greyed?ds.greyed.map(function(g){return g?'#8c959f':col;}):col;
+      if(ds.notes)notes=true;delete ds.color;delete ds.greyed;});
     c.config.plugins=[done];
+    if(notes){c.config.options=c.config.options||{};c.config.options.plugins=c.config.options.plugins||{};
+      c.config.options.plugins.tooltip={callbacks:{afterLabel:function(ctx){var n=ctx.dataset.notes;return n&&n[ctx.dataIndex]?n[ctx.dataIndex]:'';}}};}
     if(c.tooltipLabels){c.config.options=c.config.options||{};c.config.options.plugins=c.config.options.plugins||{};
       c.config.options.plugins.tooltip={callbacks:{label:function(ctx){var p=ctx.raw||{};return (p.label?p.label+': ':'')+'('+ctx.parsed.x+', '+ctx.parsed.y+')';}}};}
     new Chart(el.getContext('2d'),c.config);
@@ -167,6 +175,21 @@ std::string cell_label(const json& r) {
   return fmt::format("{}", fmt::join(parts, " "));
 }
 
+// <tr> of a cell: greyed with its reasons on hover when its measurement is invalid.
+std::string row_open(const CellResult& r) {
+  return is_invalid(r) ? "<tr class=\"invalid\" title=\"" + esc("invalid, left out of every mean and ranking: " + invalid_reason(r)) + "\">"
+                       : std::string("<tr>");
+}
+
+// <td> of one metric of a cell, labelled when the number is an estimate.
+// with_est_form: a fixed column also shows the metric's est_NAME form.
+std::string metric_td(const CellResult& r, const std::string& metric, const char* missing, bool with_est_form = false) {
+  auto v = metric_value(r, metric, with_est_form);
+  if (!v) return fmt::format("<td data-v=\"\">{}</td>", missing);
+  return fmt::format("<td data-v=\"{}\"{}>{}{}</td>", v->value, v->estimate ? " class=\"est\" title=\"estimate, not a measurement\"" : "",
+                     fmt_num(v->value), v->estimate ? " <small class=\"est\">estimate</small>" : "");
+}
+
 struct Builder {
   const json& rep;
   std::string html;
@@ -180,71 +203,61 @@ struct Builder {
                        id, esc(caption), caption.empty() ? "" : "<figcaption class=\"meta\">" + esc(caption) + "</figcaption>");
   }
 
-  // Heatmap: rows × columns table of a value (max over the other dimensions).
-  void heatmap(const std::string& suite, const std::string& metric, bool by_format) {
-    std::map<std::string, std::map<std::string, std::vector<double>>> cells;  // row -> col -> values
-    std::vector<std::string> rows, cols;
-    auto push = [](std::vector<std::string>& v, const std::string& s) {
-      if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
-    };
-    // Suites without formats (bandwidth): workloads named OP_LEVEL pivot into OP rows x LEVEL columns.
-    bool pivot = !by_format;
-    std::set<std::string> configs;
-    for (const auto& r : rep["results"])
-      if (jstr(r, "suite") == suite && ok(r)) {
-        configs.insert(fmt::format("{}t {}", jstr(r, "threads"), jstr(r, "placement")));
-        if (jstr(r, "workload").find('_') == std::string::npos) pivot = false;
-      }
-    for (const auto& r : rep["results"]) {
-      if (jstr(r, "suite") != suite || !ok(r)) continue;
-      double v = metric_of(r, metric);
-      if (!std::isfinite(v) || v <= 0) continue;
-      const std::string w = jstr(r, "workload"), config = fmt::format("{}t {}", jstr(r, "threads"), jstr(r, "placement"));
-      std::string row = by_format ? jstr(r, "format") : pivot ? w.substr(0, w.find('_')) : w;
-      std::string col = by_format ? jstr(r, "backend")
-                        : pivot   ? w.substr(w.find('_') + 1) + (configs.size() > 1 ? " · " + config : "")
-                                  : config;
-      push(rows, row);
-      push(cols, col);
-      // by_format: per (format, backend): best over threads/placement of the geometric mean over workloads
-      cells[row][col + "\x1f" + (by_format ? fmt::format("{}|{}", jstr(r, "threads"), jstr(r, "placement")) : "")].push_back(v);
-    }
-    if (rows.empty()) return;
-    std::map<std::string, std::map<std::string, double>> val;
+  // One performance table (one suite, one kind of work, one metric) as a heatmap, and its chart.
+  // Invalid entries are greyed with their reasons on hover and take no part in the colour scale.
+  void perf_table(const PerfTable& t) {
     double lo = INFINITY, hi = -INFINITY;
-    for (auto& [row, m] : cells)
-      for (auto& [k, v] : m) {
-        std::string col = k.substr(0, k.find('\x1f'));
-        double s = 0;
-        for (double x : v) s += std::log(x);
-        double g = std::exp(s / double(v.size()));
-        double& cur = val[row][col];
-        cur = std::max(cur, g);
-      }
-    for (auto& [row, m] : val)
-      for (auto& [c, v] : m) lo = std::min(lo, std::log(v)), hi = std::max(hi, std::log(v));
-    std::string unit = metric_unit(metric);
-    html += fmt::format("<h3>{} — {} ({}){}</h3>\n", esc(suite), esc(metric), esc(unit),
-                        by_format ? ", best thread placement, geometric mean over workloads" : "");
-    html += fmt::format("<div class=\"wrap\"><table class=\"heat\" data-suite=\"{}\"><thead><tr><th>{}</th>", esc(suite),
-                        by_format ? "format \\ backend" : pivot ? "operation \\ working set" : "workload \\ threads");
-    for (const auto& c : cols) html += "<th>" + esc(c) + "</th>";
+    for (const auto& [row, m] : t.at)
+      for (const auto& [c, e] : m)
+        if (!e.invalid_only) lo = std::min(lo, std::log(e.value)), hi = std::max(hi, std::log(e.value));
+    html += fmt::format("<h3 data-kind=\"{}\">{}</h3>\n", esc(t.kind.key), esc(t.title()));
+    std::string meta = t.aggregation;
+    if (t.estimate) meta += std::string(meta.empty() ? "" : "; ") + "every number here is an estimate, not a measurement";
+    html += "<p class=\"meta\">" + esc(meta + (meta.empty() ? "" : ". ")) +
+            "Greyed: invalid measurement, shown for reference and left out of every mean (reason on hover); † invalid cells left out of the number.</p>\n";
+    html += fmt::format("<div class=\"wrap\"><table class=\"heat\" data-suite=\"{}\" data-kind=\"{}\" data-metric=\"{}\"><thead><tr><th>{}</th>",
+                        esc(t.suite), esc(t.kind.key), esc(t.metric), esc(t.row_header));
+    for (const auto& c : t.cols) html += "<th>" + esc(c) + "</th>";
     html += "</tr></thead><tbody>\n";
-    for (const auto& row : rows) {
+    json datasets = json::array();
+    std::map<std::string, json> data, greyed, notes;
+    for (const auto& row : t.rows) {
       html += "<tr><th>" + esc(row) + "</th>";
-      for (const auto& c : cols) {
-        auto it = val[row].find(c);
-        if (it == val[row].end()) {
+      for (const auto& c : t.cols) {
+        const TableEntry* e = t.find(row, c);
+        std::string note = !e                    ? ""
+                           : e->invalid_only     ? "invalid, left out of every mean: " + e->reasons
+                           : e->invalid_left_out ? fmt::format("{} invalid cell(s) left out: {}", e->invalid_left_out, e->reasons)
+                                                 : "";
+        if (e && e->estimate) note = "estimate" + std::string(note.empty() ? "" : "; ") + note;
+        data[c].push_back(e ? json(e->value) : json(nullptr));
+        greyed[c].push_back(e && e->invalid_only);
+        notes[c].push_back(note);
+        if (!e) {
           html += "<td class=\"v\">—</td>";
           continue;
         }
-        double t = hi > lo ? (std::log(it->second) - lo) / (hi - lo) : 0.5;
-        html += fmt::format("<td class=\"v\" style=\"background:{};color:{}\" data-v=\"{}\">{}</td>", heat_color(t), text_color(t),
-                            it->second, fmt_num(it->second));
+        std::string attrs = fmt::format(" data-row=\"{}\" data-col=\"{}\" data-v=\"{}\"{}", esc(row), esc(c), e->value,
+                                        note.empty() ? "" : " title=\"" + esc(note) + "\"");
+        std::string label = fmt_num(e->value) + (e->estimate ? " <small class=\"est\">estimate</small>" : "");
+        if (e->invalid_only) {
+          html += "<td class=\"v invalid\"" + attrs + ">" + label + " <small>invalid</small></td>";
+          continue;
+        }
+        double x = hi > lo ? (std::log(e->value) - lo) / (hi - lo) : 0.5;
+        html += fmt::format("<td class=\"v\" style=\"background:{};color:{}\"{}>{}{}</td>", heat_color(x), text_color(x), attrs, label,
+                            e->invalid_left_out ? "<sup>†</sup>" : "");
       }
       html += "</tr>\n";
     }
     html += "</tbody></table></div>\n";
+    for (const auto& c : t.cols) datasets.push_back({{"label", c}, {"data", data[c]}, {"greyed", greyed[c]}, {"notes", notes[c]}});
+    std::string unit = metric_unit(t.metric);
+    html += add_chart({{"type", "bar"},
+                       {"data", {{"labels", t.rows}, {"datasets", datasets}}},
+                       {"options", {{"scales", {{"y", {{"type", "logarithmic"},
+                                                        {"title", {{"display", true}, {"text", unit + (t.estimate ? " (estimate)" : "")}}}}}}}}}},
+                      false, t.title() + " (log scale; grey bars: invalid, left out of means)");
   }
 };
 
@@ -324,70 +337,33 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
                                     jstr(report["qbench"], "compiler"), jstr(report["qbench"], "build_type"), jstr(report["qbench"], "cxx_flags")));
   h += "</table></div></section>\n";
 
-  // --- Heatmaps and per-suite charts
-  h += "<section id=\"heatmaps\"><h2>Performance by format × backend</h2>\n";
-  bool any_heat = false;
-  for (const auto& s : suites) {
-    bool has_format = false;
-    std::set<std::string> ms;
-    for (const auto& r : results)
-      if (jstr(r, "suite") == s && ok(r)) {
-        has_format |= jstr(r, "format") != "-";
-        for (const char* m : {"tokens_per_s", "gb_per_s"})
-          if (std::isfinite(metric_of(r, m))) ms.insert(m);
-      }
-    std::string metric = ms.count("tokens_per_s") ? "tokens_per_s" : ms.count("gb_per_s") ? "gb_per_s" : "";
-    if (metric.empty()) continue;
-    size_t before = h.size();
-    b.heatmap(s, metric, has_format);
-    any_heat |= h.size() != before;
-    if (!has_format) {
-      // Bar chart per workload and thread configuration (bandwidth-like suites).
-      std::vector<std::string> labels, series;
-      std::map<std::string, std::map<std::string, double>> v;
-      for (const auto& r : results) {
-        if (jstr(r, "suite") != s || !ok(r)) continue;
-        double x = metric_of(r, metric);
-        if (!std::isfinite(x)) continue;
-        std::string l = jstr(r, "workload"), se = fmt::format("{} threads {}", jstr(r, "threads"), jstr(r, "placement"));
-        if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
-        if (std::find(series.begin(), series.end(), se) == series.end()) series.push_back(se);
-        v[se][l] = x;
-      }
-      json ds = json::array();
-      for (const auto& se : series) {
-        json data = json::array();
-        for (const auto& l : labels) data.push_back(v[se].count(l) ? json(v[se][l]) : json(nullptr));
-        ds.push_back({{"label", se}, {"data", data}});
-      }
-      h += b.add_chart({{"type", "bar"},
-                        {"data", {{"labels", labels}, {"datasets", ds}}},
-                        {"options", {{"scales", {{"y", {{"type", "logarithmic"}, {"title", {{"display", true}, {"text", metric_unit(metric)}}}}}}}}}},
-                       false, s + ": " + metric + " per workload (log scale)");
-    }
-  }
-  if (!any_heat) h += "<p class=\"meta\">No throughput metric (GB/s or tokens/s) in this report.</p>\n";
-  h += "</section>\n";
+  // --- Performance: one table and chart per suite and kind of work, each in its own metric
+  h += "<section id=\"heatmaps\"><h2>Performance by kind of work</h2>\n";
+  h += "<p class=\"meta\">One table per kind of work (GEMV n=1 in GB/s of weights, small batch and GEMM in GFLOP/s, "
+       "model-level in tokens/s): a number never mixes kinds.</p>\n";
+  const auto tables = perf_tables(res);
+  for (const auto& t : tables) b.perf_table(t);
+  if (tables.empty()) h += "<p class=\"meta\">No throughput metric (GB/s, GFLOP/s or tokens/s) in this report.</p>\n";
+  h += "</section>\n\n";
 
   // --- Latency distributions
   h += "<section id=\"latency\"><h2>Latency distributions</h2>\n";
   {
-    std::vector<const json*> lat;
-    for (const auto& r : results)
-      if (ok(r) && (jstr(r, "suite") == "latency" || std::isfinite(metric_of(r, "p99_us")))) lat.push_back(&r);
+    std::vector<size_t> lat;
+    for (size_t i = 0; i < res.size(); ++i)
+      if (ok(results[i]) && (res[i].cell.suite == "latency" || std::isfinite(metric_of(results[i], "p99_us")))) lat.push_back(i);
     if (lat.empty()) h += "<p class=\"meta\">No latency cells in this report (run <code>--suites latency</code>).</p>\n";
     else {
       h += "<div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>cell</th><th data-type=\"num\">p50 (us)</th><th>p90 (us)</th><th>p99 (us)</th><th>decode (ms)</th><th>tokens/s</th><th>n</th><th>valid</th></tr></thead><tbody>\n";
       json ds = json::array();
       int series = 0;
-      for (const json* r : lat) {
-        auto num = [&](const char* m) {
-          double v = metric_of(*r, m);
-          return std::isfinite(v) ? fmt::format("<td data-v=\"{}\">{}</td>", v, fmt_num(v)) : std::string("<td data-v=\"\">—</td>");
-        };
+      for (size_t i : lat) {
+        const json* r = &results[i];
+        const CellResult& cr = res[i];
+        auto num = [&](const char* m) { return metric_td(cr, m, "—", true); };
         std::string n = (*r).contains("stats") && (*r)["stats"].is_object() ? jstr((*r)["stats"], "n") : "";
-        h += "<tr><td>" + esc(cell_label(*r)) + "</td>" + num("p50_us") + num("p90_us") + num("p99_us") + num("decode_ms") +
-             num("tokens_per_s") + "<td>" + esc(n) + "</td><td>" + ((*r).value("valid", false) ? "yes" : "<span class=\"warn\">no</span>") +
+        h += row_open(cr) + "<td>" + esc(cell_label(*r)) + "</td>" + num("p50_us") + num("p90_us") + num("p99_us") + num("decode_ms") +
+             num("tokens_per_s") + "<td>" + esc(n) + "</td><td>" + (cr.valid ? "yes" : "<span class=\"warn\">no</span>") +
              "</td></tr>\n";
         // CDF of the raw samples (µs), at most 12 series and 200 points each.
         if (series < 12 && (*r).contains("samples") && (*r)["samples"].is_array() && (*r)["samples"].size() >= 2) {
@@ -399,7 +375,10 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
           size_t step = std::max<size_t>(1, s.size() / 200);
           for (size_t i = 0; i < s.size(); i += step) pts.push_back({{"x", s[i]}, {"y", 100.0 * double(i + 1) / double(s.size())}});
           pts.push_back({{"x", s.back()}, {"y", 100.0}});
-          ds.push_back({{"label", cell_label(*r)}, {"data", pts}, {"showLine", true}, {"pointRadius", 0}, {"borderWidth", 1.5}});
+          json line = {{"label", cell_label(*r)}, {"data", pts}, {"showLine", true}, {"pointRadius", 0}, {"borderWidth", 1.5}};
+          if (is_invalid(cr)) line["label"] = cell_label(*r) + " (invalid: " + invalid_reason(cr) + ")", line["color"] = "#afb8c1",
+                              line["borderDash"] = {4, 3};
+          ds.push_back(line);
           ++series;
         }
       }
@@ -418,22 +397,29 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   h += "<section id=\"quality\"><h2>Quality vs bits per weight</h2>\n";
   {
     // Per format: SNR on the decision's distribution (and ppl/kld when present), bits/weight.
-    struct QP { double bpw = NAN, snr = NAN, ppl = NAN, kld = NAN, cos = NAN; };
+    // A format known only from invalid cells is shown greyed and kept off the Pareto front.
+    struct QP { double bpw = NAN, snr = NAN, ppl = NAN, kld = NAN, cos = NAN; std::string invalid; };
     std::map<std::string, QP> qp;
-    for (const auto& r : results) {
-      if (!ok(r) || jstr(r, "format") == "-") continue;
-      std::string s = jstr(r, "suite");
-      QP& q = qp[jstr(r, "format")];
-      if (s == "quant-error" && jstr(r, "workload") == d.distribution) {
-        q.snr = metric_of(r, "snr_db");
-        q.cos = metric_of(r, "cosine");
-        q.bpw = metric_of(r, "bits_per_weight", q.bpw);
-      } else if (s == "perplexity") {
-        if (std::isfinite(metric_of(r, "ppl"))) q.ppl = metric_of(r, "ppl");
-        if (std::isfinite(metric_of(r, "kld"))) q.kld = metric_of(r, "kld");
+    for (bool valid_pass : {true, false})
+      for (size_t i = 0; i < res.size(); ++i) {
+        const json& r = results[i];
+        if ((valid_pass ? !counts(res[i]) : !is_invalid(res[i])) || jstr(r, "format") == "-") continue;
+        std::string s = jstr(r, "suite");
+        QP& q = qp[jstr(r, "format")];
+        const bool fill = valid_pass || (!std::isfinite(q.snr) && !std::isfinite(q.ppl));
+        if (!fill) continue;
+        if (s == "quant-error" && jstr(r, "workload") == d.distribution) {
+          q.snr = metric_of(r, "snr_db");
+          q.cos = metric_of(r, "cosine");
+          q.bpw = metric_of(r, "bits_per_weight", q.bpw);
+          if (!valid_pass) q.invalid = invalid_reason(res[i]);
+        } else if (s == "perplexity") {
+          if (std::isfinite(metric_of(r, "ppl"))) q.ppl = metric_of(r, "ppl");
+          if (std::isfinite(metric_of(r, "kld"))) q.kld = metric_of(r, "kld");
+          if (!valid_pass && std::isfinite(q.ppl)) q.invalid = invalid_reason(res[i]);
+        }
+        if (!std::isfinite(q.bpw) && std::isfinite(metric_of(r, "bits_per_weight"))) q.bpw = metric_of(r, "bits_per_weight");
       }
-      if (!std::isfinite(q.bpw) && std::isfinite(metric_of(r, "bits_per_weight"))) q.bpw = metric_of(r, "bits_per_weight");
-    }
     bool any_ppl = false, any_snr = false;
     for (auto& [f, q] : qp) any_ppl |= std::isfinite(q.ppl) && std::isfinite(q.bpw), any_snr |= std::isfinite(q.snr) && std::isfinite(q.bpw);
     auto quality_chart = [&](bool ppl) {
@@ -445,26 +431,29 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
       }
       std::set<std::string> front;
       for (auto& [x, y, f] : pts) {
+        if (!qp[f].invalid.empty()) continue;
         bool dominated = false;
         for (auto& [x2, y2, f2] : pts) {
+          if (!qp[f2].invalid.empty()) continue;
           bool better_y = ppl ? y2 < y : y2 > y, ge_y = ppl ? y2 <= y : y2 >= y;
           if (f2 != f && x2 <= x && ge_y && (x2 < x || better_y)) dominated = true;
         }
         if (!dominated) front.insert(f);
       }
-      json all = json::array(), fr = json::array();
+      json all = json::array(), fr = json::array(), grey = json::array();
       std::vector<std::tuple<double, double, std::string>> fpts;
       for (auto& [x, y, f] : pts) {
-        all.push_back({{"x", x}, {"y", y}, {"label", f}});
+        (qp[f].invalid.empty() ? all : grey).push_back({{"x", x}, {"y", y}, {"label", qp[f].invalid.empty() ? f : f + " (invalid)"}});
         if (front.count(f)) fpts.push_back({x, y, f});
       }
       std::sort(fpts.begin(), fpts.end());
       for (auto& [x, y, f] : fpts) fr.push_back({{"x", x}, {"y", y}, {"label", f}});
       std::string what = ppl ? "perplexity (lower is better)" : "SNR (dB, " + d.distribution + ")";
+      json sets = json::array({{{"label", "Pareto front"}, {"data", fr}, {"showLine", true}, {"color", "#cf222e"}, {"pointRadius", 6}, {"borderWidth", 2}},
+                               {{"label", "formats"}, {"data", all}, {"color", "#0969da"}, {"pointRadius", 4}}});
+      if (!grey.empty()) sets.push_back({{"label", "invalid (off the front)"}, {"data", grey}, {"color", "#afb8c1"}, {"pointRadius", 4}});
       h += b.add_chart({{"type", "scatter"},
-                        {"data", {{"datasets", json::array({{{"label", "Pareto front"}, {"data", fr}, {"showLine", true}, {"color", "#cf222e"},
-                                                             {"pointRadius", 6}, {"borderWidth", 2}},
-                                                            {{"label", "formats"}, {"data", all}, {"color", "#0969da"}, {"pointRadius", 4}}})}}},
+                        {"data", {{"datasets", sets}}},
                         {"options", {{"scales", {{"x", {{"title", {{"display", true}, {"text", "bits per weight"}}}}},
                                                  {"y", {{"title", {{"display", true}, {"text", what}}}}}}}}}},
                        true, "Quality vs storage: " + what + "; the red line joins the Pareto-optimal formats");
@@ -474,7 +463,8 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
         const QP& q = qp[f];
         double extra = ppl ? q.kld : q.cos;
         h += fmt::format("<tr{}><td>{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td>{}</td></tr>\n",
-                         front.count(f) ? " class=\"pareto\"" : "", esc(f), x, fmt_num(x), y, fmt_num(y),
+                         !q.invalid.empty() ? " class=\"invalid\" title=\"" + esc("invalid, off the Pareto front: " + q.invalid) + "\""
+                         : front.count(f)   ? std::string(" class=\"pareto\"") : std::string(), esc(f), x, fmt_num(x), y, fmt_num(y),
                          std::isfinite(extra) ? fmt::format("{}", extra) : "", std::isfinite(extra) ? fmt_num(extra, 6) : "—",
                          front.count(f) ? "★" : "");
       }
@@ -520,13 +510,12 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
     h += "<h3>" + esc(s) + "</h3><div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>cell</th><th>status</th>";
     for (const auto& m : ms) h += "<th>" + esc(m) + (metric_unit(m).empty() ? "" : " (" + esc(metric_unit(m)) + ")") + "</th>";
     h += "<th>CV</th></tr></thead><tbody>\n";
-    for (const auto& r : results) {
-      if (jstr(r, "suite") != s) continue;
-      h += "<tr><td>" + esc(cell_label(r)) + "</td><td>" + esc(ok(r) ? (r.value("valid", false) ? "ok" : "invalid") : jstr(r, "status")) + "</td>";
-      for (const auto& m : ms) {
-        double v = metric_of(r, m);
-        h += std::isfinite(v) ? fmt::format("<td data-v=\"{}\">{}</td>", v, fmt_num(v)) : std::string("<td data-v=\"\"></td>");
-      }
+    for (size_t i = 0; i < res.size(); ++i) {
+      const json& r = results[i];
+      const CellResult& cr = res[i];
+      if (cr.cell.suite != s) continue;
+      h += row_open(cr) + "<td>" + esc(cell_label(r)) + "</td><td>" + esc(ok(r) ? (r.value("valid", false) ? "ok" : "invalid") : jstr(r, "status")) + "</td>";
+      for (const auto& m : ms) h += metric_td(cr, m, "");
       double cv = r.contains("stats") && r["stats"].is_object() && r["stats"].contains("cv") && r["stats"]["cv"].is_number()
                       ? r["stats"]["cv"].get<double>() : NAN;
       h += std::isfinite(cv) ? fmt::format("<td data-v=\"{}\">{:.1f}%</td>", cv, cv * 100) : std::string("<td data-v=\"\"></td>");

@@ -5,6 +5,7 @@
 #endif
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -13,6 +14,7 @@
 #include "qb/report.h"
 #include "render.h"
 #include "report_common.h"
+#include "tables.h"
 
 namespace qb::rep {
 
@@ -47,8 +49,10 @@ std::vector<std::string> suite_metrics(const nlohmann::json& report, const std::
       for (const auto& [k, v] : r["metrics"].items())
         if (v.is_number()) present.insert(k);
   std::vector<std::string> out;
+  // In vocabulary order; an estimate form est_NAME sits beside NAME.
   for (const auto& m : all_metrics())
-    if (present.count(std::string(m.name)) && out.size() < max && m.name != "cv") out.push_back(std::string(m.name));
+    for (std::string name : {std::string(m.name), "est_" + std::string(m.name)})
+      if (present.count(name) && out.size() < max && m.name != "cv") out.push_back(name);
   return out;
 }
 
@@ -61,13 +65,22 @@ std::string render_csv(const nlohmann::json& report) {
   for (const auto& m : all_metrics())
     if (present.count(std::string(m.name))) metrics.push_back(std::string(m.name)), present.erase(std::string(m.name));
   for (const auto& m : present) metrics.push_back(m);  // unknown names last, sorted
-  std::string o = "suite,format,backend,workload,threads,placement,status,valid,error,reasons";
+  // valid/reasons say which rows left every ranking and mean; estimate lists the metrics of the row
+  // that are estimates, not measurements; kind is the kind of work (rows of different kinds never
+  // average together).
+  std::string o = "suite,format,backend,workload,threads,placement,status,valid,error,reasons,estimate,kind";
   for (const auto& m : metrics) o += "," + csv_field(m);
   o += ",n,median_s,mean_s,p99_s,cv,median_ci95_lo_s,median_ci95_hi_s,params\n";
-  for (const auto& r : report["results"]) {
+  const auto res = results_of(report);
+  for (size_t i = 0; i < res.size(); ++i) {
+    const auto& r = report["results"][i];
+    std::vector<std::string> est;
+    for (const auto& m : metrics)
+      if (res[i].metrics.contains(m) && is_estimate(res[i], m)) est.push_back(m);
     std::vector<std::string> f = {jstr(r, "suite"), jstr(r, "format"), jstr(r, "backend"), jstr(r, "workload"),
                                   jstr(r, "threads"), jstr(r, "placement"), jstr(r, "status"),
-                                  r.value("valid", false) ? "true" : "false", jstr(r, "error"), reasons_of(r)};
+                                  r.value("valid", false) ? "true" : "false", jstr(r, "error"), reasons_of(r),
+                                  fmt::format("{}", fmt::join(est, ";")), work_kind(res[i]).key};
     std::string line;
     for (size_t i = 0; i < f.size(); ++i) line += (i ? "," : "") + csv_field(f[i]);
     for (const auto& m : metrics) {
@@ -90,6 +103,45 @@ std::string render_csv(const nlohmann::json& report) {
 }
 
 namespace {
+// GitHub-style footnotes: a marker where a number is invalid, the reason below the table.
+struct Footnotes {
+  int next = 1;
+  std::string pending;
+  std::string mark(const std::string& text) {
+    int n = next++;
+    pending += fmt::format("[^{}]: {}\n", n, md_escape(text));
+    return fmt::format("[^{}]", n);
+  }
+  std::string flush() { return std::exchange(pending, std::string()); }
+};
+
+// One performance table (one kind of work, one metric).
+std::string md_perf_table(const PerfTable& t, Footnotes& fn) {
+  std::string o = "\n### " + md_escape(t.title()) + "\n\n";
+  std::string meta = t.aggregation;
+  if (t.estimate) meta += std::string(meta.empty() ? "" : "; ") + "every number here is an estimate, not a measurement";
+  if (!meta.empty()) o += md_escape(meta) + ". ";
+  o += "Invalid measurements are marked and left out of every mean.\n\n| " + md_escape(t.row_header) + " |";
+  for (const auto& c : t.cols) o += " " + md_escape(c) + " |";
+  o += "\n|---|";
+  for (size_t i = 0; i < t.cols.size(); ++i) o += "---:|";
+  o += "\n";
+  for (const auto& row : t.rows) {
+    o += "| " + md_escape(row) + " |";
+    for (const auto& c : t.cols) {
+      const TableEntry* e = t.find(row, c);
+      std::string v = e ? fmt_num(e->value) + (e->estimate ? " (estimate)" : "") : "—";
+      if (e && e->invalid_only) v += " (invalid)" + fn.mark("invalid, left out of every mean: " + e->reasons);
+      else if (e && e->invalid_left_out)
+        v += fn.mark(fmt::format("{} invalid cell(s) left out of this number: {}", e->invalid_left_out, e->reasons));
+      o += " " + v + " |";
+    }
+    o += "\n";
+  }
+  std::string notes = fn.flush();
+  return notes.empty() ? o : o + "\n" + notes;
+}
+
 std::string md_cell_name(const nlohmann::json& r) {
   std::vector<std::string> parts;
   for (const char* k : {"format", "backend", "workload"})
@@ -110,6 +162,15 @@ std::string render_markdown(const nlohmann::json& report) {
                    jstr(run, "cells_invalid"));
   Decision d = decide(results_of(report), DecisionOptions{});
   o += "## Summary\n\n" + d.markdown() + "\n";
+  const auto res = results_of(report);
+  Footnotes fn;
+  const auto tables = perf_tables(res);
+  if (!tables.empty()) {
+    o += "## Performance by kind of work\n\nOne table per kind of work (GEMV n=1 in GB/s of weights, small batch and GEMM in "
+         "GFLOP/s, model-level in tokens/s): a number never mixes kinds.\n";
+    for (const auto& t : tables) o += md_perf_table(t, fn);
+    o += "\n";
+  }
 
   o += "## Machine\n\n| field | value |\n|---|---|\n";
   for (const char* k : {"cpu_model", "vendor", "packages", "cores", "pus", "smt", "numa_nodes", "governor", "os", "kernel"})
@@ -132,20 +193,24 @@ std::string render_markdown(const nlohmann::json& report) {
 
   for (const auto& suite : suites_of(report)) {
     auto ms = suite_metrics(report, suite);
-    o += fmt::format("\n## Suite: {}\n\n| cell | status |", md_escape(suite));
+    o += fmt::format("\n## Suite: {}\n\n| cell | status | valid |", md_escape(suite));
     for (const auto& x : ms) o += " " + md_escape(x) + (metric_unit(x).empty() ? "" : " (" + md_escape(metric_unit(x)) + ")") + " |";
-    o += "\n|---|---|";
+    o += "\n|---|---|---|";
     for (size_t i = 0; i < ms.size(); ++i) o += "---:|";
     o += "\n";
-    for (const auto& r : report["results"]) {
-      if (jstr(r, "suite") != suite) continue;
-      std::string st = jstr(r, "status") != "ok" ? "**" + md_escape(jstr(r, "status")) + "**"
-                       : r.value("valid", false) ? "ok" : "ok (invalid)";
-      o += fmt::format("| {} | {} |", md_cell_name(r), st);
-      for (const auto& x : ms)
-        o += " " + (r["metrics"].contains(x) && r["metrics"][x].is_number() ? fmt_num(r["metrics"][x].get<double>()) : "") + " |";
+    for (size_t i = 0; i < res.size(); ++i) {
+      const auto& r = report["results"][i];
+      if (res[i].cell.suite != suite) continue;
+      std::string st = jstr(r, "status") != "ok" ? "**" + md_escape(jstr(r, "status")) + "**" : "ok";
+      std::string valid = res[i].status != "ok" ? "—" : res[i].valid ? "yes" : "no" + fn.mark("invalid: " + invalid_reason(res[i]));
+      o += fmt::format("| {} | {} | {} |", md_cell_name(r), st, valid);
+      for (const auto& x : ms) {
+        auto v = metric_value(res[i], x, false);
+        o += " " + (v ? fmt_num(v->value) + (v->estimate ? " (estimate)" : "") : "") + " |";
+      }
       o += "\n";
     }
+    if (std::string notes = fn.flush(); !notes.empty()) o += "\n" + notes;
   }
 
   o += "\n## Invalid and failed cells\n\n";

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "qb/command.h"
 #include "qb/report.h"
@@ -154,13 +155,23 @@ double parse_duration_us(const std::string& s, const std::string& option) {
   throw UsageError(fmt::format("{}: bad duration unit in '{}': use ns, us, ms or s", option, s));
 }
 
+namespace {
+constexpr std::string_view kEstPrefix = "est_";
+// The vocabulary entry of a metric, also under its estimate form est_<name>.
+const MetricDef* metric_def(const std::string& metric) {
+  if (const MetricDef* d = find_metric(metric)) return d;
+  if (metric.starts_with(kEstPrefix)) return find_metric(metric.substr(kEstPrefix.size()));
+  return nullptr;
+}
+}  // namespace
+
 bool higher_is_better(const std::string& metric) {
-  const MetricDef* d = find_metric(metric);
+  const MetricDef* d = metric_def(metric);
   return d ? d->higher_is_better : false;
 }
 
 std::string metric_unit(const std::string& metric) {
-  const MetricDef* d = find_metric(metric);
+  const MetricDef* d = metric_def(metric);
   return d ? std::string(d->unit) : std::string();
 }
 
@@ -206,6 +217,53 @@ bool is_timing_metric(const std::string& m) {
   for (auto* k : kTiming)
     if (m == k) return true;
   return false;
+}
+
+bool is_estimate(const CellResult& r) {
+  auto it = r.cell.params.find("estimate");
+  if (it != r.cell.params.end() && it->is_boolean() && it->get<bool>()) return true;
+  return r.cell.suite == "latency" && r.cell.workload.starts_with("decode_");
+}
+
+bool is_estimate(const CellResult& r, const std::string& metric) {
+  if (is_estimate(r) || metric.starts_with(kEstPrefix)) return true;
+  auto it = r.cell.params.find(metric + "_method");
+  return it != r.cell.params.end() && it->is_string() && it->get<std::string>().starts_with("estimate");
+}
+
+std::optional<MetricValue> metric_value(const CellResult& r, const std::string& name, bool with_est_form) {
+  for (const std::string& n : {name, std::string(kEstPrefix) + name}) {
+    if (n != name && !with_est_form) break;
+    auto it = r.metrics.find(n);
+    if (it == r.metrics.end() || !it->is_number()) continue;
+    double v = it->get<double>();
+    if (std::isfinite(v)) return MetricValue{v, is_estimate(r, n)};
+  }
+  return std::nullopt;
+}
+
+bool is_invalid(const CellResult& r) { return r.status == "ok" && !r.valid; }
+
+bool counts(const CellResult& r, bool include_invalid) { return r.status == "ok" && (r.valid || include_invalid); }
+
+std::string invalid_reason(const CellResult& r) {
+  if (r.reasons.empty()) return "invalid (no reason recorded)";
+  return fmt::format("{}", fmt::join(r.reasons, "; "));
+}
+
+WorkKind work_kind(const CellResult& r) {
+  const auto& p = r.cell.params;
+  if (r.cell.suite == "throughput" && p.contains("n") && p["n"].is_number_integer()) {
+    const int64_t n = p["n"].get<int64_t>();
+    if (n == 1) return {"gemv", "GEMV (n=1)", "gb_per_s", 0};
+    if (n <= 32) return {fmt::format("batch{}", n), fmt::format("small batch (n={})", n), "gflop_per_s", 1};
+    return {fmt::format("gemm{}", n), fmt::format("GEMM (n={})", n), "gflop_per_s", 2};
+  }
+  if (r.cell.suite == "latency" && r.cell.workload.starts_with("decode_"))
+    return {"decode", "model-level decode (estimate)", "tokens_per_s", 3};
+  if (metric_value(r, "tokens_per_s"))
+    return {"model", is_estimate(r, "tokens_per_s") ? "model-level (estimate)" : "model-level", "tokens_per_s", 4};
+  return {};
 }
 
 }  // namespace qb::rep

@@ -50,4 +50,40 @@ bool is_full_precision(const std::string& format);
 // Metrics derived from timing samples (compare uses Mann-Whitney U for these).
 bool is_timing_metric(const std::string& metric);
 
+// ---- Which numbers may decide: the one place that says whether a cell counts, whether a number
+// is an estimate, and which kind of work a cell measures. recommend, qualify and every renderer
+// use these; none decides on its own.
+
+// A cell whose numbers are estimates rather than measurements: params.estimate == true, or a
+// latency decode_* cell (the decode-step estimate).
+bool is_estimate(const CellResult& r);
+// One metric of a cell is an estimate: the cell is, the metric is named est_*, or the cell's
+// params.<metric>_method says "estimate...".
+bool is_estimate(const CellResult& r, const std::string& metric);
+// A metric read from a cell under its name, or (with_est_form) else its estimate form
+// est_<name>; finite values only.
+struct MetricValue {
+  double value = 0;
+  bool estimate = false;
+};
+std::optional<MetricValue> metric_value(const CellResult& r, const std::string& name, bool with_est_form = true);
+
+// Whether a cell's numbers enter rankings, Pareto fronts, gates, geometric means and other
+// aggregates: status ok and valid (invalid cells too when include_invalid).
+bool counts(const CellResult& r, bool include_invalid = false);
+bool is_invalid(const CellResult& r);              // status ok but valid == false
+std::string invalid_reason(const CellResult& r);   // the recorded reasons, "; "-joined
+
+// The kind of work a cell measures; numbers of different kinds are never averaged together.
+// Throughput: GEMV (n=1, GB/s of weights), small batch (n <= 32) and GEMM (GFLOP/s), one kind per
+// n; model-level (tokens/s): the latency suite's decode estimate and model suites. Other cells
+// have an empty key and metric.
+struct WorkKind {
+  std::string key;     // "gemv", "batch8", "gemm512", "decode", "model", ""
+  std::string title;   // "GEMV (n=1)", ...
+  std::string metric;  // the metric its tables show
+  int order = 9;       // display order
+};
+WorkKind work_kind(const CellResult& r);
+
 }  // namespace qb::rep

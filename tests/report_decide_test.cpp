@@ -284,3 +284,169 @@ TEST(Qualify, CountGateSeesFailedCells) {
   EXPECT_EQ(q.gates[0].status, "fail");
   EXPECT_DOUBLE_EQ(*q.gates[0].value, 1);
 }
+
+// ---- issue 11, point 2: decisions on invalid data; measured numbers outrank estimates
+
+namespace {
+const Candidate* find(const Decision& d, const std::string& format, const std::string& backend) {
+  for (const auto& c : d.candidates)
+    if (c.format == format && c.backend == backend) return &c;
+  return nullptr;
+}
+}  // namespace
+
+TEST(Recommend, InvalidCellsAreNotRankedButListed) {
+  auto v = qbt::sample_results();
+  // A disturbed run: Q4_K on avx512 looks 10x faster than anything, but its cells are invalid.
+  v.push_back(qbt::invalid(qbt::tp("Q4_K", "avx512", "gemv_4096x4096", 2, 0.0001, 4.5, 90), "CV 41% over threshold 5%"));
+  v.push_back(qbt::invalid(qbt::tp("Q4_K", "avx512", "gemv_4096x14336", 2, 0.0001, 4.5, 91), "steal 12% during the cell"));
+  auto d = decide(v, DecisionOptions{});
+  const Candidate* bad = find(d, "Q4_K", "avx512");
+  ASSERT_NE(bad, nullptr);
+  EXPECT_FALSE(bad->eligible);
+  EXPECT_EQ(bad->rank, 0);
+  EXPECT_FALSE(bad->pareto);
+  EXPECT_EQ(bad->invalid_cells, 2);
+  EXPECT_NE(bad->why.find("CV 41%"), std::string::npos) << bad->why;
+  EXPECT_NE(bad->why.find("--include-invalid"), std::string::npos) << bad->why;
+  // The valid ranking is the one without the invalid cells.
+  EXPECT_EQ(d.candidates[0].format, "Q4_K");
+  EXPECT_EQ(d.candidates[0].backend, "avx2");
+  EXPECT_TRUE(find(d, "Q4_K", "avx2")->pareto);  // not dominated by an invalid measurement
+  ASSERT_EQ(d.invalid_cells.size(), 2u);
+  EXPECT_NE(d.text().find("Invalid cells left out"), std::string::npos);
+  EXPECT_NE(d.text().find("steal 12%"), std::string::npos);
+  EXPECT_NE(d.markdown().find("steal 12%"), std::string::npos);
+  EXPECT_NE(d.html().find("class=\"invalid\""), std::string::npos);
+
+  // --include-invalid brings them back, visibly marked.
+  DecisionOptions inc;
+  inc.include_invalid = true;
+  auto di = decide(v, inc);
+  const Candidate* back = find(di, "Q4_K", "avx512");
+  ASSERT_NE(back, nullptr);
+  EXPECT_TRUE(back->eligible);
+  EXPECT_EQ(back->rank, 1);
+  EXPECT_TRUE(back->includes_invalid);
+  EXPECT_NE(back->why.find("INCLUDES 2 INVALID"), std::string::npos) << back->why;
+  EXPECT_NE(di.text().find("[includes invalid cells]"), std::string::npos);
+  EXPECT_NE(di.html().find("eligible pareto invalid"), std::string::npos);
+}
+
+TEST(Recommend, InvalidCellLeavesTheCandidatesNumbersAlone) {
+  auto v = qbt::sample_results();
+  auto clean = decide(v, DecisionOptions{});
+  // One more Q4_0 cell, 100x slower and invalid: neither its GB/s nor its speed-up may move.
+  v.push_back(qbt::invalid(qbt::tp("Q4_0", "avx2", "gemv_4096x11008", 2, 0.1, 4.5, 77)));
+  auto d = decide(v, DecisionOptions{});
+  const Candidate *a = find(clean, "Q4_0", "avx2"), *b = find(d, "Q4_0", "avx2");
+  ASSERT_TRUE(a && b && a->gb_per_s && b->gb_per_s && a->speedup && b->speedup);
+  EXPECT_DOUBLE_EQ(*a->gb_per_s, *b->gb_per_s);
+  EXPECT_DOUBLE_EQ(*a->speedup, *b->speedup);
+  EXPECT_TRUE(b->eligible);
+  EXPECT_EQ(b->invalid_cells, 1);
+  EXPECT_NE(b->why.find("1 invalid cell(s) left out"), std::string::npos) << b->why;
+}
+
+TEST(Recommend, MeasuredNumberOutranksEstimate) {
+  // Same candidate: a measured tokens/s and the decode estimate. The measurement is the number.
+  std::vector<qb::CellResult> v = {qbt::qe("Q4_K", 21, 4.5), qbt::qe("Q4_0", 19, 4.5)};
+  v.push_back(qbt::decode_estimate("Q4_K", "avx2", 100));
+  v.push_back(qbt::cell("latency", "Q4_K", "avx2", "model_llama3.2-1b", 2, "compact", {{"tokens_per_s", 20.0}}));
+  // Another candidate known only by the estimate, five times "faster".
+  v.push_back(qbt::decode_estimate("Q4_0", "avx2", 100));
+  DecisionOptions o;
+  o.w_speed = 3;  // speed dominates the score: only the measured-first rule puts Q4_K first
+  auto d = decide(v, o);
+  const Candidate *k = find(d, "Q4_K", "avx2"), *z = find(d, "Q4_0", "avx2");
+  ASSERT_TRUE(k && z && k->tokens_per_s && z->tokens_per_s);
+  EXPECT_DOUBLE_EQ(*k->tokens_per_s, 20.0);
+  EXPECT_FALSE(k->is_estimate("tokens_per_s"));
+  EXPECT_TRUE(z->is_estimate("tokens_per_s"));
+  EXPECT_TRUE(z->speed_estimated);
+  EXPECT_GT(z->score, k->score);
+  EXPECT_EQ(d.candidates[0].format, "Q4_K") << d.text();
+  EXPECT_EQ(d.candidates[1].format, "Q4_0");
+  // Wherever the estimate is shown it says so.
+  EXPECT_NE(d.markdown().find("100 tok/s (estimate)"), std::string::npos);
+  EXPECT_NE(d.html().find("100 tok/s (estimate)"), std::string::npos);
+  EXPECT_NE(d.text().find("estimate"), std::string::npos);
+  EXPECT_NE(d.to_json().dump().find("\"estimated\":[\"decode_ms\",\"tokens_per_s\"]"), std::string::npos) << d.to_json().dump();
+  // A constraint met only by an estimate says so too.
+  DecisionOptions m = o;
+  parse_min_throughput(m, "50tokens/s");
+  auto dm = decide(v, m);
+  const Candidate* zm = find(dm, "Q4_0", "avx2");
+  ASSERT_FALSE(zm->constraints.empty());
+  EXPECT_NE(zm->constraints[0].detail.find("100 tokens/s (estimate)"), std::string::npos) << zm->constraints[0].detail;
+}
+
+TEST(Recommend, EstimateKeyedOnParamOrMetricName) {
+  // Whatever the latency suite writes: params.estimate on any workload, or est_* metric names.
+  auto a = qbt::cell("latency", "Q4_K", "avx2", "model_x", 2, "compact", {{"tokens_per_s", 50.0}});
+  a.cell.params = {{"estimate", true}};
+  auto b = qbt::cell("latency", "Q4_0", "avx2", "decode_x", 2, "compact", {{"est_tokens_per_s", 60.0}});
+  auto d = decide({a, b, qbt::qe("Q4_K", 21, 4.5), qbt::qe("Q4_0", 19, 4.5)}, DecisionOptions{});
+  const Candidate *k = find(d, "Q4_K", "avx2"), *z = find(d, "Q4_0", "avx2");
+  ASSERT_TRUE(k && z && k->tokens_per_s && z->tokens_per_s);
+  EXPECT_TRUE(k->is_estimate("tokens_per_s"));
+  EXPECT_TRUE(z->is_estimate("tokens_per_s"));
+  EXPECT_DOUBLE_EQ(*z->tokens_per_s, 60.0);
+}
+
+TEST(Qualify, InvalidCellsDoNotDecideGatesByDefault) {
+  auto v = qbt::sample_results();
+  v.push_back(qbt::invalid(qbt::tp("Q4_K", "avx2", "gemv_4096x11008", 2, 1.0, 4.5, 5), "CV 41% over threshold 5%"));
+  nlohmann::json p = {{"name", "t"},
+                      {"gates", {{{"name", "Q4_K GEMV >= 1 GB/s"}, {"select", {{"suite", "throughput"}, {"format", "Q4_K"}}},
+                                  {"metric", "gb_per_s"}, {"op", ">="}, {"threshold", 1}}}}};
+  auto q = qualify(p, "p.json", v);
+  EXPECT_EQ(q.gates[0].status, "pass") << q.gates[0].detail;
+  EXPECT_EQ(q.gates[0].cells, 2);
+  EXPECT_NE(q.gates[0].detail.find("1 invalid cell(s) dropped"), std::string::npos);
+  // --include-invalid: the invalid cell decides, and the verdict says so.
+  auto qi = qualify(p, "p.json", v, true);
+  EXPECT_EQ(qi.gates[0].status, "fail");
+  EXPECT_NE(qi.gates[0].detail.find("INCLUDES 1 INVALID"), std::string::npos) << qi.gates[0].detail;
+  // An explicit require_valid: false still works.
+  p["gates"][0]["require_valid"] = false;
+  EXPECT_EQ(qualify(p, "p.json", v).gates[0].status, "fail");
+  // CLI.
+  p["gates"][0].erase("require_valid");
+  auto pp = qbt::write("q_invalid.json", p.dump()), rep = qbt::write("q_invalid_report.json", qbt::make_report(v).dump());
+  std::string out;
+  EXPECT_EQ(qbt::run_qbench("qualify --profile " + pp + " " + rep, &out), 0) << out;
+  EXPECT_EQ(qbt::run_qbench("qualify --include-invalid --profile " + pp + " " + rep, &out), 1) << out;
+  EXPECT_NE(out.find("INVALID"), std::string::npos) << out;
+}
+
+TEST(Qualify, MeasuredValueOutranksEstimate) {
+  std::vector<qb::CellResult> v = {qbt::decode_estimate("Q4_K", "avx2", 100),
+                                   qbt::cell("latency", "Q4_K", "avx2", "model_llama3.2-1b", 2, "compact", {{"tokens_per_s", 20.0}})};
+  nlohmann::json p = {{"name", "t"},
+                      {"gates", {{{"name", "Q4_K decodes >= 50 tokens/s"}, {"select", {{"format", "Q4_K"}}},
+                                  {"metric", "tokens_per_s"}, {"aggregate", "max"}, {"op", ">="}, {"threshold", 50}}}}};
+  auto q = qualify(p, "p.json", v);
+  EXPECT_EQ(q.gates[0].status, "fail") << q.gates[0].detail;
+  ASSERT_TRUE(q.gates[0].value.has_value());
+  EXPECT_DOUBLE_EQ(*q.gates[0].value, 20.0);
+  EXPECT_NE(q.gates[0].detail.find("1 estimate(s) ignored"), std::string::npos) << q.gates[0].detail;
+  // Only the estimate: it is used, and the verdict says it is an estimate.
+  auto qe = qualify(p, "p.json", {v[0]});
+  EXPECT_EQ(qe.gates[0].status, "pass");
+  EXPECT_NE(qe.gates[0].detail.find("estimate"), std::string::npos) << qe.gates[0].detail;
+}
+
+TEST(Recommend, CliIncludeInvalid) {
+  auto v = qbt::sample_results();
+  v.push_back(qbt::invalid(qbt::tp("Q4_K", "avx512", "gemv_4096x4096", 2, 0.0001, 4.5, 90)));
+  auto rep = qbt::write("rec_invalid.json", qbt::make_report(v).dump());
+  std::string out;
+  ASSERT_EQ(qbt::run_qbench("recommend " + rep + " --json", &out), 0) << out;
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["recommendations"][0], "Q4_K / avx2 / 2t / compact");
+  EXPECT_EQ(j["invalid_cells"].size(), 1u);
+  ASSERT_EQ(qbt::run_qbench("recommend " + rep + " --json --include-invalid", &out), 0) << out;
+  j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["recommendations"][0], "Q4_K / avx512 / 2t / compact");
+}

@@ -54,8 +54,28 @@ inline qb::CellResult tp(const std::string& format, const std::string& backend, 
   for (auto& x : s) x *= scale;
   double med = qb::percentile(s, 0.5);
   double bytes = 4096.0 * 4096.0 * bpw / 8;
-  return cell("throughput", format, backend, workload, threads, "compact",
-              {{"gb_per_s", bytes / med / 1e9}, {"time_s", med}, {"gflop_per_s", 2 * 4096.0 * 4096 / med / 1e9}}, s);
+  // n from the workload name, as the throughput suite writes it: gemv_MxK (n=1) or gemmN_MxK.
+  int64_t n = workload.rfind("gemm", 0) == 0 ? std::atoll(workload.c_str() + 4) : 1;
+  auto r = cell("throughput", format, backend, workload, threads, "compact",
+                {{"gb_per_s", bytes / med / 1e9}, {"time_s", med}, {"gflop_per_s", 2 * 4096.0 * 4096 * double(n) / med / 1e9}}, s);
+  r.cell.params = {{"m", 4096}, {"k", 4096}, {"n", n}};
+  return r;
+}
+
+// A latency suite decode-step estimate of `model` (params.estimate, as the latency suite writes it).
+inline qb::CellResult decode_estimate(const std::string& format, const std::string& backend, double tokens_per_s,
+                                      const std::string& model = "llama3.2-1b") {
+  auto r = cell("latency", format, backend, "decode_" + model, 2, "compact",
+                {{"decode_ms", 1e3 / tokens_per_s}, {"tokens_per_s", tokens_per_s}});
+  r.cell.params = {{"model", model}, {"estimate", true}};
+  return r;
+}
+
+// A cell marked invalid with one reason.
+inline qb::CellResult invalid(qb::CellResult r, const std::string& reason = "CV 41% over threshold 5%") {
+  r.valid = false;
+  r.reasons = {reason};
+  return r;
 }
 
 inline qb::CellResult qe(const std::string& format, double snr_db, double bpw, const std::string& dist = "gaussian") {
