@@ -1,6 +1,7 @@
 // Statistics on fixed synthetic samples with exact expected values.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "qb/measure.h"
@@ -78,7 +79,7 @@ TEST(Stats, BootstrapCiIsReproducibleAndBracketsMedian) {
 TEST(Measure, ValidityVerdicts) {
   qb::MeasureOptions o;
   o.min_samples = 10;
-  o.max_cv = 0.05;
+  o.max_ci_rel = 0.05;
   qb::Measurement m;
   m.samples = {1, 1, 1};
   qb::judge(m, o, false);
@@ -87,10 +88,17 @@ TEST(Measure, ValidityVerdicts) {
   EXPECT_NE(m.reasons[0].find("too few samples"), std::string::npos);
 
   m.samples = std::vector<double>(20, 1.0);
-  m.samples[0] = 3.0;  // CV ~ 0.43
+  m.samples[0] = 3.0;  // CV ~ 0.43, but the median is exact: valid, CV reported, one outlier
+  qb::judge(m, o, false);
+  EXPECT_TRUE(m.valid);
+  EXPECT_GT(m.stats.cv, 0.4);
+  EXPECT_EQ(m.stats.outliers, 1);
+
+  m.samples.clear();
+  for (int i = 0; i < 20; ++i) m.samples.push_back(1.0 + 0.1 * i);  // median +-15%
   qb::judge(m, o, false);
   EXPECT_FALSE(m.valid);
-  EXPECT_NE(m.reasons.back().find("CV"), std::string::npos);
+  EXPECT_NE(m.reasons.back().find("CI of the median"), std::string::npos);
 
   m.samples = std::vector<double>(20, 1.0);
   qb::judge(m, o, false);
@@ -104,6 +112,7 @@ TEST(Measure, LoopStopsAtMinTimeAndSamples) {
   o.min_time_s = 0.0;
   o.min_samples = 25;
   o.max_time_s = 5;
+  o.max_ci_rel = 0.99;  // any precision will do: the minimums alone decide when to stop
   int calls = 0;
   auto m = qb::measure(o, [&] { ++calls; });
   EXPECT_EQ(m.samples.size(), 25u);
@@ -122,4 +131,132 @@ TEST(Measure, CapIsReported) {
   bool cap = false;
   for (auto& r : m.reasons) cap = cap || r.find("cap") != std::string::npos;
   EXPECT_TRUE(cap);
+}
+
+// ---- validity gated on the precision of the median (issue 11, point 10) ----
+
+// A few huge outliers (preemption) blow up the CV but leave the median known to well under 1%:
+// the cell is valid, the outliers are counted, and CV is still reported.
+TEST(Measure, OutliersWithTightMedianCiAreValid) {
+  qb::MeasureOptions o;
+  o.min_samples = 10;
+  qb::Measurement m;
+  for (int i = 0; i < 200; ++i) m.samples.push_back(1.0 + 0.001 * (i % 7));
+  for (int i = 0; i < 8; ++i) m.samples.push_back(20.0);  // VM preemption
+  qb::judge(m, o, false);
+  EXPECT_GT(m.stats.cv, 0.5);  // the old gate (CV <= 10%) called this invalid
+  EXPECT_LT(m.stats.median_ci_rel, 0.01);
+  EXPECT_EQ(m.stats.outliers, 8);
+  EXPECT_TRUE(m.valid) << (m.reasons.empty() ? "" : m.reasons[0]);
+}
+
+// Samples spread evenly over [1, 2]: the median is not known to 2%, even with a modest CV.
+TEST(Measure, WideMedianCiIsInvalidWithReason) {
+  qb::MeasureOptions o;
+  o.min_samples = 10;
+  qb::Measurement m;
+  for (int i = 0; i < 30; ++i) m.samples.push_back(1.0 + i / 29.0);
+  qb::judge(m, o, true);
+  EXPECT_GT(m.stats.median_ci_rel, 0.02);
+  EXPECT_FALSE(m.valid);
+  ASSERT_FALSE(m.reasons.empty());
+  EXPECT_NE(m.reasons.back().find("95% CI of the median"), std::string::npos) << m.reasons.back();
+  EXPECT_NE(m.reasons.back().find("cap hit"), std::string::npos) << m.reasons.back();
+  EXPECT_TRUE(qb::is_sampling_reason(m.reasons.back()));
+  EXPECT_FALSE(qb::is_sampling_reason("output check failed: ..."));
+  // The gate is configurable: at +-40% the same samples pass.
+  o.max_ci_rel = 0.4;
+  qb::judge(m, o, false);
+  EXPECT_TRUE(m.valid);
+}
+
+TEST(Stats, OutliersAndOrderStatisticCi) {
+  auto st = qb::compute_stats({10, 10, 10, 11, 9, 10, 100});
+  EXPECT_DOUBLE_EQ(st.median, 10);
+  EXPECT_DOUBLE_EQ(st.mad, 0);  // 4 of 7 deviations are 0
+  EXPECT_EQ(st.outliers, 2);    // 11 and 100 are above 10 + 3 * 1.4826 * 0
+  // n < 6: the distribution-free CI is [min, max].
+  EXPECT_DOUBLE_EQ(qb::median_ci_rel_order_stat({1, 2, 3, 4, 5}), (5.0 - 1.0) / 2 / 3);
+  std::vector<double> flat(1000, 2.0);
+  EXPECT_DOUBLE_EQ(qb::median_ci_rel_order_stat(flat), 0);
+  // On a smooth sample set the order-statistic CI and the bootstrap CI agree closely.
+  std::vector<double> s;
+  for (int i = 0; i < 400; ++i) s.push_back(1.0 + 0.001 * ((i * 37) % 101));
+  const auto b = qb::compute_stats(s);
+  EXPECT_NEAR(qb::median_ci_rel_order_stat(s), b.median_ci_rel, 0.5 * b.median_ci_rel + 1e-4);
+}
+
+// Adaptive stop: a steady body stops once the minimums are met and the median is precise; a
+// bimodal body (median between two clusters) keeps sampling to the cap and says so.
+TEST(Measure, AdaptiveStopKeepsSamplingUntilPreciseOrCapped) {
+  qb::MeasureOptions o;
+  o.warmup = 0;
+  o.min_time_s = 0;
+  o.min_samples = 20;
+  o.max_time_s = 0.3;
+  o.max_samples = 100000;
+  int k = 0;
+  auto steady = qb::measure(o, [&] { ++k; });
+  EXPECT_EQ(steady.counters["stop"]["reason"], "precision reached");
+  int i = 0;
+  auto bimodal = qb::measure(o, [&] {
+    if (++i % 2) {
+      const auto t0 = std::chrono::steady_clock::now();
+      while (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(200)) {
+      }
+    }
+  });
+  EXPECT_GT(bimodal.samples.size(), 20u);
+  EXPECT_TRUE(bimodal.cap_hit);
+  EXPECT_EQ(bimodal.counters["stop"]["reason"], "time cap");
+  EXPECT_FALSE(bimodal.valid);
+}
+
+// ---- interference (issue 11, point 8) ----
+
+TEST(Interference, StealAndOtherProcessesAreDetected) {
+  const std::string la = "0.50 0.40 0.30 1/200 999\n";
+  const std::string la_busy = "3.10 1.40 0.30 5/200 999\n";
+  // cpu user nice system idle iowait irq softirq steal
+  auto a = qb::parse_cpu_snapshot("cpu  1000 0 100 5000 0 0 0 10 0 0\ncpu0 ...\n", la);
+  ASSERT_TRUE(a.ok);
+  EXPECT_EQ(a.busy, 1100u);
+  EXPECT_EQ(a.steal, 10u);
+  EXPECT_EQ(a.runnable, 1);
+  a.t = 0;
+  a.self_cpu_s = 0;
+  // Quiet: 200 jiffies over the interval, all of them ours (1 s of CPU at 100 Hz = 100 jiffies).
+  auto quiet = qb::parse_cpu_snapshot("cpu  1100 0 100 5100 0 0 0 10 0 0\n", la);
+  quiet.t = 1;
+  quiet.self_cpu_s = 1.0;
+  auto q = qb::assess_interference(a, quiet);
+  EXPECT_TRUE(q.measured);
+  EXPECT_FALSE(q.disturbed) << q.reason;
+  EXPECT_EQ(q.total_jiffies, 200u);
+  // Another process used 60 jiffies (30% of the machine) while we used 100.
+  auto busy = qb::parse_cpu_snapshot("cpu  1160 0 100 5040 0 0 0 10 0 0\n", la_busy);
+  busy.t = 1;
+  busy.self_cpu_s = 1.0;
+  auto b = qb::assess_interference(a, busy);
+  EXPECT_TRUE(b.disturbed);
+  EXPECT_NEAR(b.other, 0.30, 1e-9);
+  EXPECT_NE(b.reason.find("other processes used 30.0%"), std::string::npos) << b.reason;
+  EXPECT_EQ(b.runnable_after, 5);
+  // The hypervisor stole 20 jiffies (10%).
+  auto stolen = qb::parse_cpu_snapshot("cpu  1100 0 100 5080 0 0 0 30 0 0\n", la);
+  stolen.t = 1;
+  stolen.self_cpu_s = 1.0;
+  auto s = qb::assess_interference(a, stolen);
+  EXPECT_TRUE(s.disturbed);
+  EXPECT_NE(s.reason.find("steal 10.0%"), std::string::npos) << s.reason;
+  // Two jiffies of someone else in a 10-jiffy cell are below /proc/stat's resolution.
+  auto tiny = qb::parse_cpu_snapshot("cpu  1008 0 100 5000 0 0 0 10 0 0\n", la);
+  tiny.t = 0.05;
+  tiny.self_cpu_s = 0.06;
+  EXPECT_FALSE(qb::assess_interference(a, tiny).disturbed);
+  // Unreadable /proc: not measured, never disturbed.
+  EXPECT_FALSE(qb::assess_interference(qb::parse_cpu_snapshot("", ""), busy).measured);
+  auto j = qb::interference_json(b);
+  EXPECT_NEAR(j["other_cpu_pct"].get<double>(), 30.0, 1e-9);
+  EXPECT_EQ(j["load1"][1], 3.10);
 }

@@ -21,6 +21,8 @@ struct RunArgs {
   std::string suites, formats, backends, threads, placements, shapes, batch, model, out, resume, residency;
   std::vector<std::string> shape;
   bool quick = false;
+  bool no_fsync = false;
+  double ci_target_pct = 0;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -103,7 +105,10 @@ void add_run(CLI::App& app) {
   cmd->add_flag("--quick", args->quick, "Fewer shapes, shorter minimum times (still valid statistics)");
   cmd->add_option("--out", args->out, "Output directory for report.json, journal.jsonl and renderings (default: qbench-out/<time>)");
   cmd->add_option("--resume", args->resume, "Continue the run in DIR, skipping cells already in its journal");
-  cmd->callback([args] {
+  cmd->add_flag("--no-fsync", args->no_fsync, "Do not fsync the journal after each cell (a crash still keeps it; power loss may not)");
+  auto* ci_target = cmd->add_option("--ci-target", args->ci_target_pct,
+                  "Validity: relative half-width of the median's 95% CI, in percent (default 2); sampling goes on until it is reached or capped");
+  cmd->callback([args, ci_target] {
     RunConfig cfg;
     cfg.suites = split(args->suites);
     cfg.formats = split(args->formats);
@@ -120,6 +125,11 @@ void add_run(CLI::App& app) {
     kb::set_residency_option(args->residency);
     cfg.quick = args->quick;
     cfg.measure = args->quick ? quick_options() : default_options();
+    if (ci_target->count()) {
+      if (!(args->ci_target_pct > 0 && args->ci_target_pct < 100))
+        throw UsageError(fmt::format("bad --ci-target {}: expected a percentage in (0, 100), e.g. 2", args->ci_target_pct));
+      cfg.measure.max_ci_rel = args->ci_target_pct / 100;
+    }
     const bool resume = !args->resume.empty();
     if (resume && (!cfg.suites.empty() || !cfg.formats.empty() || !cfg.backends.empty() || !cfg.threads.empty() ||
                    !cfg.placements.empty() || !cfg.shapes.empty() || !cfg.batch.empty() || !cfg.model.empty() || args->quick ||
@@ -135,7 +145,15 @@ void add_run(CLI::App& app) {
       cfg.out_dir = std::string("qbench-out/") + buf;
     }
     if (!resume) check_memory(cfg);
-    auto sum = run_benchmarks(cfg, resume);
+    RunSummary sum;
+    try {
+      sum = run_benchmarks(cfg, resume, RunOptions{.fsync = !args->no_fsync});
+    } catch (const IoError& e) {
+      // Disk full or I/O error: the journal holds every complete cell (see Journal::append).
+      std::fprintf(stderr, "qbench: %s\n", e.what());
+      set_exit_code(kExitIoError);
+      return;
+    }
     if (!globals().quiet) {
       print_summary(sum.report_path);
       std::printf("\n%d cells (%d measured, %d resumed, %d failed, %d invalid) in %.1f s\nreport: %s\njournal: %s\n",

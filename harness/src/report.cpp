@@ -1,9 +1,12 @@
-// Journal (append-only JSONL, one cell per line, flushed at once) and the report built from it.
+// Journal (append-only JSONL, one cell per line, fsynced at once unless --no-fsync) and the report built from it.
 #include "qb/report.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -54,31 +57,96 @@ std::string iso_now() {
 }
 }  // namespace
 
-Journal::Journal(const std::string& dir, const nlohmann::json& header) {
+namespace {
+// Writes all of [data, data+size) to fd; returns 0 or the errno of the first failure.
+int write_all(int fd, const char* data, size_t size, size_t* written) {
+  *written = 0;
+  while (*written < size) {
+    const ssize_t n = ::write(fd, data + *written, size - *written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return EIO;
+    *written += size_t(n);
+  }
+  return 0;
+}
+}  // namespace
+
+Journal::Journal(const std::string& dir, const nlohmann::json& header, bool fsync) : fsync_(fsync) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw UsageError(fmt::format("cannot create output directory '{}': {}", dir, ec.message()));
+  dir_ = dir;
   path_ = (fs::path(dir) / "journal.jsonl").string();
-  const bool fresh = !fs::exists(path_) || fs::file_size(path_) == 0;
-  std::ofstream out(path_, std::ios::app);
-  if (!out) throw UsageError(fmt::format("cannot write '{}': {}", path_, std::strerror(errno)));
-  if (fresh) {
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw UsageError(fmt::format("cannot write '{}': {}", path_, std::strerror(errno)));
+  struct stat st {};
+  ::fstat(fd, &st);
+  off_t size = S_ISREG(st.st_mode) ? st.st_size : 0;
+  if (size > 0) {
+    // Count complete lines and cut a partial last one (killed mid-write): a line appended after
+    // it would make the journal unreadable.
+    std::string text(size_t(size), '\0');
+    if (::pread(fd, text.data(), text.size(), 0) != ssize_t(text.size())) {
+      const int err = errno;
+      ::close(fd);
+      throw IoError(fmt::format("cannot read journal '{}': {}", path_, std::strerror(err)));
+    }
+    const size_t last_nl = text.rfind('\n');
+    const off_t keep = last_nl == std::string::npos ? 0 : off_t(last_nl + 1);
+    lines_ = int(std::count(text.begin(), text.begin() + keep, '\n'));
+    if (keep != size && ::ftruncate(fd, keep) != 0) {
+      const int err = errno;
+      ::close(fd);
+      throw IoError(fmt::format("cannot cut the partial last line of journal '{}': {}", path_, std::strerror(err)));
+    }
+    size = keep;
+  }
+  ::close(fd);
+  if (size == 0) {
     nlohmann::json h = header;
     if (!h.contains("created")) h["created"] = iso_now();
-    out << nlohmann::json{{"journal", h}}.dump() << "\n";
+    write_line(nlohmann::json{{"journal", h}}.dump() + "\n");
+    if (fsync_) {
+      // The new file's directory entry must be durable too.
+      const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+      }
+    }
   }
 }
 
 void Journal::append(const CellResult& r) {
-  // One write per line, flushed at once: once fwrite+fflush return, the line is in the kernel and
-  // survives a killed process. (No fsync: it cost ~4 ms per cell here, which is only needed
-  // against power loss, and would be a visible share of a --quick run.)
-  std::string line = nlohmann::json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  FILE* f = std::fopen(path_.c_str(), "a");
-  if (!f) throw std::runtime_error(fmt::format("cannot append to journal '{}': {}", path_, std::strerror(errno)));
-  std::fwrite(line.data(), 1, line.size(), f);
-  std::fflush(f);
-  std::fclose(f);
+  write_line(nlohmann::json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+void Journal::write_line(const std::string& line) {
+  // Open, write, fsync, close per line: the line is complete on disk when this returns, or the
+  // file is exactly as it was before (cut back to the previous size) and IoError says why.
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) throw IoError(fmt::format("cannot append to journal '{}': {}", path_, std::strerror(errno)));
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  const off_t before = regular ? st.st_size : 0;
+  size_t written = 0;
+  int err = write_all(fd, line.data(), line.size(), &written);
+  if (!err && fsync_ && regular && ::fsync(fd) != 0) err = errno;
+  if (err) {
+    if (regular) (void)!::ftruncate(fd, before);
+    ::close(fd);
+  } else if (::close(fd) != 0) {
+    err = errno;
+    if (regular) (void)!::truncate(path_.c_str(), before);
+  }
+  if (err)
+    throw IoError(fmt::format("cannot write journal '{}': {} ({} of a {}-byte line written, removed again; the journal "
+                              "keeps its {} complete lines: free space, then run `qbench run --resume {}`)",
+                              path_, std::strerror(err), written, line.size(), lines_, dir_));
+  ++lines_;
 }
 
 std::vector<CellResult> read_journal(const std::string& path, nlohmann::json* header) {
@@ -180,11 +248,20 @@ std::vector<CellResult> report_results(const nlohmann::json& report) {
 
 void write_file_atomic(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw UsageError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
-    out << text;
-    if (!out) throw UsageError(fmt::format("cannot write '{}'", path));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOSPC || err == EDQUOT || err == EIO)
+      throw IoError(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+    throw UsageError(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+  }
+  size_t written = 0;
+  int err = write_all(fd, text.data(), text.size(), &written);
+  if (::close(fd) != 0 && !err) err = errno;
+  if (err) {
+    ::unlink(tmp.c_str());
+    throw IoError(fmt::format("cannot write '{}': {} ({} of {} bytes written; the partial file was removed)", path,
+                              std::strerror(err), written, text.size()));
   }
   fs::rename(tmp, path);
 }

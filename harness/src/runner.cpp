@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -18,6 +20,7 @@
 #include "qb/peers.h"
 #include "qb/report.h"
 #include "qb/thread_pool.h"
+#include "gguf/gguf.h"
 
 namespace qb {
 
@@ -80,6 +83,98 @@ class Progress {
   Clock::time_point t0_;
 };
 
+
+// One attempt of suite.measure; an exception becomes a failed cell (the run goes on).
+CellResult measure_once(Suite& suite, const Cell& cell, RunContext& ctx) {
+  CellResult r;
+  try {
+    r = suite.measure(cell, ctx);
+    if (r.cell.key() != cell.key()) r.cell = cell;  // suites may add params, never change identity
+  } catch (const std::exception& e) {
+    r = CellResult{};
+    r.cell = cell;
+    r.status = "failed";
+    r.error = e.what();
+    r.valid = false;
+    r.reasons = {std::string("failed: ") + e.what()};
+  }
+  return r;
+}
+
+// Measures a cell while watching the rest of the machine (/proc/stat, /proc/loadavg). A timed cell
+// measured under interference is measured again after a back-off, at most max_retries times; if
+// still disturbed it is kept, marked invalid with the reason. The numbers go to
+// counters.interference either way.
+CellResult measure_with_retries(Suite& suite, const Cell& cell, RunContext& ctx) {
+  const MeasureOptions& mo = ctx.cfg.measure;
+  nlohmann::json retried = nlohmann::json::array();
+  for (int attempt = 0;; ++attempt) {
+    const CpuSnapshot before = cpu_snapshot();
+    CellResult r = measure_once(suite, cell, ctx);
+    const Interference inter = assess_interference(before, cpu_snapshot());
+    const bool timed = r.status == "ok" && r.has_stats;
+    if (inter.disturbed && timed && attempt < mo.max_retries) {
+      retried.push_back(inter.reason);
+      std::this_thread::sleep_for(std::chrono::duration<double>(mo.backoff_s * double(1 << attempt)));
+      continue;
+    }
+    nlohmann::json ij = interference_json(inter);
+    ij["attempts"] = attempt + 1;
+    if (!retried.empty()) ij["retried_for"] = retried;
+    if (!r.counters.is_object()) r.counters = nlohmann::json::object();
+    r.counters["interference"] = ij;
+    if (inter.disturbed && timed) {
+      r.valid = false;
+      r.reasons.push_back(attempt > 0 ? fmt::format("{} (still after {} retries)", inter.reason, attempt) : inter.reason);
+    }
+    return r;
+  }
+}
+
+bool interleaved(const Cell& c) {
+  return c.suite == "throughput" && c.workload != "harness_overhead" && c.params.value("n", int64_t(0)) == 1;
+}
+
+// One cell from its rounds: samples merged, statistics and sampling verdicts recomputed on the
+// union; a suite's own reasons (e.g. a failed output check) and interference from any round kept.
+// Throughput metrics are the median time or rates proportional to 1/median
+// (suites/throughput.cpp), so they are rescaled to the merged median.
+CellResult merge_rounds(std::vector<CellResult>& earlier, CellResult last, const MeasureOptions& opt) {
+  if (earlier.empty()) return last;
+  earlier.push_back(std::move(last));
+  CellResult out = earlier.back();
+  Measurement m;
+  bool cap = false;
+  std::vector<std::string> reasons;
+  nlohmann::json per_round = nlohmann::json::array();
+  for (const auto& r : earlier) {
+    m.samples.insert(m.samples.end(), r.samples.begin(), r.samples.end());
+    const auto stop = r.counters.value("stop", nlohmann::json::object());
+    cap = cap || stop.value("cap_hit", false);
+    m.total_time_s += stop.value("time_s", 0.0);
+    for (const auto& why : r.reasons)
+      if (!is_sampling_reason(why) && std::find(reasons.begin(), reasons.end(), why) == reasons.end()) reasons.push_back(why);
+    per_round.push_back({{"samples", r.samples.size()}, {"median_s", r.stats.median},
+                         {"stop", stop}, {"interference", r.counters.value("interference", nlohmann::json())}});
+  }
+  judge(m, opt, cap);
+  const double ratio = out.stats.median > 0 ? m.stats.median / out.stats.median : 1.0;
+  for (const char* k : {"time_s"})
+    if (out.metrics.contains(k)) out.metrics[k] = out.metrics[k].get<double>() * ratio;
+  for (const char* k : {"gb_per_s", "gflop_per_s", "bandwidth_pct", "roofline_pct"})
+    if (out.metrics.contains(k) && ratio > 0) out.metrics[k] = out.metrics[k].get<double>() / ratio;
+  out.samples = std::move(m.samples);
+  out.stats = m.stats;
+  out.reasons = std::move(reasons);
+  out.reasons.insert(out.reasons.end(), m.reasons.begin(), m.reasons.end());
+  out.valid = out.reasons.empty();
+  out.counters["samples"] = out.samples.size();
+  out.counters["stop"] = {{"reason", cap ? "time cap in a round" : "precision reached"}, {"cap_hit", cap},
+                          {"time_s", m.total_time_s}, {"target_ci_rel", opt.max_ci_rel}};
+  out.counters["rounds"] = per_round;
+  return out;
+}
+
 }  // namespace
 
 void validate_config(const RunConfig& cfg) {
@@ -97,8 +192,14 @@ void validate_config(const RunConfig& cfg) {
     if (t < 1 || t > 4096) throw UsageError(fmt::format("bad thread count {}: expected 1..4096", t));
   for (int64_t n : cfg.batch)
     if (n < 1 || n > 65536) throw UsageError(fmt::format("bad batch size {}: expected 1..65536", n));
-  if (!cfg.model.empty() && !fs::exists(cfg.model))
-    throw UsageError(fmt::format("model file '{}' does not exist", cfg.model));
+  if (!cfg.model.empty()) {
+    if (!fs::exists(cfg.model)) throw UsageError(fmt::format("model file '{}' does not exist", cfg.model));
+    // Parse header, metadata and tensor table now, so a bad file is refused before the first cell:
+    // gguf::ParseError names the file, the byte offset and what was expected there.
+    gguf::File::open(cfg.model);
+  }
+  if (!(cfg.measure.max_ci_rel > 0 && cfg.measure.max_ci_rel < 1))
+    throw UsageError(fmt::format("bad CI target {}: expected a fraction in (0, 1), e.g. 0.02 for 2%", cfg.measure.max_ci_rel));
 }
 
 nlohmann::json config_to_json(const RunConfig& cfg) {
@@ -117,7 +218,10 @@ nlohmann::json config_to_json(const RunConfig& cfg) {
                        {"min_time_s", cfg.measure.min_time_s},
                        {"min_samples", cfg.measure.min_samples},
                        {"max_time_s", cfg.measure.max_time_s},
-                       {"max_cv", cfg.measure.max_cv}}}};
+                       {"max_ci_rel", cfg.measure.max_ci_rel},
+                       {"max_retries", cfg.measure.max_retries},
+                       {"rounds", cfg.measure.rounds},
+                       {"order_seed", cfg.measure.order_seed}}}};
 }
 
 RunConfig config_from_json(const nlohmann::json& j) {
@@ -146,7 +250,10 @@ RunConfig config_from_json(const nlohmann::json& j) {
     c.measure.min_time_s = m.value("min_time_s", c.measure.min_time_s);
     c.measure.min_samples = m.value("min_samples", c.measure.min_samples);
     c.measure.max_time_s = m.value("max_time_s", c.measure.max_time_s);
-    c.measure.max_cv = m.value("max_cv", c.measure.max_cv);
+    c.measure.max_ci_rel = m.value("max_ci_rel", c.measure.max_ci_rel);
+    c.measure.max_retries = m.value("max_retries", c.measure.max_retries);
+    c.measure.rounds = m.value("rounds", c.measure.rounds);
+    c.measure.order_seed = m.value("order_seed", c.measure.order_seed);
   }
   return c;
 }
@@ -166,7 +273,7 @@ double empty_parallel_for_us(int threads, const std::string& placement) {
   return m.stats.median * 1e6;
 }
 
-RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume) {
+RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions& opts) {
   RunConfig cfg = cfg_in;
   validate_config(cfg);
   const auto t_start = std::chrono::steady_clock::now();
@@ -202,7 +309,7 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume) {
   for (Suite* s : all_suites())
     if (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end())
       suites.push_back(s);
-  Journal journal(cfg.out_dir, header);
+  Journal journal(cfg.out_dir, header, opts.fsync);
 
   // One pool alive at a time, cached by (threads, placement).
   std::unique_ptr<ThreadPool> pool;
@@ -237,31 +344,16 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume) {
   sum.cells = int(plan.size());
   sum.journal_path = journal.path();
   Progress progress(int(plan.size()), globals().quiet);
-  int i = 0;
-  for (auto& [suite, cell] : plan) {
+  std::vector<double> append_s;  // cost of each journal line (write + fsync + close)
+
+  // Records a finished cell: journal first (so a crash keeps it), then the summary and ctx.done.
+  auto finish = [&](const Cell& cell, CellResult r, double wall_s) {
     const std::string key = cell.key();
-    if (finished.count(key)) {
-      ++sum.skipped;
-      ++i;
-      continue;
-    }
-    progress.start(i, key);
-    const auto t0 = std::chrono::steady_clock::now();
-    CellResult r;
-    try {
-      r = suite->measure(cell, ctx);
-      if (r.cell.key() != key) r.cell = cell;  // suites may add params, never change identity
-    } catch (const std::exception& e) {
-      r = CellResult{};
-      r.cell = cell;
-      r.status = "failed";
-      r.error = e.what();
-      r.valid = false;
-      r.reasons = {std::string("failed: ") + e.what()};
-    }
-    r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.wall_s = wall_s;
     if (r.status == "ok" && !r.has_stats && r.reasons.empty() && !r.valid) r.valid = true;
+    const auto a0 = std::chrono::steady_clock::now();
     journal.append(r);
+    append_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count());
     if (r.status == "failed") ++sum.failed;
     else if (r.status == "ok" && !r.valid) ++sum.invalid;
     ++sum.measured;
@@ -269,7 +361,76 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume) {
     auto it = std::find_if(done.begin(), done.end(), [&](const CellResult& d) { return d.cell.key() == key; });
     if (it != done.end()) *it = std::move(r);
     else done.push_back(std::move(r));
-    ++i;
+  };
+
+  // Interleaved cells: every not-yet-measured throughput GEMV cell (they are what the report
+  // compares across formats and backends). Each is measured in `rounds` rounds of 1/rounds of its
+  // budget; each round visits the cells in a fresh shuffle of one seeded generator, so drift hits
+  // every cell alike, and a cell's samples from all rounds are merged.
+  std::vector<size_t> group;
+  for (size_t j = 0; j < plan.size(); ++j)
+    if (interleaved(plan[j].second) && !finished.count(plan[j].second.key())) group.push_back(j);
+  if (cfg.measure.rounds < 2 || group.size() < 2) group.clear();
+  nlohmann::json order_log = nlohmann::json::array();
+  bool group_done = false;
+  auto run_group = [&] {
+    const int R = cfg.measure.rounds;
+    RunConfig rcfg = cfg;
+    rcfg.measure.min_time_s = cfg.measure.min_time_s / R;
+    rcfg.measure.max_time_s = cfg.measure.max_time_s / R;
+    rcfg.measure.min_samples = std::max(2, (cfg.measure.min_samples + R - 1) / R);
+    RunContext rctx{topo, rcfg, done, get_pool, dram_bw};
+    std::mt19937_64 rng(cfg.measure.order_seed);
+    std::map<size_t, std::vector<CellResult>> rounds;
+    std::map<size_t, std::vector<int>> positions;
+    std::map<size_t, double> wall;
+    std::set<size_t> closed;  // failed or unsupported in an earlier round
+    for (int round = 0; round < R; ++round) {
+      std::vector<size_t> order = group;
+      std::shuffle(order.begin(), order.end(), rng);
+      nlohmann::json keys = nlohmann::json::array();
+      for (size_t pos = 0; pos < order.size(); ++pos) {
+        const size_t j = order[pos];
+        if (closed.count(j)) continue;
+        auto& [suite, cell] = plan[j];
+        keys.push_back(cell.key());
+        progress.start(int(j), fmt::format("{} (round {}/{})", cell.key(), round + 1, R));
+        const auto t0 = std::chrono::steady_clock::now();
+        CellResult r = measure_with_retries(*suite, cell, rctx);
+        wall[j] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        positions[j].push_back(int(pos));
+        const bool timed = r.status == "ok" && r.has_stats && !r.samples.empty();
+        if (!timed || round == R - 1) {
+          CellResult out = timed ? merge_rounds(rounds[j], std::move(r), cfg.measure) : std::move(r);
+          out.counters["interleave"] = {{"rounds", R}, {"seed", cfg.measure.order_seed},
+                                        {"group_size", group.size()}, {"positions", positions[j]}};
+          finish(cell, std::move(out), wall[j]);
+          closed.insert(j);
+        } else {
+          rounds[j].push_back(std::move(r));
+        }
+      }
+      order_log.push_back(keys);
+    }
+  };
+
+  int i = 0;
+  for (auto& [suite, cell] : plan) {
+    const size_t j = size_t(i++);
+    const std::string key = cell.key();
+    if (finished.count(key)) {
+      ++sum.skipped;
+      continue;
+    }
+    if (std::binary_search(group.begin(), group.end(), j)) {
+      if (!group_done) run_group();
+      group_done = true;
+      continue;
+    }
+    progress.start(int(j), key);
+    const auto t0 = std::chrono::steady_clock::now();
+    CellResult r = measure_with_retries(*suite, cell, ctx);
+    finish(cell, std::move(r), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   progress.finish();
   pool.reset();
@@ -280,12 +441,32 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume) {
   jh["run"]["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() +
                         jh["run"].value("wall_s", 0.0);
   jh["run"]["peak_rss_bytes"] = rusage_snapshot()["max_rss_bytes"];
+  // What journaling cost this session, per cell (fsync included unless --no-fsync).
+  std::vector<double> sorted_append = append_s;
+  std::sort(sorted_append.begin(), sorted_append.end());
+  double append_total = 0;
+  for (double x : append_s) append_total += x;
+  jh["run"]["journal"] = {{"fsync", opts.fsync},
+                          {"appends", append_s.size()},
+                          {"median_ms_per_cell", 1e3 * percentile(append_s, 0.5)},
+                          {"max_ms_per_cell", append_s.empty() ? 0.0 : 1e3 * sorted_append.back()},
+                          {"total_s", append_total}};
+  jh["run"]["interleave"] = {
+      {"scope", "throughput GEMV cells (n=1); every other cell runs once, in plan order"},
+      {"rounds", cfg.measure.rounds},
+      {"seed", cfg.measure.order_seed},
+      {"method", "each round measures every cell of the group for 1/rounds of its budget, in a fresh shuffle "
+                 "(std::mt19937_64 seeded with `seed`, std::shuffle); a cell's samples from all rounds are merged "
+                 "and its statistics computed on the union"},
+      {"order", order_log}};
   auto report = build_report(jh, results);
   sum.report_path = (fs::path(cfg.out_dir) / "report.json").string();
   write_file_atomic(sum.report_path, report.dump(1));
   for (const auto& rd : all_renderers()) {
     try {
       write_file_atomic((fs::path(cfg.out_dir) / rd.file_name).string(), rd.render(report));
+    } catch (const IoError&) {
+      throw;  // a full disk is not a renderer's fault: exit 3 like the journal
     } catch (const std::exception& e) {
       std::fprintf(stderr, "qbench: warning: %s renderer failed: %s (report.json is complete)\n", rd.name.c_str(), e.what());
     }

@@ -73,13 +73,38 @@ Stats compute_stats(const std::vector<double>& samples, int bootstrap_resamples)
   } else {
     st.median_ci_lo = st.median_ci_hi = st.median;
   }
+  st.median_ci_rel = st.median != 0 ? (st.median_ci_hi - st.median_ci_lo) / 2 / std::fabs(st.median) : 0;
+  std::vector<double> dev(s.size());
+  for (size_t i = 0; i < s.size(); ++i) dev[i] = std::fabs(s[i] - st.median);
+  std::sort(dev.begin(), dev.end());
+  st.mad = median_of_sorted(dev);
+  const double fence = st.median + kOutlierK * 1.4826 * st.mad;
+  st.outliers = int64_t(s.end() - std::upper_bound(s.begin(), s.end(), fence));
   return st;
+}
+
+double median_ci_rel_order_stat(std::vector<double> v) {
+  const size_t n = v.size();
+  if (n < 2) return 0;
+  // Ranks n/2 -+ 1.96 sqrt(n)/2 (normal approximation of Binomial(n, 1/2)), 0-based, clamped.
+  const double h = 1.96 * std::sqrt(double(n)) / 2;
+  const size_t lo = size_t(std::max(0.0, std::floor(double(n) / 2 - h)));
+  const size_t hi = size_t(std::min(double(n - 1), std::ceil(double(n) / 2 + h) - 1));
+  std::nth_element(v.begin(), v.begin() + lo, v.end());
+  const double a = v[lo];
+  std::nth_element(v.begin() + lo, v.begin() + hi, v.end());
+  const double b = v[hi];
+  std::nth_element(v.begin() + lo, v.begin() + (n / 2), v.begin() + hi + 1);
+  const double med = v[n / 2];
+  return med != 0 ? (b - a) / 2 / std::fabs(med) : 0;
 }
 
 void to_json(nlohmann::json& j, const Stats& s) {
   j = {{"n", s.n},       {"min", s.min},   {"max", s.max},       {"median", s.median},
        {"mean", s.mean}, {"p90", s.p90},   {"p99", s.p99},       {"stdev", s.stdev},
-       {"cv", s.cv},     {"median_ci95", {s.median_ci_lo, s.median_ci_hi}}};
+       {"cv", s.cv},     {"median_ci95", {s.median_ci_lo, s.median_ci_hi}},
+       {"median_ci_rel", s.median_ci_rel}, {"mad", s.mad}, {"outliers", s.outliers},
+       {"outlier_rule", "x > median + 3 * 1.4826 * MAD"}};
 }
 
 void from_json(const nlohmann::json& j, Stats& s) {
@@ -96,6 +121,9 @@ void from_json(const nlohmann::json& j, Stats& s) {
     s.median_ci_lo = j["median_ci95"][0].get<double>();
     s.median_ci_hi = j["median_ci95"][1].get<double>();
   }
+  s.median_ci_rel = j.value("median_ci_rel", s.median != 0 ? (s.median_ci_hi - s.median_ci_lo) / 2 / std::fabs(s.median) : 0.0);
+  s.mad = j.value("mad", 0.0);
+  s.outliers = j.value("outliers", int64_t(0));
 }
 
 }  // namespace qb

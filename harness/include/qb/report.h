@@ -1,6 +1,7 @@
 // Report JSON (schema-versioned, reports/schema/report.schema.json) and the append-only journal.
 #pragma once
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,15 +17,31 @@ constexpr const char* kSchemaVersion = "1.0";
 nlohmann::json machine_fingerprint();
 nlohmann::json qbench_build_info();  // version, git revision, compiler, build type, flags
 
+// A write that did not reach the disk (full disk, I/O error): `qbench run` prints the message
+// (which names the file) and exits with kExitIoError.
+struct IoError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+constexpr int kExitIoError = 3;
+
 // journal.jsonl: line 1 is {"journal": header}, each later line one CellResult.
 class Journal {
  public:
-  // Opens DIR/journal.jsonl for append (creating DIR); throws UsageError if not writable.
-  explicit Journal(const std::string& dir, const nlohmann::json& header);
-  void append(const CellResult& r);  // written and flushed at once
+  // Opens DIR/journal.jsonl for append (creating DIR); throws UsageError if DIR cannot be created,
+  // IoError if the header cannot be written. A partial last line (a run killed mid-write) is cut
+  // off first, so appended lines never follow a broken one.
+  // fsync: every line is fsynced before append() returns (survives power loss, not just a crash).
+  explicit Journal(const std::string& dir, const nlohmann::json& header, bool fsync = true);
+  // Writes one line; every write, the fsync and the close are checked. On failure the file is cut
+  // back to its last complete line and IoError names the file and the cause.
+  void append(const CellResult& r);
   const std::string& path() const { return path_; }
+  int lines() const { return lines_; }  // complete lines, header included
  private:
-  std::string path_;
+  void write_line(const std::string& line);
+  std::string dir_, path_;
+  bool fsync_ = true;
+  int lines_ = 0;
 };
 
 // Reads a journal; a truncated last line (killed run) is skipped, not an error.
@@ -36,7 +53,7 @@ nlohmann::json build_report(const nlohmann::json& header, const std::vector<Cell
 nlohmann::json load_report(const std::string& path);
 std::vector<CellResult> report_results(const nlohmann::json& report);
 
-// Atomically writes text to path (temp + rename).
+// Atomically writes text to path (temp + rename); IoError (naming path) when it does not fit.
 void write_file_atomic(const std::string& path, const std::string& text);
 
 // Renderers registered by reports/ (HTML, Markdown, CSV) so `qbench run` can write them all.

@@ -20,9 +20,16 @@ struct RunSummary {
   double wall_s = 0;
 };
 
+// How the run is carried out, not what it measures (so not journaled as config).
+struct RunOptions {
+  bool fsync = true;  // fsync the journal after every cell (--no-fsync turns it off)
+};
+
 // Runs the plan into cfg.out_dir. With resume, cells already in the journal (status ok or
-// unsupported) are skipped; failed ones are measured again.
-RunSummary run_benchmarks(const RunConfig& cfg, bool resume);
+// unsupported) are skipped; failed ones are measured again. A journal or report that cannot be
+// written (disk full) throws IoError (qb/report.h) after cutting the journal back to its last
+// complete line.
+RunSummary run_benchmarks(const RunConfig& cfg, bool resume, const RunOptions& opts = {});
 
 // Cost of one empty parallel_for on a pool of n threads (median, microseconds).
 double empty_parallel_for_us(int threads, const std::string& placement);
