@@ -1,0 +1,173 @@
+// `qbench perplexity --model M.gguf [--dataset FILE] [--ctx N] [--chunks N] [--format F]
+//  [--backend B] [--threads N] [--kv f16|f32] [--json]`: perplexity of a GGUF model on a text by
+// llama-perplexity's method (harness/model/perplexity.h), the forward pass on qbench's kernels.
+// Progress (chunks, tokens/s, ETA) on stderr. Debug outputs for cross-checks against llama.cpp:
+// --tokenize-only (token ids as JSON on stdout), --logits-out FILE (float32 logits of every
+// position of every evaluated chunk, [chunk][position][vocab]).
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "model/model.h"
+#include "model/perplexity.h"
+#include "qb/command.h"
+
+namespace qb {
+namespace {
+
+struct Args {
+  std::string model, dataset, backend, format, kv = "f16", logits_out;
+  int64_t ctx = 512, chunks = -1;
+  int threads = 0;
+  bool json = false, tokenize_only = false;
+};
+
+std::string default_dataset() {
+  namespace fs = std::filesystem;
+  const char* name = "datasets/text/us-public-domain.txt";
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<fs::path> roots;
+  if (!ec) roots = {exe.parent_path(), exe.parent_path().parent_path()};
+#ifdef QB_MODEL_SOURCE_DIR
+  roots.push_back(QB_MODEL_SOURCE_DIR);
+#endif
+  for (const auto& r : roots)
+    if (fs::exists(r / name)) return (r / name).string();
+  throw UsageError(fmt::format("the default dataset {} was not found next to qbench or in the source tree; pass --dataset FILE",
+                               name));
+}
+
+void run_perplexity(const Args& a) {
+  const bool quiet = globals().quiet;
+  model::ModelOptions mo;
+  mo.backend = a.backend;
+  mo.format = a.format;
+  mo.threads = a.threads;
+  mo.n_ctx = a.ctx;
+  if (a.kv == "f16") mo.kv = model::KvType::F16;
+  else if (a.kv == "f32") mo.kv = model::KvType::F32;
+  else throw UsageError(fmt::format("unknown --kv '{}'; valid: f16, f32", a.kv));
+  const std::string dataset = a.dataset.empty() ? default_dataset() : a.dataset;
+  const std::string text = model::read_text_file(dataset);
+
+  auto m = model::Model::load(a.model, mo);
+  const auto& tok = m->tokenizer();
+  const std::vector<int32_t> tokens = tok.tokenize(text, true);
+  if (a.tokenize_only) {
+    nlohmann::json j;
+    j["model"] = a.model;
+    j["dataset"] = dataset;
+    j["n_tokens"] = tokens.size();
+    j["tokens"] = tokens;
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  if (!quiet)
+    std::fprintf(stderr, "qbench perplexity: %s (%s, %lld layers), %zu tokens of %s, ctx %lld, %d threads, KV %s\n  kernels: %s\n",
+                 a.model.c_str(), m->config().arch.c_str(), (long long)m->config().n_layer, tokens.size(), dataset.c_str(),
+                 (long long)a.ctx, m->threads(), a.kv.c_str(), m->kernel_summary().c_str());
+
+  std::unique_ptr<std::ofstream> logits_out;
+  if (!a.logits_out.empty()) {
+    logits_out = std::make_unique<std::ofstream>(a.logits_out, std::ios::binary);
+    if (!*logits_out) throw UsageError(fmt::format("cannot write '{}'", a.logits_out));
+  }
+  model::PerplexityResult r;
+  auto progress = [&](const model::PerplexityProgress& p) {
+    if (quiet) return;
+    const double eta = p.seconds / double(p.chunk) * double(p.n_chunks - p.chunk);
+    std::fprintf(stderr, "  [%lld/%lld] PPL %.4f  %.1f tokens/s  ETA %.0f s\n", (long long)p.chunk, (long long)p.n_chunks,
+                 p.ppl, p.tokens_per_s, eta);
+  };
+  if (logits_out) {
+    // Same method, every position's logits kept: evaluate chunk by chunk here.
+    const int64_t n_ctx = a.ctx, n_vocab = m->config().n_vocab;
+    if (int64_t(tokens.size()) < 2 * n_ctx)
+      throw UsageError(fmt::format("the text tokenizes to {} tokens; a context of {} needs at least {}", tokens.size(), n_ctx,
+                                   2 * n_ctx));
+    const int64_t n_max = int64_t(tokens.size()) / n_ctx;
+    const int64_t n_chunks = a.chunks < 0 ? n_max : std::min(a.chunks, n_max);
+    double nll = 0, nll2 = 0;
+    int64_t count = 0;
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      std::vector<int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
+      if (tok.add_bos()) chunk[0] = tok.bos();
+      m->reset();
+      m->eval(chunk, 0, [&](int64_t i0, int64_t rows, const float* logits) {
+        logits_out->write(reinterpret_cast<const char*>(logits), std::streamsize(rows * n_vocab * sizeof(float)));
+        for (int64_t i = i0; i < i0 + rows; ++i) {
+          if (i < n_ctx / 2 || i >= n_ctx - 1) continue;
+          const double v = model::token_nll(logits + (i - i0) * n_vocab, n_vocab, tokens[size_t(c * n_ctx + i + 1)]);
+          nll += v;
+          nll2 += v * v;
+          ++count;
+        }
+      });
+    }
+    r.n_text_tokens = int64_t(tokens.size());
+    r.n_ctx = n_ctx;
+    r.n_chunks = n_chunks;
+    r.n_scored = count;
+    r.nll_mean = nll / double(count);
+    r.ppl = std::exp(r.nll_mean);
+    const double var = nll2 / double(count) - r.nll_mean * r.nll_mean;
+    r.ppl_stderr = var > 0 && count > 1 ? std::sqrt(var / double(count - 1)) * r.ppl : 0.0;
+  } else {
+    r = model::perplexity(*m, tokens, a.ctx, a.chunks, progress);
+  }
+
+  if (a.json) {
+    nlohmann::ordered_json j;
+    j["model"] = a.model;
+    j["architecture"] = m->config().arch;
+    j["dataset"] = dataset;
+    j["ctx"] = r.n_ctx;
+    j["chunks"] = r.n_chunks;
+    j["text_tokens"] = r.n_text_tokens;
+    j["scored_tokens"] = r.n_scored;
+    j["ppl"] = r.ppl;
+    j["ppl_stderr"] = r.ppl_stderr;
+    j["nll_mean"] = r.nll_mean;
+    j["seconds"] = r.seconds;
+    j["tokens_per_s"] = r.tokens_per_s;
+    j["threads"] = m->threads();
+    j["kv"] = a.kv;
+    j["format"] = a.format.empty() ? "as stored" : a.format;
+    j["backend"] = a.backend.empty() ? "best" : a.backend;
+    j["kernels"] = m->kernel_summary();
+    j["chunk_ppl"] = r.chunk_ppl;
+    std::printf("%s\n", j.dump(1).c_str());
+  } else {
+    std::printf("PPL = %.4f +/- %.5f  (%lld chunks of %lld tokens, %lld scored; %.1f tokens/s)\n", r.ppl, r.ppl_stderr,
+                (long long)r.n_chunks, (long long)r.n_ctx, (long long)r.n_scored, r.tokens_per_s);
+  }
+}
+
+void add_perplexity(CLI::App& app) {
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("perplexity", "Perplexity of a GGUF model on a text (llama-perplexity's method)");
+  cmd->add_option("--model", a->model, "GGUF model file")->required();
+  cmd->add_option("--dataset", a->dataset, "Text file (plain or wikitext-2 raw); default: datasets/text/us-public-domain.txt");
+  cmd->add_option("--ctx", a->ctx, "Tokens per chunk (default 512)")->check(CLI::Range(int64_t(4), int64_t(1) << 20));
+  cmd->add_option("--chunks", a->chunks, "Chunks to evaluate (default: all)")->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  cmd->add_option("--format", a->format, "Requantize linear weights to this format (default: as stored)");
+  cmd->add_option("--backend", a->backend, "Own backend (scalar, avx2, avx512, neon; default: best per format)");
+  cmd->add_option("--threads", a->threads, "Worker threads (default: all PUs)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--kv", a->kv, "KV cache type: f16 (default) or f32");
+  cmd->add_flag("--json", a->json, "Print a JSON result on stdout");
+  cmd->add_flag("--tokenize-only", a->tokenize_only, "Print the text's token ids as JSON and stop");
+  cmd->add_option("--logits-out", a->logits_out, "Write float32 logits of every position of every chunk to FILE");
+  cmd->callback([a] { run_perplexity(*a); });
+}
+
+}  // namespace
+QB_REGISTER_COMMAND(perplexity, "perplexity", 45, add_perplexity);
+}  // namespace qb

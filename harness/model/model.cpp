@@ -1,0 +1,469 @@
+#include "model/model.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "gguf/gguf.h"
+#include "qb/command.h"
+#include "qb/thread_pool.h"
+
+namespace qb::model {
+
+namespace {
+
+constexpr std::array<std::string_view, 1> kKnownArchs = {"gemma3"};
+
+std::string known_list() {
+  std::string s;
+  for (auto a : kKnownArchs) s += (s.empty() ? "" : ", ") + std::string(a);
+  return s;
+}
+
+// ggml's RMS norm: sum of squares in double, scale = 1/sqrtf(mean + eps) in float.
+inline void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += double(x[i]) * double(x[i]);
+  const float mean = float(sum / double(n));
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+inline float dot(const float* a, const float* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+inline float gelu_tanh_f32(float x) {
+  constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
+}
+
+// tanh GELU as ggml's CPU backend computes it (GGML_GELU_FP16): the input rounded to fp16 indexes a
+// table of fp16 results; |x| >= 10 short-cuts. Matching it keeps qbench's activations, and so the
+// rounding of the next layer's quantized activations, closest to llama.cpp's.
+const float* gelu_table() {
+  static const std::vector<float> t = [] {
+    std::vector<float> v(65536);
+    for (uint32_t h = 0; h < 65536; ++h) v[h] = fp16_to_fp32(fp32_to_fp16(gelu_tanh_f32(fp16_to_fp32(uint16_t(h)))));
+    return v;
+  }();
+  return t.data();
+}
+
+inline float gelu_tanh(float x, const float* table) {
+  if (x <= -10.0f) return 0.0f;
+  if (x >= 10.0f) return x;
+  return table[fp32_to_fp16(x)];
+}
+
+inline float round_f16(float x) { return fp16_to_fp32(fp32_to_fp16(x)); }
+
+uint64_t mem_available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
+}
+
+}  // namespace
+
+std::span<const std::string_view> known_architectures() { return kKnownArchs; }
+
+struct Model::Layer {
+  Linear wq, wk, wv, wo, gate, up, down;
+  std::vector<float> attn_norm, q_norm, k_norm, post_attn_norm, ffn_norm, post_ffw_norm;
+  std::vector<uint16_t> k16, v16;  // KV cache [n_ctx][n_head_kv * head_dim]
+  std::vector<float> k32, v32;
+};
+
+Model::~Model() = default;
+int Model::threads() const { return pool_ ? pool_->size() : 1; }
+
+namespace {
+
+const gguf::TensorInfo& need_tensor(const gguf::File& f, const std::string& name, std::vector<int64_t> shape) {
+  const gguf::TensorInfo* t = f.find_tensor(name);
+  if (!t) throw UsageError(fmt::format("{}: tensor '{}' is missing", f.path(), name));
+  std::vector<int64_t> dims = t->dims;
+  while (dims.size() > shape.size() && dims.back() == 1) dims.pop_back();
+  if (dims != shape) {
+    std::string want, got;
+    for (auto d : shape) want += (want.empty() ? "" : " x ") + std::to_string(d);
+    throw UsageError(fmt::format("{}: tensor '{}' has shape {}, expected {}", f.path(), name, t->shape_string(), want));
+  }
+  if (!t->format)
+    throw UsageError(fmt::format("{}: tensor '{}' has type {}, which qbench has no codec for", f.path(), name,
+                                 t->type->name));
+  return *t;
+}
+
+std::vector<float> load_vector(const gguf::File& f, const std::string& name, int64_t n) {
+  const gguf::TensorInfo& t = need_tensor(f, name, {n});
+  std::vector<float> v(static_cast<size_t>(n));
+  t.format->dequantize_row(t.data, v.data(), n);
+  return v;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opt) {
+  auto m = std::unique_ptr<Model>(new Model());
+  m->opt_ = opt;
+  m->file_ = gguf::File::open(path);
+  const gguf::File& f = *m->file_;
+  Config& c = m->cfg_;
+  c.arch = f.architecture();
+  if (std::find(kKnownArchs.begin(), kKnownArchs.end(), c.arch) == kKnownArchs.end())
+    throw UsageError(fmt::format("{}: unsupported model architecture '{}'; known architectures: {}", path,
+                                 c.arch.empty() ? "<none>" : c.arch, known_list()));
+  const std::string a = c.arch + ".";
+  auto need_int = [&](const std::string& key) {
+    const int64_t v = f.get_int(a + key, -1);
+    if (v <= 0) throw UsageError(fmt::format("{}: metadata '{}{}' is missing or not positive", path, a, key));
+    return v;
+  };
+  auto get_float = [&](const std::string& key, double fallback) {
+    const gguf::Value* v = f.find(a + key);
+    return v ? float(v->as_double()) : float(fallback);
+  };
+  c.n_embd = need_int("embedding_length");
+  c.n_layer = need_int("block_count");
+  c.n_ff = need_int("feed_forward_length");
+  c.n_head = need_int("attention.head_count");
+  c.n_head_kv = f.get_int(a + "attention.head_count_kv", c.n_head);
+  c.head_dim = f.get_int(a + "attention.key_length", c.n_embd / c.n_head);
+  const int64_t vdim = f.get_int(a + "attention.value_length", c.head_dim);
+  if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0 || vdim != c.head_dim || c.head_dim % 2 != 0)
+    throw UsageError(fmt::format("{}: unsupported attention shape (heads {}, kv heads {}, key {}, value {})", path,
+                                 c.n_head, c.n_head_kv, c.head_dim, vdim));
+  c.eps = get_float("attention.layer_norm_rms_epsilon", 1e-6);
+  c.rope_base = get_float("rope.freq_base", 10000.0);
+  c.rope_base_swa = get_float("rope.freq_base_swa", 10000.0);
+  c.softcap = get_float("final_logit_softcapping", 0.0);
+  c.n_swa = f.get_int(a + "attention.sliding_window", 0);
+  c.attn_scale = 1.0f / std::sqrt(float(c.head_dim));
+  c.is_swa.assign(size_t(c.n_layer), false);
+  if (c.n_swa > 0) {
+    const gguf::Value* pat = f.find(a + "attention.sliding_window_pattern");
+    if (pat && pat->is_array()) {
+      for (size_t il = 0; il < c.is_swa.size() && il < pat->items.size(); ++il) c.is_swa[il] = pat->items[il].as_int() != 0;
+    } else {
+      const int64_t p = pat ? pat->as_int() : 6;
+      for (int64_t il = 0; il < c.n_layer; ++il) c.is_swa[size_t(il)] = p == 0 || il % p < p - 1;
+    }
+  }
+
+  m->tok_ = SpmTokenizer::from_gguf(f);
+  c.n_vocab = m->tok_->n_vocab();
+
+  const BackendInfo* backend = nullptr;
+  if (!opt.backend.empty()) {
+    backend = find_backend(opt.backend);
+    if (!backend) {
+      std::string names;
+      for (const auto& b : own_backends()) names += (names.empty() ? "" : ", ") + std::string(b.name);
+      throw UsageError(fmt::format("unknown backend '{}'; valid backends: {}", opt.backend, names));
+    }
+    if (!backend->available)
+      throw UsageError(fmt::format("backend '{}' is unavailable here: {}", opt.backend, backend->missing));
+  }
+  const FormatTraits* target = nullptr;
+  if (!opt.format.empty()) {
+    target = find_format(opt.format);
+    if (!target) throw UsageError(fmt::format("unknown format '{}'; valid formats: {}", opt.format, format_names()));
+  }
+
+  auto linear = [&](const std::string& name, int64_t k, int64_t rows) {
+    const gguf::TensorInfo& t = need_tensor(f, name, {k, rows});
+    Linear l;
+    l.name = name;
+    l.m = rows;
+    l.k = k;
+    l.format = t.format->id;
+    l.data = t.data;
+    if (target && target->id != l.format && k % target->block_size == 0) {
+      std::vector<float> tmp(size_t(rows * k));
+      const size_t src_row = t.format->row_bytes(k);
+      for (int64_t r = 0; r < rows; ++r) t.format->dequantize_row(t.data + size_t(r) * src_row, tmp.data() + r * k, k);
+      l.owned.resize(target->row_bytes(k) * size_t(rows));
+      quantize(target->id, tmp.data(), l.owned.data(), rows, k, name);
+      l.data = l.owned.data();
+      l.format = target->id;
+    }
+    const BackendId b = backend ? backend->id : best_backend(l.format);
+    l.kernel = find_kernel(l.format, b);
+    if (!l.kernel)
+      throw UsageError(fmt::format("tensor '{}': no {} kernel for format {} on this machine", name,
+                                   backend ? backend->name : std::string_view("own"), traits(l.format).name));
+    return l;
+  };
+
+  const int64_t E = c.n_embd, D = c.head_dim, F = c.n_ff;
+  const gguf::TensorInfo& embd = need_tensor(f, "token_embd.weight", {E, c.n_vocab});
+  m->embd_ = embd.data;
+  m->embd_format_ = embd.format->id;
+  m->output_norm_ = load_vector(f, "output_norm.weight", E);
+  m->output_ = linear(f.find_tensor("output.weight") ? "output.weight" : "token_embd.weight", E, c.n_vocab);
+
+  const int64_t kv_row = c.n_head_kv * D;
+  m->layers_.resize(size_t(c.n_layer));
+  for (int64_t il = 0; il < c.n_layer; ++il) {
+    Layer& L = m->layers_[size_t(il)];
+    const std::string p = fmt::format("blk.{}.", il);
+    L.attn_norm = load_vector(f, p + "attn_norm.weight", E);
+    L.wq = linear(p + "attn_q.weight", E, c.n_head * D);
+    L.wk = linear(p + "attn_k.weight", E, kv_row);
+    L.wv = linear(p + "attn_v.weight", E, kv_row);
+    L.q_norm = load_vector(f, p + "attn_q_norm.weight", D);
+    L.k_norm = load_vector(f, p + "attn_k_norm.weight", D);
+    L.wo = linear(p + "attn_output.weight", c.n_head * D, E);
+    L.post_attn_norm = load_vector(f, p + "post_attention_norm.weight", E);
+    L.ffn_norm = load_vector(f, p + "ffn_norm.weight", E);
+    L.gate = linear(p + "ffn_gate.weight", E, F);
+    L.up = linear(p + "ffn_up.weight", E, F);
+    L.down = linear(p + "ffn_down.weight", F, E);
+    L.post_ffw_norm = load_vector(f, p + "post_ffw_norm.weight", E);
+  }
+
+  if (opt.n_ctx <= 0) throw UsageError("context length must be positive");
+  const uint64_t need = f.file_size() + m->kv_bytes_for(opt.n_ctx);
+  const uint64_t avail = mem_available_bytes();
+  if (avail > 0 && need > avail)
+    throw UsageError(fmt::format("{}: weights + KV cache need {} bytes but only {} bytes of memory are available",
+                                 path, need, avail));
+  for (Layer& L : m->layers_) {
+    const size_t n = size_t(opt.n_ctx * kv_row);
+    if (opt.kv == KvType::F16) {
+      L.k16.assign(n, 0);
+      L.v16.assign(n, 0);
+    } else {
+      L.k32.assign(n, 0.0f);
+      L.v32.assign(n, 0.0f);
+    }
+  }
+
+  int nt = opt.threads > 0 ? opt.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  m->pool_ = std::make_unique<ThreadPool>(std::vector<int>{}, nt);
+  return m;
+}
+
+uint64_t Model::kv_bytes_for(int64_t n_ctx) const {
+  const uint64_t elem = opt_.kv == KvType::F16 ? 2 : 4;
+  return 2 * uint64_t(cfg_.n_layer) * uint64_t(n_ctx) * uint64_t(cfg_.n_head_kv * cfg_.head_dim) * elem;
+}
+uint64_t Model::kv_bytes() const { return kv_bytes_for(opt_.n_ctx); }
+
+uint64_t Model::weight_bytes() const {
+  uint64_t b = 0;
+  auto add = [&](const Linear& l) { b += traits(l.format).row_bytes(l.k) * uint64_t(l.m); };
+  add(output_);
+  for (const Layer& L : layers_)
+    for (const Linear* l : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) add(*l);
+  return b;
+}
+
+std::string Model::kernel_summary() const {
+  std::map<std::string, int> count;
+  auto add = [&](const Linear& l) { count[fmt::format("{}", l.kernel->name)]++; };
+  add(output_);
+  for (const Layer& L : layers_)
+    for (const Linear* l : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) add(*l);
+  std::string s;
+  for (const auto& [k, v] : count) s += fmt::format("{}{} x{}", s.empty() ? "" : ", ", k, v);
+  return s;
+}
+
+void Model::matmul(const Linear& w, const float* x, int64_t n, float* y) {
+  const size_t need = size_t(n) * w.kernel->act_row_bytes(w.k);
+  if (xq_.size() < need) xq_.resize(need);
+  qb::matmul(*w.kernel, w.data, w.m, w.k, x, n, y, w.m, xq_.data(), pool_->as_parallel_for());
+}
+
+void Model::attention(int64_t il, int64_t n, const float* q, float* out) {
+  const Config& c = cfg_;
+  Layer& L = layers_[size_t(il)];
+  const int64_t D = c.head_dim, kv_row = c.n_head_kv * D, n_kv = n_past_ + n;
+  const float *K, *V;
+  if (opt_.kv == KvType::F16) {
+    kf_.resize(size_t(n_kv * kv_row));
+    vf_.resize(size_t(n_kv * kv_row));
+    pool_->parallel_for(n_kv, [&](int64_t j) {
+      for (int64_t i = 0; i < kv_row; ++i) {
+        kf_[size_t(j * kv_row + i)] = fp16_to_fp32(L.k16[size_t(j * kv_row + i)]);
+        vf_[size_t(j * kv_row + i)] = fp16_to_fp32(L.v16[size_t(j * kv_row + i)]);
+      }
+    });
+    K = kf_.data();
+    V = vf_.data();
+  } else {
+    K = L.k32.data();
+    V = L.v32.data();
+  }
+  const bool swa = c.is_swa[size_t(il)];
+  const bool kv16 = opt_.kv == KvType::F16;
+  const int64_t group = c.n_head / c.n_head_kv;
+  constexpr int64_t kBlock = 8;
+  const int64_t nblocks = (n + kBlock - 1) / kBlock;
+  pool_->parallel_for(c.n_head * nblocks, [&](int64_t task) {
+    const int64_t h = task / nblocks, b = task % nblocks;
+    const int64_t hk = h / group;
+    std::vector<float> s(static_cast<size_t>(n_kv));
+    std::vector<float> acc(static_cast<size_t>(D));
+    for (int64_t t = b * kBlock; t < std::min(n, (b + 1) * kBlock); ++t) {
+      const int64_t p = n_past_ + t;
+      const int64_t lo = swa ? std::max<int64_t>(0, p - c.n_swa + 1) : 0;
+      const float* qv = q + (t * c.n_head + h) * D;
+      float mx = -INFINITY;
+      for (int64_t j = lo; j <= p; ++j) {
+        s[size_t(j)] = dot(qv, K + j * kv_row + hk * D, D);
+        mx = std::max(mx, s[size_t(j)]);
+      }
+      double sum = 0.0;
+      for (int64_t j = lo; j <= p; ++j) {
+        const float e = std::exp(s[size_t(j)] - mx);
+        s[size_t(j)] = e;
+        sum += e;
+      }
+      const float inv = float(1.0 / sum);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t j = lo; j <= p; ++j) {
+        // With an F16 cache the probabilities meet V in fp16, as in ggml's mul_mat(V, softmax(KQ)).
+        const float w = kv16 ? round_f16(s[size_t(j)] * inv) : s[size_t(j)] * inv;
+        const float* vv = V + j * kv_row + hk * D;
+        for (int64_t i = 0; i < D; ++i) acc[size_t(i)] += w * vv[i];
+      }
+      std::memcpy(out + (t * c.n_head + h) * D, acc.data(), size_t(D) * sizeof(float));
+    }
+  });
+}
+
+void Model::parallel_for(int64_t n, const std::function<void(int64_t)>& fn) { pool_->parallel_for(n, fn); }
+
+void Model::eval(std::span<const int32_t> tokens, int64_t first_output, const LogitsFn& on_logits) {
+  const Config& c = cfg_;
+  const int64_t n = int64_t(tokens.size());
+  if (n == 0) return;
+  if (n_past_ + n > opt_.n_ctx)
+    throw UsageError(fmt::format("eval: {} + {} tokens exceed the context of {}", n_past_, n, opt_.n_ctx));
+  for (int32_t t : tokens)
+    if (t < 0 || t >= c.n_vocab) throw UsageError(fmt::format("eval: token id {} out of range", t));
+  const int64_t E = c.n_embd, D = c.head_dim, F = c.n_ff, HQ = c.n_head * D, KV = c.n_head_kv * D;
+  std::vector<float> x(size_t(n * E)), h(size_t(n * E)), o(size_t(n * E));
+  std::vector<float> q(size_t(n * HQ)), k(size_t(n * KV)), v(size_t(n * KV)), att(size_t(n * HQ));
+  std::vector<float> g(size_t(n * F)), u(size_t(n * F));
+
+  const FormatTraits& et = traits(embd_format_);
+  const size_t erow = et.row_bytes(E);
+  const float escale = std::sqrt(float(E));
+  pool_->parallel_for(n, [&](int64_t t) {
+    float* xr = x.data() + t * E;
+    et.dequantize_row(embd_ + size_t(tokens[size_t(t)]) * erow, xr, E);
+    for (int64_t i = 0; i < E; ++i) xr[i] *= escale;
+  });
+
+  const bool kv16 = opt_.kv == KvType::F16;
+  for (int64_t il = 0; il < c.n_layer; ++il) {
+    Layer& L = layers_[size_t(il)];
+    pool_->parallel_for(n, [&](int64_t t) { rmsnorm(&x[t * E], L.attn_norm.data(), &h[t * E], E, c.eps); });
+    matmul(L.wq, h.data(), n, q.data());
+    matmul(L.wk, h.data(), n, k.data());
+    matmul(L.wv, h.data(), n, v.data());
+    // QK-norm, RoPE (NeoX: pairs (i, i + D/2)), q scale; K and V into the cache.
+    const float base = c.is_swa[size_t(il)] ? c.rope_base_swa : c.rope_base;
+    const float theta_scale = std::pow(base, -2.0f / float(D));
+    pool_->parallel_for(n, [&](int64_t t) {
+      const int64_t pos = n_past_ + t;
+      float cs[512], sn[512];
+      float theta = float(pos);
+      for (int64_t i = 0; i < D / 2 && i < 512; ++i) {
+        cs[i] = std::cos(theta);
+        sn[i] = std::sin(theta);
+        theta *= theta_scale;
+      }
+      auto rope = [&](float* r) {
+        for (int64_t i = 0; i < D / 2; ++i) {
+          const float x0 = r[i], x1 = r[i + D / 2];
+          r[i] = x0 * cs[i] - x1 * sn[i];
+          r[i + D / 2] = x0 * sn[i] + x1 * cs[i];
+        }
+      };
+      for (int64_t hh = 0; hh < c.n_head; ++hh) {
+        float* r = &q[(t * c.n_head + hh) * D];
+        rmsnorm(r, L.q_norm.data(), r, D, c.eps);
+        rope(r);
+        for (int64_t i = 0; i < D; ++i) r[i] = kv16 ? round_f16(r[i] * c.attn_scale) : r[i] * c.attn_scale;
+      }
+      for (int64_t hh = 0; hh < c.n_head_kv; ++hh) {
+        float* r = &k[(t * c.n_head_kv + hh) * D];
+        rmsnorm(r, L.k_norm.data(), r, D, c.eps);
+        rope(r);
+      }
+      const size_t off = size_t(pos * KV);
+      for (int64_t i = 0; i < KV; ++i) {
+        if (kv16) {
+          L.k16[off + size_t(i)] = fp32_to_fp16(k[size_t(t * KV + i)]);
+          L.v16[off + size_t(i)] = fp32_to_fp16(v[size_t(t * KV + i)]);
+        } else {
+          L.k32[off + size_t(i)] = k[size_t(t * KV + i)];
+          L.v32[off + size_t(i)] = v[size_t(t * KV + i)];
+        }
+      }
+    });
+    attention(il, n, q.data(), att.data());
+    matmul(L.wo, att.data(), n, o.data());
+    pool_->parallel_for(n, [&](int64_t t) {
+      rmsnorm(&o[t * E], L.post_attn_norm.data(), &o[t * E], E, c.eps);
+      for (int64_t i = 0; i < E; ++i) x[t * E + i] += o[t * E + i];
+      rmsnorm(&x[t * E], L.ffn_norm.data(), &h[t * E], E, c.eps);
+    });
+    matmul(L.gate, h.data(), n, g.data());
+    matmul(L.up, h.data(), n, u.data());
+    const float* gt = gelu_table();
+    pool_->parallel_for(n, [&](int64_t t) {
+      for (int64_t i = t * F; i < (t + 1) * F; ++i) g[i] = gelu_tanh(g[i], gt) * u[i];
+    });
+    matmul(L.down, g.data(), n, o.data());
+    pool_->parallel_for(n, [&](int64_t t) {
+      rmsnorm(&o[t * E], L.post_ffw_norm.data(), &o[t * E], E, c.eps);
+      for (int64_t i = 0; i < E; ++i) x[t * E + i] += o[t * E + i];
+    });
+  }
+  n_past_ += n;
+
+  first_output = std::max<int64_t>(0, first_output);
+  if (first_output >= n) return;
+  const int64_t nout = n - first_output;
+  pool_->parallel_for(nout, [&](int64_t r) {
+    const int64_t t = first_output + r;
+    rmsnorm(&x[t * E], output_norm_.data(), &h[r * E], E, c.eps);
+  });
+  constexpr int64_t kLogitRows = 16;
+  std::vector<float> logits(size_t(std::min(nout, kLogitRows) * c.n_vocab));
+  for (int64_t r0 = 0; r0 < nout; r0 += kLogitRows) {
+    const int64_t nb = std::min(kLogitRows, nout - r0);
+    matmul(output_, &h[r0 * E], nb, logits.data());
+    if (c.softcap > 0.0f)
+      for (auto& l : logits) l = std::tanh(l / c.softcap) * c.softcap;
+    on_logits(first_output + r0, nb, logits.data());
+  }
+}
+
+}  // namespace qb::model

@@ -1,0 +1,122 @@
+// Model runtime: a decoder-only transformer from a GGUF file, every linear layer through qb_kernels
+// (any weight format x own backend: GEMM over a batch of tokens, GEMV for one), F32 activations,
+// KV cache F16 (default) or F32. Architectures: gemma3.
+//
+// Gemma 3 graph (checked against llama.cpp's src/models/gemma3.cpp):
+//   x = embed(tok) * sqrt(d_model)
+//   per layer: h = rmsnorm(x) * attn_norm; q,k,v = Wq h, Wk h, Wv h;
+//              q,k = rmsnorm per head * q_norm / k_norm; RoPE (NeoX) with the layer's base
+//              (sliding-window layers: rope.freq_base_swa, default 10000; global: rope.freq_base);
+//              q *= 1/sqrt(head_dim); causal attention (sliding-window layers see the last
+//              `sliding_window` positions: key p0 visible from query p1 when p1 - p0 < window);
+//              x += rmsnorm(Wo attn) * post_attention_norm;
+//              h = rmsnorm(x) * ffn_norm; x += rmsnorm(Wdown (gelu_tanh(Wgate h) * Wup h)) * post_ffw_norm
+//   logits = W_out rmsnorm(x) * output_norm  (W_out = token_embd when output.weight is absent)
+// Layer il is a sliding-window layer when il % pattern < pattern - 1 (pattern 6: 5 local, 1 global),
+// unless attention.sliding_window_pattern says otherwise. Norm weights are used as stored: the GGUF
+// converter already folded Gemma's (1 + w).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/tokenizer_spm.h"
+#include "qb/formats.h"
+#include "qb/matmul.h"
+
+namespace qb { class ThreadPool; }
+namespace qb::gguf { class File; }
+
+namespace qb::model {
+
+enum class KvType { F16, F32 };
+
+struct ModelOptions {
+  std::string backend;      // own backend name; empty: the best one for each tensor's format
+  int threads = 0;          // 0: every hardware thread
+  KvType kv = KvType::F16;
+  int64_t n_ctx = 512;      // KV cache length (tokens)
+  std::string format;       // empty: weights as stored; else requantize linear weights to it
+                            // (tensors whose row length the format's block does not divide stay)
+};
+
+struct Config {
+  std::string arch;
+  int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_ff = 0, n_head = 0, n_head_kv = 0;
+  int64_t head_dim = 0;     // key_length (= value_length)
+  int64_t n_swa = 0;        // sliding window (0: none)
+  float rope_base = 10000.0f, rope_base_swa = 10000.0f;
+  float eps = 1e-6f;
+  float attn_scale = 1.0f;
+  float softcap = 0.0f;     // final logit soft-capping (0: none)
+  std::vector<bool> is_swa; // per layer
+};
+
+// Architectures this runtime runs, for error messages.
+std::span<const std::string_view> known_architectures();
+
+// One linear layer: W (m x k, GGUF row layout) and its kernel.
+struct Linear {
+  std::string name;
+  const uint8_t* data = nullptr;
+  FormatId format = FormatId::F32;
+  int64_t m = 0, k = 0;
+  const MatmulKernel* kernel = nullptr;
+  std::vector<uint8_t> owned;  // requantized copy, when any
+};
+
+class Model {
+ public:
+  // Opens, checks (architecture, tensors, shapes) and prepares the model. Throws qb::UsageError
+  // naming the problem (unknown architecture with the known list, missing or mis-shaped tensor,
+  // format without a kernel on the backend, not enough memory).
+  static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& opt);
+  ~Model();
+
+  const Config& config() const { return cfg_; }
+  const SpmTokenizer& tokenizer() const { return *tok_; }
+  const gguf::File& file() const { return *file_; }
+  int threads() const;
+  int64_t n_past() const { return n_past_; }
+  // Bytes of linear weights as run, and of the KV cache.
+  uint64_t weight_bytes() const;
+  uint64_t kv_bytes() const;
+  // "Q5_0:avx512 x 81, Q4_K:avx512 x 27, ..." — the kernels the linear layers run on.
+  std::string kernel_summary() const;
+
+  void reset() { n_past_ = 0; }
+  // Appends tokens at positions n_past() .. n_past()+n-1 (n_past()+n <= n_ctx) and hands the
+  // logits of batch rows first_output .. n-1 to on_logits in blocks, in order:
+  // on_logits(i0, rows, logits) with logits[r * n_vocab + v] for row i0 + r (valid during the call).
+  using LogitsFn = std::function<void(int64_t i0, int64_t rows, const float* logits)>;
+  void eval(std::span<const int32_t> tokens, int64_t first_output, const LogitsFn& on_logits);
+  // Runs fn(task) for tasks [0, n) on the model's threads.
+  void parallel_for(int64_t n, const std::function<void(int64_t)>& fn);
+
+ private:
+  Model() = default;
+  struct Layer;
+  void matmul(const Linear& w, const float* x, int64_t n, float* y);
+  void attention(int64_t il, int64_t n, const float* q, float* out);
+  uint64_t kv_bytes_for(int64_t n_ctx) const;
+
+  std::unique_ptr<gguf::File> file_;
+  std::unique_ptr<SpmTokenizer> tok_;
+  std::unique_ptr<ThreadPool> pool_;
+  Config cfg_;
+  ModelOptions opt_;
+  const uint8_t* embd_ = nullptr;
+  FormatId embd_format_ = FormatId::F32;
+  std::vector<float> output_norm_;
+  Linear output_;
+  std::vector<Layer> layers_;
+  int64_t n_past_ = 0;
+  std::vector<uint8_t> xq_;
+  std::vector<float> kf_, vf_;  // F16 cache widened for one layer's attention
+};
+
+}  // namespace qb::model

@@ -1,0 +1,249 @@
+#include "model/tokenizer_spm.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <queue>
+
+#include <fmt/format.h>
+
+#include "gguf/gguf.h"
+#include "qb/command.h"
+
+namespace qb::model {
+
+namespace {
+
+size_t utf8_len(unsigned char c) {
+  static const size_t lookup[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+  return lookup[c >> 4];
+}
+
+const gguf::Value& need_array(const gguf::File& f, const char* key, gguf::ValueType elem) {
+  const gguf::Value* v = f.find(key);
+  if (!v || !v->is_array() || v->elem != elem)
+    throw UsageError(fmt::format("{}: tokenizer metadata '{}' is missing or not an array of {}", f.path(), key,
+                                 gguf::value_type_name(elem)));
+  return *v;
+}
+
+bool get_bool(const gguf::File& f, const char* key, bool fallback) {
+  const gguf::Value* v = f.find(key);
+  return v ? v->as_int() != 0 : fallback;
+}
+
+struct Symbol {
+  int prev, next;
+  const char* text;
+  size_t n;
+};
+
+struct Bigram {
+  int left, right;
+  float score;
+  size_t size;
+};
+struct BigramLess {
+  // Highest score on top; equal scores: the leftmost pair first.
+  bool operator()(const Bigram& l, const Bigram& r) const {
+    return l.score < r.score || (l.score == r.score && l.left > r.left);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<SpmTokenizer> SpmTokenizer::from_gguf(const gguf::File& f) {
+  const std::string model = f.get_string("tokenizer.ggml.model");
+  if (model != "llama")
+    throw UsageError(fmt::format("{}: tokenizer '{}' is not supported (known: llama (SentencePiece))", f.path(),
+                                 model.empty() ? "<none>" : model));
+  auto t = std::unique_ptr<SpmTokenizer>(new SpmTokenizer());
+  const gguf::Value& toks = need_array(f, "tokenizer.ggml.tokens", gguf::ValueType::STRING);
+  const size_t n = toks.items.size();
+  if (n == 0) throw UsageError(fmt::format("{}: tokenizer.ggml.tokens is empty", f.path()));
+  t->tokens_.resize(n);
+  t->scores_.assign(n, 0.0f);
+  t->types_.assign(n, TokenType::Normal);
+  if (const gguf::Value* s = f.find("tokenizer.ggml.scores")) {
+    if (!s->is_array() || s->items.size() < n)
+      throw UsageError(fmt::format("{}: tokenizer.ggml.scores has fewer entries than tokens", f.path()));
+    for (size_t i = 0; i < n; ++i) t->scores_[i] = float(s->items[i].as_double());
+  }
+  if (const gguf::Value* s = f.find("tokenizer.ggml.token_type")) {
+    if (!s->is_array() || s->items.size() < n)
+      throw UsageError(fmt::format("{}: tokenizer.ggml.token_type has fewer entries than tokens", f.path()));
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t ty = s->items[i].as_int();
+      t->types_[i] = ty >= 0 && ty <= 6 ? TokenType(ty) : TokenType::Undefined;
+    }
+  }
+  t->index_.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::string w = toks.items[i].s;
+    if (w.empty()) w = "[EMPTY_" + std::to_string(i) + "]";  // as llama.cpp names them
+    t->index_[w] = int32_t(i);  // a repeated text maps to its last id, as in llama.cpp
+    t->tokens_[i] = std::move(w);
+  }
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    t->byte_tokens_[b] = t->find(buf);
+  }
+  auto id = [&](const char* key, int64_t fallback) {
+    const int64_t v = f.get_int(key, fallback);
+    return v >= 0 && v < int64_t(n) ? int32_t(v) : int32_t(-1);
+  };
+  t->bos_ = id("tokenizer.ggml.bos_token_id", 1);
+  t->eos_ = id("tokenizer.ggml.eos_token_id", 2);
+  t->unk_ = id("tokenizer.ggml.unknown_token_id", 0);
+  t->add_bos_ = get_bool(f, "tokenizer.ggml.add_bos_token", true);
+  t->add_eos_ = get_bool(f, "tokenizer.ggml.add_eos_token", false);
+  t->add_space_prefix_ = get_bool(f, "tokenizer.ggml.add_space_prefix", true);
+  if (t->add_bos_ && t->bos_ < 0)
+    throw UsageError(fmt::format("{}: add_bos_token is set but the BOS id is not a token", f.path()));
+
+  // With parse_special = false only user-defined tokens are cut out of the text (control and
+  // unknown tokens stay text), longest first.
+  for (size_t i = 0; i < n; ++i)
+    if (t->types_[i] == TokenType::UserDefined) t->user_defined_.push_back(int32_t(i));
+  std::stable_sort(t->user_defined_.begin(), t->user_defined_.end(), [&](int32_t a, int32_t b) {
+    return t->tokens_[size_t(a)].size() > t->tokens_[size_t(b)].size();
+  });
+  return t;
+}
+
+int32_t SpmTokenizer::find(std::string_view text) const {
+  auto it = index_.find(text);
+  return it == index_.end() ? -1 : it->second;
+}
+
+std::string SpmTokenizer::piece(int32_t id) const {
+  const std::string& s = token_text(id);
+  if (types_[size_t(id)] == TokenType::Byte && s.size() == 6) {
+    return std::string(1, char(std::stoi(s.substr(3, 2), nullptr, 16)));
+  }
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s.compare(i, 3, "\xe2\x96\x81") == 0) {
+      out += ' ';
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+void SpmTokenizer::spm_fragment(const std::string& text, std::vector<int32_t>& out) const {
+  std::vector<Symbol> sym;
+  sym.reserve(text.size());
+  for (size_t off = 0; off < text.size();) {
+    const size_t len = std::min(utf8_len(static_cast<unsigned char>(text[off])), text.size() - off);
+    const int idx = int(sym.size());
+    off += len;
+    sym.push_back({idx - 1, off == text.size() ? -1 : idx + 1, text.data() + off - len, len});
+  }
+  std::priority_queue<Bigram, std::vector<Bigram>, BigramLess> queue;
+  std::map<std::string, std::pair<int, int>, std::less<>> rev_merge;
+  auto try_add = [&](int left, int right) {
+    if (left < 0 || right < 0) return;
+    std::string_view s(sym[size_t(left)].text, sym[size_t(left)].n + sym[size_t(right)].n);
+    const int32_t tok = find(s);
+    if (tok < 0) return;
+    queue.push({left, right, scores_[size_t(tok)], s.size()});
+    rev_merge.insert_or_assign(std::string(s), std::make_pair(left, right));
+  };
+  for (int i = 1; i < int(sym.size()); ++i) try_add(i - 1, i);
+  while (!queue.empty()) {
+    const Bigram b = queue.top();
+    queue.pop();
+    Symbol& l = sym[size_t(b.left)];
+    Symbol& r = sym[size_t(b.right)];
+    if (l.n == 0 || r.n == 0 || l.n + r.n != b.size) continue;  // stale: a side was merged already
+    l.n += r.n;
+    r.n = 0;
+    l.next = r.next;
+    if (r.next >= 0) sym[size_t(r.next)].prev = b.left;
+    try_add(l.prev, b.left);
+    try_add(b.left, l.next);
+  }
+  // Final pieces: a token, or split along the merge that made it, or bytes.
+  std::vector<int> stack;
+  for (int i = sym.empty() ? -1 : 0; i != -1; i = sym[size_t(i)].next) {
+    stack.push_back(i);
+    while (!stack.empty()) {
+      const Symbol& s = sym[size_t(stack.back())];
+      stack.pop_back();
+      std::string_view piece(s.text, s.n);
+      const int32_t tok = find(piece);
+      if (tok >= 0) {
+        out.push_back(tok);
+        continue;
+      }
+      auto it = rev_merge.find(piece);
+      if (it == rev_merge.end()) {
+        for (unsigned char c : piece) out.push_back(byte_tokens_[c] >= 0 ? byte_tokens_[c] : unk_);
+        continue;
+      }
+      stack.push_back(it->second.second);  // right after left
+      stack.push_back(it->second.first);
+    }
+  }
+}
+
+std::vector<int32_t> SpmTokenizer::tokenize(std::string_view text, bool add_special) const {
+  struct Fragment {
+    int32_t token;  // -1: raw text [off, off+len)
+    size_t off, len;
+  };
+  std::vector<Fragment> frags;
+  if (!text.empty()) frags.push_back({-1, 0, text.size()});
+  for (int32_t id : user_defined_) {
+    const std::string& tt = tokens_[size_t(id)];
+    std::vector<Fragment> next;
+    next.reserve(frags.size());
+    for (const Fragment& fr : frags) {
+      if (fr.token >= 0) {
+        next.push_back(fr);
+        continue;
+      }
+      size_t pos = fr.off;
+      const size_t end = fr.off + fr.len;
+      const std::string_view scope = text.substr(0, end);
+      while (pos < end) {
+        const size_t m = scope.find(tt, pos);
+        if (m == std::string_view::npos) break;
+        if (m > pos) next.push_back({-1, pos, m - pos});
+        next.push_back({id, 0, 0});
+        pos = m + tt.size();
+      }
+      if (pos < end) next.push_back({-1, pos, end - pos});
+    }
+    frags.swap(next);
+  }
+
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 4);
+  if (add_special && add_bos_) out.push_back(bos_);
+  bool prev_special = true;
+  std::string buf;
+  for (const Fragment& fr : frags) {
+    if (fr.token >= 0) {
+      out.push_back(fr.token);
+      prev_special = true;
+      continue;
+    }
+    buf.clear();
+    if (add_space_prefix_ && prev_special) buf = "\xe2\x96\x81";
+    for (char c : text.substr(fr.off, fr.len)) {
+      if (c == ' ') buf += "\xe2\x96\x81";
+      else buf += c;
+    }
+    spm_fragment(buf, out);
+    prev_special = false;
+  }
+  if (add_special && add_eos_ && eos_ >= 0) out.push_back(eos_);
+  return out;
+}
+
+}  // namespace qb::model
