@@ -28,7 +28,7 @@ const MetricDef kMetrics[] = {
     {"model_bytes", "bytes", false, "bytes of all linear-layer weights of a model"},
     {"bytes_per_token", "bytes", false, "bytes moved per generated token (estimate)"},
     {"working_set_bytes", "bytes", false, "bytes touched by one call"},
-    {"peak_rss_bytes", "bytes", false, "peak resident set size of the process"},
+    {"peak_rss_bytes", "bytes", false, "process peak (memory/process) or the resident footprint of a cell's buffers (memory/layer_*)"},
     {"rmse", "", false, "root mean square quantization error"},
     {"max_abs_err", "", false, "maximum absolute quantization error"},
     {"snr_db", "dB", true, "signal-to-noise ratio of the quantized weights"},
