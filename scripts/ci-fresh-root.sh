@@ -67,9 +67,12 @@ cleanup() {
   fi
   exit $rc
 }
+child=
+# A signal stops the command inside the root too (its own process group), then cleanup runs.
+stop() { [ -n "$child" ] && kill -TERM -- "-$child" 2>/dev/null && wait "$child" 2>/dev/null; exit "$1"; }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop 130' INT
+trap 'stop 143' TERM
 bind() {  # bind SRC DST [ro]: recursive, not propagating back to the host
   mkdir -p "$2"
   mount --rbind "$1" "$2"
@@ -129,9 +132,13 @@ git clone -q --no-hardlinks "$repo" "$root/src/qbench"
 git -C "$root/src/qbench" checkout -q --detach "$(git -C "$repo" rev-parse "$ref")"
 
 phase "running: $cmd"
+# In the background and waited for, so that a signal reaches the trap at once.
+setsid chroot "$root" /usr/bin/env -i "${pass[@]}" /bin/bash -c "cd /src/qbench && $cmd" <&0 &
+child=$!
 set +e
-chroot "$root" /usr/bin/env -i "${pass[@]}" /bin/bash -c "cd /src/qbench && $cmd"
+wait "$child"
 rc=$?
 set -e
+child=
 phase "finished with exit code $rc"
 exit $rc
