@@ -287,3 +287,35 @@ TEST(Cli, BadResidencyRefused) {
 }
 
 }  // namespace
+
+// Interleaved rounds: a round that ran faster than DRAM leaves its verdict in the merged cell's
+// reasons, but the verdict belongs to the merged figure. rejudge() recomputes it from the cell's
+// gb_per_s: once (not once per round), and gone when the merged figure is under the bound.
+TEST(Residency, RejudgeRecomputesTheDramVerdictFromTheMergedFigure) {
+  Harness h;
+  h.dram = 10.0;
+  auto cells = h.run("throughput", "gemv_");
+  ASSERT_FALSE(cells.empty());
+  CellResult r = cells.front();
+  ASSERT_EQ(r.status, "ok");
+  Suite* s = find_suite("throughput");
+  const std::string round1 = "residency dram: 12.00 GB/s exceeds this run's DRAM read 10.00 GB/s by more than 10%";
+  const std::string round2 = "residency dram: 11.50 GB/s exceeds this run's DRAM read 10.00 GB/s by more than 10%";
+
+  r.reasons = {round1, round2};
+  r.valid = false;
+  r.metrics["gb_per_s"] = 9.0;  // merged median under the bound
+  s->rejudge(r, *h.ctx);
+  EXPECT_TRUE(r.reasons.empty()) << nlohmann::json(r.reasons).dump();
+  EXPECT_TRUE(r.valid);
+  EXPECT_NEAR(r.metrics["roofline_pct"].get<double>(), 90.0, 1e-9);
+
+  r.reasons = {round1, round2, "check failed: kept"};
+  r.metrics["gb_per_s"] = 12.5;  // merged median still over it
+  s->rejudge(r, *h.ctx);
+  ASSERT_EQ(r.reasons.size(), 2u) << nlohmann::json(r.reasons).dump();
+  EXPECT_EQ(r.reasons[0], "check failed: kept");
+  EXPECT_NE(r.reasons[1].find("12.50 GB/s exceeds"), std::string::npos) << r.reasons[1];
+  EXPECT_FALSE(r.valid);
+  EXPECT_FALSE(r.metrics.contains("roofline_pct"));
+}

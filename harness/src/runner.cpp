@@ -401,7 +401,9 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
         positions[j].push_back(int(pos));
         const bool timed = r.status == "ok" && r.has_stats && !r.samples.empty();
         if (!timed || round == R - 1) {
+          const bool merged = timed && !rounds[j].empty();
           CellResult out = timed ? merge_rounds(rounds[j], std::move(r), cfg.measure) : std::move(r);
+          if (merged) suite->rejudge(out, rctx);
           out.counters["interleave"] = {{"rounds", R}, {"seed", cfg.measure.order_seed},
                                         {"group_size", group.size()}, {"positions", positions[j]}};
           finish(cell, std::move(out), wall[j]);

@@ -59,6 +59,12 @@ class Suite {
   virtual std::vector<Cell> plan(const RunContext& ctx) const = 0;
   // Measure one cell. Throwing is allowed: the runner records the cell as failed with the message.
   virtual CellResult measure(const Cell& cell, RunContext& ctx) = 0;
+  // Called on a cell merged from interleaved rounds (runner.cpp): recompute the verdicts that
+  // depend on the cell's figures, which now come from the merged median, not from any one round.
+  virtual void rejudge(CellResult& merged, const RunContext& ctx) const {
+    (void)merged;
+    (void)ctx;
+  }
 };
 
 void register_suite(std::unique_ptr<Suite> s);
