@@ -106,3 +106,33 @@ if(NOT QB_ONEDNN_PROBE_ERROR)
 endif()
 find_path(XNNPACK_INCLUDE xnnpack.h)
 find_library(XNNPACK_LIB XNNPACK)
+
+# llama.cpp, the model suites' side-by-side framework (backend `llama.cpp`): the headers and
+# libllama that the llama-cpp-python wheel installs (site-packages/include and llama_cpp/lib).
+# Optional: without it the backend is unavailable with the reason, never a configure error.
+if(NOT QB_KERNELS_ONLY AND NOT CMAKE_CROSSCOMPILING)
+  set(QB_LLAMACPP_REASON "llama-cpp-python is not installed for the Python that configured this build (pip install llama-cpp-python)")
+  find_package(Python3 COMPONENTS Interpreter QUIET)
+  if(Python3_Interpreter_FOUND)
+    execute_process(
+      COMMAND ${Python3_EXECUTABLE} -c
+        "import importlib.util, os; s = importlib.util.find_spec('llama_cpp'); print(os.path.dirname(s.origin) if s else '')"
+      OUTPUT_VARIABLE QB_LLAMACPP_PKG OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    if(QB_LLAMACPP_PKG)
+      find_path(QB_LLAMACPP_INCLUDE llama.h PATHS ${QB_LLAMACPP_PKG}/../include NO_DEFAULT_PATH)
+      find_library(QB_LLAMACPP_LIB llama PATHS ${QB_LLAMACPP_PKG}/lib NO_DEFAULT_PATH)
+      if(QB_LLAMACPP_INCLUDE AND QB_LLAMACPP_LIB)
+        set(QB_LLAMACPP_REASON "")
+        add_library(qb::llamacpp INTERFACE IMPORTED)
+        target_include_directories(qb::llamacpp SYSTEM INTERFACE ${QB_LLAMACPP_INCLUDE})
+        target_link_libraries(qb::llamacpp INTERFACE ${QB_LLAMACPP_LIB})
+        message(STATUS "llama.cpp (side-by-side backend): ${QB_LLAMACPP_LIB}")
+      else()
+        set(QB_LLAMACPP_REASON "llama-cpp-python at ${QB_LLAMACPP_PKG} has no llama.h / libllama (a wheel without headers)")
+      endif()
+    endif()
+  endif()
+  if(QB_LLAMACPP_REASON)
+    message(STATUS "llama.cpp backend unavailable: ${QB_LLAMACPP_REASON}")
+  endif()
+endif()

@@ -129,6 +129,9 @@ class ThroughputSuite : public Suite {
     return cells;
   }
 
+  std::string interleave_group(const Cell& c) const override {
+    return c.workload != "harness_overhead" && c.params.value("n", int64_t(0)) == 1 ? "throughput GEMV" : "";
+  }
   void rejudge(CellResult& r, const RunContext& ctx) const override {
     if (r.status == "ok" && r.cell.params.value("n", 0) == 1 && r.metrics.contains("gb_per_s")) memory_roofline(r, ctx);
   }

@@ -23,6 +23,7 @@ struct RunArgs {
   bool quick = false;
   bool no_fsync = false;
   double ci_target_pct = 0;
+  int64_t prompt_len = 512, gen_len = 128, depth = 0;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -102,6 +103,12 @@ void add_run(CLI::App& app) {
   cmd->add_option("--residency", args->residency,
                   "Where timed weights come from: dram (rotate copies past 4x the LLC; default for GEMV) or llc "
                   "(one warm copy; default for GEMM)");
+  cmd->add_option("--prompt-len", args->prompt_len, "Model prefill: prompt tokens (default 512, llama-bench pp512)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  cmd->add_option("--gen-len", args->gen_len, "Model decode: generated tokens (default 128, llama-bench tg128)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  cmd->add_option("--depth", args->depth, "Model prefill/decode after this many tokens of context (default 0, llama-bench -d)")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
   cmd->add_flag("--quick", args->quick, "Fewer shapes, shorter minimum times (still valid statistics)");
   cmd->add_option("--out", args->out, "Output directory for report.json, journal.jsonl and renderings (default: qbench-out/<time>)");
   cmd->add_option("--resume", args->resume, "Continue the run in DIR, skipping cells already in its journal");
@@ -120,6 +127,9 @@ void add_run(CLI::App& app) {
       for (auto& s : resolve_shape_token(tok)) cfg.shapes.push_back(s);
     for (const auto& s : args->shape) cfg.shapes.push_back(parse_shape(s));
     cfg.model = args->model;
+    cfg.prompt_len = args->prompt_len;
+    cfg.gen_len = args->gen_len;
+    cfg.depth = args->depth;
     if (!args->residency.empty() && args->residency != "dram" && args->residency != "llc")
       throw UsageError(fmt::format("bad --residency '{}': expected dram or llc", args->residency));
     kb::set_residency_option(args->residency);

@@ -19,6 +19,9 @@ const MetricDef kMetrics[] = {
     {"cv", "ratio", false, "coefficient of variation of the samples"},
     {"decode_ms", "ms", false, "measured decode-step time of a model"},
     {"tokens_per_s", "tokens/s", true, "measured tokens per second"},
+    {"ttft_ms", "ms", false, "time to first token: the prompt's prefill and the first sampled token"},
+    {"weight_bytes", "bytes", false, "model weights as loaded by the engine"},
+    {"kv_cache_bytes", "bytes", false, "KV cache as allocated for the cell's context"},
     // Estimates carry the est_ prefix so no report or decision can take them for measurements.
     {"est_decode_ms", "ms", false, "estimated decode-step time of a model (sum of its streamed GEMVs)"},
     {"est_tokens_per_s", "tokens/s", true, "estimated tokens per second (1 / est_decode_ms)"},

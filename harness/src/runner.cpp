@@ -30,6 +30,7 @@ std::vector<std::string> all_backend_names() {
   std::vector<std::string> v;
   for (const auto& b : own_backends()) v.emplace_back(b.name);
   for (const auto& p : peer_backends()) v.push_back(p.name);
+  v.push_back("llama.cpp");  // framework: the model suites run the whole model on it (suites/model_speed.cpp)
   return v;
 }
 
@@ -131,10 +132,6 @@ CellResult measure_with_retries(Suite& suite, const Cell& cell, RunContext& ctx)
   }
 }
 
-bool interleaved(const Cell& c) {
-  return c.suite == "throughput" && c.workload != "harness_overhead" && c.params.value("n", int64_t(0)) == 1;
-}
-
 // One cell from its rounds: samples merged, statistics and sampling verdicts recomputed on the
 // union; a suite's own reasons (e.g. a failed output check) and interference from any round kept.
 // Throughput metrics are the median time or rates proportional to 1/median
@@ -213,6 +210,9 @@ nlohmann::json config_to_json(const RunConfig& cfg) {
           {"shapes", shapes},
           {"batch", cfg.batch},
           {"model", cfg.model},
+          {"prompt_len", cfg.prompt_len},
+          {"gen_len", cfg.gen_len},
+          {"depth", cfg.depth},
           {"quick", cfg.quick},
           {"measure", {{"warmup", cfg.measure.warmup},
                        {"min_time_s", cfg.measure.min_time_s},
@@ -233,6 +233,9 @@ RunConfig config_from_json(const nlohmann::json& j) {
   c.placements = j.value("placements", std::vector<std::string>{});
   c.batch = j.value("batch", std::vector<int64_t>{});
   c.model = j.value("model", "");
+  c.prompt_len = j.value("prompt_len", c.prompt_len);
+  c.gen_len = j.value("gen_len", c.gen_len);
+  c.depth = j.value("depth", c.depth);
   c.quick = j.value("quick", false);
   for (const auto& s : j.value("shapes", nlohmann::json::array())) {
     Shape sh;
@@ -367,13 +370,16 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
   // compares across formats and backends). Each is measured in `rounds` rounds of 1/rounds of its
   // budget; each round visits the cells in a fresh shuffle of one seeded generator, so drift hits
   // every cell alike, and a cell's samples from all rounds are merged.
-  std::vector<size_t> group;
-  for (size_t j = 0; j < plan.size(); ++j)
-    if (interleaved(plan[j].second) && !finished.count(plan[j].second.key())) group.push_back(j);
-  if (cfg.measure.rounds < 2 || group.size() < 2) group.clear();
+  // Groups come from Suite::interleave_group(); each group is interleaved on its own.
+  std::map<std::string, std::vector<size_t>> groups;
+  for (size_t j = 0; j < plan.size(); ++j) {
+    const std::string g = plan[j].first->interleave_group(plan[j].second);
+    if (!g.empty() && !finished.count(plan[j].second.key())) groups[g].push_back(j);
+  }
+  std::erase_if(groups, [&](const auto& kv) { return cfg.measure.rounds < 2 || kv.second.size() < 2; });
   nlohmann::json order_log = nlohmann::json::array();
-  bool group_done = false;
-  auto run_group = [&] {
+  std::set<std::string> groups_done;
+  auto run_group = [&](const std::vector<size_t>& group) {
     const int R = cfg.measure.rounds;
     RunConfig rcfg = cfg;
     rcfg.measure.min_time_s = cfg.measure.min_time_s / R;
@@ -424,9 +430,9 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
       ++sum.skipped;
       continue;
     }
-    if (std::binary_search(group.begin(), group.end(), j)) {
-      if (!group_done) run_group();
-      group_done = true;
+    if (auto g = groups.find(suite->interleave_group(cell));
+        g != groups.end() && std::binary_search(g->second.begin(), g->second.end(), j)) {
+      if (groups_done.insert(g->first).second) run_group(g->second);
       continue;
     }
     progress.start(int(j), key);
@@ -454,7 +460,13 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
                           {"max_ms_per_cell", append_s.empty() ? 0.0 : 1e3 * sorted_append.back()},
                           {"total_s", append_total}};
   jh["run"]["interleave"] = {
-      {"scope", "throughput GEMV cells (n=1); every other cell runs once, in plan order"},
+      {"groups", [&] {
+         std::vector<std::string> names;  // empty: every cell ran once, in plan order
+         for (const auto& kv : groups) names.push_back(kv.first);
+         return names;
+       }()},
+      {"scope", "cells of one group (Suite::interleave_group: throughput GEMV cells; model prefill and "
+                     "decode cells per suite) are interleaved; every other cell runs once, in plan order"},
       {"rounds", cfg.measure.rounds},
       {"seed", cfg.measure.order_seed},
       {"method", "each round measures every cell of the group for 1/rounds of its budget, in a fresh shuffle "

@@ -34,6 +34,9 @@ struct RunConfig {
   bool quick = false;
   std::string out_dir;
   MeasureOptions measure;
+  // Model suites (prefill, decode): llama-bench's pp<prompt_len> and tg<gen_len> after `depth`
+  // tokens of context.
+  int64_t prompt_len = 512, gen_len = 128, depth = 0;
 };
 
 // Shared state of one run, visible to every suite.
@@ -59,6 +62,12 @@ class Suite {
   virtual std::vector<Cell> plan(const RunContext& ctx) const = 0;
   // Measure one cell. Throwing is allowed: the runner records the cell as failed with the message.
   virtual CellResult measure(const Cell& cell, RunContext& ctx) = 0;
+  // Cells with the same non-empty group name are measured in interleaved rounds (runner.cpp):
+  // the ones a report compares side by side, so drift of the machine hits them alike.
+  virtual std::string interleave_group(const Cell& cell) const {
+    (void)cell;
+    return "";
+  }
   // Called on a cell merged from interleaved rounds (runner.cpp): recompute the verdicts that
   // depend on the cell's figures, which now come from the merged median, not from any one round.
   virtual void rejudge(CellResult& merged, const RunContext& ctx) const {

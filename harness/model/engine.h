@@ -1,0 +1,42 @@
+// Engines the model-level suites time: qbench's own runtime (model.h) and llama.cpp (libllama from
+// the llama-cpp-python wheel), behind one interface so both go through the same measurement loop
+// on the same GGUF, prompt, generated length and threads.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace qb::model {
+
+struct EngineOptions {
+  std::string path;     // GGUF file
+  int threads = 1;
+  int64_t n_ctx = 1024;  // KV cache length: prompt + generated tokens must fit
+  std::string backend;  // qbench: own backend name ("" = best per format); ignored by llama.cpp
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  // Empties the KV cache: the next append starts at position 0.
+  virtual void reset() = 0;
+  // Appends tokens at the current position (one batch) and returns the greedy next token: the
+  // argmax of the logits after the last one. Only the last position's logits are computed.
+  virtual int32_t append(std::span<const int32_t> tokens) = 0;
+  virtual int32_t n_vocab() const = 0;
+  virtual std::vector<int32_t> tokenize(const std::string& text) const = 0;  // with BOS when the model adds it
+  virtual uint64_t weight_bytes() const = 0;  // weights as loaded
+  virtual uint64_t kv_bytes() const = 0;      // KV cache as allocated for n_ctx; 0: not known
+  virtual std::string describe() const = 0;   // kernels or library version, for the report
+};
+
+std::unique_ptr<Engine> open_qbench_engine(const EngineOptions& opt);
+
+// "" when this build has llama.cpp; otherwise why not (the backend is then unavailable).
+std::string llamacpp_unavailable();
+// Throws qb::UsageError when llama.cpp is unavailable or cannot load the file.
+std::unique_ptr<Engine> open_llamacpp_engine(const EngineOptions& opt);
+
+}  // namespace qb::model

