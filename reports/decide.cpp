@@ -201,7 +201,7 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     throw UsageError(fmt::format("--distribution: '{}' not in the report's quant-error workloads ({})", d.distribution,
                                  fmt::join(dists, ", ")));
   struct Q {
-    std::optional<double> snr, cosine, ppl, kld, bpw, model_bytes;
+    std::optional<double> snr, cosine, ppl, kld, ppl_ratio, bpw, model_bytes;
     bool lossless = false;
   };
   std::map<std::string, Q> qual;
@@ -215,8 +215,11 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       if (!q.snr && metric(r, "rmse").value_or(1) == 0) q.lossless = true;
       if (auto b = metric(r, "bits_per_weight")) q.bpw = b;
     } else if (r.cell.suite == "perplexity") {
+      // Several backends or thread counts may score one format: keep the worst.
       if (auto p = metric(r, "ppl")) q.ppl = q.ppl ? std::max(*q.ppl, *p) : *p;
-      if (auto k = metric(r, "kld")) q.kld = q.kld ? std::max(*q.kld, *k) : *k;
+      if (auto k = metric(r, "kld_mean") ? metric(r, "kld_mean") : metric(r, "kld")) q.kld = q.kld ? std::max(*q.kld, *k) : *k;
+      if (auto x = metric(r, "ppl_ratio")) q.ppl_ratio = q.ppl_ratio ? std::max(*q.ppl_ratio, *x) : *x;
+      if (auto b = metric(r, "bits_per_weight")) q.bpw = b;
     } else if (r.cell.suite == "memory") {
       if (auto b = metric(r, "bits_per_weight"); b && !q.bpw) q.bpw = b;
     }
@@ -253,12 +256,22 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   // 2. Candidates: speed cells grouped by (format, backend, threads, placement).
   std::map<std::string, Candidate> cands;
   std::map<std::string, std::vector<const CellResult*>> cand_cells;
+  // With model cells (prefill/decode) in the report, speed is the model's measured tokens/s in the
+  // chosen phase; kernel cells then stay in the report but do not rank.
+  bool have_model_speed = false;
+  for (const auto& r : results)
+    if (r.cell.suite == opt.model_phase && r.status == "ok") have_model_speed = true;
+  auto speed_cell = [&](const CellResult& r) {
+    return have_model_speed ? r.cell.suite == opt.model_phase : is_speed_suite(r.cell.suite);
+  };
   bool have_speed = false;
   for (const auto& r : results)
-    if (is_speed_suite(r.cell.suite) && r.cell.format != "-") have_speed = true;
+    if (speed_cell(r) && r.cell.format != "-") have_speed = true;
+  if (have_model_speed)
+    d.notes.push_back(fmt::format("speed: measured model {} tokens/s (--model cells); kernel cells not ranked", opt.model_phase));
   for (const auto& r : results) {
     if (r.cell.format == "-") continue;
-    if (have_speed ? !is_speed_suite(r.cell.suite) : !(is_quality_suite(r.cell.suite) || r.cell.suite == "memory")) continue;
+    if (have_speed ? !speed_cell(r) : !(is_quality_suite(r.cell.suite) || r.cell.suite == "memory")) continue;
     Candidate c;
     c.format = r.cell.format;
     c.backend = have_speed ? r.cell.backend : "-";
@@ -302,7 +315,7 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   // Best baseline speed per class (see speed_point).
   std::map<std::string, double> base_speed;
   for (const auto& r : results)
-    if (counts(r, opt.include_invalid) && r.cell.format == d.baseline_format && is_speed_suite(r.cell.suite))
+    if (counts(r, opt.include_invalid) && r.cell.format == d.baseline_format && speed_cell(r))
       if (auto p = speed_point(r); p.v > 0) base_speed[p.key] = std::max(base_speed[p.key], p.v);
 
   // Quality baseline.
@@ -311,7 +324,11 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     if (qual.count(b) && qual[b].ppl && !base_ppl) base_ppl = qual[b].ppl;
   for (const char* b : {"F16", "BF16"})
     if (qual.count(b) && qual[b].snr && !ref_snr) ref_snr = qual[b].snr;
-  d.quality_basis = base_ppl ? "perplexity (baseline ppl / ppl)" : (qual.empty() ? "none" : "cosine similarity of dequantized weights (quant-error, " + d.distribution + ")");
+  // Measured model quality: PPL ratio and KLD against the perplexity suite's KLD base.
+  const bool model_quality = std::any_of(qual.begin(), qual.end(), [](const auto& kv) { return kv.second.ppl_ratio.has_value(); });
+  if (model_quality) base_ppl.reset();
+  d.quality_basis = model_quality ? "measured perplexity and KL divergence against the KLD base (perplexity suite)"
+                  : base_ppl ? "perplexity (baseline ppl / ppl)" : (qual.empty() ? "none" : "cosine similarity of dequantized weights (quant-error, " + d.distribution + ")");
   bool any_quality = false;
 
   double base_bpw = 0;
@@ -332,7 +349,13 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     if (!c.bits_per_weight)
       if (auto* t = find_format(c.format)) c.bits_per_weight = t->bits_per_weight();
     c.model_bytes = q.model_bytes;
-    if (base_ppl && c.ppl) {
+    c.ppl_ratio = q.ppl_ratio;
+    if (model_quality) {
+      if (q.ppl_ratio) {
+        c.quality_ratio = 1.0 / *q.ppl_ratio;
+        c.quality_loss_pct = (*q.ppl_ratio - 1) * 100;
+      }
+    } else if (base_ppl && c.ppl) {
       c.quality_ratio = *base_ppl / *c.ppl;
       c.quality_loss_pct = (*c.ppl / *base_ppl - 1) * 100;
     } else if (!base_ppl) {
@@ -347,7 +370,7 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     // Speed.
     Gathered gbs, tps, ratios, p99, decode;
     for (const CellResult* r : cand_cells[id]) {
-      if (!counts(*r, opt.include_invalid) || !is_speed_suite(r->cell.suite)) continue;
+      if (!counts(*r, opt.include_invalid) || !speed_cell(*r)) continue;
       ++c.speed_cells;
       // GB/s of weights is the decode (GEMV) figure; GEMM cells reuse weights and would drag it down.
       if (auto v = metric_value(*r, "gb_per_s"); v && v->value > 0 && work_kind(*r).key == "gemv") gbs.add(v->value, v->estimate);
@@ -434,9 +457,19 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     auto gate = [&](const std::string& name, std::optional<double> v, bool pass, const std::string& detail) {
       c.gates.push_back({name, v.has_value(), v.has_value() && pass, v ? detail : "not measured"});
     };
-    gate(fmt::format("quality >= {}% of full precision", fmt_num(opt.gate_quality_ratio * 100)), c.quality_ratio,
-         c.quality_ratio && *c.quality_ratio >= opt.gate_quality_ratio,
-         c.quality_ratio ? fmt::format("{:.2f}%", *c.quality_ratio * 100) : "");
+    if (model_quality) {
+      gate(fmt::format("PPL increase <= {}%", fmt_num(opt.gate_max_ppl_increase_pct)), c.quality_loss_pct,
+           c.quality_loss_pct && *c.quality_loss_pct <= opt.gate_max_ppl_increase_pct,
+           c.quality_loss_pct ? fmt::format("{:+.2f}% (margin {:+.2f} points)", *c.quality_loss_pct,
+                                            opt.gate_max_ppl_increase_pct - *c.quality_loss_pct)
+                              : "");
+      gate(fmt::format("KLD <= {}", fmt_num(opt.gate_max_kld)), c.kld, c.kld && *c.kld <= opt.gate_max_kld,
+           c.kld ? fmt::format("{:.4f} (margin {:+.4f})", *c.kld, opt.gate_max_kld - *c.kld) : "");
+    } else {
+      gate(fmt::format("quality >= {}% of full precision", fmt_num(opt.gate_quality_ratio * 100)), c.quality_ratio,
+           c.quality_ratio && *c.quality_ratio >= opt.gate_quality_ratio,
+           c.quality_ratio ? fmt::format("{:.2f}%", *c.quality_ratio * 100) : "");
+    }
     gate(fmt::format(">= {}x speed-up vs {}", fmt_num(opt.gate_speedup), d.baseline_format.empty() ? "F16/F32" : d.baseline_format),
          c.speedup, c.speedup && *c.speedup >= opt.gate_speedup,
          c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, c.is_estimate("speedup") ? " (estimate)" : "") : "");
@@ -453,7 +486,7 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   std::vector<Candidate*> all;
   for (auto& [id, c] : cands) all.push_back(&c);
   auto q_of = [&](const Candidate& c) -> std::optional<double> {
-    if (base_ppl) return c.quality_ratio;
+    if (base_ppl || model_quality) return c.quality_ratio;
     if (c.lossless) return 400.0;  // lossless ranks above any finite SNR
     if (c.snr_db) return c.snr_db;
     return c.quality_ratio ? std::optional<double>(-10 * std::log10(std::max(1e-12, 1 - *c.quality_ratio))) : std::nullopt;
@@ -517,7 +550,7 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   // (1 - 10^(-SNR/20)), which saturates near full precision instead of letting F16's 70+ dB
   // squash the differences between the quantized formats.
   auto q_capped = [&](const Candidate& c) -> std::optional<double> {
-    if (base_ppl) return c.quality_ratio;
+    if (base_ppl || model_quality) return c.quality_ratio;
     if (c.lossless) return 1.0;
     if (c.snr_db) return 1.0 - std::pow(10.0, -*c.snr_db / 20);
     return c.quality_ratio;
@@ -652,7 +685,7 @@ nlohmann::json Decision::to_json() const {
                    {"placement", c.placement}, {"rank", c.rank}, {"eligible", c.eligible}, {"pareto", c.pareto},
                    {"dominated_by", c.dominated_by}, {"score", c.score}, {"gates_pass", c.gates_pass},
                    {"snr_db", opt_json(c.snr_db)}, {"cosine", opt_json(c.cosine)}, {"ppl", opt_json(c.ppl)},
-                   {"kld", opt_json(c.kld)}, {"lossless", c.lossless}, {"quality_ratio", opt_json(c.quality_ratio)},
+                   {"kld", opt_json(c.kld)}, {"ppl_ratio", opt_json(c.ppl_ratio)}, {"lossless", c.lossless}, {"quality_ratio", opt_json(c.quality_ratio)},
                    {"quality_loss_pct", opt_json(c.quality_loss_pct)}, {"bits_per_weight", opt_json(c.bits_per_weight)},
                    {"model_bytes", opt_json(c.model_bytes)}, {"memory_reduction_pct", opt_json(c.memory_reduction_pct)},
                    {"gb_per_s", opt_json(c.gb_per_s)}, {"tokens_per_s", opt_json(c.tokens_per_s)},
@@ -780,6 +813,8 @@ namespace {
 struct RecommendArgs {
   std::string report, memory_budget, min_throughput, max_p99, max_quality_loss, device_class, weights, distribution, model;
   bool json = false, include_invalid = false;
+  double max_ppl_increase = 5.0, max_kld = 0.10;
+  std::string phase = "decode";
 };
 
 void add_recommend(CLI::App& app) {
@@ -796,8 +831,16 @@ void add_recommend(CLI::App& app) {
   cmd->add_option("--model", a->model, "Model (memory suite workload) whose size must fit the budget");
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->add_flag("--include-invalid", a->include_invalid, "Rank cells whose measurement is invalid too (marked)");
+  cmd->add_option("--max-ppl-increase", a->max_ppl_increase, "Gate on measured perplexity: % over the KLD base (default 5)")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--max-kld", a->max_kld, "Gate on measured mean KL divergence, nats (default 0.10)")->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--phase", a->phase, "Model speed axis: decode (interactive, default) or prefill (batch)")
+      ->check(CLI::IsMember({"decode", "prefill"}));
   cmd->callback([a] {
     DecisionOptions o;
+    o.gate_max_ppl_increase_pct = a->max_ppl_increase;
+    o.gate_max_kld = a->max_kld;
+    o.model_phase = a->phase;
     o.include_invalid = a->include_invalid;
     o.model = a->model;
     if (!a->memory_budget.empty()) {
@@ -824,6 +867,11 @@ QB_REGISTER_COMMAND(recommend, "recommend", 61, add_recommend);
 
 namespace qb::rep {
 std::string Decision::gates_line() const {
+  if (quality_basis.rfind("measured perplexity", 0) == 0)
+    return fmt::format("Default gates: PPL increase <= {}% and KLD <= {} vs the KLD base; vs {}: >= {}x speed-up, >= {}% memory reduction.\n",
+                       fmt_num(opt.gate_max_ppl_increase_pct), fmt_num(opt.gate_max_kld),
+                       baseline_format.empty() ? "F16/F32" : baseline_format, fmt_num(opt.gate_speedup),
+                       fmt_num(opt.gate_memory_reduction_pct));
   return fmt::format("Default gates vs {}: quality >= {}% of full precision, >= {}x speed-up, >= {}% memory reduction.\n",
                      baseline_format.empty() ? "F16/F32" : baseline_format, fmt_num(opt.gate_quality_ratio * 100),
                      fmt_num(opt.gate_speedup), fmt_num(opt.gate_memory_reduction_pct));

@@ -29,6 +29,11 @@ struct DecisionOptions {
   bool include_invalid = false;               // rank cells whose valid is false too (marked)
   // Default gates versus the full-precision baseline.
   double gate_quality_ratio = 0.95, gate_speedup = 2.0, gate_memory_reduction_pct = 50.0;
+  // Quality gates in llama.cpp's terms, used instead of gate_quality_ratio when the report has
+  // measured perplexity cells: PPL increase over the KLD base, and mean KL divergence (nats).
+  double gate_max_ppl_increase_pct = 5.0, gate_max_kld = 0.10;
+  // Speed axis when the report has model cells: "decode" (interactive) or "prefill" (batch).
+  std::string model_phase = "decode";
 };
 
 // Applies a device class's defaults (only where the option was not given).
@@ -52,7 +57,8 @@ struct Candidate {
   int threads = 0;
   std::string id() const;
 
-  std::optional<double> snr_db, cosine, ppl, kld;  // quality
+  std::optional<double> snr_db, cosine, ppl, kld;  // quality (kld: mean, nats)
+  std::optional<double> ppl_ratio;                 // measured PPL / the KLD base's PPL
   bool lossless = false;                           // quant-error saw no error (F32)
   std::optional<double> quality_ratio;             // 1.0 = full precision (ppl_base/ppl or cosine)
   std::optional<double> quality_loss_pct;          // ppl increase %, or (1 - cosine) * 100

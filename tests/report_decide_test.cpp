@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include <fmt/format.h>
+
 #include "decide.h"
 #include "qualify.h"
 #include "render.h"
@@ -449,4 +451,49 @@ TEST(Recommend, CliIncludeInvalid) {
   ASSERT_EQ(qbt::run_qbench("recommend " + rep + " --json --include-invalid", &out), 0) << out;
   j = nlohmann::json::parse(out);
   EXPECT_EQ(j["recommendations"][0], "Q4_K / avx512 / 2t / compact");
+}
+
+// With measured model quality (perplexity cells) and model speed (decode cells), the decision
+// ranks on them: the fastest format that loses the most perplexity (Q2_K) is not first, the gates
+// are llama.cpp's (PPL increase, KLD) with measured value and margin, and kernel cells do not rank.
+TEST(Recommend, ModelGroundedQualityAndSpeed) {
+  using qbt::cell;
+  std::vector<qb::CellResult> rs;
+  struct F {
+    const char* name;
+    double ppl_ratio, kld, bpw, decode_tps;
+  };
+  const F fs[] = {{"Q8_0", 1.002, 0.002, 8.5, 40}, {"Q4_K_M", 1.03, 0.04, 4.9, 60}, {"Q2_K", 1.60, 0.45, 2.9, 75}};
+  for (const auto& f : fs) {
+    rs.push_back(cell("perplexity", f.name, "avx512", "ctx512", 2, "-",
+                      {{"ppl", 8.0 * f.ppl_ratio}, {"ppl_ratio", f.ppl_ratio}, {"kld_mean", f.kld}, {"bits_per_weight", f.bpw}}));
+    const double t = 128.0 / f.decode_tps;
+    auto d = cell("decode", f.name, "avx512", "tg128", 2, "-", {{"tokens_per_s", f.decode_tps}, {"time_s", t}},
+                  qbt::timing_samples(t, 5, 3));
+    rs.push_back(d);
+    // A kernel cell that would make Q2_K look best on GB/s: not ranked once model cells exist.
+    rs.push_back(qbt::tp(f.name, "avx512", "gemv_4096x4096", 2, std::string(f.name) == "Q2_K" ? 1e-4 : 1e-3, f.bpw));
+  }
+  DecisionOptions o;
+  Decision d = decide(rs, o);
+  ASSERT_EQ(d.candidates.size(), 3u);
+  EXPECT_NE(d.quality_basis.find("measured perplexity"), std::string::npos) << d.quality_basis;
+  EXPECT_NE(d.candidates.front().format, "Q2_K");
+  EXPECT_EQ(d.candidates.front().format, "Q4_K_M");  // passes both gates and is faster than Q8_0
+  for (const auto& c : d.candidates) {
+    SCOPED_TRACE(c.format);
+    ASSERT_TRUE(c.tokens_per_s.has_value());
+    const F& f = *std::find_if(std::begin(fs), std::end(fs), [&](const F& x) { return c.format == x.name; });
+    EXPECT_DOUBLE_EQ(*c.tokens_per_s, f.decode_tps);  // the decode cell, not the kernel cell
+    ASSERT_GE(c.gates.size(), 2u);
+    EXPECT_EQ(c.gates[0].name, "PPL increase <= 5%");
+    EXPECT_EQ(c.gates[0].pass, (f.ppl_ratio - 1) * 100 <= 5);
+    EXPECT_NE(c.gates[0].detail.find(fmt::format("{:+.2f}%", (f.ppl_ratio - 1) * 100)), std::string::npos) << c.gates[0].detail;
+    EXPECT_NE(c.gates[0].detail.find("margin"), std::string::npos);
+    EXPECT_EQ(c.gates[1].name, "KLD <= 0.1");
+    EXPECT_EQ(c.gates[1].pass, f.kld <= 0.10);
+  }
+  // Tighter gates move the decision: at 1% PPL increase only Q8_0 passes.
+  o.gate_max_ppl_increase_pct = 1.0;
+  EXPECT_EQ(decide(rs, o).candidates.front().format, "Q8_0");
 }
