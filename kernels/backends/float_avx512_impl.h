@@ -188,7 +188,12 @@ __attribute__((target("amx-tile,amx-bf16"))) void amx_config() {
   _tile_loadconfig(cfg);
 }
 
-__attribute__((target("amx-tile"))) void amx_release() { _tile_release(); }
+// VZEROUPPER after TILERELEASE: see amx_i8_release in legacy_avx512.h (legacy-SSE code after a
+// bare TILERELEASE stalled ~25x on this Sapphire Rapids VM).
+__attribute__((target("amx-tile,avx"))) void amx_release() {
+  _tile_release();
+  _mm256_zeroupper();
+}
 
 // C blocks (RT x CT tiles of 16x16) += A rows x B columns over k chunks [kc0, kc1).
 // Tiles: 0-3 C, 4-5 A, 6-7 B.
