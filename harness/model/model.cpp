@@ -171,7 +171,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     }
   }
 
-  m->tok_ = SpmTokenizer::from_gguf(f);
+  m->tok_ = load_tokenizer(f);
   c.n_vocab = m->tok_->n_vocab();
 
   const BackendInfo* backend = nullptr;

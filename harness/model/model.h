@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/tokenizer_spm.h"
+#include "model/tokenizer.h"
 #include "qb/formats.h"
 #include "qb/matmul.h"
 
@@ -78,7 +78,7 @@ class Model {
   ~Model();
 
   const Config& config() const { return cfg_; }
-  const SpmTokenizer& tokenizer() const { return *tok_; }
+  const Tokenizer& tokenizer() const { return *tok_; }
   const gguf::File& file() const { return *file_; }
   int threads() const;
   int64_t n_past() const { return n_past_; }
@@ -105,7 +105,7 @@ class Model {
   uint64_t kv_bytes_for(int64_t n_ctx) const;
 
   std::unique_ptr<gguf::File> file_;
-  std::unique_ptr<SpmTokenizer> tok_;
+  std::unique_ptr<Tokenizer> tok_;
   std::unique_ptr<ThreadPool> pool_;
   Config cfg_;
   ModelOptions opt_;

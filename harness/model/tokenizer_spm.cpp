@@ -19,14 +19,6 @@ size_t utf8_len(unsigned char c) {
   return lookup[c >> 4];
 }
 
-const gguf::Value& need_array(const gguf::File& f, const char* key, gguf::ValueType elem) {
-  const gguf::Value* v = f.find(key);
-  if (!v || !v->is_array() || v->elem != elem)
-    throw UsageError(fmt::format("{}: tokenizer metadata '{}' is missing or not an array of {}", f.path(), key,
-                                 gguf::value_type_name(elem)));
-  return *v;
-}
-
 bool get_bool(const gguf::File& f, const char* key, bool fallback) {
   const gguf::Value* v = f.find(key);
   return v ? v->as_int() != 0 : fallback;
@@ -58,32 +50,16 @@ std::unique_ptr<SpmTokenizer> SpmTokenizer::from_gguf(const gguf::File& f) {
     throw UsageError(fmt::format("{}: tokenizer '{}' is not supported (known: llama (SentencePiece))", f.path(),
                                  model.empty() ? "<none>" : model));
   auto t = std::unique_ptr<SpmTokenizer>(new SpmTokenizer());
-  const gguf::Value& toks = need_array(f, "tokenizer.ggml.tokens", gguf::ValueType::STRING);
-  const size_t n = toks.items.size();
-  if (n == 0) throw UsageError(fmt::format("{}: tokenizer.ggml.tokens is empty", f.path()));
-  t->tokens_.resize(n);
+  t->read_vocab(f);
+  const size_t n = t->tokens_.size();
   t->scores_.assign(n, 0.0f);
-  t->types_.assign(n, TokenType::Normal);
   if (const gguf::Value* s = f.find("tokenizer.ggml.scores")) {
     if (!s->is_array() || s->items.size() < n)
       throw UsageError(fmt::format("{}: tokenizer.ggml.scores has fewer entries than tokens", f.path()));
     for (size_t i = 0; i < n; ++i) t->scores_[i] = float(s->items[i].as_double());
   }
-  if (const gguf::Value* s = f.find("tokenizer.ggml.token_type")) {
-    if (!s->is_array() || s->items.size() < n)
-      throw UsageError(fmt::format("{}: tokenizer.ggml.token_type has fewer entries than tokens", f.path()));
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t ty = s->items[i].as_int();
-      t->types_[i] = ty >= 0 && ty <= 6 ? TokenType(ty) : TokenType::Undefined;
-    }
-  }
   t->index_.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    std::string w = toks.items[i].s;
-    if (w.empty()) w = "[EMPTY_" + std::to_string(i) + "]";  // as llama.cpp names them
-    t->index_[w] = int32_t(i);  // a repeated text maps to its last id, as in llama.cpp
-    t->tokens_[i] = std::move(w);
-  }
+  for (size_t i = 0; i < n; ++i) t->index_[t->tokens_[i]] = int32_t(i);  // a repeated text: its last id, as in llama.cpp
   for (int b = 0; b < 256; ++b) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
@@ -102,13 +78,6 @@ std::unique_ptr<SpmTokenizer> SpmTokenizer::from_gguf(const gguf::File& f) {
   if (t->add_bos_ && t->bos_ < 0)
     throw UsageError(fmt::format("{}: add_bos_token is set but the BOS id is not a token", f.path()));
 
-  // With parse_special = false only user-defined tokens are cut out of the text (control and
-  // unknown tokens stay text), longest first.
-  for (size_t i = 0; i < n; ++i)
-    if (t->types_[i] == TokenType::UserDefined) t->user_defined_.push_back(int32_t(i));
-  std::stable_sort(t->user_defined_.begin(), t->user_defined_.end(), [&](int32_t a, int32_t b) {
-    return t->tokens_[size_t(a)].size() > t->tokens_[size_t(b)].size();
-  });
   return t;
 }
 
@@ -192,36 +161,7 @@ void SpmTokenizer::spm_fragment(const std::string& text, std::vector<int32_t>& o
 }
 
 std::vector<int32_t> SpmTokenizer::tokenize(std::string_view text, bool add_special) const {
-  struct Fragment {
-    int32_t token;  // -1: raw text [off, off+len)
-    size_t off, len;
-  };
-  std::vector<Fragment> frags;
-  if (!text.empty()) frags.push_back({-1, 0, text.size()});
-  for (int32_t id : user_defined_) {
-    const std::string& tt = tokens_[size_t(id)];
-    std::vector<Fragment> next;
-    next.reserve(frags.size());
-    for (const Fragment& fr : frags) {
-      if (fr.token >= 0) {
-        next.push_back(fr);
-        continue;
-      }
-      size_t pos = fr.off;
-      const size_t end = fr.off + fr.len;
-      const std::string_view scope = text.substr(0, end);
-      while (pos < end) {
-        const size_t m = scope.find(tt, pos);
-        if (m == std::string_view::npos) break;
-        if (m > pos) next.push_back({-1, pos, m - pos});
-        next.push_back({id, 0, 0});
-        pos = m + tt.size();
-      }
-      if (pos < end) next.push_back({-1, pos, end - pos});
-    }
-    frags.swap(next);
-  }
-
+  const std::vector<Fragment> frags = split_user_defined(text);
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
   if (add_special && add_bos_) out.push_back(bos_);

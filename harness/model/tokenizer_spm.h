@@ -18,29 +18,21 @@
 #include <unordered_map>
 #include <vector>
 
-namespace qb::gguf { class File; }
+#include "model/tokenizer.h"
 
 namespace qb::model {
 
-enum class TokenType : int32_t { Undefined = 0, Normal = 1, Unknown = 2, Control = 3, UserDefined = 4,
-                                 Unused = 5, Byte = 6 };
-
-class SpmTokenizer {
+class SpmTokenizer : public Tokenizer {
  public:
   // Reads tokenizer.ggml.{model,tokens,scores,token_type,bos_token_id,eos_token_id,add_bos_token,
   // add_eos_token,add_space_prefix}. Throws qb::UsageError when the model is not "llama" or the
   // arrays are missing or inconsistent.
   static std::unique_ptr<SpmTokenizer> from_gguf(const gguf::File& f);
 
-  std::vector<int32_t> tokenize(std::string_view text, bool add_special = true) const;
-
-  int32_t n_vocab() const { return int32_t(tokens_.size()); }
-  int32_t bos() const { return bos_; }
-  int32_t eos() const { return eos_; }
-  bool add_bos() const { return add_bos_; }
-  const std::string& token_text(int32_t id) const { return tokens_.at(size_t(id)); }
+  std::vector<int32_t> tokenize(std::string_view text, bool add_special = true) const override;
   // The text a token stands for (U+2581 back to space, <0xXX> to its byte).
-  std::string piece(int32_t id) const;
+  std::string piece(int32_t id) const override;
+  std::string kind() const override { return "spm"; }
 
  private:
   struct Hash {
@@ -50,14 +42,11 @@ class SpmTokenizer {
   int32_t find(std::string_view text) const;  // -1 when not a token
   void spm_fragment(const std::string& text, std::vector<int32_t>& out) const;
 
-  std::vector<std::string> tokens_;
   std::vector<float> scores_;
-  std::vector<TokenType> types_;
   std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> index_;
-  std::vector<int32_t> user_defined_;  // longest text first
   int32_t byte_tokens_[256];
-  int32_t bos_ = -1, eos_ = -1, unk_ = -1;
-  bool add_bos_ = true, add_eos_ = false, add_space_prefix_ = true;
+  int32_t unk_ = -1;
+  bool add_space_prefix_ = true;
 };
 
 }  // namespace qb::model

@@ -1,0 +1,58 @@
+// The tokenizer a GGUF model carries (tokenizer.ggml.model): "llama" -> SentencePiece
+// (tokenizer_spm.h: Gemma, Llama 2), "gpt2" -> byte-level BPE (tokenizer_bpe.h: Llama 3, Qwen2/2.5/3,
+// SmolLM, GPT-2). Both give the ids of llama.cpp's llama_tokenize(add_special, parse_special=false).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qb::gguf { class File; }
+
+namespace qb::model {
+
+enum class TokenType : int32_t { Undefined = 0, Normal = 1, Unknown = 2, Control = 3, UserDefined = 4,
+                                 Unused = 5, Byte = 6 };
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // add_special: BOS / EOS around the text when the metadata asks for them.
+  virtual std::vector<int32_t> tokenize(std::string_view text, bool add_special = true) const = 0;
+  // The bytes a token stands for.
+  virtual std::string piece(int32_t id) const = 0;
+  // "spm", or "bpe (pre-tokenizer <name>)".
+  virtual std::string kind() const = 0;
+
+  int32_t n_vocab() const { return int32_t(tokens_.size()); }
+  int32_t bos() const { return bos_; }
+  int32_t eos() const { return eos_; }
+  bool add_bos() const { return add_bos_; }
+  const std::string& token_text(int32_t id) const { return tokens_.at(size_t(id)); }
+  TokenType token_type(int32_t id) const { return types_.at(size_t(id)); }
+
+ protected:
+  // A piece of the input: a token cut out already, or raw text [off, off + len).
+  struct Fragment {
+    int32_t token;  // -1: raw text
+    size_t off, len;
+  };
+  // Reads tokenizer.ggml.{tokens,token_type}; throws qb::UsageError when they are missing or short.
+  void read_vocab(const gguf::File& f);
+  // With parse_special = false llama.cpp cuts only user-defined tokens out of the text (control
+  // and unknown tokens stay text), longest first; the rest is raw text.
+  std::vector<Fragment> split_user_defined(std::string_view text) const;
+
+  std::vector<std::string> tokens_;
+  std::vector<TokenType> types_;
+  std::vector<int32_t> user_defined_;  // longest text first
+  int32_t bos_ = -1, eos_ = -1;
+  bool add_bos_ = false, add_eos_ = false;
+};
+
+// Picks the tokenizer by tokenizer.ggml.model; throws qb::UsageError for an unknown one (naming
+// the known ones) or bad metadata.
+std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& f);
+
+}  // namespace qb::model
