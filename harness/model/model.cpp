@@ -20,7 +20,7 @@ namespace qb::model {
 
 namespace {
 
-constexpr std::array<std::string_view, 1> kKnownArchs = {"gemma3"};
+constexpr std::array<std::string_view, 4> kKnownArchs = {"gemma3", "llama", "qwen2", "qwen3"};
 
 std::string known_list() {
   std::string s;
@@ -90,6 +90,7 @@ std::span<const std::string_view> known_architectures() { return kKnownArchs; }
 struct Model::Layer {
   Linear wq, wk, wv, wo, gate, up, down;
   std::vector<float> attn_norm, q_norm, k_norm, post_attn_norm, ffn_norm, post_ffw_norm;
+  std::vector<float> bq, bk, bv, bo;  // attention biases (llama family; empty: none)
   std::vector<uint16_t> k16, v16;  // KV cache [n_ctx][n_head_kv * head_dim]
   std::vector<float> k32, v32;
 };
@@ -120,6 +121,46 @@ std::vector<float> load_vector(const gguf::File& f, const std::string& name, int
   std::vector<float> v(static_cast<size_t>(n));
   t.format->dequantize_row(t.data, v.data(), n);
   return v;
+}
+
+// An optional vector (a bias): empty when the file does not have it.
+std::vector<float> load_optional(const gguf::File& f, const std::string& name, int64_t n) {
+  return f.find_tensor(name) ? load_vector(f, name, n) : std::vector<float>{};
+}
+
+// Tensors this runtime would ignore: refused rather than silently left out.
+void refuse_present(const gguf::File& f, const std::string& name) {
+  if (f.find_tensor(name))
+    throw UsageError(fmt::format("{}: tensor '{}' is not supported by qbench's {} runtime", f.path(), name,
+                                 f.architecture()));
+}
+
+// llama / qwen2 / qwen3 settings beside the common ones (model.h): no sliding window, unscaled
+// embeddings and q, the softmax scale, the rope pairing and scaling.
+void configure_llama_family(const gguf::File& f, Config& c) {
+  const std::string a = c.arch + ".";
+  c.n_swa = 0;
+  c.is_swa.assign(size_t(c.n_layer), false);
+  c.softcap = 0.0f;
+  c.attn_scale = 1.0f;
+  c.embd_scale = 1.0f;
+  const gguf::Value* scale = f.find(a + "attention.scale");
+  c.kq_scale = scale ? float(scale->as_double()) : 1.0f / std::sqrt(float(c.head_dim));
+  c.rope_neox = c.arch != "llama";  // llama.cpp: LLAMA_ROPE_TYPE_NORM for llama, NEOX for qwen2/qwen3
+  const int64_t n_rot = f.get_int(a + "rope.dimension_count", c.head_dim);
+  if (n_rot != c.head_dim)
+    throw UsageError(fmt::format("{}: partial rotary embedding (rope.dimension_count {} of head size {}) is not supported",
+                                 f.path(), n_rot, c.head_dim));
+  const std::string type = f.find(a + "rope.scaling.type") ? f.get_string(a + "rope.scaling.type") : "none";
+  if (type == "linear") {
+    const gguf::Value* factor = f.find(a + "rope.scaling.factor");
+    const double fac = factor ? factor->as_double() : 1.0;
+    if (fac <= 0) throw UsageError(fmt::format("{}: rope.scaling.factor must be positive", f.path()));
+    c.rope_freq_scale = float(1.0 / fac);
+  } else if (type != "none") {
+    throw UsageError(fmt::format("{}: rope scaling '{}' is not supported (supported: none, linear, rope_freqs.weight)",
+                                 f.path(), type));
+  }
 }
 
 }  // namespace
@@ -170,6 +211,10 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
       for (int64_t il = 0; il < c.n_layer; ++il) c.is_swa[size_t(il)] = p == 0 || il % p < p - 1;
     }
   }
+
+  c.embd_scale = std::sqrt(float(c.n_embd));  // gemma3
+  const bool gemma = c.arch == "gemma3";
+  if (!gemma) configure_llama_family(f, c);
 
   m->tok_ = load_tokenizer(f);
   c.n_vocab = m->tok_->n_vocab();
@@ -222,6 +267,10 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   m->embd_format_ = embd.format->id;
   m->output_norm_ = load_vector(f, "output_norm.weight", E);
   m->output_ = linear(f.find_tensor("output.weight") ? "output.weight" : "token_embd.weight", E, c.n_vocab);
+  if (!gemma) {
+    refuse_present(f, "output.bias");
+    m->rope_freqs_ = load_optional(f, "rope_freqs.weight", D / 2);
+  }
 
   const int64_t kv_row = c.n_head_kv * D;
   m->layers_.resize(size_t(c.n_layer));
@@ -232,6 +281,24 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     L.wq = linear(p + "attn_q.weight", E, c.n_head * D);
     L.wk = linear(p + "attn_k.weight", E, kv_row);
     L.wv = linear(p + "attn_v.weight", E, kv_row);
+    if (!gemma) {
+      // llama family: attention biases where present (qwen2), QK-norm (qwen3), no post-norms.
+      L.bq = load_optional(f, p + "attn_q.bias", c.n_head * D);
+      L.bk = load_optional(f, p + "attn_k.bias", kv_row);
+      L.bv = load_optional(f, p + "attn_v.bias", kv_row);
+      if (c.arch == "qwen3") {
+        L.q_norm = load_vector(f, p + "attn_q_norm.weight", D);
+        L.k_norm = load_vector(f, p + "attn_k_norm.weight", D);
+      }
+      L.wo = linear(p + "attn_output.weight", c.n_head * D, E);
+      L.bo = load_optional(f, p + "attn_output.bias", E);
+      L.ffn_norm = load_vector(f, p + "ffn_norm.weight", E);
+      L.gate = linear(p + "ffn_gate.weight", E, F);
+      L.up = linear(p + "ffn_up.weight", E, F);
+      L.down = linear(p + "ffn_down.weight", F, E);
+      for (const char* t : {"ffn_gate.bias", "ffn_up.bias", "ffn_down.bias"}) refuse_present(f, p + t);
+      continue;
+    }
     L.q_norm = load_vector(f, p + "attn_q_norm.weight", D);
     L.k_norm = load_vector(f, p + "attn_k_norm.weight", D);
     L.wo = linear(p + "attn_output.weight", c.n_head * D, E);
@@ -333,7 +400,7 @@ void Model::attention(int64_t il, int64_t n, const float* q, float* out) {
       const float* qv = q + (t * c.n_head + h) * D;
       float mx = -INFINITY;
       for (int64_t j = lo; j <= p; ++j) {
-        s[size_t(j)] = dot(qv, K + j * kv_row + hk * D, D);
+        s[size_t(j)] = dot(qv, K + j * kv_row + hk * D, D) * c.kq_scale;
         mx = std::max(mx, s[size_t(j)]);
       }
       double sum = 0.0;
@@ -357,6 +424,94 @@ void Model::attention(int64_t il, int64_t n, const float* q, float* out) {
 
 void Model::parallel_for(int64_t n, const std::function<void(int64_t)>& fn) { pool_->parallel_for(n, fn); }
 
+struct Model::Scratch {
+  std::vector<float>&x, &h, &o, &q, &k, &v, &att, &g, &u;
+};
+
+void Model::llama_layer(int64_t il, int64_t n, Scratch& s) {
+  const Config& c = cfg_;
+  Layer& L = layers_[size_t(il)];
+  const int64_t E = c.n_embd, D = c.head_dim, F = c.n_ff, HQ = c.n_head * D, KV = c.n_head_kv * D;
+  const bool kv16 = opt_.kv == KvType::F16;
+  auto add_bias = [](float* y, const std::vector<float>& b) {
+    for (size_t i = 0; i < b.size(); ++i) y[i] += b[i];
+  };
+  pool_->parallel_for(n, [&](int64_t t) { rmsnorm(&s.x[t * E], L.attn_norm.data(), &s.h[t * E], E, c.eps); });
+  matmul(L.wq, s.h.data(), n, s.q.data());
+  matmul(L.wk, s.h.data(), n, s.k.data());
+  matmul(L.wv, s.h.data(), n, s.v.data());
+  // Biases, QK-norm, RoPE at the token's position; K and V into the cache. With an F16 cache q
+  // meets K in fp16, as in ggml's mul_mat(K, q).
+  const float theta_scale = std::pow(c.rope_base, -2.0f / float(D));
+  pool_->parallel_for(n, [&](int64_t t) {
+    const int64_t pos = n_past_ + t;
+    std::vector<float> cs(size_t(D / 2)), sn(size_t(D / 2));
+    float theta = float(pos);
+    for (int64_t i = 0; i < D / 2; ++i) {
+      const float angle = c.rope_freq_scale * (rope_freqs_.empty() ? theta : theta / rope_freqs_[size_t(i)]);
+      cs[size_t(i)] = std::cos(angle);
+      sn[size_t(i)] = std::sin(angle);
+      theta *= theta_scale;
+    }
+    auto rope = [&](float* r) {
+      for (int64_t i = 0; i < D / 2; ++i) {
+        const int64_t i0 = c.rope_neox ? i : 2 * i, i1 = c.rope_neox ? i + D / 2 : 2 * i + 1;
+        const float x0 = r[i0], x1 = r[i1];
+        r[i0] = x0 * cs[size_t(i)] - x1 * sn[size_t(i)];
+        r[i1] = x0 * sn[size_t(i)] + x1 * cs[size_t(i)];
+      }
+    };
+    float* qt = &s.q[size_t(t * HQ)];
+    float* kt = &s.k[size_t(t * KV)];
+    float* vt = &s.v[size_t(t * KV)];
+    add_bias(qt, L.bq);
+    add_bias(kt, L.bk);
+    add_bias(vt, L.bv);
+    for (int64_t hh = 0; hh < c.n_head; ++hh) {
+      float* r = qt + hh * D;
+      if (!L.q_norm.empty()) rmsnorm(r, L.q_norm.data(), r, D, c.eps);
+      rope(r);
+      if (kv16)
+        for (int64_t i = 0; i < D; ++i) r[i] = round_f16(r[i]);
+    }
+    for (int64_t hh = 0; hh < c.n_head_kv; ++hh) {
+      float* r = kt + hh * D;
+      if (!L.k_norm.empty()) rmsnorm(r, L.k_norm.data(), r, D, c.eps);
+      rope(r);
+    }
+    const size_t off = size_t(pos * KV);
+    for (int64_t i = 0; i < KV; ++i) {
+      if (kv16) {
+        L.k16[off + size_t(i)] = fp32_to_fp16(kt[i]);
+        L.v16[off + size_t(i)] = fp32_to_fp16(vt[i]);
+      } else {
+        L.k32[off + size_t(i)] = kt[i];
+        L.v32[off + size_t(i)] = vt[i];
+      }
+    }
+  });
+  attention(il, n, s.q.data(), s.att.data());
+  matmul(L.wo, s.att.data(), n, s.o.data());
+  pool_->parallel_for(n, [&](int64_t t) {
+    float* ot = &s.o[size_t(t * E)];
+    add_bias(ot, L.bo);
+    for (int64_t i = 0; i < E; ++i) s.x[size_t(t * E + i)] += ot[i];
+    rmsnorm(&s.x[size_t(t * E)], L.ffn_norm.data(), &s.h[size_t(t * E)], E, c.eps);
+  });
+  matmul(L.gate, s.h.data(), n, s.g.data());
+  matmul(L.up, s.h.data(), n, s.u.data());
+  pool_->parallel_for(n, [&](int64_t t) {
+    for (int64_t i = t * F; i < (t + 1) * F; ++i) {
+      const float a = s.g[size_t(i)];
+      s.g[size_t(i)] = a / (1.0f + std::exp(-a)) * s.u[size_t(i)];  // SiLU-gated
+    }
+  });
+  matmul(L.down, s.g.data(), n, s.o.data());
+  pool_->parallel_for(n, [&](int64_t t) {
+    for (int64_t i = 0; i < E; ++i) s.x[size_t(t * E + i)] += s.o[size_t(t * E + i)];
+  });
+}
+
 void Model::eval(std::span<const int32_t> tokens, int64_t first_output, const LogitsFn& on_logits) {
   const Config& c = cfg_;
   const int64_t n = int64_t(tokens.size());
@@ -372,7 +527,7 @@ void Model::eval(std::span<const int32_t> tokens, int64_t first_output, const Lo
 
   const FormatTraits& et = traits(embd_format_);
   const size_t erow = et.row_bytes(E);
-  const float escale = std::sqrt(float(E));
+  const float escale = c.embd_scale;
   pool_->parallel_for(n, [&](int64_t t) {
     float* xr = x.data() + t * E;
     et.dequantize_row(embd_ + size_t(tokens[size_t(t)]) * erow, xr, E);
@@ -380,7 +535,12 @@ void Model::eval(std::span<const int32_t> tokens, int64_t first_output, const Lo
   });
 
   const bool kv16 = opt_.kv == KvType::F16;
+  Scratch scratch{x, h, o, q, k, v, att, g, u};
   for (int64_t il = 0; il < c.n_layer; ++il) {
+    if (c.arch != "gemma3") {
+      llama_layer(il, n, scratch);
+      continue;
+    }
     Layer& L = layers_[size_t(il)];
     pool_->parallel_for(n, [&](int64_t t) { rmsnorm(&x[t * E], L.attn_norm.data(), &h[t * E], E, c.eps); });
     matmul(L.wq, h.data(), n, q.data());

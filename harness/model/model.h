@@ -1,6 +1,6 @@
 // Model runtime: a decoder-only transformer from a GGUF file, every linear layer through qb_kernels
 // (any weight format x own backend: GEMM over a batch of tokens, GEMV for one), F32 activations,
-// KV cache F16 (default) or F32. Architectures: gemma3.
+// KV cache F16 (default) or F32. Architectures: gemma3, llama (Llama 2/3, Mistral, SmolLM), qwen2, qwen3.
 //
 // Gemma 3 graph (checked against llama.cpp's src/models/gemma3.cpp):
 //   x = embed(tok) * sqrt(d_model)
@@ -15,6 +15,16 @@
 // Layer il is a sliding-window layer when il % pattern < pattern - 1 (pattern 6: 5 local, 1 global),
 // unless attention.sliding_window_pattern says otherwise. Norm weights are used as stored: the GGUF
 // converter already folded Gemma's (1 + w).
+//
+// llama / qwen2 / qwen3 graph (llama.cpp's src/models/{llama,qwen2,qwen3}.cpp):
+//   x = embed(tok)
+//   per layer: h = rmsnorm(x) * attn_norm; q,k,v = Wq h + bq, Wk h + bk, Wv h + bv (biases where the
+//              file has them: qwen2); qwen3: q,k = rmsnorm per head * q_norm / k_norm;
+//              RoPE with rope.freq_base (llama: pairs (2i, 2i+1); qwen2/qwen3: NeoX pairs (i, i+D/2);
+//              rope_freqs.weight divides the angles when present, linear rope scaling multiplies them);
+//              causal GQA attention, scores * attention.scale (default 1/sqrt(head_dim));
+//              x += Wo attn + bo; h = rmsnorm(x) * ffn_norm; x += Wdown (silu(Wgate h) * Wup h)
+//   logits = W_out rmsnorm(x) * output_norm  (W_out = token_embd when output.weight is absent)
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -51,7 +61,11 @@ struct Config {
   int64_t n_swa = 0;        // sliding window (0: none)
   float rope_base = 10000.0f, rope_base_swa = 10000.0f;
   float eps = 1e-6f;
-  float attn_scale = 1.0f;
+  float attn_scale = 1.0f;   // q pre-scale (gemma3); 1 for the others
+  float kq_scale = 1.0f;     // score scale inside the softmax (llama family); 1 for gemma3
+  float embd_scale = 1.0f;   // token embeddings are multiplied by it (gemma3: sqrt(n_embd))
+  bool rope_neox = true;     // NeoX pairs (i, i + D/2); false: adjacent pairs (2i, 2i+1)
+  float rope_freq_scale = 1.0f;  // linear rope scaling: 1 / rope.scaling.factor
   float softcap = 0.0f;     // final logit soft-capping (0: none)
   std::vector<bool> is_swa; // per layer
 };
@@ -102,6 +116,9 @@ class Model {
   struct Layer;
   void matmul(const Linear& w, const float* x, int64_t n, float* y);
   void attention(int64_t il, int64_t n, const float* q, float* out);
+  // One llama / qwen2 / qwen3 layer on x (n x n_embd), in place; the buffers are eval's scratch.
+  struct Scratch;
+  void llama_layer(int64_t il, int64_t n, Scratch& s);
   uint64_t kv_bytes_for(int64_t n_ctx) const;
 
   std::unique_ptr<gguf::File> file_;
@@ -112,6 +129,7 @@ class Model {
   const uint8_t* embd_ = nullptr;
   FormatId embd_format_ = FormatId::F32;
   std::vector<float> output_norm_;
+  std::vector<float> rope_freqs_;  // per rotated pair (rope_freqs.weight), empty: none
   Linear output_;
   std::vector<Layer> layers_;
   int64_t n_past_ = 0;
