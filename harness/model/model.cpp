@@ -37,15 +37,55 @@ inline void rmsnorm(const float* x, const float* w, float* y, int64_t n, float e
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
-inline float dot(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
-  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
+// Attention's inner loops in GCC vector extensions (16 floats: zmm on AVX-512, 4 NEON or SSE
+// registers elsewhere), built for AVX-512 and generic x86-64 and picked at load time on x86: the
+// rest of this file is built for the baseline ISA, where these loops ran scalar (a quarter of a
+// ctx-512 prefill).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define QB_ATTN_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define QB_ATTN_CLONES
+#endif
+typedef float V16 __attribute__((vector_size(64)));
+typedef float V16u __attribute__((vector_size(64), aligned(4), may_alias));  // unaligned loads
+#define load16(p) (*reinterpret_cast<const V16u*>(p))
+
+// One query row against keys lo..p (rows of K/V at stride kv_stride, head_dim D, D % 16 == 0):
+// scores (times kq_scale), softmax (max subtracted, sum in double), probabilities times V into out.
+QB_ATTN_CLONES void attend_row(const float* qv, const float* K, const float* V, int64_t kv_stride, int64_t lo,
+                               int64_t p, int64_t D, float kq_scale, bool kv16, float* s, float* out) {
+  float mx = -INFINITY;
+  for (int64_t j = lo; j <= p; ++j) {
+    const float* kr = K + j * kv_stride;
+    V16 a0 = {}, a1 = {};
+    int64_t i = 0;
+    for (; i + 32 <= D; i += 32) {
+      a0 += load16(qv + i) * load16(kr + i);
+      a1 += load16(qv + i + 16) * load16(kr + i + 16);
+    }
+    for (; i < D; i += 16) a0 += load16(qv + i) * load16(kr + i);
+    a0 += a1;
+    float d = 0.0f;
+    for (int l = 0; l < 16; ++l) d += a0[l];
+    s[j] = d * kq_scale;
+    mx = std::max(mx, s[j]);
+  }
+  double sum = 0.0;
+  for (int64_t j = lo; j <= p; ++j) {
+    const float e = std::exp(s[j] - mx);
+    s[j] = e;
+    sum += e;
+  }
+  const float inv = float(1.0 / sum);
+  // With an F16 cache the probabilities meet V in fp16, as in ggml's mul_mat(V, softmax(KQ)).
+  for (int64_t j = lo; j <= p; ++j) s[j] = kv16 ? fp16_to_fp32(fp32_to_fp16(s[j] * inv)) : s[j] * inv;
+  for (int64_t i = 0; i < D; i += 16) {
+    V16 acc = {};
+    for (int64_t j = lo; j <= p; ++j) acc += s[j] * load16(V + j * kv_stride + i);
+    std::memcpy(out + i, &acc, sizeof acc);
+  }
 }
+#undef load16
 
 inline float gelu_tanh_f32(float x) {
   constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
@@ -192,7 +232,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   c.n_head_kv = f.get_int(a + "attention.head_count_kv", c.n_head);
   c.head_dim = f.get_int(a + "attention.key_length", c.n_embd / c.n_head);
   const int64_t vdim = f.get_int(a + "attention.value_length", c.head_dim);
-  if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0 || vdim != c.head_dim || c.head_dim % 2 != 0)
+  if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0 || vdim != c.head_dim || c.head_dim % 16 != 0)
     throw UsageError(fmt::format("{}: unsupported attention shape (heads {}, kv heads {}, key {}, value {})", path,
                                  c.n_head, c.n_head_kv, c.head_dim, vdim));
   c.eps = get_float("attention.layer_norm_rms_epsilon", 1e-6);
@@ -393,31 +433,11 @@ void Model::attention(int64_t il, int64_t n, const float* q, float* out) {
     const int64_t h = task / nblocks, b = task % nblocks;
     const int64_t hk = h / group;
     std::vector<float> s(static_cast<size_t>(n_kv));
-    std::vector<float> acc(static_cast<size_t>(D));
     for (int64_t t = b * kBlock; t < std::min(n, (b + 1) * kBlock); ++t) {
       const int64_t p = n_past_ + t;
       const int64_t lo = swa ? std::max<int64_t>(0, p - c.n_swa + 1) : 0;
-      const float* qv = q + (t * c.n_head + h) * D;
-      float mx = -INFINITY;
-      for (int64_t j = lo; j <= p; ++j) {
-        s[size_t(j)] = dot(qv, K + j * kv_row + hk * D, D) * c.kq_scale;
-        mx = std::max(mx, s[size_t(j)]);
-      }
-      double sum = 0.0;
-      for (int64_t j = lo; j <= p; ++j) {
-        const float e = std::exp(s[size_t(j)] - mx);
-        s[size_t(j)] = e;
-        sum += e;
-      }
-      const float inv = float(1.0 / sum);
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t j = lo; j <= p; ++j) {
-        // With an F16 cache the probabilities meet V in fp16, as in ggml's mul_mat(V, softmax(KQ)).
-        const float w = kv16 ? round_f16(s[size_t(j)] * inv) : s[size_t(j)] * inv;
-        const float* vv = V + j * kv_row + hk * D;
-        for (int64_t i = 0; i < D; ++i) acc[size_t(i)] += w * vv[i];
-      }
-      std::memcpy(out + (t * c.n_head + h) * D, acc.data(), size_t(D) * sizeof(float));
+      attend_row(q + (t * c.n_head + h) * D, K + hk * D, V + hk * D, kv_row, lo, p, D, c.kq_scale, kv16, s.data(),
+                 out + (t * c.n_head + h) * D);
     }
   });
 }
@@ -615,7 +635,10 @@ void Model::eval(std::span<const int32_t> tokens, int64_t first_output, const Lo
     const int64_t t = first_output + r;
     rmsnorm(&x[t * E], output_norm_.data(), &h[r * E], E, c.eps);
   });
-  constexpr int64_t kLogitRows = 16;
+  // Output rows per pass over the output matrix (token_embd: 168 MB of Q8_0 for Gemma 3 270M):
+  // each pass re-reads, and the AMX path re-unpacks, all of it; 64 rows (64 MB of logits) keep
+  // that to 4 passes for a 256-row scored half instead of 16.
+  constexpr int64_t kLogitRows = 64;
   std::vector<float> logits(size_t(std::min(nout, kLogitRows) * c.n_vocab));
   for (int64_t r0 = 0; r0 < nout; r0 += kLogitRows) {
     const int64_t nb = std::min(kLogitRows, nout - r0);
