@@ -1,6 +1,7 @@
 // `qbench perplexity --model M.gguf [--dataset FILE] [--ctx N] [--chunks N] [--format F]
-//  [--backend B] [--threads N] [--kv f16|f32] [--json]`: perplexity of a GGUF model on a text by
-// llama-perplexity's method (harness/model/perplexity.h), the forward pass on qbench's kernels.
+//  [--backend B] [--threads N] [--kv f16|f32] [--kld-base FILE] [--json]`: perplexity of a GGUF model on
+// a text by llama-perplexity's method (harness/model/perplexity.h), the forward pass on qbench's
+// kernels; with --kld-base, KL divergence against a base model's log-probabilities (model/kld.h).
 // Progress (chunks, tokens/s, ETA) on stderr. Debug outputs for cross-checks against llama.cpp:
 // --tokenize-only (token ids as JSON on stdout), --logits-out FILE (float32 logits of every
 // position of every evaluated chunk, [chunk][position][vocab]).
@@ -19,33 +20,18 @@
 #include "model/model.h"
 #include "model/tokenizer.h"
 #include "model/perplexity.h"
+#include "model/variants.h"
 #include "qb/command.h"
 
 namespace qb {
 namespace {
 
 struct Args {
-  std::string model, dataset, backend, format, kv = "f16", logits_out;
+  std::string model, dataset, backend, format, kv = "f16", logits_out, kld_base;
   int64_t ctx = 512, chunks = -1;
   int threads = 0;
   bool json = false, tokenize_only = false;
 };
-
-std::string default_dataset() {
-  namespace fs = std::filesystem;
-  const char* name = "datasets/text/us-public-domain.txt";
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  std::vector<fs::path> roots;
-  if (!ec) roots = {exe.parent_path(), exe.parent_path().parent_path()};
-#ifdef QB_MODEL_SOURCE_DIR
-  roots.push_back(QB_MODEL_SOURCE_DIR);
-#endif
-  for (const auto& r : roots)
-    if (fs::exists(r / name)) return (r / name).string();
-  throw UsageError(fmt::format("the default dataset {} was not found next to qbench or in the source tree; pass --dataset FILE",
-                               name));
-}
 
 void run_perplexity(const Args& a) {
   const bool quiet = globals().quiet;
@@ -57,7 +43,7 @@ void run_perplexity(const Args& a) {
   if (a.kv == "f16") mo.kv = model::KvType::F16;
   else if (a.kv == "f32") mo.kv = model::KvType::F32;
   else throw UsageError(fmt::format("unknown --kv '{}'; valid: f16, f32", a.kv));
-  const std::string dataset = a.dataset.empty() ? default_dataset() : a.dataset;
+  const std::string dataset = a.dataset.empty() ? model::default_dataset() : a.dataset;
   const std::string text = model::read_text_file(dataset);
 
   if (a.tokenize_only) {
@@ -86,6 +72,8 @@ void run_perplexity(const Args& a) {
     if (!*logits_out) throw UsageError(fmt::format("cannot write '{}'", a.logits_out));
   }
   model::PerplexityResult r;
+  model::KldRunResult kr;
+  if (!a.kld_base.empty() && logits_out) throw UsageError("--kld-base and --logits-out cannot be combined");
   auto progress = [&](const model::PerplexityProgress& p) {
     if (quiet) return;
     const double eta = p.seconds / double(p.chunk) * double(p.n_chunks - p.chunk);
@@ -126,8 +114,13 @@ void run_perplexity(const Args& a) {
     const double var = nll2 / double(count) - r.nll_mean * r.nll_mean;
     r.ppl_stderr = var > 0 && count > 1 ? std::sqrt(var / double(count - 1)) * r.ppl : 0.0;
   } else {
-    r = model::perplexity(*m, tokens, a.ctx, a.chunks, progress);
+    const std::string id = a.kld_base.empty() ? "" : fmt::format("{} ({}, format {})", a.model, model::file_identity(a.model),
+                                                                  a.format.empty() ? "as stored" : a.format);
+    kr = model::perplexity_kld(*m, tokens, a.ctx, a.chunks, a.kld_base, id, progress);
+    r = kr.ppl;
+    if (kr.wrote_base && !quiet) std::fprintf(stderr, "  KLD base written to %s\n", a.kld_base.c_str());
   }
+  const model::KldStats& k = kr.kld;
 
   if (a.json) {
     nlohmann::ordered_json j;
@@ -149,10 +142,33 @@ void run_perplexity(const Args& a) {
     j["backend"] = a.backend.empty() ? "best" : a.backend;
     j["kernels"] = m->kernel_summary();
     j["chunk_ppl"] = r.chunk_ppl;
+    if (!a.kld_base.empty()) {
+      j["kld_base"] = a.kld_base;
+      j["kld_base_model"] = kr.base_model_id;
+      j["kld_base_written"] = kr.wrote_base;
+    }
+    if (kr.compared) {
+      auto num = [](double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); };
+      j["kld"] = {{"top_k", model::kKldTopK}, {"mean", num(k.kld_mean)}, {"stderr", num(k.kld_stderr)},
+                  {"median", num(k.kld_median)}, {"p90", num(k.kld_p90)}, {"p95", num(k.kld_p95)}, {"p99", num(k.kld_p99)},
+                  {"p99_9", num(k.kld_p999)}, {"max", num(k.kld_max)}, {"top1_agreement", k.top1_agreement},
+                  {"delta_p_mean", k.delta_p_mean}, {"delta_p_rms", k.delta_p_rms}, {"delta_p_p01", k.delta_p_p01},
+                  {"delta_p_median", k.delta_p_median}, {"delta_p_p99", k.delta_p_p99}, {"ppl_base", k.ppl_base},
+                  {"ppl_ratio", k.ppl_ratio}, {"ln_ppl_correlation", num(k.ln_ppl_correlation)}};
+    }
     std::printf("%s\n", j.dump(1).c_str());
   } else {
     std::printf("PPL = %.4f +/- %.5f  (%lld chunks of %lld tokens, %lld scored; %.1f tokens/s)\n", r.ppl, r.ppl_stderr,
                 (long long)r.n_chunks, (long long)r.n_ctx, (long long)r.n_scored, r.tokens_per_s);
+    if (kr.compared) {
+      std::printf("KLD vs base %s (top-%d + remainder, a lower bound):\n", kr.base_model_id.c_str(), model::kKldTopK);
+      std::printf("  mean %.6f +/- %.6f  median %.6f  p90 %.6f  p95 %.6f  p99 %.6f  p99.9 %.6f  max %.6f\n", k.kld_mean,
+                  k.kld_stderr, k.kld_median, k.kld_p90, k.kld_p95, k.kld_p99, k.kld_p999, k.kld_max);
+      std::printf("  same top p %.3f %%   delta-p mean %.3f %%  rms %.3f %%  p1 %.3f %%  median %.3f %%  p99 %.3f %%\n",
+                  100 * k.top1_agreement, 100 * k.delta_p_mean, 100 * k.delta_p_rms, 100 * k.delta_p_p01,
+                  100 * k.delta_p_median, 100 * k.delta_p_p99);
+      std::printf("  PPL(base) %.4f  PPL ratio %.6f  corr(ln PPL) %.4f\n", k.ppl_base, k.ppl_ratio, k.ln_ppl_correlation);
+    }
   }
 }
 
@@ -167,6 +183,9 @@ void add_perplexity(CLI::App& app) {
   cmd->add_option("--backend", a->backend, "Own backend (scalar, avx2, avx512, neon; default: best per format)");
   cmd->add_option("--threads", a->threads, "Worker threads (default: all PUs)")->check(CLI::Range(1, 4096));
   cmd->add_option("--kv", a->kv, "KV cache type: f16 (default) or f32");
+  cmd->add_option("--kld-base", a->kld_base,
+                  "KL divergence: write this model's top-k log-probabilities to FILE when it does not exist, else compare "
+                  "with them (like llama-perplexity --kl-divergence-base)");
   cmd->add_flag("--json", a->json, "Print a JSON result on stdout");
   cmd->add_flag("--tokenize-only", a->tokenize_only, "Print the text's token ids as JSON and stop (reads only the tokenizer: vocabulary-only GGUFs work)");
   cmd->add_option("--logits-out", a->logits_out, "Write float32 logits of every position of every chunk to FILE");

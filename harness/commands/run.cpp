@@ -19,6 +19,8 @@ namespace {
 
 struct RunArgs {
   std::string suites, formats, backends, threads, placements, shapes, batch, model, out, resume, residency;
+  std::string dataset, cache;
+  int64_t ctx = 512, chunks = -1;
   std::vector<std::string> shape;
   bool quick = false;
   bool no_fsync = false;
@@ -61,7 +63,7 @@ void print_summary(const std::string& report_path) {
   for (const auto& r : rep["results"]) {
     std::string val;
     const auto& m = r["metrics"];
-    for (const char* key : {"gb_per_s", "snr_db", "p50_us", "decode_ms", "bits_per_weight", "bytes"})
+    for (const char* key : {"gb_per_s", "snr_db", "p50_us", "decode_ms", "ppl", "bits_per_weight", "bytes"})
       if (m.contains(key)) {
         val = fmt::format("{:.4g} {}", m[key].get<double>(), key);
         break;
@@ -100,6 +102,12 @@ void add_run(CLI::App& app) {
   cmd->add_option("--shape", args->shape, "Add one custom MxK shape (repeatable)");
   cmd->add_option("--batch", args->batch, "Comma-separated n (activation vectors) for GEMM cells (default 1,512)");
   cmd->add_option("--model", args->model, "A GGUF model file for model-based suites");
+  auto* ctx_opt = cmd->add_option("--ctx", args->ctx, "Model suites: tokens per perplexity chunk (default 512)")
+                      ->check(CLI::Range(int64_t(4), int64_t(1) << 20));
+  auto* chunks_opt = cmd->add_option("--chunks", args->chunks, "Model suites: chunks to evaluate (default: all)")
+                         ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  cmd->add_option("--dataset", args->dataset, "Model suites: text file (default: datasets/text/us-public-domain.txt)");
+  cmd->add_option("--cache", args->cache, "Model suites: directory of cached model variants and KLD bases (default: <out>/variants)");
   cmd->add_option("--residency", args->residency,
                   "Where timed weights come from: dram (rotate copies past 4x the LLC; default for GEMV) or llc "
                   "(one warm copy; default for GEMM)");
@@ -115,7 +123,7 @@ void add_run(CLI::App& app) {
   cmd->add_flag("--no-fsync", args->no_fsync, "Do not fsync the journal after each cell (a crash still keeps it; power loss may not)");
   auto* ci_target = cmd->add_option("--ci-target", args->ci_target_pct,
                   "Validity: relative half-width of the median's 95% CI, in percent (default 2); sampling goes on until it is reached or capped");
-  cmd->callback([args, ci_target] {
+  cmd->callback([args, ci_target, ctx_opt, chunks_opt] {
     RunConfig cfg;
     cfg.suites = split(args->suites);
     cfg.formats = split(args->formats);
@@ -130,6 +138,10 @@ void add_run(CLI::App& app) {
     cfg.prompt_len = args->prompt_len;
     cfg.gen_len = args->gen_len;
     cfg.depth = args->depth;
+    cfg.ctx = args->ctx;
+    cfg.chunks = args->chunks;
+    cfg.dataset = args->dataset;
+    cfg.cache_dir = args->cache;
     if (!args->residency.empty() && args->residency != "dram" && args->residency != "llc")
       throw UsageError(fmt::format("bad --residency '{}': expected dram or llc", args->residency));
     kb::set_residency_option(args->residency);
@@ -143,6 +155,7 @@ void add_run(CLI::App& app) {
     const bool resume = !args->resume.empty();
     if (resume && (!cfg.suites.empty() || !cfg.formats.empty() || !cfg.backends.empty() || !cfg.threads.empty() ||
                    !cfg.placements.empty() || !cfg.shapes.empty() || !cfg.batch.empty() || !cfg.model.empty() || args->quick ||
+                   ctx_opt->count() || chunks_opt->count() || !cfg.dataset.empty() || !cfg.cache_dir.empty() ||
                    !args->residency.empty()))
       throw UsageError("--resume DIR continues the plan journaled in DIR: give no selection options with it");
     if (resume && !args->out.empty() && args->out != args->resume)

@@ -21,6 +21,7 @@
 #include "qb/report.h"
 #include "qb/thread_pool.h"
 #include "gguf/gguf.h"
+#include "gguf/presets.h"
 
 namespace qb {
 
@@ -180,7 +181,21 @@ void validate_config(const RunConfig& cfg) {
   check_names(cfg.suites, suites, "suite", [](const std::string& s) { return s; });
   std::vector<std::string> formats;
   for (const auto& t : all_formats()) formats.emplace_back(t.name);
-  check_names(cfg.formats, formats, "format", lower);
+  // With --model, a selected model suite also takes preset names and `source` (the file as stored).
+  bool presets_ok = false;
+  for (Suite* s : all_suites())
+    if (s->takes_presets() && (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end()))
+      presets_ok = !cfg.model.empty();
+  if (presets_ok) {
+    formats.emplace_back("source");
+    for (const auto& p : gguf::presets())
+      if (std::find(formats.begin(), formats.end(), std::string(p.name)) == formats.end()) formats.emplace_back(p.name);
+  }
+  check_names(cfg.formats, formats, presets_ok ? "format or preset" : "format", lower);
+  if (cfg.ctx < 4 || cfg.ctx > (int64_t(1) << 20)) throw UsageError(fmt::format("bad --ctx {}: expected 4..1048576", cfg.ctx));
+  if (cfg.chunks == 0 || cfg.chunks < -1) throw UsageError(fmt::format("bad --chunks {}: expected a positive count", cfg.chunks));
+  if (!cfg.dataset.empty() && !fs::is_regular_file(cfg.dataset))
+    throw UsageError(fmt::format("dataset '{}' does not exist or is not a file", cfg.dataset));
   check_names(cfg.backends, all_backend_names(), "backend", lower);
   std::vector<std::string> placements;
   for (Placement p : all_placements()) placements.emplace_back(placement_name(p));
@@ -213,6 +228,10 @@ nlohmann::json config_to_json(const RunConfig& cfg) {
           {"prompt_len", cfg.prompt_len},
           {"gen_len", cfg.gen_len},
           {"depth", cfg.depth},
+          {"ctx", cfg.ctx},
+          {"chunks", cfg.chunks},
+          {"dataset", cfg.dataset},
+          {"cache_dir", cfg.cache_dir},
           {"quick", cfg.quick},
           {"measure", {{"warmup", cfg.measure.warmup},
                        {"min_time_s", cfg.measure.min_time_s},
@@ -236,6 +255,10 @@ RunConfig config_from_json(const nlohmann::json& j) {
   c.prompt_len = j.value("prompt_len", c.prompt_len);
   c.gen_len = j.value("gen_len", c.gen_len);
   c.depth = j.value("depth", c.depth);
+  c.ctx = j.value("ctx", int64_t(512));
+  c.chunks = j.value("chunks", int64_t(-1));
+  c.dataset = j.value("dataset", "");
+  c.cache_dir = j.value("cache_dir", "");
   c.quick = j.value("quick", false);
   for (const auto& s : j.value("shapes", nlohmann::json::array())) {
     Shape sh;

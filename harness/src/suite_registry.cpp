@@ -64,8 +64,12 @@ std::vector<std::string> distinct_placements(const RunContext& ctx, int threads)
 }
 
 std::vector<std::string> resolve_formats(const RunContext& ctx) {
-  if (!ctx.cfg.formats.empty()) return ctx.cfg.formats;
   std::vector<std::string> v;
+  if (!ctx.cfg.formats.empty()) {
+    for (const auto& f : ctx.cfg.formats)
+      if (find_format(f)) v.push_back(f);
+    return v;
+  }
   for (const auto& t : all_formats()) v.emplace_back(t.name);
   return v;
 }

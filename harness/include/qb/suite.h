@@ -31,6 +31,11 @@ struct RunConfig {
   std::vector<Shape> shapes;                                        // empty = suite default
   std::vector<int64_t> batch;                                       // n values for gemm (default {1, 512})
   std::string model;                                                // --model FILE
+  // Model suites (perplexity): tokens per chunk, chunks (-1: all), text file ("" : the default
+  // dataset), where model variants and KLD bases are cached ("" : <out_dir>/variants).
+  int64_t ctx = 512;
+  int64_t chunks = -1;
+  std::string dataset, cache_dir;
   bool quick = false;
   std::string out_dir;
   MeasureOptions measure;
@@ -58,6 +63,9 @@ class Suite {
   virtual std::string name() const = 0;
   virtual std::string description() const = 0;
   virtual int order() const { return 100; }  // lower runs first (bandwidth = 0)
+  // Model suites take quantization preset names (gguf/presets.h) in --formats with --model: each
+  // names a model variant. Other suites skip names that are not formats (resolve_formats).
+  virtual bool takes_presets() const { return false; }
   // The cells this suite would measure under cfg (formats/backends/threads already resolved).
   virtual std::vector<Cell> plan(const RunContext& ctx) const = 0;
   // Measure one cell. Throwing is allowed: the runner records the cell as failed with the message.
@@ -93,7 +101,8 @@ std::vector<std::string> resolve_placements(const RunContext& ctx);
 // plans bind the same PUs, measuring both would only measure the same thing twice); placements
 // that cannot place `threads` are dropped. The first of each equal group is kept.
 std::vector<std::string> distinct_placements(const RunContext& ctx, int threads);
-std::vector<std::string> resolve_formats(const RunContext& ctx); // cfg.formats or every format
+// cfg.formats that are format names (preset names are for model suites), or every format.
+std::vector<std::string> resolve_formats(const RunContext& ctx);
 // Parse "4096x14336" into a Shape; throws std::invalid_argument with a clear message.
 Shape parse_shape(const std::string& s);
 
