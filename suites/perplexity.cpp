@@ -109,7 +109,17 @@ class PerplexitySuite : public Suite {
     mo.threads = cell.threads;
     mo.n_ctx = n_ctx;
     mo.format = v.load_format;
-    auto m = model::Model::load(v.path, mo);
+    std::unique_ptr<model::Model> m;
+    try {
+      m = model::Model::load(v.path, mo);
+    } catch (const UsageError& e) {
+      if (mo.backend.empty()) throw;
+      CellResult u;  // e.g. a tensor format without a kernel on this backend
+      u.cell = cell;
+      u.status = "unsupported";
+      u.error = e.what();
+      return u;
+    }
     const std::vector<int32_t> tokens = m->tokenizer().tokenize(text, true);
     if (!quiet) std::fprintf(stderr, "perplexity: %s (%s) on %s backend, %d threads\n", cell.format.c_str(), v.path.c_str(),
                              cell.backend.c_str(), m->threads());
