@@ -50,7 +50,7 @@ class PerplexitySuite : public Suite {
     return "Model variants per format (with --model): perplexity, KL divergence and top-1 agreement against the "
            "source model";
   }
-  int order() const override { return 60; }
+  int order() const override { return 62; }  // after prefill / decode
   bool takes_presets() const override { return true; }
 
   std::vector<Cell> plan(const RunContext& ctx) const override {
