@@ -9,6 +9,9 @@
 //            greedy, after a BOS (or --depth tokens); tokens_per_s = gen_len / median time of the
 //            whole generation, and the per-token latency distribution (nearest-rank p50/p90/p99/max
 //            over every generated token of every sample).
+// Formats: every --formats entry names a model variant (model/variants.h: `source` = the file as
+// stored, or a quantize preset made and cached like the perplexity suite's), default the same
+// presets as the perplexity suite; both engines load the same variant file.
 // Prompts are fixed-seed random token ids after BOS, like llama-bench's, so every engine gets the
 // same input whatever its tokenizer. Backends: qbench's own (the best for each format, or the
 // --backends given) and `llama.cpp` (libllama, model/engine_llamacpp.cpp) on the same GGUF; a
@@ -26,6 +29,8 @@
 #include "gguf/gguf.h"
 #include "gguf/presets.h"
 #include "model/engine.h"
+#include "model/variants.h"
+#include "qb/command.h"
 #include "qb/formats.h"
 #include "qb/matmul.h"
 #include "qb/measure.h"
@@ -53,14 +58,6 @@ double nearest_rank(const std::vector<double>& sorted, double p) {
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
-// The stored model's format label: its llama_ftype name without MOSTLY_ ("Q4_K_M").
-std::string stored_format(const std::string& path) {
-  const auto f = gguf::File::open(path);
-  std::string name(gguf::ftype_name(f->get_int("general.file_type")));
-  if (name.rfind("MOSTLY_", 0) == 0) name = name.substr(7);
-  return name.empty() ? "as-stored" : name;
-}
-
 class ModelSpeedSuite : public Suite {
  public:
   explicit ModelSpeedSuite(bool prefill) : prefill_(prefill) {}
@@ -71,15 +68,16 @@ class ModelSpeedSuite : public Suite {
   }
   int order() const override { return prefill_ ? 60 : 61; }
   std::string interleave_group(const Cell&) const override { return name(); }
+  bool takes_presets() const override { return true; }
 
   std::vector<Cell> plan(const RunContext& ctx) const override {
     std::vector<Cell> cells;
     const RunConfig& cfg = ctx.cfg;
     if (cfg.model.empty()) return cells;
-    const std::string fmt_name = stored_format(cfg.model);
     std::vector<std::string> backends = cfg.backends;
     if (backends.empty()) backends = {"", kLlamaCpp};  // "": qbench's best own backend per tensor
     const int64_t len = prefill_ ? cfg.prompt_len : cfg.gen_len;
+    for (const auto& fmt_name : model::requested_variants(cfg.formats))
     for (const auto& b : backends) {
       if (b != kLlamaCpp && !b.empty() && !find_backend(b)) continue;  // peers have no model runtime
       for (int th : resolve_threads(ctx)) {
@@ -90,7 +88,8 @@ class ModelSpeedSuite : public Suite {
         c.workload = fmt::format("{}{}{}", prefill_ ? "pp" : "tg", len, cfg.depth ? fmt::format("@d{}", cfg.depth) : "");
         c.threads = th;
         c.placement = "-";
-        c.params = {{"model", cfg.model}, {"prompt_len", cfg.prompt_len}, {"gen_len", cfg.gen_len}, {"depth", cfg.depth},
+        c.params = {{"model", cfg.model}, {"cache", model::variant_cache_dir(cfg.cache_dir, cfg.out_dir)},
+                    {"prompt_len", cfg.prompt_len}, {"gen_len", cfg.gen_len}, {"depth", cfg.depth},
                     {"tokens", len}, {"own_backend", b == kLlamaCpp ? "" : b}};
         cells.push_back(std::move(c));
       }
@@ -109,8 +108,15 @@ class ModelSpeedSuite : public Suite {
     }
     const auto& p = cell.params;
     const int64_t prompt_len = p["prompt_len"], gen_len = p["gen_len"], depth = p["depth"];
+    const model::Variant v = model::make_variant(p["model"], cell.format, p["cache"], cell.threads, globals().quiet);
+    if (!v.load_format.empty() && llama) {
+      r.status = "unsupported";
+      r.error = fmt::format("{} is a qbench format, not a GGUF file type: llama.cpp cannot load it", cell.format);
+      return r;
+    }
     model::EngineOptions eo;
-    eo.path = p["model"];
+    eo.path = v.path;
+    eo.format = v.load_format;
     eo.threads = cell.threads;
     eo.backend = p.value("own_backend", "");
     eo.n_ctx = depth + (prefill_ ? prompt_len : gen_len + 1) + 1;
@@ -134,10 +140,11 @@ class ModelSpeedSuite : public Suite {
     std::vector<double> per_token;  // decode: seconds of each generated token
     const auto t0 = std::chrono::steady_clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-    // A model sample lasts 0.1-10 s: the minimum count governs; the time cap bounds a slow cell.
+    // A model sample lasts 0.1-10 s: after a few samples, sampling stops once the median's CI
+    // reaches the target (the measurement core's rule), or at the time cap, or at kMaxSamples.
     const int min_samples = std::max(3, std::min(mo.min_samples, 5));
-    int i = 0;
-    for (; i < min_samples + 1 || (elapsed() < mo.min_time_s && i < 50); ++i) {
+    constexpr int kMaxSamples = 40;
+    for (int i = 0; i <= kMaxSamples; ++i) {
       engine->reset();
       if (depth > 0 || !prefill_) engine->append(depth > 0 ? std::span<const int32_t>(context) : std::span<const int32_t>(bos));
       double s = 0;
@@ -156,7 +163,10 @@ class ModelSpeedSuite : public Suite {
         }
       }
       if (i > 0) m.samples.push_back(s);  // the first is the warm-up
-      if (i >= min_samples && elapsed() > mo.max_time_s) break;
+      if (i < min_samples || elapsed() < mo.min_time_s) continue;
+      if (elapsed() > mo.max_time_s) break;
+      judge(m, mo, false);
+      if (m.stats.median_ci_rel <= 0.9 * mo.max_ci_rel) break;
     }
     m.total_time_s = elapsed();
     judge(m, mo, false);
@@ -169,6 +179,8 @@ class ModelSpeedSuite : public Suite {
     r.metrics["weight_bytes"] = double(engine->weight_bytes());
     if (engine->kv_bytes() > 0) r.metrics["kv_cache_bytes"] = double(engine->kv_bytes());
     r.cell.params["engine"] = engine->describe();
+    r.cell.params["variant"] = v.path;
+    r.metrics["bits_per_weight"] = model::file_bits_per_weight(v.path);
     r.cell.params["load_s"] = load_s;
     r.cell.params["prompt"] = "fixed-seed random token ids after BOS (llama-bench style)";
     r.cell.params["peak_rss_method"] = "VmHWM of the process after resetting it (clear_refs 5) before this cell's load";

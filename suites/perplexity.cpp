@@ -34,14 +34,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Default formats: the presets most shipped for edge CPUs, from 8.5 down to 2.6 bits per weight.
-const char* const kDefaultFormats[] = {"Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0", "Q3_K_M", "Q2_K", "IQ4_XS"};
 // Below this many scored tokens the PPL's standard error is too large to rank formats by.
 constexpr int64_t kMinScoredTokens = 100;
 
-std::string cache_dir(const RunConfig& cfg) {
-  return cfg.cache_dir.empty() ? (fs::path(cfg.out_dir) / "variants").string() : cfg.cache_dir;
-}
 
 class PerplexitySuite : public Suite {
  public:
@@ -61,10 +56,7 @@ class PerplexitySuite : public Suite {
         throw UsageError("the perplexity suite needs a model: give --model FILE.gguf");
       return cells;
     }
-    std::vector<std::string> formats;
-    for (const auto& f : cfg.formats)
-      if (model::is_variant_name(f)) formats.push_back(f);
-    if (cfg.formats.empty()) formats.assign(std::begin(kDefaultFormats), std::end(kDefaultFormats));
+    const std::vector<std::string> formats = model::requested_variants(cfg.formats);
     std::vector<std::string> backends;  // own backends only; "best": each tensor's best kernel
     for (const auto& b : cfg.backends)
       if (find_backend(b)) backends.push_back(b);
@@ -85,7 +77,7 @@ class PerplexitySuite : public Suite {
                       {"dataset", cfg.dataset.empty() ? model::default_dataset() : cfg.dataset},
                       {"ctx", cfg.ctx},
                       {"chunks", cfg.chunks},
-                      {"cache", cache_dir(cfg)}};
+                      {"cache", model::variant_cache_dir(cfg.cache_dir, cfg.out_dir)}};
           cells.push_back(std::move(c));
         }
     return cells;

@@ -86,6 +86,8 @@ TEST(ModelEngine, PrefillAndDecodeCellsAgreeWithTheirSamples) {
   cfg.measure = quick_options();
   cfg.measure.min_time_s = 0;
   cfg.threads = {1};
+  cfg.formats = {"source"};  // the file as stored: no variant to make
+  cfg.out_dir = (fs::temp_directory_path() / "qb_model_engine_test").string();
   cfg.prompt_len = 8;
   cfg.gen_len = 4;
   std::vector<CellResult> done;

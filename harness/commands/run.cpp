@@ -63,7 +63,7 @@ void print_summary(const std::string& report_path) {
   for (const auto& r : rep["results"]) {
     std::string val;
     const auto& m = r["metrics"];
-    for (const char* key : {"gb_per_s", "snr_db", "p50_us", "decode_ms", "ppl", "bits_per_weight", "bytes"})
+    for (const char* key : {"tokens_per_s", "gb_per_s", "snr_db", "p50_us", "decode_ms", "ppl", "bits_per_weight", "bytes"})
       if (m.contains(key)) {
         val = fmt::format("{:.4g} {}", m[key].get<double>(), key);
         break;

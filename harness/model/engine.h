@@ -15,6 +15,7 @@ struct EngineOptions {
   int threads = 1;
   int64_t n_ctx = 1024;  // KV cache length: prompt + generated tokens must fit
   std::string backend;  // qbench: own backend name ("" = best per format); ignored by llama.cpp
+  std::string format;   // qbench: requantize linear weights to this format at load ("" = as stored)
 };
 
 class Engine {

@@ -14,6 +14,7 @@ class QbenchEngine final : public Engine {
     mo.backend = o.backend;
     mo.threads = o.threads;
     mo.n_ctx = o.n_ctx;
+    mo.format = o.format;
     m_ = Model::load(o.path, mo);
   }
   void reset() override { m_->reset(); }

@@ -32,6 +32,21 @@ uint64_t hash_string(uint64_t h, std::string_view s) {
 
 }  // namespace
 
+std::string variant_cache_dir(const std::string& cache_dir, const std::string& out_dir) {
+  return cache_dir.empty() ? (std::filesystem::path(out_dir) / "variants").string() : cache_dir;
+}
+
+std::vector<std::string> default_variant_names() {
+  return {"Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0", "Q3_K_M", "Q2_K", "IQ4_XS"};
+}
+
+std::vector<std::string> requested_variants(const std::vector<std::string>& formats) {
+  std::vector<std::string> out;
+  for (const auto& f : formats)
+    if (is_variant_name(f)) out.push_back(f);
+  return formats.empty() ? default_variant_names() : out;
+}
+
 bool is_variant_name(std::string_view name) {
   return name == kSourceVariant || gguf::find_preset(name) || find_format(std::string(name));
 }

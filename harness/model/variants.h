@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace qb::model {
 
@@ -28,6 +29,13 @@ struct Variant {
 
 // "source", a preset or a format name.
 bool is_variant_name(std::string_view name);
+// Where variants are cached: --cache DIR, else <out>/variants.
+std::string variant_cache_dir(const std::string& cache_dir, const std::string& out_dir);
+// The model suites' default --formats: the presets most shipped for edge CPUs, 8.5 down to 2.6
+// bits per weight.
+std::vector<std::string> default_variant_names();
+// cfg --formats entries that name variants, or the defaults when none is given.
+std::vector<std::string> requested_variants(const std::vector<std::string>& formats);
 // "<size>-<16 hex digits>": the source's size and a 64-bit hash of its bytes (memoized per path,
 // size and modification time within the process).
 std::string file_identity(const std::string& path);
