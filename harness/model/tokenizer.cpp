@@ -76,4 +76,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& f) {
                                f.path(), model.empty() ? "<none>" : model));
 }
 
+bool metadata_bool(const gguf::File& f, const char* key, bool fallback) {
+  const gguf::Value* v = f.find(key);
+  return v ? v->as_int() != 0 : fallback;
+}
+
 }  // namespace qb::model

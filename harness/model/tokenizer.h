@@ -51,6 +51,9 @@ class Tokenizer {
   bool add_bos_ = false, add_eos_ = false;
 };
 
+// A boolean metadata key (tokenizer.ggml.add_bos_token, ...), or fallback when absent.
+bool metadata_bool(const gguf::File& f, const char* key, bool fallback);
+
 // Picks the tokenizer by tokenizer.ggml.model; throws qb::UsageError for an unknown one (naming
 // the known ones) or bad metadata.
 std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& f);

@@ -29,16 +29,6 @@ const std::array<std::string, 256>& byte_chars() {
   return t;
 }
 
-size_t utf8_len(unsigned char c) {
-  static const size_t lookup[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
-  return lookup[c >> 4];
-}
-
-bool get_bool(const gguf::File& f, const char* key, bool fallback) {
-  const gguf::Value* v = f.find(key);
-  return v ? v->as_int() != 0 : fallback;
-}
-
 struct Symbol {
   int prev, next;
   const char* text;
@@ -97,8 +87,8 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::from_gguf(const gguf::File& f) {
   };
   t->bos_ = id("tokenizer.ggml.bos_token_id", 11);
   t->eos_ = id("tokenizer.ggml.eos_token_id", 11);
-  t->add_bos_ = get_bool(f, "tokenizer.ggml.add_bos_token", llama3);
-  t->add_eos_ = get_bool(f, "tokenizer.ggml.add_eos_token", false);
+  t->add_bos_ = metadata_bool(f, "tokenizer.ggml.add_bos_token", llama3);
+  t->add_eos_ = metadata_bool(f, "tokenizer.ggml.add_eos_token", false);
   if (t->add_bos_ && t->bos_ < 0)
     throw UsageError(fmt::format("{}: add_bos_token is set but the BOS id is not a token", f.path()));
   return t;
@@ -147,7 +137,7 @@ void BpeTokenizer::bpe_word(const std::string& word, std::vector<int32_t>& out) 
   std::vector<Symbol> sym;
   sym.reserve(word.size());
   for (size_t off = 0; off < word.size();) {
-    const size_t len = std::min(utf8_len(static_cast<unsigned char>(word[off])), word.size() - off);
+    const size_t len = std::min(unicode::utf8_len(static_cast<unsigned char>(word[off])), word.size() - off);
     const int idx = int(sym.size());
     off += len;
     sym.push_back({idx - 1, off == word.size() ? -1 : idx + 1, word.data() + off - len, len});

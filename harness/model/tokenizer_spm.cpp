@@ -8,21 +8,12 @@
 #include <fmt/format.h>
 
 #include "gguf/gguf.h"
+#include "model/unicode.h"
 #include "qb/command.h"
 
 namespace qb::model {
 
 namespace {
-
-size_t utf8_len(unsigned char c) {
-  static const size_t lookup[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
-  return lookup[c >> 4];
-}
-
-bool get_bool(const gguf::File& f, const char* key, bool fallback) {
-  const gguf::Value* v = f.find(key);
-  return v ? v->as_int() != 0 : fallback;
-}
 
 struct Symbol {
   int prev, next;
@@ -72,9 +63,9 @@ std::unique_ptr<SpmTokenizer> SpmTokenizer::from_gguf(const gguf::File& f) {
   t->bos_ = id("tokenizer.ggml.bos_token_id", 1);
   t->eos_ = id("tokenizer.ggml.eos_token_id", 2);
   t->unk_ = id("tokenizer.ggml.unknown_token_id", 0);
-  t->add_bos_ = get_bool(f, "tokenizer.ggml.add_bos_token", true);
-  t->add_eos_ = get_bool(f, "tokenizer.ggml.add_eos_token", false);
-  t->add_space_prefix_ = get_bool(f, "tokenizer.ggml.add_space_prefix", true);
+  t->add_bos_ = metadata_bool(f, "tokenizer.ggml.add_bos_token", true);
+  t->add_eos_ = metadata_bool(f, "tokenizer.ggml.add_eos_token", false);
+  t->add_space_prefix_ = metadata_bool(f, "tokenizer.ggml.add_space_prefix", true);
   if (t->add_bos_ && t->bos_ < 0)
     throw UsageError(fmt::format("{}: add_bos_token is set but the BOS id is not a token", f.path()));
 
@@ -107,7 +98,7 @@ void SpmTokenizer::spm_fragment(const std::string& text, std::vector<int32_t>& o
   std::vector<Symbol> sym;
   sym.reserve(text.size());
   for (size_t off = 0; off < text.size();) {
-    const size_t len = std::min(utf8_len(static_cast<unsigned char>(text[off])), text.size() - off);
+    const size_t len = std::min(unicode::utf8_len(static_cast<unsigned char>(text[off])), text.size() - off);
     const int idx = int(sym.size());
     off += len;
     sym.push_back({idx - 1, off == text.size() ? -1 : idx + 1, text.data() + off - len, len});

@@ -32,5 +32,11 @@ inline bool is_whitespace(uint32_t c) { return flags(c) & kWhitespace; }
 std::vector<uint32_t> decode_utf8(std::string_view s);
 // Appends the UTF-8 form of a code point (above U+10FFFF: U+FFFD).
 void append_utf8(uint32_t cpt, std::string& out);
+// Bytes of the UTF-8 sequence a lead byte starts, from its top 4 bits (a stray continuation byte
+// counts 1, as in llama.cpp's tokenizers).
+inline size_t utf8_len(unsigned char c) {
+  static constexpr size_t kLen[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+  return kLen[c >> 4];
+}
 
 }  // namespace qb::model::unicode
