@@ -14,7 +14,6 @@ Exit 0 pass, 77 skip (llama_cpp / gguf / numpy or the vocabularies absent), 1 fa
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,23 +39,7 @@ TEXT = ("The quick brown fox jumps over the lazy dog. It's 3:45pm; isn't it? def
         "Numbers 12345 and 3.14159, accents caf\u00e9 na\u00efve, CJK \u4f60\u597d\u4e16\u754c. ") * 6
 
 
-def qb(qbench, *args):
-    p = subprocess.run([qbench, *args], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"qbench {' '.join(args)} failed ({p.returncode}): {p.stderr[-3000:]}")
-    return p
-
-
-def no_extra_bufts():
-    orig = llama_cpp.llama_model_default_params
-
-    def params():
-        p = orig()
-        p.use_extra_bufts = False
-        return p
-    llama_cpp.llama_model_default_params = params
-    import llama_cpp.llama as ll
-    ll.llama_cpp.llama_model_default_params = params
+from llamacpp_common import no_extra_bufts, qb  # noqa: E402
 
 
 def copy_vocab(w, vocab_path):
@@ -141,7 +124,7 @@ def main():
     if not all(os.path.exists(os.path.join(VOCAB_DIR, v)) for v in vocabs.values()):
         print(f"SKIP: llama.cpp vocabularies not in {VOCAB_DIR} (run scripts/fetch_llama_vocab.py)")
         return 77
-    no_extra_bufts()
+    no_extra_bufts(llama_cpp)
     fails = []
     with tempfile.TemporaryDirectory(dir=a.build_dir) as tmp:
         text_path = os.path.join(tmp, "text.txt")

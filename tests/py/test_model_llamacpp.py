@@ -31,7 +31,6 @@ Exit 0 pass, 77 skip (llama_cpp or the model package not importable), 1 fail.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -75,23 +74,7 @@ TEXTS = [
 ]
 
 
-def qb(qbench, *args):
-    p = subprocess.run([qbench, *args], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"qbench {' '.join(args)} failed ({p.returncode}): {p.stderr[-3000:]}")
-    return p
-
-
-def no_extra_bufts():
-    orig = llama_cpp.llama_model_default_params
-
-    def params():
-        p = orig()
-        p.use_extra_bufts = False
-        return p
-    llama_cpp.llama_model_default_params = params
-    import llama_cpp.llama as ll
-    ll.llama_cpp.llama_model_default_params = params
+from llamacpp_common import no_extra_bufts, qb  # noqa: E402
 
 
 def llama_chunk_logits(llm, toks, ctx, c):
@@ -120,7 +103,7 @@ def main():
     os.makedirs(model_dir, exist_ok=True)
     model = str(gemma.assemble(os.path.join(model_dir, gemma.MODEL_NAME)))
     dataset = os.path.join(a.source_dir, "datasets", "text", "us-public-domain.txt")
-    no_extra_bufts()
+    no_extra_bufts(llama_cpp)
     fails = []
 
     # ---- 1. tokenizer
