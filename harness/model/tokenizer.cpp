@@ -32,6 +32,9 @@ void Tokenizer::read_vocab(const gguf::File& f) {
       types_[i] = ty >= 0 && ty <= 6 ? TokenType(ty) : TokenType::Undefined;
     }
   }
+  index_.clear();
+  index_.reserve(n);
+  for (size_t i = 0; i < n; ++i) index_[tokens_[i]] = int32_t(i);
   user_defined_.clear();
   for (size_t i = 0; i < n; ++i)
     if (types_[i] == TokenType::UserDefined) user_defined_.push_back(int32_t(i));
@@ -74,6 +77,25 @@ std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& f) {
   if (model == "gpt2") return BpeTokenizer::from_gguf(f);
   throw UsageError(fmt::format("{}: tokenizer '{}' is not supported; known: llama (SentencePiece), gpt2 (byte-level BPE)",
                                f.path(), model.empty() ? "<none>" : model));
+}
+
+int32_t Tokenizer::find(std::string_view text) const {
+  auto it = index_.find(text);
+  return it == index_.end() ? -1 : it->second;
+}
+
+int32_t Tokenizer::token_id(const gguf::File& f, const char* key, int64_t fallback) const {
+  const int64_t v = f.get_int(key, fallback);
+  return v >= 0 && v < int64_t(tokens_.size()) ? int32_t(v) : int32_t(-1);
+}
+
+void Tokenizer::read_special_tokens(const gguf::File& f, int64_t bos, int64_t eos, bool add_bos) {
+  bos_ = token_id(f, "tokenizer.ggml.bos_token_id", bos);
+  eos_ = token_id(f, "tokenizer.ggml.eos_token_id", eos);
+  add_bos_ = metadata_bool(f, "tokenizer.ggml.add_bos_token", add_bos);
+  add_eos_ = metadata_bool(f, "tokenizer.ggml.add_eos_token", false);
+  if (add_bos_ && bos_ < 0)
+    throw UsageError(fmt::format("{}: add_bos_token is set but the BOS id is not a token", f.path()));
 }
 
 bool metadata_bool(const gguf::File& f, const char* key, bool fallback) {

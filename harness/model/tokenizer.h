@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace qb::gguf { class File; }
@@ -33,6 +34,17 @@ class Tokenizer {
   TokenType token_type(int32_t id) const { return types_.at(size_t(id)); }
 
  protected:
+  struct TextHash {  // lets string_view keys look up std::string entries
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using TextMap = std::unordered_map<std::string, int32_t, TextHash, std::equal_to<>>;
+  int32_t find(std::string_view text) const;  // token id of a text, -1 when not a token
+  // A token id from metadata (fallback when absent), -1 when it is not a token.
+  int32_t token_id(const gguf::File& f, const char* key, int64_t fallback) const;
+  // tokenizer.ggml.{bos,eos}_token_id and add_{bos,eos}_token with the tokenizer's defaults;
+  // throws qb::UsageError when BOS is to be added but is not a token.
+  void read_special_tokens(const gguf::File& f, int64_t bos, int64_t eos, bool add_bos);
   // A piece of the input: a token cut out already, or raw text [off, off + len).
   struct Fragment {
     int32_t token;  // -1: raw text
@@ -46,6 +58,7 @@ class Tokenizer {
 
   std::vector<std::string> tokens_;
   std::vector<TokenType> types_;
+  TextMap index_;  // text -> id; a repeated text maps to its last id, as in llama.cpp
   std::vector<int32_t> user_defined_;  // longest text first
   int32_t bos_ = -1, eos_ = -1;
   bool add_bos_ = false, add_eos_ = false;

@@ -63,9 +63,6 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::from_gguf(const gguf::File& f) {
   t->pre_ = it->kind;
   t->pre_name_ = pre;
   t->read_vocab(f);
-  const size_t n = t->tokens_.size();
-  t->index_.reserve(n);
-  for (size_t i = 0; i < n; ++i) t->index_[t->tokens_[i]] = int32_t(i);  // a repeated text: its last id, as in llama.cpp
 
   const gguf::Value* merges = f.find("tokenizer.ggml.merges");
   if (!merges || !merges->is_array() || merges->elem != gguf::ValueType::STRING)
@@ -81,22 +78,8 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::from_gguf(const gguf::File& f) {
   // llama.cpp: the llama3 family takes a word that is a token whole and adds BOS by default.
   const bool llama3 = t->pre_ == PreTokenizer::Llama3;
   t->ignore_merges_ = llama3;
-  auto id = [&](const char* key, int64_t fallback) {
-    const int64_t v = f.get_int(key, fallback);
-    return v >= 0 && v < int64_t(n) ? int32_t(v) : int32_t(-1);
-  };
-  t->bos_ = id("tokenizer.ggml.bos_token_id", 11);
-  t->eos_ = id("tokenizer.ggml.eos_token_id", 11);
-  t->add_bos_ = metadata_bool(f, "tokenizer.ggml.add_bos_token", llama3);
-  t->add_eos_ = metadata_bool(f, "tokenizer.ggml.add_eos_token", false);
-  if (t->add_bos_ && t->bos_ < 0)
-    throw UsageError(fmt::format("{}: add_bos_token is set but the BOS id is not a token", f.path()));
+  t->read_special_tokens(f, 11, 11, llama3);
   return t;
-}
-
-int32_t BpeTokenizer::find(std::string_view text) const {
-  auto it = index_.find(text);
-  return it == index_.end() ? -1 : it->second;
 }
 
 int32_t BpeTokenizer::rank(std::string_view left, std::string_view right) const {

@@ -36,17 +36,11 @@ class BpeTokenizer : public Tokenizer {
   std::string kind() const override { return "bpe (pre-tokenizer " + pre_name_ + ")"; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  int32_t find(std::string_view text) const;  // -1 when not a token
   int32_t rank(std::string_view left, std::string_view right) const;  // -1 when no merge
   void bpe_word(const std::string& word, std::vector<int32_t>& out) const;
 
-  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> index_;
   // Merge rank by its line "left right" (split at the first space after the first character).
-  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> ranks_;
+  TextMap ranks_;
   PreTokenizer pre_ = PreTokenizer::Gpt2;
   std::string pre_name_;
   bool ignore_merges_ = false;

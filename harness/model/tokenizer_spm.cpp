@@ -49,32 +49,16 @@ std::unique_ptr<SpmTokenizer> SpmTokenizer::from_gguf(const gguf::File& f) {
       throw UsageError(fmt::format("{}: tokenizer.ggml.scores has fewer entries than tokens", f.path()));
     for (size_t i = 0; i < n; ++i) t->scores_[i] = float(s->items[i].as_double());
   }
-  t->index_.reserve(n);
-  for (size_t i = 0; i < n; ++i) t->index_[t->tokens_[i]] = int32_t(i);  // a repeated text: its last id, as in llama.cpp
   for (int b = 0; b < 256; ++b) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
     t->byte_tokens_[b] = t->find(buf);
   }
-  auto id = [&](const char* key, int64_t fallback) {
-    const int64_t v = f.get_int(key, fallback);
-    return v >= 0 && v < int64_t(n) ? int32_t(v) : int32_t(-1);
-  };
-  t->bos_ = id("tokenizer.ggml.bos_token_id", 1);
-  t->eos_ = id("tokenizer.ggml.eos_token_id", 2);
-  t->unk_ = id("tokenizer.ggml.unknown_token_id", 0);
-  t->add_bos_ = metadata_bool(f, "tokenizer.ggml.add_bos_token", true);
-  t->add_eos_ = metadata_bool(f, "tokenizer.ggml.add_eos_token", false);
+  t->read_special_tokens(f, 1, 2, true);
+  t->unk_ = t->token_id(f, "tokenizer.ggml.unknown_token_id", 0);
   t->add_space_prefix_ = metadata_bool(f, "tokenizer.ggml.add_space_prefix", true);
-  if (t->add_bos_ && t->bos_ < 0)
-    throw UsageError(fmt::format("{}: add_bos_token is set but the BOS id is not a token", f.path()));
 
   return t;
-}
-
-int32_t SpmTokenizer::find(std::string_view text) const {
-  auto it = index_.find(text);
-  return it == index_.end() ? -1 : it->second;
 }
 
 std::string SpmTokenizer::piece(int32_t id) const {

@@ -35,15 +35,9 @@ class SpmTokenizer : public Tokenizer {
   std::string kind() const override { return "spm"; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  int32_t find(std::string_view text) const;  // -1 when not a token
   void spm_fragment(const std::string& text, std::vector<int32_t>& out) const;
 
   std::vector<float> scores_;
-  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> index_;
   int32_t byte_tokens_[256];
   int32_t unk_ = -1;
   bool add_space_prefix_ = true;
