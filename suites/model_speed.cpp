@@ -26,8 +26,6 @@
 
 #include <fmt/format.h>
 
-#include "gguf/gguf.h"
-#include "gguf/presets.h"
 #include "model/engine.h"
 #include "model/variants.h"
 #include "qb/command.h"
