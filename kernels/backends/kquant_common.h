@@ -162,7 +162,7 @@ inline void quantize_act_q8_K_ref(const float* x, void* xq, int64_t k) {
   quantize_act_ref<block_q8_K, QK_K, codec::quantize_q8_K>(x, xq, k);
 }
 inline void quantize_act_q8_0_ref(const float* x, void* xq, int64_t k) {
-  quantize_act_ref<block_q8_0, QK8_0, codec::quantize_q8_0>(x, xq, k);
+  quantize_act_ref<block_q8_0, QK8_0, codec::quantize_q8_0_act>(x, xq, k);
 }
 
 // Codebooks (ggml's kvalues_iq4nl and kvalues_mxfp4, the latter doubled to integers).
@@ -747,26 +747,20 @@ void compute_b2(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r
   }
 }
 
-// Q8_0 activations, byte-exact with the reference: d = absmax/127 rounded to fp16, id = 1/d
-// (unrounded), q = roundf(x * id) (ties away from zero: truncate, then step by the sign when
-// the dropped fraction is >= 0.5; the fraction is exact in float).
+// Q8_0 activations, byte-exact with qb::quantize_activations: d = absmax/127 rounded to fp16,
+// id = 127/absmax, q = nearest with ties to even (as ggml's SIMD quantizers).
 inline void quantize_q8_0(const float* x, void* vy, int64_t k) {
   auto* y = static_cast<uint8_t*>(vy);
   const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
   for (int64_t i = 0; i < k / 32; ++i, x += 32, y += sizeof(block_q8_0)) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     const float am = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_and_ps(v0, absmask), _mm512_and_ps(v1, absmask)));
-    const float d = am / 127;
-    const float id = d ? 1.0f / d : 0.0f;
-    const uint16_t dh = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+    const float id = am != 0.0f ? 127.0f / am : 0.0f;
+    const uint16_t dh = _cvtss_sh(am / 127, _MM_FROUND_TO_NEAREST_INT);
     std::memcpy(y + off::q8_0_d, &dh, 2);
     const __m512 idv = _mm512_set1_ps(id);
     for (int h = 0; h < 2; ++h) {
-      const __m512 p = _mm512_mul_ps(h ? v1 : v0, idv);
-      __m512 t = _mm512_roundscale_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-      const __mmask16 up = _mm512_cmp_ps_mask(_mm512_and_ps(_mm512_sub_ps(p, t), absmask), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-      const __m512 one = _mm512_or_ps(_mm512_set1_ps(1.0f), _mm512_andnot_ps(absmask, p));  // copysign(1, p)
-      t = _mm512_mask_add_ps(t, up, t, one);
+      const __m512 t = _mm512_roundscale_ps(_mm512_mul_ps(h ? v1 : v0, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(y + off::q8_0_qs + 16 * h), _mm512_cvtsepi32_epi8(_mm512_cvttps_epi32(t)));
     }
   }
@@ -942,7 +936,7 @@ inline void quantize_q8_K(const float* x, void* vy, int64_t k) {
   }
 }
 
-// Q8_0 activations (byte-exact with the reference; see the AVX-512 version).
+// Q8_0 activations (byte-exact with qb::quantize_activations; see the AVX-512 version).
 inline void quantize_q8_0(const float* x, void* vy, int64_t k) {
   auto* y = static_cast<uint8_t*>(vy);
   const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
@@ -956,20 +950,14 @@ inline void quantize_q8_0(const float* x, void* vy, int64_t k) {
     __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    const float d = _mm_cvtss_f32(m4) / 127;
-    const float id = d ? 1.0f / d : 0.0f;
-    const uint16_t dh = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+    const float am = _mm_cvtss_f32(m4);
+    const float id = am != 0.0f ? 127.0f / am : 0.0f;
+    const uint16_t dh = _cvtss_sh(am / 127, _MM_FROUND_TO_NEAREST_INT);
     std::memcpy(y + off::q8_0_d, &dh, 2);
     const __m256 idv = _mm256_set1_ps(id);
     __m256i q[4];
-    for (int j = 0; j < 4; ++j) {
-      const __m256 p = _mm256_mul_ps(v[j], idv);
-      __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-      const __m256 up = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(p, t), absmask), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-      const __m256 one = _mm256_or_ps(_mm256_set1_ps(1.0f), _mm256_andnot_ps(absmask, p));
-      t = _mm256_add_ps(t, _mm256_and_ps(up, one));
-      q[j] = _mm256_cvttps_epi32(t);
-    }
+    for (int j = 0; j < 4; ++j)
+      q[j] = _mm256_cvttps_epi32(_mm256_round_ps(_mm256_mul_ps(v[j], idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     const __m256i w01 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8);
     const __m256i w23 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xD8);
     const __m256i b = _mm256_permute4x64_epi64(_mm256_packs_epi16(w01, w23), 0xD8);

@@ -138,14 +138,10 @@ void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, 
   }
 }
 
-// Activation quantizers, bit-exact with the reference: roundf (half away from zero) done as
-// truncate + step away when |frac| >= 0.5.
-inline __m256i round_away(__m256 v) {
-  const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-  const __m256 sign = _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(int(0x80000000u))));
-  const __m256 frac = _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_set1_epi32(int(0x80000000u))), _mm256_sub_ps(v, t));
-  const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-  return _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(up, _mm256_or_ps(_mm256_set1_ps(1.0f), sign))));
+// Activation quantizers, bit-exact with qb::quantize_activations: nearest, ties to even (the
+// explicit rounding immediate, so MXCSR cannot change it).
+inline __m256i round_even(__m256 v) {
+  return _mm256_cvttps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
 template <bool Q81>
@@ -164,12 +160,12 @@ void quantize_act(const float* x, void* dst, int64_t k) {
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     uint8_t* yb = y + i * bb;
     const uint16_t dh = fp32_to_fp16(d);
     std::memcpy(yb, &dh, 2);
     __m256i q[4];
-    for (int j = 0; j < 4; ++j) q[j] = round_away(_mm256_mul_ps(v[j], _mm256_set1_ps(id)));
+    for (int j = 0; j < 4; ++j) q[j] = round_even(_mm256_mul_ps(v[j], _mm256_set1_ps(id)));
     // Pack 32 int32 -> 32 int8; packs work per 128-bit lane, a dword permute restores order.
     const __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
     const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b),

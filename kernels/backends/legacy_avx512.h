@@ -393,15 +393,9 @@ void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t
   }
 }
 
-// ---- activation quantizers, bit-exact with the scalar reference ----
-// roundf (half away from zero), done exactly: truncate, then step away if |frac| >= 0.5.
-inline __m512i round_away(__m512 v) {
-  const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-  const __m512 frac = _mm512_abs_ps(_mm512_sub_ps(v, t));
-  const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-  const __m512 one = _mm512_or_ps(_mm512_set1_ps(1.0f),
-                                  _mm512_and_ps(v, _mm512_castsi512_ps(_mm512_set1_epi32(int(0x80000000u)))));
-  return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, one));
+// ---- activation quantizers, bit-exact with qb::quantize_activations (ties to even) ----
+inline __m512i round_even(__m512 v) {
+  return _mm512_cvttps_epi32(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
 template <bool Q81>
@@ -412,12 +406,12 @@ void quantize_act(const float* x, void* dst, int64_t k) {
     const __m512 a = _mm512_loadu_ps(x + i * 32), b = _mm512_loadu_ps(x + i * 32 + 16);
     const float amax = hmax(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     uint8_t* yb = y + i * bb;
     const uint16_t dh = fp32_to_fp16(d);
     std::memcpy(yb, &dh, 2);
     const __m512 vid = _mm512_set1_ps(id);
-    const __m512i qa = round_away(_mm512_mul_ps(a, vid)), qb = round_away(_mm512_mul_ps(b, vid));
+    const __m512i qa = round_even(_mm512_mul_ps(a, vid)), qb = round_even(_mm512_mul_ps(b, vid));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(yb + qo), _mm512_cvtepi32_epi8(qa));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(yb + qo + 16), _mm512_cvtepi32_epi8(qb));
     if constexpr (Q81) {

@@ -54,39 +54,34 @@ inline uint32_t load_u32(const void* p) {
 }
 inline float half_at(const void* p) { return fp16_to_fp32(load_u16(p)); }
 
-// ---- activation quantizers: must produce exactly the bytes of the reference codecs ----
-// (ggml's quantize_row_q8_0_ref / quantize_row_q8_1_ref: d = amax/127, q = roundf(x/d)).
-inline void quantize_q8_0_scalar(const float* x, void* dst, int64_t k) {
-  auto* y = static_cast<block_q8_0*>(dst);
-  for (int64_t i = 0; i < k / 32; ++i) {
+// ---- activation quantizers: exactly the bytes of qb::quantize_activations ----
+// (ggml's SIMD rule: d = amax/127, id = 127/amax, q = nearest with ties to even; the weight codec
+// rounds ties away from zero, and llama.cpp's x86/NEON runtime does not.)
+template <bool Q81>
+inline void quantize_q8_act_scalar(const float* x, void* dst, int64_t k) {
+  auto* y = static_cast<uint8_t*>(dst);
+  const int bb = Q81 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0)), qo = Q81 ? 4 : 2;
+  for (int64_t i = 0; i < k / 32; ++i, x += 32, y += bb) {
     float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[i * 32 + j]));
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     const uint16_t dh = fp32_to_fp16(d);
-    std::memcpy(&y[i].d, &dh, 2);
-    for (int j = 0; j < 32; ++j) y[i].qs[j] = int8_t(std::roundf(x[i * 32 + j] * id));
-  }
-}
-
-inline void quantize_q8_1_scalar(const float* x, void* dst, int64_t k) {
-  auto* y = static_cast<block_q8_1*>(dst);
-  for (int64_t i = 0; i < k / 32; ++i) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[i * 32 + j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const uint16_t dh = fp32_to_fp16(d);
-    std::memcpy(&y[i].d, &dh, 2);
+    std::memcpy(y, &dh, 2);
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
-      y[i].qs[j] = int8_t(std::roundf(x[i * 32 + j] * id));
-      sum += y[i].qs[j];
+      const int8_t q = int8_t(std::nearbyint(x[j] * id));
+      std::memcpy(y + qo + j, &q, 1);
+      sum += q;
     }
-    const uint16_t sh = fp32_to_fp16(float(sum) * d);
-    std::memcpy(&y[i].s, &sh, 2);
+    if constexpr (Q81) {
+      const uint16_t sh = fp32_to_fp16(float(sum) * d);
+      std::memcpy(y + 2, &sh, 2);
+    }
   }
 }
+inline void quantize_q8_0_scalar(const float* x, void* dst, int64_t k) { quantize_q8_act_scalar<false>(x, dst, k); }
+inline void quantize_q8_1_scalar(const float* x, void* dst, int64_t k) { quantize_q8_act_scalar<true>(x, dst, k); }
 
 inline size_t q8_0_row_bytes(int64_t k) { return size_t(k / 32) * sizeof(block_q8_0); }
 inline size_t q8_1_row_bytes(int64_t k) { return size_t(k / 32) * sizeof(block_q8_1); }

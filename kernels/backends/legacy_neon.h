@@ -139,8 +139,8 @@ void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, 
   }
 }
 
-// Activation quantizers: bit-exact with the reference (vrndaq_f32 rounds half away from zero,
-// exactly roundf).
+// Activation quantizers: bit-exact with qb::quantize_activations (vrndnq_f32: nearest, ties to
+// even; id = 127/amax).
 template <bool Q81>
 void quantize_act(const float* x, void* dst, int64_t k) {
   auto* y = static_cast<uint8_t*>(dst);
@@ -154,14 +154,14 @@ void quantize_act(const float* x, void* dst, int64_t k) {
     }
     const float amax = vmaxvq_f32(mx);
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     uint8_t* yb = y + i * bb;
     const uint16_t dh = fp32_to_fp16(d);
     std::memcpy(yb, &dh, 2);
     int sum = 0;
     for (int j = 0; j < 8; j += 2) {
-      const int32x4_t a = vcvtq_s32_f32(vrndaq_f32(vmulq_n_f32(v[j], id)));
-      const int32x4_t b = vcvtq_s32_f32(vrndaq_f32(vmulq_n_f32(v[j + 1], id)));
+      const int32x4_t a = vcvtq_s32_f32(vrndnq_f32(vmulq_n_f32(v[j], id)));
+      const int32x4_t b = vcvtq_s32_f32(vrndnq_f32(vmulq_n_f32(v[j + 1], id)));
       const int16x8_t p = vcombine_s16(vmovn_s32(a), vmovn_s32(b));
       vst1_s8(reinterpret_cast<int8_t*>(yb + qo + j * 4), vmovn_s16(p));
       sum += vaddvq_s32(vaddq_s32(a, b));

@@ -31,6 +31,10 @@ QB_CODEC(q5_0)
 QB_CODEC(q5_1)
 QB_CODEC(q8_0)
 QB_CODEC(q8_1)
+// Activation rule of Q8_0/Q8_1 (ggml's SIMD quantizers: id = 127/amax, ties to even), used by
+// every backend's quantize_act; qb::quantize_activations picks it.
+void quantize_q8_0_act(const float* src, void* dst, int64_t nrows, int64_t k);
+void quantize_q8_1_act(const float* src, void* dst, int64_t nrows, int64_t k);
 // kquants.cpp
 QB_CODEC(q2_K)
 QB_CODEC(q3_K)

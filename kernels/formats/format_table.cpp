@@ -151,6 +151,15 @@ void quantize(FormatId id, const float* src, void* dst, int64_t nrows, int64_t k
   t.quantize(src, dst, nrows, k);
 }
 
+void quantize_activations(FormatId act, const float* src, void* dst, int64_t nrows, int64_t k) {
+  if (act == FormatId::Q8_0 || act == FormatId::Q8_1) {
+    check_shape(traits(act), nrows, k, "activations");
+    (act == FormatId::Q8_0 ? codec::quantize_q8_0_act : codec::quantize_q8_1_act)(src, dst, nrows, k);
+    return;
+  }
+  quantize(act, src, dst, nrows, k, "activations");
+}
+
 void dequantize(FormatId id, const void* src, float* dst, int64_t nrows, int64_t k) {
   const FormatTraits& t = traits(id);
   check_shape(t, nrows, k, "dequantize");

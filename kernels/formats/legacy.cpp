@@ -129,6 +129,30 @@ void q8_1_block(const float* x, block_q8_1& y) {
   y.s = fp32_to_fp16(float(sum) * d);
 }
 
+// Activations (what a matmul quantizes at run time) follow ggml's SIMD quantizers, not its scalar
+// reference: id = 127/amax and round half to even (x86 vroundps nearest, NEON vcvtnq). The
+// weight codecs above keep the reference's 1/d and roundf, so files stay byte-identical. Ties are
+// common (a row of small integers, the BOS embedding), and llama.cpp on x86 rounds them to even.
+template <typename Block>
+int act_block(const float* x, Block& y) {
+  const float amax = absmax(x, 32);
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  y.d = fp32_to_fp16(amax / 127.0f);
+  int sum = 0;
+  for (int j = 0; j < 32; ++j) {
+    y.qs[j] = int8_t(std::nearbyint(x[j] * id));  // default FP environment: nearest, ties to even
+    sum += y.qs[j];
+  }
+  return sum;
+}
+
+void q8_0_act_block(const float* x, block_q8_0& y) { act_block(x, y); }
+
+void q8_1_act_block(const float* x, block_q8_1& y) {
+  const int sum = act_block(x, y);
+  y.s = fp32_to_fp16(float(sum) * (absmax(x, 32) / 127.0f));
+}
+
 template <typename Block, int QK, void (*Fn)(const float*, Block&)>
 void quantize_blocks(const float* src, void* dst, int64_t nrows, int64_t k) {
   // No row header: a tensor is just its blocks in row order.
@@ -145,6 +169,12 @@ void quantize_q5_0(const float* s, void* d, int64_t n, int64_t k) { quantize_blo
 void quantize_q5_1(const float* s, void* d, int64_t n, int64_t k) { quantize_blocks<block_q5_1, QK5_1, q5_1_block>(s, d, n, k); }
 void quantize_q8_0(const float* s, void* d, int64_t n, int64_t k) { quantize_blocks<block_q8_0, QK8_0, q8_0_block>(s, d, n, k); }
 void quantize_q8_1(const float* s, void* d, int64_t n, int64_t k) { quantize_blocks<block_q8_1, QK8_1, q8_1_block>(s, d, n, k); }
+void quantize_q8_0_act(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_blocks<block_q8_0, QK8_0, q8_0_act_block>(s, d, n, k);
+}
+void quantize_q8_1_act(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_blocks<block_q8_1, QK8_1, q8_1_act_block>(s, d, n, k);
+}
 
 void dequantize_row_q4_0(const void* src, float* y, int64_t k) {
   const auto* x = static_cast<const block_q4_0*>(src);

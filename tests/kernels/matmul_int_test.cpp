@@ -156,7 +156,7 @@ TEST(IntKernels, QuantizeActBitExact) {
     const auto* sk = qb::find_kernel(f, qb::BackendId::Scalar);
     const size_t nbytes = sk->act_row_bytes(k);
     std::vector<uint8_t> codec(nbytes), ref(nbytes);
-    qb::quantize(sk->act, x.data(), codec.data(), 1, k, "activations");
+    qb::quantize_activations(sk->act, x.data(), codec.data(), 1, k);
     sk->quantize_act(x.data(), ref.data(), k);
     EXPECT_EQ(0, std::memcmp(codec.data(), ref.data(), nbytes)) << sk->name;
     for (const auto* kern : qbt::simd_kernels(f)) {

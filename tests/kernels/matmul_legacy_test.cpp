@@ -119,7 +119,7 @@ TEST(LegacyKernels, TableRowsAndNames) {
 }
 
 // Every backend's quantize_act writes the same bytes as the scalar one and (when it exists) as
-// the reference codec qb::quantize(act).
+// the reference qb::quantize_activations(act).
 TEST(LegacyKernels, QuantizeActBitExact) {
   std::mt19937 rng(7);
   const int64_t k = 32 * 37;
@@ -127,7 +127,7 @@ TEST(LegacyKernels, QuantizeActBitExact) {
   x.resize(size_t(k));
   std::normal_distribution<float> nd(0.0f, 3.0f);
   for (auto& v : x) v = nd(rng);
-  // Ties for roundf: values that scale to exact .5 multiples, and an all-zero block.
+  // Ties: values that scale to exact .5 multiples, and an all-zero block.
   for (int i = 0; i < 32; ++i) x[size_t(i)] = float(i - 16) * 0.5f + (i == 0 ? -127.0f : 0.0f);
   for (int i = 32; i < 64; ++i) x[size_t(i)] = 0.0f;
   for (FormatId f : kFormats) {
@@ -137,7 +137,7 @@ TEST(LegacyKernels, QuantizeActBitExact) {
     sk->quantize_act(x.data(), ref.data(), k);
     if (qb::traits(sk->act).quantize) {
       std::vector<uint8_t> codec(nbytes);
-      qb::quantize(sk->act, x.data(), codec.data(), 1, k, "activations");
+      qb::quantize_activations(sk->act, x.data(), codec.data(), 1, k);
       EXPECT_EQ(0, std::memcmp(codec.data(), ref.data(), nbytes))
           << qb::traits(f).name << ": scalar quantize_act differs from the reference codec";
     }
@@ -150,6 +150,30 @@ TEST(LegacyKernels, QuantizeActBitExact) {
 }
 
 class LegacyVsScalar : public ::testing::TestWithParam<FormatId> {};
+
+// The tie rule itself, against hand-computed codes: with absmax 127 the scale is exactly 1, so
+// x.5 values are exact ties. Activations (what llama.cpp's x86 and NEON quantizers write) round
+// them to even; the Q8_0 weight codec (ggml's quantize_row_q8_0_ref) rounds them away from zero.
+TEST(LegacyKernels, ActivationTiesRoundToEvenWeightTiesAwayFromZero) {
+  std::vector<float> x(32, 0.0f);
+  x[0] = 127.0f;
+  const float ties[] = {0.5f, 1.5f, 2.5f, -2.5f, -3.5f, 126.5f, -0.5f};
+  const int even[] = {0, 2, 2, -2, -4, 126, 0}, away[] = {1, 2, 3, -3, -4, 127, -1};
+  for (size_t i = 0; i < std::size(ties); ++i) x[i + 1] = ties[i];
+  qbt::Bytes act(sizeof(qb::block_q8_0), 1), wt(sizeof(qb::block_q8_0), 0);
+  qb::quantize(FormatId::Q8_0, x.data(), wt.data(), 1, 32, "weights");
+  std::vector<const qb::MatmulKernel*> all = qbt::simd_kernels(FormatId::Q8_0);
+  all.insert(all.begin(), qb::find_kernel(FormatId::Q8_0, qb::BackendId::Scalar));
+  for (const auto* kern : all) {
+    kern->quantize_act(x.data(), act.data(), 32);
+    const auto* a = reinterpret_cast<const int8_t*>(act.data() + 2);
+    const auto* w = reinterpret_cast<const int8_t*>(wt.data() + 2);
+    for (size_t i = 0; i < std::size(ties); ++i) {
+      EXPECT_EQ(a[i + 1], even[i]) << kern->name << " activation " << ties[i];
+      EXPECT_EQ(w[i + 1], away[i]) << "weight codec " << ties[i];
+    }
+  }
+}
 
 TEST_P(LegacyVsScalar, OddShapesThreadsAlignment) {
   const FormatId f = GetParam();

@@ -168,7 +168,7 @@ inline void check_quantize_act(const SbFormat& f) {
   for (int i = 256; i < 512; ++i) x[size_t(i)] = 0.0f;                  // all-zero block
   for (int i = 512; i < 768; ++i) x[size_t(i)] *= (i % 7 == 0) ? 1e6f : 1e-3f;
   // A block with absmax 127 (scale exactly 1 for Q8_0 and Q8_K): x.5 values are exact ties
-  // (roundf rounds them away from zero, the K-quant rounding to even).
+  // (Q8_0 activations and Q8_K round them to even).
   for (int i = 1024; i < 1280; ++i) x[size_t(i)] = float((i % 64) - 32) + 0.5f;
   x[1024] = 127.0f;
   x[1056] = -127.0f;
@@ -176,7 +176,7 @@ inline void check_quantize_act(const SbFormat& f) {
   x[801] = -42.0f;
   const size_t nbytes = sk->act_row_bytes(k);
   std::vector<uint8_t> ref(nbytes);
-  qb::quantize(sk->act, x.data(), ref.data(), 1, k, "activations");
+  qb::quantize_activations(sk->act, x.data(), ref.data(), 1, k);
   std::vector<const qb::MatmulKernel*> all = simd_kernels(f.id);
   all.insert(all.begin(), sk);
   for (const auto* kern : all) {

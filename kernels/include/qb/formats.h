@@ -72,6 +72,10 @@ struct FormatError : std::runtime_error {
 void quantize(FormatId id, const float* src, void* dst, int64_t nrows, int64_t k,
               std::string_view what = "tensor");
 void dequantize(FormatId id, const void* src, float* dst, int64_t nrows, int64_t k);
+// The reference of what a kernel's quantize_act writes for activation format `act`: Q8_0 and Q8_1
+// round as ggml's SIMD quantizers do (ties to even, id = 127/amax), which differs from their
+// weight codec (roundf, id = 1/d) on exact ties; every other format uses its codec.
+void quantize_activations(FormatId act, const float* src, void* dst, int64_t nrows, int64_t k);
 
 // fp16 / bf16 conversions, bit-exact with ggml's scalar reference (round to nearest even).
 uint16_t fp32_to_fp16(float f);
