@@ -18,9 +18,10 @@ by 0.13% with a per-token NLL difference of std 0.21. The disagreements sit wher
 are close (llama.cpp margin < 0.5 for 90 of qbench's 100): one flipped rounding of an 8-bit
 activation code propagates through 18 layers whose residual stream reaches 6e4. So top-1 is checked
 against that floor, exactly (>= 99%) only on positions with a clear margin, and the PPL ratio
-within PPL_TOL: versions of qbench that differ only in float rounding gave ratios 1.0091 (before
-Q8_0-tie rounding like llama.cpp's x86 quantizer, not landed), 0.9935 (with it), 1.0156 (attention
-summed in 16 lanes with FMA) on these 1,016 tokens, although one standard error of the mean
+within PPL_TOL: versions of qbench that differ only in float rounding gave ratios 1.0091 (Q8_0
+activation ties rounded away from zero), 0.9935 (ties to even, as llama.cpp's x86 quantizer),
+1.0156 (attention summed in 16 lanes with FMA), 0.9885 (ties to even, landed; position 0 then
+agrees exactly) on these 1,016 tokens, although one standard error of the mean
 per-token NLL difference is 0.005 (iid estimate; tokens of a chunk share its BOS attention sink,
 so the real spread is larger). The 0.5% target and that standard error are printed.
 
@@ -50,9 +51,13 @@ CTX_LOGITS, CHUNKS_LOGITS = 256, 4   # 1,024 positions (1 GiB of qbench logits i
 CTX_PPL, CHUNKS_PPL = 256, 8         # 1,016 scored tokens
 PPL_TARGET = 0.005                   # the target for |ln(PPL ratio)|: reported, not asserted
 PPL_TOL = 0.025                      # asserted: measured |ln ratio| up to 0.0155 (see below)
-TOP1_MIN = 0.93                      # measured 0.940-0.951 here; llama.cpp FA vs no-FA: 0.945
+TOP1_MIN = 0.92                      # measured 0.935-0.951 here; llama.cpp FA vs no-FA: 0.945
 CLEAR_MARGIN = 1.0                   # llama.cpp top-2 logit margin that counts as a clear choice
 TOP1_CLEAR_MIN = 0.985               # measured 0.9948-0.9965 (3 and 2 of 578 positions differ)
+# --f32: the same model dequantized to F32 (`qbench quantize --type F32`). Neither side quantizes
+# activations then, so the chaotic 8-bit rounding flips are gone and the targets hold
+# as they are: measured top-1 1.0000 (1,024 positions), max |logit diff| 0.154, PPL ratio 0.99981.
+F32_BOUNDS = {"top1": 0.99, "top1_clear": 0.999, "ppl": PPL_TARGET}
 
 TEXTS = [
     "Hello world",
@@ -92,16 +97,26 @@ def nll_rows(logits, targets):
     return lse - l[np.arange(len(targets)), targets]
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--qbench", required=True)
     ap.add_argument("--source-dir", required=True)
     ap.add_argument("--build-dir", default=tempfile.gettempdir())
     ap.add_argument("--write-golden", help="write tokenizer golden ids (tests/data/model/) and stop")
-    a = ap.parse_args()
+    ap.add_argument("--f32", action="store_true",
+                    help="dequantize the model to F32 first and assert the issue's targets (top-1 >= 0.99, PPL 0.5%%)")
+    a = ap.parse_args(argv)
+    top1_min, top1_clear_min, ppl_tol = TOP1_MIN, TOP1_CLEAR_MIN, PPL_TOL
+    if a.f32:
+        top1_min, top1_clear_min, ppl_tol = F32_BOUNDS["top1"], F32_BOUNDS["top1_clear"], F32_BOUNDS["ppl"]
     model_dir = os.path.join(a.build_dir, "models")
     os.makedirs(model_dir, exist_ok=True)
     model = str(gemma.assemble(os.path.join(model_dir, gemma.MODEL_NAME)))
+    if a.f32:
+        f32 = os.path.join(model_dir, "gemma-3-270m-f32.gguf")
+        if not os.path.exists(f32):
+            qb(a.qbench, "-q", "quantize", "--type", "F32", model, f32)
+        model = f32
     dataset = os.path.join(a.source_dir, "datasets", "text", "us-public-domain.txt")
     no_extra_bufts(llama_cpp)
     fails = []
@@ -165,10 +180,10 @@ def main():
           f"{top1_clear:.4f} on the {n_clear} positions with a llama.cpp top-2 margin >= {CLEAR_MARGIN}; "
           f"max |logit diff| {maxdiff:.4f} (position 0: {pos0diff:.4f}); per-token NLL difference "
           f"mean {dnll.mean():+.4f} std {dnll.std():.4f}")
-    if top1 < TOP1_MIN:
-        fails.append(f"top-1 agreement {top1:.4f} < {TOP1_MIN}")
-    if top1_clear < TOP1_CLEAR_MIN:
-        fails.append(f"top-1 agreement on clear positions {top1_clear:.4f} < {TOP1_CLEAR_MIN}")
+    if top1 < top1_min:
+        fails.append(f"top-1 agreement {top1:.4f} < {top1_min}")
+    if top1_clear < top1_clear_min:
+        fails.append(f"top-1 agreement on clear positions {top1_clear:.4f} < {top1_clear_min}")
 
     # ---- 3. perplexity, llama-perplexity's method
     n_chunks = min(CHUNKS_PPL, len(toks) // CTX_PPL)
@@ -192,9 +207,9 @@ def main():
     se = float(dnll.std()) / np.sqrt(len(nll))
     lr = abs(float(np.log(ratio)))
     print(f"perplexity: |ln ratio| {lr:.5f}: {'within' if lr <= PPL_TARGET else 'outside'} the {PPL_TARGET} target, "
-          f"{lr / se:.1f} standard errors ({se:.5f}), asserted <= {PPL_TOL}")
-    if lr > PPL_TOL:
-        fails.append(f"PPL ratio {ratio:.5f}: |ln ratio| {lr:.5f} > {PPL_TOL}")
+          f"{lr / se:.1f} standard errors ({se:.5f}), asserted <= {ppl_tol}")
+    if lr > ppl_tol:
+        fails.append(f"PPL ratio {ratio:.5f}: |ln ratio| {lr:.5f} > {ppl_tol}")
 
     for f in fails:
         print("FAIL:", f)
