@@ -57,6 +57,7 @@ if [ "${QB_SETUP_MINIMAL:-0}" != 1 ]; then
 fi
 
 BUILD=${QB_BUILD_DIR:-build}
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$PY" >/dev/null
+# Preset "release" (CMakePresets.json); QB_WERROR=ON (scripts/test.sh, CI) makes warnings errors.
+cmake --preset release -B "$BUILD" -DPython3_EXECUTABLE="$PY" -DQB_WERROR="${QB_WERROR:-OFF}" >/dev/null
 cmake --build "$BUILD" -j "$(nproc)"
 echo "setup: built $BUILD/qbench"

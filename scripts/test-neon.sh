@@ -19,8 +19,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
 
-cmake -S . -B "$BUILD" -DQB_KERNELS_ONLY=ON -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-toolchain.cmake" >/dev/null
+cmake --preset aarch64-cross -B "$BUILD" >/dev/null
 targets=()
 for f in tests/kernels/*_test.cpp; do targets+=("$(basename "$f" .cpp)"); done
 cmake --build "$BUILD" -j "${QB_JOBS:-2}" --target "${targets[@]}"

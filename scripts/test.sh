@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The test command (CI runs exactly this): set-up, build, all tests with CTest, then the unit tests
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, the NEON kernel tests under
-# qemu-aarch64, and a bounded fuzzing run of the GGUF parser.
+# The test command (CI runs exactly this): set-up, build (warnings are errors), all tests with CTest,
+# then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, the thread pool
+# tests under ThreadSanitizer, the NEON kernel tests under qemu-aarch64, and a bounded fuzzing run
+# of the GGUF parser. Each build is a preset of CMakePresets.json.
 #   scripts/test.sh            # everything
 #   QB_TEST_FAST=1 scripts/test.sh   # only the main build's CTest run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
 took() { echo "== test.sh: $1 took $((SECONDS - t1)) s (total $((SECONDS - t0)) s)"; }
+export QB_WERROR=ON  # setup.sh's Release build: a new warning fails the test command
 t1=$SECONDS; scripts/setup.sh; took "set-up and Release build"
 status=0
 
@@ -19,12 +21,19 @@ if [ "${QB_TEST_FAST:-0}" != 1 ]; then
   t1=$SECONDS
   # -Og: g++ compiles the sanitized kernels 2.4x faster than at -O2 (9 s vs 21 s for one AVX-512
   # K-quant file), which keeps CI in its budget; the checks are the same.
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-Og -g -DNDEBUG" -DQB_SANITIZE=ON \
-        -DPython3_EXECUTABLE="$(command -v python3)" >/dev/null
-  cmake --build build-asan -j "$(nproc)"
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -L unit -j 2 || status=1
+  cmake --preset asan-ubsan -DPython3_EXECUTABLE="$(command -v python3)" >/dev/null
+  cmake --build --preset asan-ubsan -j "$(nproc)"
+  ctest --preset asan-ubsan || status=1  # label unit; ASAN_OPTIONS=detect_leaks=1 from the preset
   took "ASan+UBSan build and unit tests"
+
+  echo "== thread pool tests under ThreadSanitizer =="
+  # Only qb_kernels, qb_threads and thread_pool_test are built (the preset's target): the pool on
+  # its own and driving every kernel as the runner does.
+  t1=$SECONDS
+  cmake --preset tsan -DPython3_EXECUTABLE="$(command -v python3)" -DQB_WERROR=ON >/dev/null
+  cmake --build --preset tsan -j "$(nproc)"
+  ctest --preset tsan || status=1
+  took "TSan build and thread pool tests"
 
   if [ -x scripts/test-neon.sh ]; then
     echo "== NEON kernels under qemu-aarch64 =="

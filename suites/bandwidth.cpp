@@ -15,7 +15,7 @@
 #include "qb/thread_pool.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "qb/x86_intrin.h"
 #endif
 
 namespace qb {
@@ -241,8 +241,8 @@ class BandwidthSuite : public Suite {
           for (const Op& op : kOps) {
             Cell c;
             c.suite = name();
-            c.format = "-";
-            c.backend = "-";
+            c.format = kNoField;
+            c.backend = kNoField;
             c.workload = fmt::format("{}_{}", op.name, lv);
             c.threads = th;
             c.placement = pl;

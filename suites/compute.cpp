@@ -20,7 +20,7 @@
 #include "qb/thread_pool.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "qb/x86_intrin.h"
 #endif
 #if defined(__aarch64__)
 #include <arm_neon.h>
@@ -307,8 +307,8 @@ class ComputeSuite : public Suite {
         for (const char* w : {"fp32_fma", "int8_dot"}) {
           Cell c;
           c.suite = name();
-          c.format = "-";
-          c.backend = "-";
+          c.format = kNoField;
+          c.backend = kNoField;
           c.workload = w;
           c.threads = th;
           c.placement = pl;

@@ -93,10 +93,10 @@ class MemorySuite : public Suite {
       Cell c;
       c.suite = name();
       c.format = f;
-      c.backend = "-";
+      c.backend = kNoField;
       c.workload = w;
       c.threads = 1;
-      c.placement = "-";
+      c.placement = kNoField;
       return c;
     };
     std::vector<Shape> custom;

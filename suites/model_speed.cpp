@@ -85,7 +85,7 @@ class ModelSpeedSuite : public Suite {
         c.backend = b.empty() ? "qbench" : b;
         c.workload = fmt::format("{}{}{}", prefill_ ? "pp" : "tg", len, cfg.depth ? fmt::format("@d{}", cfg.depth) : "");
         c.threads = th;
-        c.placement = "-";
+        c.placement = kNoField;
         c.params = {{"model", cfg.model}, {"cache", model::variant_cache_dir(cfg.cache_dir, cfg.out_dir)},
                     {"prompt_len", cfg.prompt_len}, {"gen_len", cfg.gen_len}, {"depth", cfg.depth},
                     {"tokens", len}, {"own_backend", b == kLlamaCpp ? "" : b}};

@@ -118,8 +118,8 @@ class ThroughputSuite : public Suite {
     if (!cells.empty()) {
       Cell c;
       c.suite = name();
-      c.format = "-";
-      c.backend = "-";
+      c.format = kNoField;
+      c.backend = kNoField;
       c.workload = "harness_overhead";
       c.threads = p.threads.back();
       auto pls = distinct_placements(ctx, c.threads);

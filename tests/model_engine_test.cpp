@@ -115,7 +115,9 @@ TEST(ModelEngine, PrefillAndDecodeCellsAgreeWithTheirSamples) {
       EXPECT_NEAR(m["tokens_per_s"].get<double>() * r.stats.median, tokens, 1e-9 * tokens);
       EXPECT_DOUBLE_EQ(m["time_s"].get<double>(), r.stats.median);
       // Resident memory holds at least the weights the forward pass read (mapped or copied).
-      if (c.backend == "qbench") EXPECT_GE(m["peak_rss_bytes"].get<double>(), m["weight_bytes"].get<double>());
+      if (c.backend == "qbench") {
+        EXPECT_GE(m["peak_rss_bytes"].get<double>(), m["weight_bytes"].get<double>());
+      }
       if (std::string(sname) == "decode") {
         const double p50 = m["p50_us"], p90 = m["p90_us"], p99 = m["p99_us"], mx = m["max_us"];
         EXPECT_LE(p50, p90);

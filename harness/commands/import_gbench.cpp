@@ -91,11 +91,11 @@ std::vector<CellResult> gbench_to_cells(const nlohmann::json& gb, const std::str
     const std::string run_name = b.value("run_name", b["name"].get<std::string>());
     CellResult r;
     r.cell.suite = "microbench";
-    r.cell.format = "-";
-    r.cell.backend = "-";
+    r.cell.format = kNoField;
+    r.cell.backend = kNoField;
     r.cell.workload = run_name;
     r.cell.threads = std::max(1, b.value("threads", 1));
-    r.cell.placement = "-";
+    r.cell.placement = kNoField;
     auto parts = split_slash(run_name);
     if (parts.size() >= 4 && find_format(parts[1])) {
       r.cell.workload = parts[0] == "gemv" ? "gemv_" + parts[3] : parts[0] + "_" + parts[3];

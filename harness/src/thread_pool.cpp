@@ -10,7 +10,7 @@
 #include <thread>
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "qb/x86_intrin.h"
 #define QB_RELAX() _mm_pause()
 #else
 #define QB_RELAX() std::this_thread::yield()

@@ -190,7 +190,10 @@ std::string human_bytes(uint64_t b) {
 }
 std::string join_ints(const std::vector<int>& v) {
   std::string s;
-  for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  for (int x : v) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(x);
+  }
   return s;
 }
 }  // namespace

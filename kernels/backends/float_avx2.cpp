@@ -2,7 +2,7 @@
 // fp32 (F16 by vcvtph2ps, BF16 by a 16-bit shift) and multiplied with FMA into fp32 lanes.
 // Tiles of 4 rows x 2 columns; GEMM blocks k to 4 KiB of weights per row; the k % 8 tail is
 // finished in scalar code.
-#include <immintrin.h>
+#include "qb/x86_intrin.h"
 
 #include <algorithm>
 

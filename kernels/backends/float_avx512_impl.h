@@ -9,7 +9,7 @@
 // exactly what it uses: float_avx512.cpp (F32, F16: no AVX512_BF16 needed) and
 // float_avx512bf16.cpp (BF16, built with -mavx512bf16: __AVX512BF16__ selects its parts here).
 #pragma once
-#include <immintrin.h>
+#include "qb/x86_intrin.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>

@@ -297,7 +297,7 @@ inline void decode_q8_K(const uint8_t* b, SuperBlock& sb) {
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VL__)
 }  // namespace QB_KQ_ISA
 }  // namespace qb::kern
-#include <immintrin.h>
+#include "qb/x86_intrin.h"
 namespace qb::kern {
 inline namespace QB_KQ_ISA {
 namespace avx512 {
@@ -778,7 +778,7 @@ inline void quantize_q8_0(const float* x, void* vy, int64_t k) {
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && !defined(__AVX512F__)
 }  // namespace QB_KQ_ISA
 }  // namespace qb::kern
-#include <immintrin.h>
+#include "qb/x86_intrin.h"
 namespace qb::kern {
 inline namespace QB_KQ_ISA {
 namespace avx2 {

@@ -1,7 +1,7 @@
 // Legacy-family AVX2 tile templates, shared by legacy_avx2.cpp and int_avx2.cpp (INT4_Gxx
 // is legacy-like). Internal linkage: include only from translation units built for AVX2.
 #pragma once
-#include <immintrin.h>
+#include "qb/x86_intrin.h"
 
 #include <algorithm>
 #include <vector>

@@ -2,7 +2,7 @@
 // int family's INT4_Gxx layouts are legacy-like). Internal linkage: include only from
 // translation units compiled with the AVX-512 flags.
 #pragma once
-#include <immintrin.h>
+#include "qb/x86_intrin.h"
 #include <sys/syscall.h>
 #include <unistd.h>
 

@@ -10,6 +10,11 @@
 namespace qb {
 
 // What is measured: suite × format × backend × workload × threads × placement.
+// The format, backend or placement of a cell whose suite has none: "-" in every report. A char,
+// not "-": GCC 12 warns a false -Wrestrict on assigning a one-character literal to a std::string
+// (GCC bug 105329).
+inline constexpr char kNoField = '-';
+
 struct Cell {
   std::string suite;
   std::string format;     // format name, or "-" when the suite has none (bandwidth)
