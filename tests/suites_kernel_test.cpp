@@ -145,7 +145,9 @@ void expect_well_formed(const CellResult& r) {
     EXPECT_FALSE(r.error.empty());
     EXPECT_FALSE(r.valid);
   }
-  if (!r.valid) EXPECT_FALSE(r.reasons.empty());
+  if (!r.valid) {
+    EXPECT_FALSE(r.reasons.empty());
+  }
   for (auto it = r.metrics.begin(); it != r.metrics.end(); ++it) {
     EXPECT_NE(find_metric(it.key()), nullptr) << "metric not in the vocabulary: " << it.key();
     EXPECT_TRUE(it.value().is_number());
@@ -217,7 +219,7 @@ TEST(ComputeSuite, EveryProbeBelowTheoreticalPeak) {
       for (int th = 1; th <= cores; ++th) {
         Cell c;
         c.suite = "compute";
-        c.format = c.backend = "-";
+        c.format = c.backend = kNoField;
         c.workload = w;
         c.threads = th;
         c.placement = "compact";
@@ -270,8 +272,9 @@ TEST(KernelSuites, ComputeThroughputLatencyMemoryOnTinyShape) {
                   1e-6 * r.metrics["gflop_per_s"].get<double>());
       const double wb = r.metrics["bytes"].get<double>();
       EXPECT_NEAR(r.metrics["gb_per_s"].get<double>(), wb / t / 1e9, 1e-6 * r.metrics["gb_per_s"].get<double>());
-      if (r.cell.backend == "scalar" || r.cell.backend == "avx2" || r.cell.backend == "avx512" || r.cell.backend == "neon")
+      if (r.cell.backend == "scalar" || r.cell.backend == "avx2" || r.cell.backend == "avx512" || r.cell.backend == "neon") {
         EXPECT_DOUBLE_EQ(wb, 64.0 * double(ft->row_bytes(256))) << "own kernels keep GGUF rows";
+      }
     } else {
       ++unsupported;
       EXPECT_EQ(r.status, "unsupported") << r.error;
@@ -306,7 +309,9 @@ TEST(KernelSuites, ComputeThroughputLatencyMemoryOnTinyShape) {
       EXPECT_LE(v("p90_us"), v("p99_us"));
       EXPECT_LE(v("p99_us"), v("max_us"));
       EXPECT_GE(v("cv"), 0);
-      if (r.metrics.contains("time_s")) EXPECT_NEAR(v("p50_us"), v("time_s") * 1e6, 1e-6 * v("p50_us"));
+      if (r.metrics.contains("time_s")) {
+        EXPECT_NEAR(v("p50_us"), v("time_s") * 1e6, 1e-6 * v("p50_us"));
+      }
     }
   }
 

@@ -47,7 +47,9 @@ TEST(Residency, RotationTouchesFourTimesTheLlcBetweenReuses) {
     const kb::Rotation r = kb::plan_rotation(t, copy, "dram");
     EXPECT_GE(r.bytes_between_reuses, 4.0 * double(64 * MiB));
     EXPECT_DOUBLE_EQ(r.bytes_between_reuses, double(r.copies) * copy);
-    if (r.copies > 1) EXPECT_LT(double(r.copies - 1) * copy, 4.0 * double(64 * MiB)) << "no more copies than needed";
+    if (r.copies > 1) {
+      EXPECT_LT(double(r.copies - 1) * copy, 4.0 * double(64 * MiB)) << "no more copies than needed";
+    }
     EXPECT_TRUE(r.capped_note.empty());
   }
   EXPECT_EQ(kb::plan_rotation(t, 300e6, "dram").copies, 1);  // one copy already streams
@@ -156,8 +158,9 @@ TEST(Residency, DramGemvRecordsCopiesAndStaysUnderTheBound) {
     const auto& p = r.cell.params;
     ASSERT_TRUE(p.contains("residency_copies")) << p.dump();
     EXPECT_DOUBLE_EQ(p["residency_bytes_per_copy"].get<double>(), r.metrics["bytes"].get<double>());
-    if (!p.contains("residency_capped"))
+    if (!p.contains("residency_capped")) {
       EXPECT_GE(p["residency_bytes_between_reuses"].get<double>(), 4 * llc);
+    }
     EXPECT_LT(r.metrics["roofline_pct"].get<double>(), 100.0);
     EXPECT_NE(p["bound"].get<std::string>().find("DRAM read"), std::string::npos);
   }

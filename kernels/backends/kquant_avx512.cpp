@@ -116,7 +116,6 @@ inline void k4_scales_pair(__m512i sm, int h, DSb& o) {
   // mins per 32 in words 8..15 (kMinPer32)
   o.mn = h ? _mm512_extracti64x4_epi64(sm, 1) : _mm512_castsi512_si256(sm);
 }
-inline void k4_scales(__m256i sm, DSb& o) { k4_scales_pair(_mm512_castsi256_si512(sm), 0, o); }
 
 // scale_min_k4 for four blocks at once (GEMV decodes 4 rows per pass): out[h] holds blocks 2h
 // (words 0..15) and 2h+1 (words 16..31).

@@ -126,7 +126,7 @@ class OnednnMatmul : public PeerMatmul {
 
   FormatId f_;
   int64_t m_, k_;
-  int threads_;
+  [[maybe_unused]] int threads_;  // read only where oneDNN runs on GNU OpenMP (QB_HAVE_GOMP)
   dnnl::stream strm_;
   dt wdt_ = dt::f32;
   void* user_w_ = nullptr;
