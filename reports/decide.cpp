@@ -337,7 +337,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     else if (auto* t = find_format(d.baseline_format)) base_bpw = t->bits_per_weight();
   }
 
-  for (auto& [id, c] : cands) {
+  for (auto& [id, cand] : cands) {
+    auto& c = cand;  // clang 14 cannot capture a structured binding in the lambdas below
     Q q = qual.count(c.format) ? qual[c.format] : Q{};
     c.snr_db = q.snr;
     c.cosine = q.cosine;
@@ -409,7 +410,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   if (qual.empty()) d.notes.push_back("no quant-error or perplexity cells: quality not ranked (run --suites quant-error)");
 
   // 4. Constraints (user) and default gates.
-  for (auto& [id, c] : cands) {
+  for (auto& [id, cand] : cands) {
+    auto& c = cand;  // clang 14 cannot capture a structured binding in the lambdas below
     auto add = [&](const std::string& name, bool evaluated, bool pass, const std::string& detail, bool exclude_if_missing) {
       Check k{name, evaluated, evaluated ? pass : !exclude_if_missing, detail};
       c.constraints.push_back(k);
