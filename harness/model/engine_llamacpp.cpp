@@ -52,7 +52,7 @@ void init_backend_once() {
 
 class LlamaCppEngine final : public Engine {
  public:
-  explicit LlamaCppEngine(const EngineOptions& o) : n_ctx_(o.n_ctx), threads_(o.threads) {
+  explicit LlamaCppEngine(const EngineOptions& o) : threads_(o.threads) {
     init_backend_once();
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = 0;
@@ -111,7 +111,6 @@ class LlamaCppEngine final : public Engine {
   llama_context* ctx_ = nullptr;
   const llama_vocab* vocab_ = nullptr;
   int32_t n_vocab_ = 0;
-  int64_t n_ctx_;
   int threads_;
 };
 
