@@ -72,7 +72,7 @@ class PerplexitySuite : public Suite {
           c.backend = b;
           c.workload = "model";
           c.threads = t;
-          c.placement = kNoField;
+          c.placement = "-";
           c.params = {{"model", cfg.model},
                       {"dataset", cfg.dataset.empty() ? model::default_dataset() : cfg.dataset},
                       {"ctx", cfg.ctx},
