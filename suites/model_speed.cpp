@@ -49,6 +49,24 @@ double peak_rss_bytes() {
   return 0;
 }
 
+// The phase split of an engine that times its phases: the shares as metrics (time_share_*), and
+// per token, in ms, the matmuls by weight role, attention, the rest and the total as a parameter.
+void record_time_split(CellResult& r, const model::PhaseTimes& t) {
+  const auto shares = model::time_shares(t);
+  if (!shares || t.tokens <= 0) return;
+  r.metrics["time_share_matmul"] = shares->matmul;
+  r.metrics["time_share_attention"] = shares->attention;
+  r.metrics["time_share_other"] = shares->other;
+  const double per_token_ms = 1e3 / double(t.tokens);
+  nlohmann::json split;
+  for (size_t i = 0; i < t.matmul_s.size(); ++i)
+    split["matmul_" + std::string(model::role_name(model::LinearRole(i)))] = t.matmul_s[i] * per_token_ms;
+  split["attention"] = t.attention_s * per_token_ms;
+  split["other"] = (t.total_s - t.matmul_total_s() - t.attention_s) * per_token_ms;
+  split["total"] = t.total_s * per_token_ms;
+  r.cell.params["time_split_ms_per_token"] = split;
+}
+
 // Nearest-rank percentile of sorted samples: the smallest value with at least p of them at or below.
 double nearest_rank(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
@@ -142,9 +160,11 @@ class ModelSpeedSuite : public Suite {
     // reaches the target (the measurement core's rule), or at the time cap, or at kMaxSamples.
     const int min_samples = std::max(3, std::min(mo.min_samples, 5));
     constexpr int kMaxSamples = 40;
+    model::PhaseTimes phases;  // over the measured samples' timed appends (qbench only)
     for (int i = 0; i <= kMaxSamples; ++i) {
       engine->reset();
       if (depth > 0 || !prefill_) engine->append(depth > 0 ? std::span<const int32_t>(context) : std::span<const int32_t>(bos));
+      engine->reset_phase_times();
       double s = 0;
       if (prefill_) {
         const auto a = std::chrono::steady_clock::now();
@@ -161,6 +181,7 @@ class ModelSpeedSuite : public Suite {
         }
       }
       if (i > 0) m.samples.push_back(s);  // the first is the warm-up
+      if (const auto pt = engine->phase_times(); pt && i > 0) phases += *pt;
       if (i < min_samples || elapsed() < mo.min_time_s) continue;
       if (elapsed() > mo.max_time_s) break;
       judge(m, mo, false);
@@ -176,6 +197,7 @@ class ModelSpeedSuite : public Suite {
     r.metrics["peak_rss_bytes"] = peak_rss_bytes();
     r.metrics["weight_bytes"] = double(engine->weight_bytes());
     if (engine->kv_bytes() > 0) r.metrics["kv_cache_bytes"] = double(engine->kv_bytes());
+    record_time_split(r, phases);
     r.cell.params["engine"] = engine->describe();
     r.cell.params["variant"] = v.path;
     r.metrics["bits_per_weight"] = model::file_bits_per_weight(v.path);

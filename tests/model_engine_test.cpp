@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <numeric>
 
 #include "model/engine.h"
 #include "qb/measure.h"
@@ -115,8 +116,30 @@ TEST(ModelEngine, PrefillAndDecodeCellsAgreeWithTheirSamples) {
       EXPECT_NEAR(m["tokens_per_s"].get<double>() * r.stats.median, tokens, 1e-9 * tokens);
       EXPECT_DOUBLE_EQ(m["time_s"].get<double>(), r.stats.median);
       // Resident memory holds at least the weights the forward pass read (mapped or copied).
+      // The phase split: qbench cells have it, llama.cpp cells do not. Shares are fractions that
+      // sum to 1, and the matmuls (every weight byte of the model streamed per step, the 168 MB
+      // output layer included) outweigh attention over at most a dozen positions.
       if (c.backend == "qbench") {
         EXPECT_GE(m["peak_rss_bytes"].get<double>(), m["weight_bytes"].get<double>());
+        double sum = 0;
+        for (const char* k : {"time_share_matmul", "time_share_attention", "time_share_other"}) {
+          ASSERT_TRUE(m.contains(k)) << k;
+          const double v = m[k];
+          EXPECT_GE(v, 0.0) << k;
+          EXPECT_LE(v, 1.0) << k;
+          sum += v;
+        }
+        EXPECT_NEAR(sum, 1.0, 1e-6);
+        EXPECT_GT(m["time_share_matmul"].get<double>(), m["time_share_attention"].get<double>());
+        EXPECT_GT(m["time_share_matmul"].get<double>(), 0.5);
+        const auto& split = r.cell.params["time_split_ms_per_token"];
+        EXPECT_GT(split["matmul_output"].get<double>(), 0.0);
+        EXPECT_NEAR(split["total"].get<double>() * tokens * double(r.samples.size()),
+                    1e3 * std::accumulate(r.samples.begin(), r.samples.end(), 0.0),
+                    0.05 * 1e3 * std::accumulate(r.samples.begin(), r.samples.end(), 0.0))
+            << "the timed phases cover the measured samples";
+      } else {
+        EXPECT_FALSE(m.contains("time_share_matmul"));
       }
       if (std::string(sname) == "decode") {
         const double p50 = m["p50_us"], p90 = m["p90_us"], p99 = m["p99_us"], mx = m["max_us"];

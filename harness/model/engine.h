@@ -4,9 +4,12 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "model/phase_times.h"
 
 namespace qb::model {
 
@@ -31,6 +34,10 @@ class Engine {
   virtual uint64_t weight_bytes() const = 0;  // weights as loaded
   virtual uint64_t kv_bytes() const = 0;      // KV cache as allocated for n_ctx; 0: not known
   virtual std::string describe() const = 0;   // kernels or library version, for the report
+  // Where the appends since reset_phase_times() spent their time; nullopt when the engine cannot
+  // say (llama.cpp).
+  virtual std::optional<PhaseTimes> phase_times() const { return std::nullopt; }
+  virtual void reset_phase_times() {}
 };
 
 std::unique_ptr<Engine> open_qbench_engine(const EngineOptions& opt);

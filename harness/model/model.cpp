@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -126,6 +127,11 @@ uint64_t mem_available_bytes() {
 }  // namespace
 
 std::span<const std::string_view> known_architectures() { return kKnownArchs; }
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+}  // namespace
 
 struct Model::Layer {
   Linear wq, wk, wv, wo, gate, up, down;
@@ -276,10 +282,11 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     if (!target) throw UsageError(fmt::format("unknown format '{}'; valid formats: {}", opt.format, format_names()));
   }
 
-  auto linear = [&](const std::string& name, int64_t k, int64_t rows) {
+  auto linear = [&](const std::string& name, int64_t k, int64_t rows, LinearRole role) {
     const gguf::TensorInfo& t = need_tensor(f, name, {k, rows});
     Linear l;
     l.name = name;
+    l.role = role;
     l.m = rows;
     l.k = k;
     l.format = t.format->id;
@@ -306,7 +313,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   m->embd_ = embd.data;
   m->embd_format_ = embd.format->id;
   m->output_norm_ = load_vector(f, "output_norm.weight", E);
-  m->output_ = linear(f.find_tensor("output.weight") ? "output.weight" : "token_embd.weight", E, c.n_vocab);
+  m->output_ = linear(f.find_tensor("output.weight") ? "output.weight" : "token_embd.weight", E, c.n_vocab, LinearRole::Output);
   if (!gemma) {
     refuse_present(f, "output.bias");
     m->rope_freqs_ = load_optional(f, "rope_freqs.weight", D / 2);
@@ -318,9 +325,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     Layer& L = m->layers_[size_t(il)];
     const std::string p = fmt::format("blk.{}.", il);
     L.attn_norm = load_vector(f, p + "attn_norm.weight", E);
-    L.wq = linear(p + "attn_q.weight", E, c.n_head * D);
-    L.wk = linear(p + "attn_k.weight", E, kv_row);
-    L.wv = linear(p + "attn_v.weight", E, kv_row);
+    L.wq = linear(p + "attn_q.weight", E, c.n_head * D, LinearRole::Qkv);
+    L.wk = linear(p + "attn_k.weight", E, kv_row, LinearRole::Qkv);
+    L.wv = linear(p + "attn_v.weight", E, kv_row, LinearRole::Qkv);
     if (!gemma) {
       // llama family: attention biases where present (qwen2), QK-norm (qwen3), no post-norms.
       L.bq = load_optional(f, p + "attn_q.bias", c.n_head * D);
@@ -330,23 +337,23 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
         L.q_norm = load_vector(f, p + "attn_q_norm.weight", D);
         L.k_norm = load_vector(f, p + "attn_k_norm.weight", D);
       }
-      L.wo = linear(p + "attn_output.weight", c.n_head * D, E);
+      L.wo = linear(p + "attn_output.weight", c.n_head * D, E, LinearRole::AttnOut);
       L.bo = load_optional(f, p + "attn_output.bias", E);
       L.ffn_norm = load_vector(f, p + "ffn_norm.weight", E);
-      L.gate = linear(p + "ffn_gate.weight", E, F);
-      L.up = linear(p + "ffn_up.weight", E, F);
-      L.down = linear(p + "ffn_down.weight", F, E);
+      L.gate = linear(p + "ffn_gate.weight", E, F, LinearRole::FfnIn);
+      L.up = linear(p + "ffn_up.weight", E, F, LinearRole::FfnIn);
+      L.down = linear(p + "ffn_down.weight", F, E, LinearRole::FfnDown);
       for (const char* t : {"ffn_gate.bias", "ffn_up.bias", "ffn_down.bias"}) refuse_present(f, p + t);
       continue;
     }
     L.q_norm = load_vector(f, p + "attn_q_norm.weight", D);
     L.k_norm = load_vector(f, p + "attn_k_norm.weight", D);
-    L.wo = linear(p + "attn_output.weight", c.n_head * D, E);
+    L.wo = linear(p + "attn_output.weight", c.n_head * D, E, LinearRole::AttnOut);
     L.post_attn_norm = load_vector(f, p + "post_attention_norm.weight", E);
     L.ffn_norm = load_vector(f, p + "ffn_norm.weight", E);
-    L.gate = linear(p + "ffn_gate.weight", E, F);
-    L.up = linear(p + "ffn_up.weight", E, F);
-    L.down = linear(p + "ffn_down.weight", F, E);
+    L.gate = linear(p + "ffn_gate.weight", E, F, LinearRole::FfnIn);
+    L.up = linear(p + "ffn_up.weight", E, F, LinearRole::FfnIn);
+    L.down = linear(p + "ffn_down.weight", F, E, LinearRole::FfnDown);
     L.post_ffw_norm = load_vector(f, p + "post_ffw_norm.weight", E);
   }
 
@@ -399,20 +406,95 @@ std::string Model::kernel_summary() const {
 }
 
 void Model::matmul(const Linear& w, const float* x, int64_t n, float* y) {
+  if (n == 1) return matmuls({{&w, y}}, x, 1);
+  const auto t0 = Clock::now();
   const size_t need = size_t(n) * w.kernel->act_row_bytes(w.k);
   if (xq_.size() < need) xq_.resize(need);
   qb::matmul(*w.kernel, w.data, w.m, w.k, x, n, y, w.m, xq_.data(), pool_->as_parallel_for());
+  times_.matmul_s[size_t(w.role)] += seconds_since(t0);
+}
+
+// For a batch each product is a GEMM of its own (qb::matmul). For one token (decode) they are
+// GEMVs: x is quantized once per activation quantizer on the calling thread (a row of n_embd
+// values: well under a microsecond), and the row chunks of every product go to the pool as one
+// set of tasks, so QKV and gate/up wake the workers once instead of three and two times.
+void Model::matmuls(std::initializer_list<Product> ps, const float* x, int64_t n) {
+  if (n != 1) {
+    for (const Product& p : ps) matmul(*p.w, x, n, p.y);
+    return;
+  }
+  const auto t0 = Clock::now();
+  constexpr size_t kMax = 4;
+  if (ps.size() > kMax) throw std::logic_error("matmuls: too many products");
+  struct Part {
+    const Linear* w;
+    float* y;
+    size_t xq_off;  // this product's quantized x in xq_
+    int64_t chunk, tasks;
+  };
+  std::array<Part, kMax> parts{};
+  size_t np = 0, xq_bytes = 0;
+  int64_t ntasks = 0;
+  for (const Product& p : ps) {
+    const Linear& w = *p.w;
+    const MatmulKernel& kern = *w.kernel;
+    const int64_t wb = traits(w.format).block_size, ab = traits(kern.act).block_size;
+    if (w.k % wb != 0 || w.k % ab != 0)
+      throw FormatError(fmt::format("matmul {}: k={} is not a multiple of the block sizes {} and {}", w.name, w.k, wb, ab));
+    Part& q = parts[np];
+    q = {&w, p.y, xq_bytes, 0, 0};
+    // Reuse the quantized x of an earlier product with the same activation quantizer.
+    bool shared = false;
+    for (size_t i = 0; i < np && !shared; ++i)
+      if (parts[i].w->kernel->quantize_act == kern.quantize_act && parts[i].w->k == w.k) {
+        q.xq_off = parts[i].xq_off;
+        shared = true;
+      }
+    if (!shared) {
+      const size_t need = xq_bytes + kern.act_row_bytes(w.k);
+      if (xq_.size() < need) xq_.resize(need);
+      kern.quantize_act(x, xq_.data() + xq_bytes, w.k);
+      xq_bytes = need;
+    }
+    // Row chunks as qb::matmul's GEMV: multiples of 16 rows (tiled kernels), ~32 per matrix.
+    q.chunk = std::max<int64_t>(16, (w.m / 32 + 15) / 16 * 16);
+    q.tasks = (w.m + q.chunk - 1) / q.chunk;
+    ntasks += q.tasks;
+    ++np;
+  }
+  pool_->parallel_for(ntasks, [&parts, np, this](int64_t task) {
+    size_t i = 0;
+    while (i + 1 < np && task >= parts[i].tasks) task -= parts[i++].tasks;
+    const Part& q = parts[i];
+    const Linear& w = *q.w;
+    const int64_t r0 = task * q.chunk, r1 = std::min(w.m, r0 + q.chunk);
+    const size_t stride = w.kernel->act_row_bytes(w.k);
+    w.kernel->compute(w.k, w.data, traits(w.format).row_bytes(w.k), r0, r1, xq_.data() + q.xq_off, stride, 1, q.y,
+                      w.m);
+  });
+  times_.matmul_s[size_t(parts[0].w->role)] += seconds_since(t0);
 }
 
 void Model::attention(int64_t il, int64_t n, const float* q, float* out) {
+  const auto t0 = Clock::now();
   const Config& c = cfg_;
   Layer& L = layers_[size_t(il)];
   const int64_t D = c.head_dim, kv_row = c.n_head_kv * D, n_kv = n_past_ + n;
+  // Small attention (a decode step at a short context: ~n_kv x n_head x D multiply-adds) runs on
+  // the calling thread: waking the pool twice per layer costs more than the work, and on a
+  // loaded machine each wake-up waits for a descheduled worker.
+  const bool serial = n * c.n_head * n_kv * D <= (int64_t(1) << 20);
+  auto run = [&](int64_t ntasks, const std::function<void(int64_t)>& fn) {
+    if (serial)
+      for (int64_t t = 0; t < ntasks; ++t) fn(t);
+    else
+      pool_->parallel_for(ntasks, fn);
+  };
   const float *K, *V;
   if (opt_.kv == KvType::F16) {
     kf_.resize(size_t(n_kv * kv_row));
     vf_.resize(size_t(n_kv * kv_row));
-    pool_->parallel_for(n_kv, [&](int64_t j) {
+    run(n_kv, [&](int64_t j) {
       for (int64_t i = 0; i < kv_row; ++i) {
         kf_[size_t(j * kv_row + i)] = fp16_to_fp32(L.k16[size_t(j * kv_row + i)]);
         vf_[size_t(j * kv_row + i)] = fp16_to_fp32(L.v16[size_t(j * kv_row + i)]);
@@ -429,7 +511,7 @@ void Model::attention(int64_t il, int64_t n, const float* q, float* out) {
   const int64_t group = c.n_head / c.n_head_kv;
   constexpr int64_t kBlock = 8;
   const int64_t nblocks = (n + kBlock - 1) / kBlock;
-  pool_->parallel_for(c.n_head * nblocks, [&](int64_t task) {
+  run(c.n_head * nblocks, [&](int64_t task) {
     const int64_t h = task / nblocks, b = task % nblocks;
     const int64_t hk = h / group;
     std::vector<float> s(static_cast<size_t>(n_kv));
@@ -440,6 +522,7 @@ void Model::attention(int64_t il, int64_t n, const float* q, float* out) {
                  out + (t * c.n_head + h) * D);
     }
   });
+  times_.attention_s += seconds_since(t0);
 }
 
 void Model::parallel_for(int64_t n, const std::function<void(int64_t)>& fn) { pool_->parallel_for(n, fn); }
@@ -457,9 +540,7 @@ void Model::llama_layer(int64_t il, int64_t n, Scratch& s) {
     for (size_t i = 0; i < b.size(); ++i) y[i] += b[i];
   };
   pool_->parallel_for(n, [&](int64_t t) { rmsnorm(&s.x[t * E], L.attn_norm.data(), &s.h[t * E], E, c.eps); });
-  matmul(L.wq, s.h.data(), n, s.q.data());
-  matmul(L.wk, s.h.data(), n, s.k.data());
-  matmul(L.wv, s.h.data(), n, s.v.data());
+  matmuls({{&L.wq, s.q.data()}, {&L.wk, s.k.data()}, {&L.wv, s.v.data()}}, s.h.data(), n);
   // Biases, QK-norm, RoPE at the token's position; K and V into the cache. With an F16 cache q
   // meets K in fp16, as in ggml's mul_mat(K, q).
   const float theta_scale = std::pow(c.rope_base, -2.0f / float(D));
@@ -518,8 +599,7 @@ void Model::llama_layer(int64_t il, int64_t n, Scratch& s) {
     for (int64_t i = 0; i < E; ++i) s.x[size_t(t * E + i)] += ot[i];
     rmsnorm(&s.x[size_t(t * E)], L.ffn_norm.data(), &s.h[size_t(t * E)], E, c.eps);
   });
-  matmul(L.gate, s.h.data(), n, s.g.data());
-  matmul(L.up, s.h.data(), n, s.u.data());
+  matmuls({{&L.gate, s.g.data()}, {&L.up, s.u.data()}}, s.h.data(), n);
   pool_->parallel_for(n, [&](int64_t t) {
     for (int64_t i = t * F; i < (t + 1) * F; ++i) {
       const float a = s.g[size_t(i)];
@@ -540,6 +620,17 @@ void Model::eval(std::span<const int32_t> tokens, int64_t first_output, const Lo
     throw UsageError(fmt::format("eval: {} + {} tokens exceed the context of {}", n_past_, n, opt_.n_ctx));
   for (int32_t t : tokens)
     if (t < 0 || t >= c.n_vocab) throw UsageError(fmt::format("eval: token id {} out of range", t));
+  // The whole call is timed, the logits callback included, on every path out.
+  struct TotalTimer {
+    PhaseTimes& t;
+    Clock::time_point t0;
+    int64_t n;
+    ~TotalTimer() {
+      t.total_s += seconds_since(t0);
+      t.evals += 1;
+      t.tokens += n;
+    }
+  } total_timer{times_, Clock::now(), n};
   const int64_t E = c.n_embd, D = c.head_dim, F = c.n_ff, HQ = c.n_head * D, KV = c.n_head_kv * D;
   std::vector<float> x(size_t(n * E)), h(size_t(n * E)), o(size_t(n * E));
   std::vector<float> q(size_t(n * HQ)), k(size_t(n * KV)), v(size_t(n * KV)), att(size_t(n * HQ));
@@ -563,9 +654,7 @@ void Model::eval(std::span<const int32_t> tokens, int64_t first_output, const Lo
     }
     Layer& L = layers_[size_t(il)];
     pool_->parallel_for(n, [&](int64_t t) { rmsnorm(&x[t * E], L.attn_norm.data(), &h[t * E], E, c.eps); });
-    matmul(L.wq, h.data(), n, q.data());
-    matmul(L.wk, h.data(), n, k.data());
-    matmul(L.wv, h.data(), n, v.data());
+    matmuls({{&L.wq, q.data()}, {&L.wk, k.data()}, {&L.wv, v.data()}}, h.data(), n);
     // QK-norm, RoPE (NeoX: pairs (i, i + D/2)), q scale; K and V into the cache.
     const float base = c.is_swa[size_t(il)] ? c.rope_base_swa : c.rope_base;
     const float theta_scale = std::pow(base, -2.0f / float(D));
@@ -614,8 +703,7 @@ void Model::eval(std::span<const int32_t> tokens, int64_t first_output, const Lo
       for (int64_t i = 0; i < E; ++i) x[t * E + i] += o[t * E + i];
       rmsnorm(&x[t * E], L.ffn_norm.data(), &h[t * E], E, c.eps);
     });
-    matmul(L.gate, h.data(), n, g.data());
-    matmul(L.up, h.data(), n, u.data());
+    matmuls({{&L.gate, g.data()}, {&L.up, u.data()}}, h.data(), n);
     const float* gt = gelu_table();
     pool_->parallel_for(n, [&](int64_t t) {
       for (int64_t i = t * F; i < (t + 1) * F; ++i) g[i] = gelu_tanh(g[i], gt) * u[i];
@@ -639,12 +727,14 @@ void Model::eval(std::span<const int32_t> tokens, int64_t first_output, const Lo
   // each pass re-reads, and the AMX path re-unpacks, all of it; 64 rows (64 MB of logits) keep
   // that to 4 passes for a 256-row scored half instead of 16.
   constexpr int64_t kLogitRows = 64;
-  std::vector<float> logits(size_t(std::min(nout, kLogitRows) * c.n_vocab));
+  // Kept across calls: a decode step would otherwise map, fault in and unmap 1 MB (Gemma 3) of logits.
+  std::vector<float>& logits = logits_;
+  logits.resize(size_t(std::min(nout, kLogitRows) * c.n_vocab));
   for (int64_t r0 = 0; r0 < nout; r0 += kLogitRows) {
     const int64_t nb = std::min(kLogitRows, nout - r0);
     matmul(output_, &h[r0 * E], nb, logits.data());
     if (c.softcap > 0.0f)
-      for (auto& l : logits) l = std::tanh(l / c.softcap) * c.softcap;
+      for (size_t i = 0; i < size_t(nb * c.n_vocab); ++i) logits[i] = std::tanh(logits[i] / c.softcap) * c.softcap;
     on_logits(first_output + r0, nb, logits.data());
   }
 }

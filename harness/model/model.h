@@ -26,14 +26,18 @@
 //              x += Wo attn + bo; h = rmsnorm(x) * ffn_norm; x += Wdown (silu(Wgate h) * Wup h)
 //   logits = W_out rmsnorm(x) * output_norm  (W_out = token_embd when output.weight is absent)
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "model/phase_times.h"
 #include "model/tokenizer.h"
 #include "qb/formats.h"
 #include "qb/matmul.h"
@@ -76,6 +80,7 @@ std::span<const std::string_view> known_architectures();
 // One linear layer: W (m x k, GGUF row layout) and its kernel.
 struct Linear {
   std::string name;
+  LinearRole role = LinearRole::Qkv;
   const uint8_t* data = nullptr;
   FormatId format = FormatId::F32;
   int64_t m = 0, k = 0;
@@ -110,11 +115,19 @@ class Model {
   void eval(std::span<const int32_t> tokens, int64_t first_output, const LogitsFn& on_logits);
   // Runs fn(task) for tasks [0, n) on the model's threads.
   void parallel_for(int64_t n, const std::function<void(int64_t)>& fn);
+  const PhaseTimes& phase_times() const { return times_; }
+  void reset_phase_times() { times_ = {}; }
 
  private:
   Model() = default;
   struct Layer;
   void matmul(const Linear& w, const float* x, int64_t n, float* y);
+  // y_i = W_i x for weights that share the input x (QKV; gate and up); see model.cpp.
+  struct Product {
+    const Linear* w;
+    float* y;
+  };
+  void matmuls(std::initializer_list<Product> ps, const float* x, int64_t n);
   void attention(int64_t il, int64_t n, const float* q, float* out);
   // One llama / qwen2 / qwen3 layer on x (n x n_embd), in place; the buffers are eval's scratch.
   struct Scratch;
@@ -134,7 +147,9 @@ class Model {
   std::vector<Layer> layers_;
   int64_t n_past_ = 0;
   std::vector<uint8_t> xq_;
+  PhaseTimes times_;
   std::vector<float> kf_, vf_;  // F16 cache widened for one layer's attention
+  std::vector<float> logits_;
 };
 
 }  // namespace qb::model

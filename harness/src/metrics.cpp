@@ -22,6 +22,10 @@ const MetricDef kMetrics[] = {
     {"ttft_ms", "ms", false, "time to first token: the prompt's prefill and the first sampled token"},
     {"weight_bytes", "bytes", false, "model weights as loaded by the engine"},
     {"kv_cache_bytes", "bytes", false, "KV cache as allocated for the cell's context"},
+    // Model suites, qbench's runtime: where the measured forward passes spent their time.
+    {"time_share_matmul", "ratio", false, "share of the model's time in matmuls (activation quantization included)"},
+    {"time_share_attention", "ratio", false, "share of the model's time in attention (scores, softmax, V sum)"},
+    {"time_share_other", "ratio", false, "share of the model's time outside matmuls and attention (norms, RoPE, activations, logits)"},
     // Estimates carry the est_ prefix so no report or decision can take them for measurements.
     {"est_decode_ms", "ms", false, "estimated decode-step time of a model (sum of its streamed GEMVs)"},
     {"est_tokens_per_s", "tokens/s", true, "estimated tokens per second (1 / est_decode_ms)"},
