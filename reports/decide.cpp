@@ -12,7 +12,10 @@
 #include <fmt/format.h>
 
 #include "qb/command.h"
+#include "decision_html.h"
+#include "device_class.h"
 #include "qb/formats.h"
+#include "qb/report.h"
 #include "report_common.h"
 
 namespace qb::rep {
@@ -22,24 +25,17 @@ std::string Candidate::id() const {
   return fmt::format("{} / {} / {}t / {}", format, backend, threads, placement);
 }
 
-void apply_device_class(DecisionOptions& o, const std::string& cls, bool weights_given) {
+void apply_device_class(DecisionOptions& o, const std::string& cls, bool weights_given, bool phase_given) {
   o.device_class = cls;
   if (cls.empty()) return;
-  double budget = 0;
-  if (cls == "mobile") {
-    budget = 4.0 * (1ull << 30);
-    if (!o.max_threads) o.max_threads = 4;
-    if (!weights_given) o.w_quality = 1, o.w_speed = 1, o.w_memory = 2;
-  } else if (cls == "desktop") {
-    budget = 16.0 * (1ull << 30);
-  } else if (cls == "edge-server") {
-    budget = 64.0 * (1ull << 30);
-    if (!weights_given) o.w_quality = 1, o.w_speed = 2, o.w_memory = 0.5;
-  } else {
-    throw UsageError(fmt::format("--device-class: unknown class '{}': use mobile, desktop or edge-server", cls));
-  }
+  const DeviceClass* dc = find_device_class(cls);
+  if (!dc) throw UsageError(fmt::format("--device-class: unknown class '{}': use {}", cls, device_class_names()));
+  o.device_class = dc->name;
+  if (!o.max_threads) o.max_threads = dc->max_threads;
+  if (!weights_given) o.w_quality = dc->w_quality, o.w_speed = dc->w_speed, o.w_memory = dc->w_memory;
+  if (!phase_given) o.model_phase = dc->phase;
   if (!o.memory_budget_bytes) {
-    o.memory_budget_bytes = budget;
+    o.memory_budget_bytes = dc->memory_budget_gib * double(1ull << 30);
     o.memory_budget_explicit = false;
   }
 }
@@ -184,6 +180,10 @@ std::string cell_name(const CellResult& r) {
 }
 
 std::string pct(double v) { return fmt::format("{:.0f}%", v); }
+
+bool top_is_empty(const Decision& d) {
+  return std::none_of(d.candidates.begin(), d.candidates.end(), [](const Candidate& c) { return c.eligible; });
+}
 
 }  // namespace
 
@@ -370,6 +370,7 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
 
     // Speed.
     Gathered gbs, tps, ratios, p99, decode;
+    std::optional<double> wbytes, kvbytes;
     for (const CellResult* r : cand_cells[id]) {
       if (!counts(*r, opt.include_invalid) || !speed_cell(*r)) continue;
       ++c.speed_cells;
@@ -378,6 +379,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       if (auto v = metric_value(*r, "tokens_per_s"); v && v->value > 0) tps.add(v->value, v->estimate);
       if (auto v = metric_value(*r, "p99_us")) p99.add(v->value, v->estimate);
       if (auto v = metric_value(*r, "decode_ms")) decode.add(v->value, v->estimate);
+      if (auto v = metric(*r, "weight_bytes")) wbytes = std::max(wbytes.value_or(0), *v);
+      if (auto v = metric(*r, "kv_cache_bytes")) kvbytes = std::max(kvbytes.value_or(0), *v);
       auto p = speed_point(*r);
       if (auto b = base_speed.find(p.key); p.v > 0 && b != base_speed.end()) ratios.add(p.v / b->second, p.estimate);
     }
@@ -391,16 +394,20 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     take("p99_us", p99, true, c.p99_us);
     take("decode_ms", decode, true, c.decode_ms);
     take("speedup", ratios, false, c.speedup);
+    c.weight_bytes = wbytes;
+    c.kv_cache_bytes = kvbytes;
     if (have_speed && c.speed_cells == 0) {
       c.eligible = false;
       if (c.invalid_cells > 0)
         c.constraints.push_back({"valid", true, false,
                                  fmt::format("no valid cell: {} invalid ({}){}; --include-invalid ranks them", c.invalid_cells,
                                              fmt::join(c.invalid_reasons, "; "),
-                                             c.failed_cells ? fmt::format(", {} failed", c.failed_cells) : "")});
+                                             c.failed_cells ? fmt::format(", {} failed", c.failed_cells) : ""),
+                                 {}, {}, true, ""});
       else
         c.constraints.push_back({"supported", true, false,
-                                 fmt::format("all {} cells failed: {}", c.failed_cells, fmt::join(c.failures, "; "))});
+                                 fmt::format("all {} cells failed: {}", c.failed_cells, fmt::join(c.failures, "; ")),
+                                 {}, {}, true, ""});
     }
   }
   d.speed_basis = have_speed ? fmt::format("speed-up = geometric mean over the candidate's cells of its GFLOP/s (or 1/time) / the best {} reaches in that class (GEMV, GEMM, per latency workload) on any backend, threads, placement",
@@ -412,32 +419,47 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   // 4. Constraints (user) and default gates.
   for (auto& [id, cand] : cands) {
     auto& c = cand;  // clang 14 cannot capture a structured binding in the lambdas below
-    auto add = [&](const std::string& name, bool evaluated, bool pass, const std::string& detail, bool exclude_if_missing) {
-      Check k{name, evaluated, evaluated ? pass : !exclude_if_missing, detail};
+    auto add = [&](const std::string& name, bool evaluated, bool pass, const std::string& detail, bool exclude_if_missing,
+                   std::optional<double> value = {}, std::optional<double> limit = {}, bool upper = true, std::string unit = "") {
+      Check k{name, evaluated, evaluated ? pass : !exclude_if_missing, detail, value, limit, upper, std::move(unit)};
       c.constraints.push_back(k);
       if (!k.pass) c.eligible = false;
     };
     if (opt.memory_budget_bytes) {
       std::string name = "memory <= " + fmt_bytes(*opt.memory_budget_bytes);
-      if (c.model_bytes) add(name, true, *c.model_bytes <= *opt.memory_budget_bytes, "model " + fmt_bytes(*c.model_bytes), true);
-      else add(name, false, false,
-               d.model.empty() ? "no model size measured (memory suite)"
-                               : "no size of " + d.model + " measured (memory suite cell absent or failed)",
-               opt.memory_budget_explicit);
+      // A model cell's weights and KV cache as loaded are what the device must hold; the memory
+      // suite's linear-layer bytes stand in when the report has no model cells.
+      if (c.weight_bytes) {
+        double need = *c.weight_bytes + c.kv_cache_bytes.value_or(0);
+        add(name, true, need <= *opt.memory_budget_bytes,
+            fmt::format("weights {} + KV cache {}", fmt_bytes(*c.weight_bytes), fmt_bytes(c.kv_cache_bytes.value_or(0))), true, need,
+            *opt.memory_budget_bytes, true, "bytes");
+      } else if (c.model_bytes) {
+        add(name, true, *c.model_bytes <= *opt.memory_budget_bytes, "model " + fmt_bytes(*c.model_bytes), true, c.model_bytes,
+            *opt.memory_budget_bytes, true, "bytes");
+      } else {
+        add(name, false, false,
+            d.model.empty() ? "no model size measured (memory suite)"
+                            : "no size of " + d.model + " measured (memory suite cell absent or failed)",
+            opt.memory_budget_explicit);
+      }
     }
     if (opt.max_threads > 0 && c.threads > 0)
-      add(fmt::format("threads <= {}", opt.max_threads), true, c.threads <= opt.max_threads, fmt::format("{} threads", c.threads), true);
+      add(fmt::format("threads <= {}", opt.max_threads), true, c.threads <= opt.max_threads, fmt::format("{} threads", c.threads), true,
+          double(c.threads), double(opt.max_threads), true, "threads");
     if (opt.min_throughput) {
       bool tok = opt.throughput_metric == "tokens_per_s";
       std::string name = fmt::format("throughput >= {} {}", fmt_num(*opt.min_throughput), tok ? "tokens/s" : "GB/s");
       auto v = tok ? c.tokens_per_s : c.gb_per_s;
       if (v) add(name, true, *v >= *opt.min_throughput, fmt::format("{} {}{}", fmt_num(*v), tok ? "tokens/s" : "GB/s",
-                                                                     c.is_estimate(opt.throughput_metric) ? " (estimate)" : ""), true);
+                                                                     c.is_estimate(opt.throughput_metric) ? " (estimate)" : ""), true,
+                 v, opt.min_throughput, false, tok ? "tokens/s" : "GB/s");
       else add(name, false, false, tok ? "no tokens/s measured (latency suite)" : "no GB/s measured (throughput suite)", true);
     }
     if (opt.max_p99_us) {
       std::string name = fmt::format("p99 latency <= {} us", fmt_num(*opt.max_p99_us));
-      if (c.p99_us) add(name, true, *c.p99_us <= *opt.max_p99_us, fmt::format("p99 {} us{}", fmt_num(*c.p99_us), c.is_estimate("p99_us") ? " (estimate)" : ""), true);
+      if (c.p99_us) add(name, true, *c.p99_us <= *opt.max_p99_us, fmt::format("p99 {} us{}", fmt_num(*c.p99_us), c.is_estimate("p99_us") ? " (estimate)" : ""), true,
+                        c.p99_us, opt.max_p99_us, true, "us");
       else add(name, false, false, "no p99 latency measured (latency suite)", true);
     }
     if (opt.max_quality_loss) {
@@ -446,39 +468,52 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
         if (c.lossless) add(name, true, true, "lossless", true);
         else if (c.snr_db && ref_snr)
           add(name, true, *ref_snr - *c.snr_db <= *opt.max_quality_loss,
-              fmt::format("SNR {} dB vs {} dB", fmt_num(*c.snr_db), fmt_num(*ref_snr)), true);
+              fmt::format("SNR {} dB vs {} dB", fmt_num(*c.snr_db), fmt_num(*ref_snr)), true, *ref_snr - *c.snr_db,
+              opt.max_quality_loss, true, "dB");
         else add(name, false, false, ref_snr ? "no SNR measured" : "no F16/BF16 SNR reference in the report", true);
       } else {
         std::string name = fmt::format("quality loss <= {}%", fmt_num(*opt.max_quality_loss));
         if (c.quality_loss_pct)
-          add(name, true, *c.quality_loss_pct <= *opt.max_quality_loss, fmt::format("loss {}%", fmt_num(*c.quality_loss_pct, 3)), true);
+          add(name, true, *c.quality_loss_pct <= *opt.max_quality_loss, fmt::format("loss {}%", fmt_num(*c.quality_loss_pct, 3)), true,
+              c.quality_loss_pct, opt.max_quality_loss, true, "%");
         else add(name, false, false, "no quality measured", true);
       }
     }
-    // Default gates.
-    auto gate = [&](const std::string& name, std::optional<double> v, bool pass, const std::string& detail) {
-      c.gates.push_back({name, v.has_value(), v.has_value() && pass, v ? detail : "not measured"});
+    // Default gates, each with its measured value and margin.
+    auto gate = [&](const std::string& name, std::optional<double> v, bool pass, const std::string& detail, double limit, bool upper,
+                    const char* unit) {
+      c.gates.push_back({name, v.has_value(), v.has_value() && pass, v ? detail : "not measured", v, limit, upper, unit});
     };
     if (model_quality) {
       gate(fmt::format("PPL increase <= {}%", fmt_num(opt.gate_max_ppl_increase_pct)), c.quality_loss_pct,
            c.quality_loss_pct && *c.quality_loss_pct <= opt.gate_max_ppl_increase_pct,
            c.quality_loss_pct ? fmt::format("{:+.2f}% (margin {:+.2f} points)", *c.quality_loss_pct,
                                             opt.gate_max_ppl_increase_pct - *c.quality_loss_pct)
-                              : "");
+                              : "",
+           opt.gate_max_ppl_increase_pct, true, "%");
       gate(fmt::format("KLD <= {}", fmt_num(opt.gate_max_kld)), c.kld, c.kld && *c.kld <= opt.gate_max_kld,
-           c.kld ? fmt::format("{:.4f} (margin {:+.4f})", *c.kld, opt.gate_max_kld - *c.kld) : "");
+           c.kld ? fmt::format("{:.4f} (margin {:+.4f})", *c.kld, opt.gate_max_kld - *c.kld) : "", opt.gate_max_kld, true, "nats");
     } else {
       gate(fmt::format("quality >= {}% of full precision", fmt_num(opt.gate_quality_ratio * 100)), c.quality_ratio,
            c.quality_ratio && *c.quality_ratio >= opt.gate_quality_ratio,
-           c.quality_ratio ? fmt::format("{:.2f}%", *c.quality_ratio * 100) : "");
+           c.quality_ratio ? fmt::format("{:.2f}% (margin {:+.2f} points)", *c.quality_ratio * 100,
+                                         (*c.quality_ratio - opt.gate_quality_ratio) * 100)
+                           : "",
+           opt.gate_quality_ratio, false, "");
     }
     gate(fmt::format(">= {}x speed-up vs {}", fmt_num(opt.gate_speedup), d.baseline_format.empty() ? "F16/F32" : d.baseline_format),
          c.speedup, c.speedup && *c.speedup >= opt.gate_speedup,
-         c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, c.is_estimate("speedup") ? " (estimate)" : "") : "");
+         c.speedup ? fmt::format("{:.2f}x{} (margin {:+.2f}x)", *c.speedup, c.is_estimate("speedup") ? " (estimate)" : "",
+                                 *c.speedup - opt.gate_speedup)
+                   : "",
+         opt.gate_speedup, false, "x");
     gate(fmt::format(">= {}% memory reduction vs {}", fmt_num(opt.gate_memory_reduction_pct),
                      d.baseline_format.empty() ? "F16/F32" : d.baseline_format),
          c.memory_reduction_pct, c.memory_reduction_pct && *c.memory_reduction_pct >= opt.gate_memory_reduction_pct,
-         c.memory_reduction_pct ? fmt::format("{:.1f}%", *c.memory_reduction_pct) : "");
+         c.memory_reduction_pct ? fmt::format("{:.1f}% (margin {:+.1f} points)", *c.memory_reduction_pct,
+                                              *c.memory_reduction_pct - opt.gate_memory_reduction_pct)
+                                : "",
+         opt.gate_memory_reduction_pct, false, "%");
     c.gate_failures = int(std::count_if(c.gates.begin(), c.gates.end(), [](const Check& g) { return g.evaluated && !g.pass; }));
     c.gates_evaluated = int(std::count_if(c.gates.begin(), c.gates.end(), [](const Check& g) { return g.evaluated; }));
     c.gates_pass = c.gate_failures == 0 && c.gates_evaluated > 0;
@@ -621,6 +656,12 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     c.why = fmt::format("{}", fmt::join(parts, "; "));
   }
   d.candidates = std::move(v);
+  d.has_model_cells = std::any_of(results.begin(), results.end(), [](const CellResult& r) {
+    return r.status == "ok" && (r.cell.suite == "perplexity" || r.cell.suite == "prefill" || r.cell.suite == "decode");
+  });
+  // 8. Nothing satisfies the constraints (or the gates): say which candidate comes nearest.
+  if (!d.candidates.empty() && top_is_empty(d)) d.unsatisfied = find_nearest_miss(d.candidates, false);
+  else if (!d.candidates.empty()) d.no_gate_pass = find_nearest_miss(d.candidates, true);
   return d;
 }
 
@@ -636,7 +677,8 @@ nlohmann::json opt_json(std::optional<double> v) { return v && std::isfinite(*v)
 nlohmann::json checks_json(const std::vector<Check>& v) {
   nlohmann::json a = nlohmann::json::array();
   for (const auto& k : v)
-    a.push_back({{"name", k.name}, {"evaluated", k.evaluated}, {"pass", k.pass}, {"detail", k.detail}});
+    a.push_back({{"name", k.name}, {"evaluated", k.evaluated}, {"pass", k.pass}, {"detail", k.detail}, {"value", opt_json(k.value)},
+                 {"limit", opt_json(k.limit)}, {"bound", k.upper ? "upper" : "lower"}, {"unit", k.unit}});
   return a;
 }
 std::string opt_str(std::optional<double> v, int sig = 4) { return v ? fmt_num(*v, sig) : "—"; }
@@ -700,6 +742,12 @@ nlohmann::json Decision::to_json() const {
   }
   j["recommendations"] = nlohmann::json::array();
   for (auto* c : top(3)) j["recommendations"].push_back(c->id());
+  auto miss_json = [](const std::optional<NearestMiss>& m) {
+    return m ? nlohmann::json{{"message", m->message()}, {"checks", m->checks}, {"nearest", m->candidate}, {"misses", m->misses}}
+             : nlohmann::json(nullptr);
+  };
+  j["unsatisfied"] = miss_json(unsatisfied);
+  j["no_gate_pass"] = miss_json(no_gate_pass);
   return j;
 }
 
@@ -710,19 +758,26 @@ std::string Decision::text() const {
   for (const auto& n : notes) o += "note: " + n + "\n";
   auto t = top(3);
   o += "\nTop recommendations:\n";
-  if (t.empty()) o += "  none: no candidate satisfies the constraints\n";
+  if (unsatisfied) o += "  none: " + unsatisfied->message() + "\n";
+  else if (t.empty()) o += "  none: no candidate satisfies the constraints\n";
   for (auto* c : t) o += fmt::format("  {}. {}  ({})\n", c->rank, marked_id(*c), c->why);
-  o += fmt::format("\n{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6} {:>5} {:>5} {:>5}\n", "rank", "candidate", "quality",
-                   "bits/w", "GB/s", "tok/s", "speedup", "mem-red", "pareto", "G-q", "G-s", "G-m");
+  if (no_gate_pass) o += "warning: " + no_gate_pass->message() + "\n";
+  const size_t ngates = candidates.empty() ? 0 : candidates[0].gates.size();
+  o += fmt::format("\n{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}", "rank", "candidate", "quality", "bits/w", "GB/s", "tok/s",
+                   "speedup", "mem-red", "pareto");
+  for (size_t i = 0; i < ngates; ++i) o += fmt::format(" {:>5}", fmt::format("G{}", i + 1));
+  o += "\n";
   for (const auto& c : candidates) {
-    o += fmt::format("{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6} {:>5} {:>5} {:>5}\n",
-                     c.rank ? std::to_string(c.rank) : "-", c.id().substr(0, 34), quality_str(c), opt_str(c.bits_per_weight, 3),
-                     opt_str(c.gb_per_s, 3) + (c.is_estimate("gb_per_s") ? "~" : ""),
-                     opt_str(c.tokens_per_s, 3) + (c.is_estimate("tokens_per_s") ? "~" : ""), c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, c.is_estimate("speedup") ? "~" : "") : "—",
-                     c.memory_reduction_pct ? pct(*c.memory_reduction_pct) : "—", c.pareto ? "yes" : "",
-                     gate_str(c.gates[0]), gate_str(c.gates[1]), gate_str(c.gates[2]));
+    o += fmt::format("{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}", c.rank ? std::to_string(c.rank) : "-", c.id().substr(0, 34),
+                     quality_str(c), opt_str(c.bits_per_weight, 3), opt_str(c.gb_per_s, 3) + (c.is_estimate("gb_per_s") ? "~" : ""),
+                     opt_str(c.tokens_per_s, 3) + (c.is_estimate("tokens_per_s") ? "~" : ""),
+                     c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, c.is_estimate("speedup") ? "~" : "") : "—",
+                     c.memory_reduction_pct ? pct(*c.memory_reduction_pct) : "—", c.pareto ? "yes" : "");
+    for (const auto& g : c.gates) o += fmt::format(" {:>5}", gate_str(g));
+    o += "\n";
     if (!c.eligible || c.includes_invalid) o += "       " + c.why + "\n";
   }
+  for (size_t i = 0; i < ngates; ++i) o += fmt::format("G{}: {}\n", i + 1, candidates[0].gates[i].name);
   if (std::any_of(candidates.begin(), candidates.end(), [](const Candidate& c) { return !c.estimated.empty(); }))
     o += "~ estimate: no cell measured this number (the latency suite's decode estimate)\n";
   o += invalid_list_text();
@@ -733,8 +788,10 @@ std::string Decision::markdown() const {
   std::string o;
   auto t = top(3);
   o += "### Top recommendations\n\n";
-  if (t.empty()) o += "No candidate satisfies the constraints.\n";
+  if (unsatisfied) o += "**No recommendation:** " + md_escape(unsatisfied->message()) + ".\n";
+  else if (t.empty()) o += "No candidate satisfies the constraints.\n";
   for (auto* c : t) o += fmt::format("{}. **{}** — {}\n", c->rank, md_escape(marked_id(*c)), md_escape(c->why));
+  if (no_gate_pass) o += "\n> warning: " + md_escape(no_gate_pass->message()) + "\n";
   o += fmt::format("\nBaseline: {}. Quality: {}. Speed: {}.\n", md_escape(baseline_format.empty() ? "none" : baseline_format),
                    md_escape(quality_basis), md_escape(speed_basis));
   for (const auto& n : notes) o += "\n> note: " + md_escape(n) + "\n";
@@ -761,6 +818,8 @@ std::string Decision::markdown() const {
 
 std::string Decision::html() const {
   std::string o;
+  if (unsatisfied) o += "<p class=\"note unsatisfied\"><b>No recommendation:</b> " + html_escape(unsatisfied->message()) + "</p>\n";
+  if (no_gate_pass) o += "<p class=\"note no-gate-pass\">Warning: " + html_escape(no_gate_pass->message()) + "</p>\n";
   o += "<table class=\"decision sortable\" id=\"decision-matrix\"><thead><tr>"
        "<th data-type=\"num\">rank</th><th>candidate</th><th data-type=\"num\">quality</th>"
        "<th data-type=\"num\">bits/w</th><th data-type=\"num\">speed</th><th data-type=\"num\">speed-up</th>"
@@ -814,52 +873,67 @@ namespace {
 
 struct RecommendArgs {
   std::string report, memory_budget, min_throughput, max_p99, max_quality_loss, device_class, weights, distribution, model;
+  std::string html, md, junit;
   bool json = false, include_invalid = false;
   double max_ppl_increase = 5.0, max_kld = 0.10;
-  std::string phase = "decode";
+  std::string phase;
 };
+
+DecisionOptions recommend_options(const RecommendArgs& a) {
+  DecisionOptions o;
+  o.gate_max_ppl_increase_pct = a.max_ppl_increase;
+  o.gate_max_kld = a.max_kld;
+  if (!a.phase.empty()) o.model_phase = a.phase;
+  o.include_invalid = a.include_invalid;
+  o.model = a.model;
+  if (!a.memory_budget.empty()) {
+    o.memory_budget_bytes = parse_bytes(a.memory_budget, "--memory-budget");
+    o.memory_budget_explicit = true;
+  }
+  if (!a.min_throughput.empty()) parse_min_throughput(o, a.min_throughput);
+  if (!a.max_p99.empty()) o.max_p99_us = parse_duration_us(a.max_p99, "--max-p99-latency");
+  if (!a.max_quality_loss.empty()) parse_quality_loss(o, a.max_quality_loss);
+  if (!a.weights.empty()) parse_weights(o, a.weights);
+  apply_device_class(o, a.device_class, !a.weights.empty(), !a.phase.empty());
+  o.distribution = a.distribution;
+  return o;
+}
 
 void add_recommend(CLI::App& app) {
   auto a = std::make_shared<RecommendArgs>();
-  auto* cmd = app.add_subcommand("recommend", "Rank (format, backend, threads, placement) candidates under constraints");
+  auto* cmd = app.add_subcommand("recommend", "Rank (format, backend, threads, placement) candidates under constraints "
+                                              "(exit 0: a recommendation, 1: no candidate satisfies the constraints, 2: bad input)");
   cmd->add_option("report", a->report, "report.json of a run")->required();
-  cmd->add_option("--memory-budget", a->memory_budget, "Model weights must fit, e.g. 2GiB");
+  cmd->add_option("--memory-budget", a->memory_budget, "Model weights (+ KV cache with model cells) must fit, e.g. 2GiB");
   cmd->add_option("--min-throughput", a->min_throughput, "e.g. 20GB/s (throughput suite) or 15tokens/s (latency suite)");
   cmd->add_option("--max-p99-latency", a->max_p99, "e.g. 5ms (latency suite p99)");
   cmd->add_option("--max-quality-loss", a->max_quality_loss, "e.g. 3% (ppl increase or 1-cosine) or 1dB (SNR vs F16)");
-  cmd->add_option("--device-class", a->device_class, "mobile | desktop | edge-server (default budget, threads, weights)");
+  cmd->add_option("--device-class", a->device_class,
+                  "Default memory budget, thread cap, weights and speed phase of a class; desktop and edge-server are the old names "
+                  "of laptop and server:\n" + device_class_table());
   cmd->add_option("--weights", a->weights, "Score weights, e.g. quality=1,speed=1,memory=1");
   cmd->add_option("--distribution", a->distribution, "quant-error distribution for quality (default gaussian)");
   cmd->add_option("--model", a->model, "Model (memory suite workload) whose size must fit the budget");
   cmd->add_flag("--json", a->json, "Print JSON");
+  cmd->add_option("--html", a->html, "Write the decision as a self-contained HTML page (Pareto plot, ranked table, reasons)");
+  cmd->add_option("--md", a->md, "Write the decision as Markdown");
+  cmd->add_option("--junit", a->junit, "Write JUnit XML: one testcase per constraint and gate of the top candidate, or the nearest miss");
   cmd->add_flag("--include-invalid", a->include_invalid, "Rank cells whose measurement is invalid too (marked)");
   cmd->add_option("--max-ppl-increase", a->max_ppl_increase, "Gate on measured perplexity: % over the KLD base (default 5)")
       ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--max-kld", a->max_kld, "Gate on measured mean KL divergence, nats (default 0.10)")->check(CLI::Range(0.0, 1e6));
-  cmd->add_option("--phase", a->phase, "Model speed axis: decode (interactive, default) or prefill (batch)")
+  cmd->add_option("--phase", a->phase, "Model speed axis: decode (interactive) or prefill (batch); default: the device class's, else decode")
       ->check(CLI::IsMember({"decode", "prefill"}));
   cmd->callback([a] {
-    DecisionOptions o;
-    o.gate_max_ppl_increase_pct = a->max_ppl_increase;
-    o.gate_max_kld = a->max_kld;
-    o.model_phase = a->phase;
-    o.include_invalid = a->include_invalid;
-    o.model = a->model;
-    if (!a->memory_budget.empty()) {
-      o.memory_budget_bytes = parse_bytes(a->memory_budget, "--memory-budget");
-      o.memory_budget_explicit = true;
-    }
-    if (!a->min_throughput.empty()) parse_min_throughput(o, a->min_throughput);
-    if (!a->max_p99.empty()) o.max_p99_us = parse_duration_us(a->max_p99, "--max-p99-latency");
-    if (!a->max_quality_loss.empty()) parse_quality_loss(o, a->max_quality_loss);
-    if (!a->weights.empty()) parse_weights(o, a->weights);
-    apply_device_class(o, a->device_class, !a->weights.empty());
-    o.distribution = a->distribution;
+    DecisionOptions o = recommend_options(*a);
     auto rep = load(a->report);
     Decision d = decide(rep.results, o);
+    if (!a->html.empty()) write_file_atomic(a->html, decision_page_html(d, rep.results));
+    if (!a->md.empty()) write_file_atomic(a->md, "## Decision\n\n" + d.markdown());
+    if (!a->junit.empty()) write_file_atomic(a->junit, d.junit());
     if (a->json) std::printf("%s\n", d.to_json().dump(2).c_str());
     else std::fputs(d.text().c_str(), stdout);
-    set_exit_code(kExitOk);
+    set_exit_code(d.unsatisfied ? kExitVerdict : kExitOk);
   });
 }
 

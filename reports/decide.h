@@ -22,7 +22,7 @@ struct DecisionOptions {
   std::optional<double> max_quality_loss;     // in % (quality_loss_db false) or dB
   bool quality_loss_db = false;
   int max_threads = 0;                        // 0 = no limit (device classes set one)
-  std::string device_class;                   // "", mobile, desktop, edge-server
+  std::string device_class;                   // "" or a device_class.h name (aliases resolved)
   double w_quality = 1, w_speed = 1, w_memory = 1;
   std::string distribution;                   // quant-error workload; "" = gaussian or first
   std::string model;                          // memory-suite model for the budget; "" = latency's or largest
@@ -36,8 +36,9 @@ struct DecisionOptions {
   std::string model_phase = "decode";
 };
 
-// Applies a device class's defaults (only where the option was not given).
-void apply_device_class(DecisionOptions& o, const std::string& cls, bool weights_given);
+// Applies a device class's defaults (device_class.h) only where the option was not given: memory
+// budget, thread cap, weights (unless weights_given), speed phase (unless phase_given).
+void apply_device_class(DecisionOptions& o, const std::string& cls, bool weights_given, bool phase_given = false);
 // "quality=1,speed=2,memory=0.5"; throws UsageError.
 void parse_weights(DecisionOptions& o, const std::string& s);
 // "20GB/s" or "15tokens/s" (or plain number = GB/s); throws UsageError.
@@ -50,6 +51,24 @@ struct Check {
   bool evaluated = true;  // false: no data (does not exclude, shown as n/a)
   bool pass = true;
   std::string detail;
+  // The measured value and the bound it is held to (value <= limit when upper, else >=), in
+  // `unit` ("bytes", "threads", "%", ...): how far a miss is, for the nearest-miss message.
+  std::optional<double> value, limit;
+  bool upper = true;
+  std::string unit;
+  // Distance past the bound relative to it (> 0: a miss), or nullopt without numbers.
+  std::optional<double> relative_miss() const;
+  std::string miss_text() const;  // "by 120 MiB (12%)"
+};
+
+// A constraint (or default gate) that no candidate meets: which candidate comes nearest, and by
+// how much it misses each check it fails.
+struct NearestMiss {
+  std::string what;       // "constraints" | "default gates"
+  std::string checks;     // the failed checks of all candidates, "; "-joined names
+  std::string candidate;  // the nearest miss's id ("" when no candidate has numbers)
+  std::vector<std::string> misses;  // "memory <= 1.00 GiB by 120 MiB (12%)"
+  std::string message() const;      // "no candidate satisfies ...; nearest miss: ..."
 };
 
 struct Candidate {
@@ -65,6 +84,7 @@ struct Candidate {
   std::optional<double> bits_per_weight, model_bytes;
   std::optional<double> memory_reduction_pct;      // vs baseline bits/weight
   std::optional<double> gb_per_s, tokens_per_s, p99_us, decode_ms;  // speed
+  std::optional<double> weight_bytes, kv_cache_bytes;               // model cells (max over them)
   std::optional<double> speedup;                   // geomean baseline time / time over shared workloads
   int speed_cells = 0, failed_cells = 0;
   std::vector<std::string> failures;
@@ -101,16 +121,24 @@ struct Decision {
   // Invalid cells ("cell: reasons"): left out of ranking, Pareto front and gates (listed here),
   // or counted and marked when opt.include_invalid.
   std::vector<std::string> invalid_cells;
+  // Set when candidates exist but none meets the user's constraints (no recommendation), or
+  // when none passes every evaluated default gate (a warning: candidates still rank).
+  std::optional<NearestMiss> unsatisfied, no_gate_pass;
+  bool has_model_cells = false;  // perplexity, prefill or decode cells in the report
 
   nlohmann::json to_json() const;
   std::string text() const;
   std::string markdown() const;  // the decision matrix (+ top recommendations)
   std::string html() const;      // <table class="decision sortable"> ... (escaped)
+  std::string junit() const;     // one testcase per constraint/gate of the top candidate, or the miss
   std::vector<const Candidate*> top(int n) const;
   std::string gates_line() const;
   std::string invalid_list_text() const;
 };
 
 Decision decide(const std::vector<CellResult>& results, const DecisionOptions& opt);
+
+// Named steps of decide() kept apart (nearest_miss.cpp).
+std::optional<NearestMiss> find_nearest_miss(const std::vector<Candidate>& cands, bool gates);
 
 }  // namespace qb::rep

@@ -267,25 +267,6 @@ std::string Qualification::text() const {
   return o;
 }
 
-namespace {
-std::string xml_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&apos;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') o += ' ';  // not allowed in XML 1.0
-        else o += c;
-    }
-  }
-  return o;
-}
-}  // namespace
-
 std::string Qualification::junit() const {
   int failures = 0, skipped = 0;
   for (const auto& g : gates) failures += g.status == "fail", skipped += g.status == "skipped";

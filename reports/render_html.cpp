@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "decide.h"
+#include "decision_html.h"
 #include "qb/report.h"
 #include "render.h"
 #include "tables.h"
@@ -301,6 +302,9 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   for (const auto& n : d.notes) h += "<p class=\"meta\">Note: " + esc(n) + "</p>\n";
   h += "</section>\n";
 
+  // --- Decision grounded in the model: near the top, where a reader looks for the answer.
+  if (d.has_model_cells) h += "<section id=\"decision-model\"><h2>Decision</h2>\n" + decision_section_html(d, res) + "</section>\n";
+
   // --- Machine
   h += "<section id=\"machine\"><h2>Machine and topology</h2><div class=\"wrap\"><table>\n";
   auto row = [&](const std::string& k, const std::string& v) { h += "<tr><th>" + esc(k) + "</th><td>" + esc(v) + "</td></tr>\n"; };
@@ -478,8 +482,9 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
 
   // --- Decision matrix
   h += "<section id=\"decision\"><h2>Decision matrix</h2>\n";
-  h += fmt::format("<p class=\"meta\">Baseline {}. Quality: {}. Speed: {}. Default gates: quality ≥ 95% of full precision, ≥ 2× speed-up, ≥ 50% memory reduction. Click a column to sort.</p>\n",
-                   esc(d.baseline_format.empty() ? "none" : d.baseline_format), esc(d.quality_basis), esc(d.speed_basis));
+  h += fmt::format("<p class=\"meta\">Baseline {}. Quality: {}. Speed: {}. {} Click a column to sort.</p>\n",
+                   esc(d.baseline_format.empty() ? "none" : d.baseline_format), esc(d.quality_basis), esc(d.speed_basis),
+                   esc(d.gates_line()));
   if (d.candidates.empty()) h += "<p class=\"meta\">No candidates: no format cells in this report.</p>\n";
   else h += "<div class=\"wrap\">" + d.html() + "</div>\n";
   h += "</section>\n";
@@ -534,11 +539,12 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   std::string page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n";
-  page += "<title>qbench report — " + esc(jstr(topo, "cpu_model")) + "</title>\n<style>" + kCss + "</style></head>\n<body>\n<main>\n";
+  page += "<title>qbench report — " + esc(jstr(topo, "cpu_model")) + "</title>\n<style>" + kCss + decision_css() + "</style></head>\n<body>\n<main>\n";
   page += "<h1>qbench report</h1>\n";
   page += fmt::format("<p class=\"meta\">{} · {} · schema {} · {} cells in {} s</p>\n", esc(jstr(report, "created")), esc(jstr(topo, "cpu_model")),
                       esc(jstr(report, "schema_version")), results.size(), esc(run.contains("wall_s") && run["wall_s"].is_number() ? fmt_num(run["wall_s"].get<double>(), 3) : "?"));
-  page += "<nav class=\"noprint\"><a href=\"#summary\">Summary</a><a href=\"#machine\">Machine</a><a href=\"#heatmaps\">Performance</a>"
+  page += "<nav class=\"noprint\"><a href=\"#summary\">Summary</a>" +
+          std::string(d.has_model_cells ? "<a href=\"#decision-model\">Decision</a>" : "") + "<a href=\"#machine\">Machine</a><a href=\"#heatmaps\">Performance</a>"
           "<a href=\"#latency\">Latency</a><a href=\"#quality\">Quality</a><a href=\"#decision\">Decision matrix</a>"
           "<a href=\"#flagged\">Invalid/failed</a><a href=\"#results\">All results</a><a href=\"#config\">Configuration</a></nav>\n";
   if (chartjs.empty())

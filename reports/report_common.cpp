@@ -47,6 +47,23 @@ std::string md_escape(std::string_view s) {
   return o;
 }
 
+std::string xml_escape(std::string_view s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') o += ' ';  // not allowed in XML 1.0
+        else o += c;
+    }
+  }
+  return o;
+}
+
 std::string csv_field(std::string_view s) {
   std::string v(s);
   // A text cell starting with = + @ (or a tab/CR) would be run as a formula by spreadsheets.

@@ -15,7 +15,8 @@ namespace qb::rep {
 // Escaping for the output formats. html_escape covers text and attribute values.
 std::string html_escape(std::string_view s);
 std::string md_escape(std::string_view s);   // table cells: | \ ` * _ < > [ ] and newlines
-std::string csv_field(std::string_view s);   // RFC 4180 quoting; spreadsheet formula guard
+std::string csv_field(std::string_view s);
+std::string xml_escape(std::string_view s);  // text and attributes; control characters XML 1.0 forbids -> ' '    // RFC 4180 quoting; spreadsheet formula guard
 // JSON text safe to embed inside <script>: "<", ">", "&", U+2028/9 escaped.
 std::string script_json(const nlohmann::json& j);
 
