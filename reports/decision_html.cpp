@@ -147,7 +147,15 @@ std::string ranked_table(const Decision& d, size_t max_rows = 12) {
   if (d.candidates.empty()) return "";
   std::string o = "<div class=\"wrap\"><table class=\"decision-ranked\"><thead><tr><th>rank</th><th>candidate</th><th>PPL Δ</th><th>KLD</th>"
                   "<th>bits/w</th><th>" + esc(d.opt.model_phase) + " tok/s</th><th>weights</th><th>Pareto</th>";
-  for (const auto& g : d.candidates[0].gates) o += "<th>" + esc(g.name) + "</th>";
+  // Gates no candidate could be measured against (no F16 baseline, say) take no column.
+  const size_t ngates = d.candidates[0].gates.size();
+  std::vector<bool> shown_gate(ngates, false);
+  std::vector<std::string> not_evaluated;
+  for (size_t i = 0; i < ngates; ++i) {
+    for (const auto& c : d.candidates) shown_gate[i] = shown_gate[i] || (i < c.gates.size() && c.gates[i].evaluated);
+    if (shown_gate[i]) o += "<th>" + esc(d.candidates[0].gates[i].name) + "</th>";
+    else not_evaluated.push_back(d.candidates[0].gates[i].name);
+  }
   o += "</tr></thead><tbody>\n";
   size_t shown = 0;
   for (const auto& c : d.candidates) {
@@ -158,12 +166,17 @@ std::string ranked_table(const Decision& d, size_t max_rows = 12) {
     o += "<td>" + (c.kld ? fmt_num(*c.kld, 3) : "—") + "</td><td>" + (c.bits_per_weight ? fmt_num(*c.bits_per_weight, 3) : "—") + "</td>";
     o += "<td>" + (c.tokens_per_s ? fmt_num(*c.tokens_per_s, 4) : "—") + "</td><td>" + (c.weight_bytes ? fmt_bytes(*c.weight_bytes) : "—") + "</td>";
     o += std::string("<td>") + (c.pareto ? "★" : "") + "</td>";
-    for (const auto& g : c.gates)
+    for (size_t i = 0; i < c.gates.size() && i < ngates; ++i) {
+      const Check& g = c.gates[i];
+      if (!shown_gate[i]) continue;
       o += fmt::format("<td class=\"{}\">{}</td>", !g.evaluated ? "na" : g.pass ? "pass" : "fail",
                        esc(!g.evaluated ? "n/a" : (g.pass ? "pass " : "FAIL ") + g.detail));
+    }
     o += "</tr>\n";
   }
   o += "</tbody></table></div>\n";
+  if (!not_evaluated.empty())
+    o += "<p class=\"meta\">Not evaluated for any candidate (no data): " + esc(fmt::format("{}", fmt::join(not_evaluated, "; "))) + ".</p>\n";
   if (d.candidates.size() > max_rows)
     o += fmt::format("<p class=\"meta\">{} more candidates in the decision matrix below.</p>\n", d.candidates.size() - max_rows);
   return o;
