@@ -69,7 +69,8 @@ std::optional<NearestMiss> find_nearest_miss(const std::vector<Candidate>& cands
     if (n == 0) continue;
     if (!best || dist < best_d || (dist == best_d && n < best_n)) best = &c, best_d = dist, best_n = n;
   }
-  if (gates && !any_gate) return std::nullopt;
+  // No candidate was held to a constraint (all excluded because nothing valid ran): not a miss.
+  if (gates ? !any_gate : names.empty()) return std::nullopt;
   m.checks = fmt::format("{}", fmt::join(names, ", "));
   if (best) m.candidate = best->id();
   if (best)

@@ -170,6 +170,14 @@ TEST(DecisionModel, NoCandidateSatisfiesNamesTheNearestMiss) {
   EXPECT_NE(msg.find("throughput >= 80 tokens/s"), std::string::npos) << msg;
   EXPECT_NE(msg.find("nearest miss: Q2_K / avx512 / 2t / - misses throughput >= 80 tokens/s by 5 tokens/s (6%)"), std::string::npos) << msg;
   EXPECT_EQ(msg.find(" and memory"), std::string::npos) << msg;  // Q2_K fits the memory budget
+
+  // Every speed cell invalid: nothing was held to a constraint, so no "nearest miss" is claimed.
+  auto rs = model_results();
+  for (auto& r : rs)
+    if (r.cell.suite == "decode") r = qbt::invalid(r);
+  Decision d3 = decide(rs, DecisionOptions{});
+  EXPECT_TRUE(d3.top(1).empty());
+  EXPECT_FALSE(d3.unsatisfied);
 }
 
 TEST(DecisionModel, NoCandidatePassesTheGatesIsAWarning) {
