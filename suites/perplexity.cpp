@@ -73,7 +73,7 @@ class PerplexitySuite : public Suite {
         c.backend = b;
         c.workload = "model";
         c.threads = t;
-        c.placement = "-";
+        c.placement = kNoField;
         c.params = {{"model", cfg.model},
                     {"dataset", cfg.dataset.empty() ? model::default_dataset() : cfg.dataset},
                     {"ctx", cfg.ctx},
