@@ -135,8 +135,8 @@ Comparison compare_results(const std::vector<CellResult>& base, const std::vecto
 namespace {
 
 nlohmann::json cell_json(const Cell& c) {
-  return {{"suite", c.suite}, {"format", c.format}, {"backend", c.backend}, {"workload", c.workload},
-          {"threads", c.threads}, {"placement", c.placement}};
+  return {{"suite", c.suite},       {"format", c.format},   {"backend", c.backend},
+          {"workload", c.workload}, {"threads", c.threads}, {"placement", c.placement}};
 }
 
 nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
@@ -149,7 +149,8 @@ const char* kMethod =
     "A regression is flagged when it is significant and worse than {}% in the metric's direction.";
 
 std::string verdict_line(const Comparison& c) {
-  if (c.flagged == 0) return fmt::format("PASS: no significant regression beyond {}%", fmt_num(c.opt.max_regression_pct));
+  if (c.flagged == 0)
+    return fmt::format("PASS: no significant regression beyond {}%", fmt_num(c.opt.max_regression_pct));
   return fmt::format("FAIL: {} cell(s) with a significant regression beyond {}%", c.flagged,
                      fmt_num(c.opt.max_regression_pct));
 }
@@ -181,15 +182,22 @@ nlohmann::json Comparison::to_json() const {
     e["flagged"] = d.flagged;
     e["status_regressed"] = d.status_regressed;
     if (d.utest.valid)
-      e["utest"] = {{"n_base", d.utest.n1}, {"n_head", d.utest.n2}, {"u", d.utest.u1}, {"z", d.utest.z}, {"p", d.utest.p},
-                    {"significant", d.utest.p < opt.alpha}};
+      e["utest"] = {{"n_base", d.utest.n1}, {"n_head", d.utest.n2}, {"u", d.utest.u1},
+                    {"z", d.utest.z},       {"p", d.utest.p},       {"significant", d.utest.p < opt.alpha}};
     else
       e["utest"] = nullptr;
     auto& ms = e["metrics"] = nlohmann::json::array();
     for (const auto& m : d.metrics)
-      ms.push_back({{"metric", m.metric}, {"base", num(m.base)}, {"head", num(m.head)}, {"delta_pct", num(m.delta_pct)},
-                    {"higher_is_better", m.higher_is_better}, {"gated", m.gated}, {"basis", m.basis},
-                    {"significant", m.significant}, {"regression", m.regression_pct > 0}, {"flagged", m.flagged}});
+      ms.push_back({{"metric", m.metric},
+                    {"base", num(m.base)},
+                    {"head", num(m.head)},
+                    {"delta_pct", num(m.delta_pct)},
+                    {"higher_is_better", m.higher_is_better},
+                    {"gated", m.gated},
+                    {"basis", m.basis},
+                    {"significant", m.significant},
+                    {"regression", m.regression_pct > 0},
+                    {"flagged", m.flagged}});
     arr.push_back(e);
   }
   j["only_in_base"] = nlohmann::json::array();
@@ -238,10 +246,14 @@ std::string Comparison::text() const {
                        d.base_status, d.head_status);
     for (const auto& m : d.metrics) {
       if (!m.gated) continue;
-      const char* mark = m.flagged ? "!!" : (m.significant && m.regression_pct > 0 ? "-" : (m.significant && m.regression_pct < 0 ? "+" : ""));
-      o += fmt::format("{:<2} {:<58} {:<14} {:>11} {:>11} {:>+8.2f}% {:>8}\n", mark, cell_name(d.cell).substr(0, 58),
-                       m.metric, fmt_num(m.base), fmt_num(m.head), m.delta_pct,
-                       m.basis == "mann-whitney" ? fmt::format("{:.4f}", d.utest.p) : (m.basis == "deterministic" ? "det." : "n/a"));
+      const char* mark =
+          m.flagged
+              ? "!!"
+              : (m.significant && m.regression_pct > 0 ? "-" : (m.significant && m.regression_pct < 0 ? "+" : ""));
+      o += fmt::format(
+          "{:<2} {:<58} {:<14} {:>11} {:>11} {:>+8.2f}% {:>8}\n", mark, cell_name(d.cell).substr(0, 58), m.metric,
+          fmt_num(m.base), fmt_num(m.head), m.delta_pct,
+          m.basis == "mann-whitney" ? fmt::format("{:.4f}", d.utest.p) : (m.basis == "deterministic" ? "det." : "n/a"));
     }
   }
   for (const auto& c : only_base) o += "only in base: " + cell_name(c) + "\n";

@@ -14,10 +14,10 @@ namespace qb::rep {
 // correction (scipy.stats.mannwhitneyu(method="asymptotic", use_continuity=True)).
 struct UTest {
   int n1 = 0, n2 = 0;
-  double u1 = 0;  // U of the first sample: R1 - n1(n1+1)/2
-  double u2 = 0;  // n1*n2 - u1
-  double z = 0;   // standardised max(u1,u2), continuity-corrected (>= 0)
-  double p = 1;   // two-sided p-value
+  double u1 = 0;       // U of the first sample: R1 - n1(n1+1)/2
+  double u2 = 0;       // n1*n2 - u1
+  double z = 0;        // standardised max(u1,u2), continuity-corrected (>= 0)
+  double p = 1;        // two-sided p-value
   bool valid = false;  // both samples have >= 2 values
 };
 UTest mann_whitney_u(const std::vector<double>& a, const std::vector<double>& b);
@@ -33,11 +33,11 @@ struct MetricDelta {
   double delta_pct = 0;       // (head - base) / |base| * 100
   double regression_pct = 0;  // > 0: worse by this much, in the metric's direction
   bool higher_is_better = true;
-  bool known = true;          // in the metric vocabulary
-  bool gated = true;          // counts for the verdict (informational metrics do not)
-  std::string basis;          // "mann-whitney" | "no samples (value only)" | "deterministic"
+  bool known = true;  // in the metric vocabulary
+  bool gated = true;  // counts for the verdict (informational metrics do not)
+  std::string basis;  // "mann-whitney" | "no samples (value only)" | "deterministic"
   bool significant = false;
-  bool flagged = false;       // significant regression beyond max_regression_pct
+  bool flagged = false;  // significant regression beyond max_regression_pct
 };
 
 struct CellDiff {
@@ -45,7 +45,7 @@ struct CellDiff {
   std::string key;
   std::string base_status, head_status;
   bool base_valid = true, head_valid = true;
-  UTest utest;                // of the timing samples (base vs head)
+  UTest utest;  // of the timing samples (base vs head)
   std::vector<MetricDelta> metrics;
   bool status_regressed = false;  // ok in base, not ok in head
   bool flagged = false;
@@ -56,8 +56,8 @@ struct Comparison {
   std::string base_path, head_path;
   std::vector<CellDiff> cells;
   std::vector<Cell> only_base, only_head;
-  int flagged = 0;       // flagged cells
-  int improved = 0;      // significant improvements beyond the threshold (informational)
+  int flagged = 0;   // flagged cells
+  int improved = 0;  // significant improvements beyond the threshold (informational)
 
   nlohmann::json to_json() const;
   std::string markdown() const;

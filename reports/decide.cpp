@@ -11,9 +11,9 @@
 
 #include <fmt/format.h>
 
-#include "qb/command.h"
 #include "decision_html.h"
 #include "device_class.h"
+#include "qb/command.h"
 #include "qb/formats.h"
 #include "qb/report.h"
 #include "report_common.h"
@@ -55,10 +55,14 @@ void parse_weights(DecisionOptions& o, const std::string& s) {
     }
     if (pos == 0 || pos != v.size() || !(w >= 0) || !std::isfinite(w))
       throw UsageError(fmt::format("--weights: bad weight '{}' for '{}': expected a number >= 0", v, k));
-    if (k == "quality") o.w_quality = w;
-    else if (k == "speed") o.w_speed = w;
-    else if (k == "memory") o.w_memory = w;
-    else throw UsageError(fmt::format("--weights: unknown name '{}': use quality, speed, memory", k));
+    if (k == "quality")
+      o.w_quality = w;
+    else if (k == "speed")
+      o.w_speed = w;
+    else if (k == "memory")
+      o.w_memory = w;
+    else
+      throw UsageError(fmt::format("--weights: unknown name '{}': use quality, speed, memory", k));
   }
   if (o.w_quality + o.w_speed + o.w_memory <= 0) throw UsageError("--weights: all weights are zero");
 }
@@ -196,7 +200,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   for (const auto& r : results)
     if (r.cell.suite == "quant-error" && r.status == "ok") dists.insert(r.cell.workload);
   d.distribution = opt.distribution;
-  if (d.distribution.empty()) d.distribution = dists.count("gaussian") ? "gaussian" : (dists.empty() ? "" : *dists.begin());
+  if (d.distribution.empty())
+    d.distribution = dists.count("gaussian") ? "gaussian" : (dists.empty() ? "" : *dists.begin());
   else if (!dists.empty() && !dists.count(d.distribution))
     throw UsageError(fmt::format("--distribution: '{}' not in the report's quant-error workloads ({})", d.distribution,
                                  fmt::join(dists, ", ")));
@@ -217,7 +222,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     } else if (r.cell.suite == "perplexity") {
       // Several backends or thread counts may score one format: keep the worst.
       if (auto p = metric(r, "ppl")) q.ppl = q.ppl ? std::max(*q.ppl, *p) : *p;
-      if (auto k = metric(r, "kld_mean") ? metric(r, "kld_mean") : metric(r, "kld")) q.kld = q.kld ? std::max(*q.kld, *k) : *k;
+      if (auto k = metric(r, "kld_mean") ? metric(r, "kld_mean") : metric(r, "kld"))
+        q.kld = q.kld ? std::max(*q.kld, *k) : *k;
       if (auto x = metric(r, "ppl_ratio")) q.ppl_ratio = q.ppl_ratio ? std::max(*q.ppl_ratio, *x) : *x;
       if (auto b = metric(r, "bits_per_weight")) q.bpw = b;
     } else if (r.cell.suite == "memory") {
@@ -239,7 +245,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     for (auto& [f, m] : model_bytes)
       for (auto& [name, b] : m) models.insert(name);
     if (!opt.model.empty() && !models.empty() && !models.count(opt.model))
-      throw UsageError(fmt::format("--model: '{}' not in the report's memory cells ({})", opt.model, fmt::join(models, ", ")));
+      throw UsageError(
+          fmt::format("--model: '{}' not in the report's memory cells ({})", opt.model, fmt::join(models, ", ")));
     if (!models.count(d.model)) d.model.clear();
     for (auto& [f, m] : model_bytes) {
       if (!d.model.empty()) {
@@ -268,7 +275,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   for (const auto& r : results)
     if (speed_cell(r) && r.cell.format != "-") have_speed = true;
   if (have_model_speed)
-    d.notes.push_back(fmt::format("speed: measured model {} tokens/s (--model cells); kernel cells not ranked", opt.model_phase));
+    d.notes.push_back(
+        fmt::format("speed: measured model {} tokens/s (--model cells); kernel cells not ranked", opt.model_phase));
   for (const auto& r : results) {
     if (r.cell.format == "-") continue;
     if (have_speed ? !speed_cell(r) : !(is_quality_suite(r.cell.suite) || r.cell.suite == "memory")) continue;
@@ -283,22 +291,27 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       ++it->second.invalid_cells;
       it->second.includes_invalid = opt.include_invalid;
       if (it->second.invalid_reasons.size() < 3)
-        it->second.invalid_reasons.push_back(fmt::format("{} {}: {}", r.cell.suite, r.cell.workload, invalid_reason(r)));
+        it->second.invalid_reasons.push_back(
+            fmt::format("{} {}: {}", r.cell.suite, r.cell.workload, invalid_reason(r)));
     }
     if (r.status != "ok") {
       ++it->second.failed_cells;
       if (it->second.failures.size() < 3)
-        it->second.failures.push_back(fmt::format("{} {}: {}", r.cell.suite, r.cell.workload, r.error.empty() ? r.status : r.error));
+        it->second.failures.push_back(
+            fmt::format("{} {}: {}", r.cell.suite, r.cell.workload, r.error.empty() ? r.status : r.error));
     }
   }
   if (!have_speed) d.notes.push_back("no throughput or latency cells: candidates are formats only, speed not ranked");
   for (const auto& r : results)
     if (is_invalid(r) && r.cell.format != "-") d.invalid_cells.push_back(cell_name(r) + ": " + invalid_reason(r));
   if (!d.invalid_cells.empty())
-    d.notes.push_back(opt.include_invalid
-                          ? fmt::format("{} invalid cell(s) included in ranking, Pareto front and gates (--include-invalid), marked", d.invalid_cells.size())
-                          : fmt::format("{} invalid cell(s) left out of ranking, Pareto front and gates (listed; --include-invalid counts them)",
-                                        d.invalid_cells.size()));
+    d.notes.push_back(
+        opt.include_invalid
+            ? fmt::format("{} invalid cell(s) included in ranking, Pareto front and gates (--include-invalid), marked",
+                          d.invalid_cells.size())
+            : fmt::format("{} invalid cell(s) left out of ranking, Pareto front and gates (listed; --include-invalid "
+                          "counts them)",
+                          d.invalid_cells.size()));
 
   // 3. Baseline format: F16, else F32, else BF16 (among candidates).
   for (const char* b : {"F16", "F32", "BF16"}) {
@@ -325,16 +338,22 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   for (const char* b : {"F16", "BF16"})
     if (qual.count(b) && qual[b].snr && !ref_snr) ref_snr = qual[b].snr;
   // Measured model quality: PPL ratio and KLD against the perplexity suite's KLD base.
-  const bool model_quality = std::any_of(qual.begin(), qual.end(), [](const auto& kv) { return kv.second.ppl_ratio.has_value(); });
+  const bool model_quality =
+      std::any_of(qual.begin(), qual.end(), [](const auto& kv) { return kv.second.ppl_ratio.has_value(); });
   if (model_quality) base_ppl.reset();
-  d.quality_basis = model_quality ? "measured perplexity and KL divergence against the KLD base (perplexity suite)"
-                  : base_ppl ? "perplexity (baseline ppl / ppl)" : (qual.empty() ? "none" : "cosine similarity of dequantized weights (quant-error, " + d.distribution + ")");
+  d.quality_basis =
+      model_quality ? "measured perplexity and KL divergence against the KLD base (perplexity suite)"
+      : base_ppl
+          ? "perplexity (baseline ppl / ppl)"
+          : (qual.empty() ? "none" : "cosine similarity of dequantized weights (quant-error, " + d.distribution + ")");
   bool any_quality = false;
 
   double base_bpw = 0;
   if (!d.baseline_format.empty()) {
-    if (qual.count(d.baseline_format) && qual[d.baseline_format].bpw) base_bpw = *qual[d.baseline_format].bpw;
-    else if (auto* t = find_format(d.baseline_format)) base_bpw = t->bits_per_weight();
+    if (qual.count(d.baseline_format) && qual[d.baseline_format].bpw)
+      base_bpw = *qual[d.baseline_format].bpw;
+    else if (auto* t = find_format(d.baseline_format))
+      base_bpw = t->bits_per_weight();
   }
 
   for (auto& [id, cand] : cands) {
@@ -360,9 +379,12 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       c.quality_ratio = *base_ppl / *c.ppl;
       c.quality_loss_pct = (*c.ppl / *base_ppl - 1) * 100;
     } else if (!base_ppl) {
-      if (c.cosine) c.quality_ratio = *c.cosine;
-      else if (c.snr_db) c.quality_ratio = 1.0 / std::sqrt(1.0 + std::pow(10.0, -*c.snr_db / 10));
-      else if (c.lossless) c.quality_ratio = 1.0;
+      if (c.cosine)
+        c.quality_ratio = *c.cosine;
+      else if (c.snr_db)
+        c.quality_ratio = 1.0 / std::sqrt(1.0 + std::pow(10.0, -*c.snr_db / 10));
+      else if (c.lossless)
+        c.quality_ratio = 1.0;
       if (c.quality_ratio) c.quality_loss_pct = (1 - *c.quality_ratio) * 100;
     }
     any_quality |= c.quality_ratio.has_value();
@@ -375,7 +397,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       if (!counts(*r, opt.include_invalid) || !speed_cell(*r)) continue;
       ++c.speed_cells;
       // GB/s of weights is the decode (GEMV) figure; GEMM cells reuse weights and would drag it down.
-      if (auto v = metric_value(*r, "gb_per_s"); v && v->value > 0 && work_kind(*r).key == "gemv") gbs.add(v->value, v->estimate);
+      if (auto v = metric_value(*r, "gb_per_s"); v && v->value > 0 && work_kind(*r).key == "gemv")
+        gbs.add(v->value, v->estimate);
       if (auto v = metric_value(*r, "tokens_per_s"); v && v->value > 0) tps.add(v->value, v->estimate);
       if (auto v = metric_value(*r, "p99_us")) p99.add(v->value, v->estimate);
       if (auto v = metric_value(*r, "decode_ms")) decode.add(v->value, v->estimate);
@@ -399,28 +422,43 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     if (have_speed && c.speed_cells == 0) {
       c.eligible = false;
       if (c.invalid_cells > 0)
-        c.constraints.push_back({"valid", true, false,
-                                 fmt::format("no valid cell: {} invalid ({}){}; --include-invalid ranks them", c.invalid_cells,
-                                             fmt::join(c.invalid_reasons, "; "),
+        c.constraints.push_back({"valid",
+                                 true,
+                                 false,
+                                 fmt::format("no valid cell: {} invalid ({}){}; --include-invalid ranks them",
+                                             c.invalid_cells, fmt::join(c.invalid_reasons, "; "),
                                              c.failed_cells ? fmt::format(", {} failed", c.failed_cells) : ""),
-                                 {}, {}, true, ""});
+                                 {},
+                                 {},
+                                 true,
+                                 ""});
       else
-        c.constraints.push_back({"supported", true, false,
+        c.constraints.push_back({"supported",
+                                 true,
+                                 false,
                                  fmt::format("all {} cells failed: {}", c.failed_cells, fmt::join(c.failures, "; ")),
-                                 {}, {}, true, ""});
+                                 {},
+                                 {},
+                                 true,
+                                 ""});
     }
   }
-  d.speed_basis = have_speed ? fmt::format("speed-up = geometric mean over the candidate's cells of its GFLOP/s (or 1/time) / the best {} reaches in that class (GEMV, GEMM, per latency workload) on any backend, threads, placement",
-                                           d.baseline_format.empty() ? "baseline" : d.baseline_format)
-                             : "none";
+  d.speed_basis =
+      have_speed ? fmt::format(
+                       "speed-up = geometric mean over the candidate's cells of its GFLOP/s (or 1/time) / the best {} "
+                       "reaches in that class (GEMV, GEMM, per latency workload) on any backend, threads, placement",
+                       d.baseline_format.empty() ? "baseline" : d.baseline_format)
+                 : "none";
   if (!any_quality && !qual.empty()) d.notes.push_back("no quality metric for the candidates");
-  if (qual.empty()) d.notes.push_back("no quant-error or perplexity cells: quality not ranked (run --suites quant-error)");
+  if (qual.empty())
+    d.notes.push_back("no quant-error or perplexity cells: quality not ranked (run --suites quant-error)");
 
   // 4. Constraints (user) and default gates.
   for (auto& [id, cand] : cands) {
     auto& c = cand;  // clang 14 cannot capture a structured binding in the lambdas below
-    auto add = [&](const std::string& name, bool evaluated, bool pass, const std::string& detail, bool exclude_if_missing,
-                   std::optional<double> value = {}, std::optional<double> limit = {}, bool upper = true, std::string unit = "") {
+    auto add = [&](const std::string& name, bool evaluated, bool pass, const std::string& detail,
+                   bool exclude_if_missing, std::optional<double> value = {}, std::optional<double> limit = {},
+                   bool upper = true, std::string unit = "") {
       Check k{name, evaluated, evaluated ? pass : !exclude_if_missing, detail, value, limit, upper, std::move(unit)};
       c.constraints.push_back(k);
       if (!k.pass) c.eligible = false;
@@ -432,11 +470,12 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       if (c.weight_bytes) {
         double need = *c.weight_bytes + c.kv_cache_bytes.value_or(0);
         add(name, true, need <= *opt.memory_budget_bytes,
-            fmt::format("weights {} + KV cache {}", fmt_bytes(*c.weight_bytes), fmt_bytes(c.kv_cache_bytes.value_or(0))), true, need,
-            *opt.memory_budget_bytes, true, "bytes");
+            fmt::format("weights {} + KV cache {}", fmt_bytes(*c.weight_bytes),
+                        fmt_bytes(c.kv_cache_bytes.value_or(0))),
+            true, need, *opt.memory_budget_bytes, true, "bytes");
       } else if (c.model_bytes) {
-        add(name, true, *c.model_bytes <= *opt.memory_budget_bytes, "model " + fmt_bytes(*c.model_bytes), true, c.model_bytes,
-            *opt.memory_budget_bytes, true, "bytes");
+        add(name, true, *c.model_bytes <= *opt.memory_budget_bytes, "model " + fmt_bytes(*c.model_bytes), true,
+            c.model_bytes, *opt.memory_budget_bytes, true, "bytes");
       } else {
         add(name, false, false,
             d.model.empty() ? "no model size measured (memory suite)"
@@ -445,44 +484,56 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       }
     }
     if (opt.max_threads > 0 && c.threads > 0)
-      add(fmt::format("threads <= {}", opt.max_threads), true, c.threads <= opt.max_threads, fmt::format("{} threads", c.threads), true,
-          double(c.threads), double(opt.max_threads), true, "threads");
+      add(fmt::format("threads <= {}", opt.max_threads), true, c.threads <= opt.max_threads,
+          fmt::format("{} threads", c.threads), true, double(c.threads), double(opt.max_threads), true, "threads");
     if (opt.min_throughput) {
       bool tok = opt.throughput_metric == "tokens_per_s";
       std::string name = fmt::format("throughput >= {} {}", fmt_num(*opt.min_throughput), tok ? "tokens/s" : "GB/s");
       auto v = tok ? c.tokens_per_s : c.gb_per_s;
-      if (v) add(name, true, *v >= *opt.min_throughput, fmt::format("{} {}{}", fmt_num(*v), tok ? "tokens/s" : "GB/s",
-                                                                     c.is_estimate(opt.throughput_metric) ? " (estimate)" : ""), true,
-                 v, opt.min_throughput, false, tok ? "tokens/s" : "GB/s");
-      else add(name, false, false, tok ? "no tokens/s measured (latency suite)" : "no GB/s measured (throughput suite)", true);
+      if (v)
+        add(name, true, *v >= *opt.min_throughput,
+            fmt::format("{} {}{}", fmt_num(*v), tok ? "tokens/s" : "GB/s",
+                        c.is_estimate(opt.throughput_metric) ? " (estimate)" : ""),
+            true, v, opt.min_throughput, false, tok ? "tokens/s" : "GB/s");
+      else
+        add(name, false, false, tok ? "no tokens/s measured (latency suite)" : "no GB/s measured (throughput suite)",
+            true);
     }
     if (opt.max_p99_us) {
       std::string name = fmt::format("p99 latency <= {} us", fmt_num(*opt.max_p99_us));
-      if (c.p99_us) add(name, true, *c.p99_us <= *opt.max_p99_us, fmt::format("p99 {} us{}", fmt_num(*c.p99_us), c.is_estimate("p99_us") ? " (estimate)" : ""), true,
-                        c.p99_us, opt.max_p99_us, true, "us");
-      else add(name, false, false, "no p99 latency measured (latency suite)", true);
+      if (c.p99_us)
+        add(name, true, *c.p99_us <= *opt.max_p99_us,
+            fmt::format("p99 {} us{}", fmt_num(*c.p99_us), c.is_estimate("p99_us") ? " (estimate)" : ""), true,
+            c.p99_us, opt.max_p99_us, true, "us");
+      else
+        add(name, false, false, "no p99 latency measured (latency suite)", true);
     }
     if (opt.max_quality_loss) {
       if (opt.quality_loss_db) {
         std::string name = fmt::format("SNR loss <= {} dB vs full precision", fmt_num(*opt.max_quality_loss));
-        if (c.lossless) add(name, true, true, "lossless", true);
+        if (c.lossless)
+          add(name, true, true, "lossless", true);
         else if (c.snr_db && ref_snr)
           add(name, true, *ref_snr - *c.snr_db <= *opt.max_quality_loss,
               fmt::format("SNR {} dB vs {} dB", fmt_num(*c.snr_db), fmt_num(*ref_snr)), true, *ref_snr - *c.snr_db,
               opt.max_quality_loss, true, "dB");
-        else add(name, false, false, ref_snr ? "no SNR measured" : "no F16/BF16 SNR reference in the report", true);
+        else
+          add(name, false, false, ref_snr ? "no SNR measured" : "no F16/BF16 SNR reference in the report", true);
       } else {
         std::string name = fmt::format("quality loss <= {}%", fmt_num(*opt.max_quality_loss));
         if (c.quality_loss_pct)
-          add(name, true, *c.quality_loss_pct <= *opt.max_quality_loss, fmt::format("loss {}%", fmt_num(*c.quality_loss_pct, 3)), true,
-              c.quality_loss_pct, opt.max_quality_loss, true, "%");
-        else add(name, false, false, "no quality measured", true);
+          add(name, true, *c.quality_loss_pct <= *opt.max_quality_loss,
+              fmt::format("loss {}%", fmt_num(*c.quality_loss_pct, 3)), true, c.quality_loss_pct, opt.max_quality_loss,
+              true, "%");
+        else
+          add(name, false, false, "no quality measured", true);
       }
     }
     // Default gates, each with its measured value and margin.
-    auto gate = [&](const std::string& name, std::optional<double> v, bool pass, const std::string& detail, double limit, bool upper,
-                    const char* unit) {
-      c.gates.push_back({name, v.has_value(), v.has_value() && pass, v ? detail : "not measured", v, limit, upper, unit});
+    auto gate = [&](const std::string& name, std::optional<double> v, bool pass, const std::string& detail,
+                    double limit, bool upper, const char* unit) {
+      c.gates.push_back(
+          {name, v.has_value(), v.has_value() && pass, v ? detail : "not measured", v, limit, upper, unit});
     };
     if (model_quality) {
       gate(fmt::format("PPL increase <= {}%", fmt_num(opt.gate_max_ppl_increase_pct)), c.quality_loss_pct,
@@ -492,7 +543,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
                               : "",
            opt.gate_max_ppl_increase_pct, true, "%");
       gate(fmt::format("KLD <= {}", fmt_num(opt.gate_max_kld)), c.kld, c.kld && *c.kld <= opt.gate_max_kld,
-           c.kld ? fmt::format("{:.4f} (margin {:+.4f})", *c.kld, opt.gate_max_kld - *c.kld) : "", opt.gate_max_kld, true, "nats");
+           c.kld ? fmt::format("{:.4f} (margin {:+.4f})", *c.kld, opt.gate_max_kld - *c.kld) : "", opt.gate_max_kld,
+           true, "nats");
     } else {
       gate(fmt::format("quality >= {}% of full precision", fmt_num(opt.gate_quality_ratio * 100)), c.quality_ratio,
            c.quality_ratio && *c.quality_ratio >= opt.gate_quality_ratio,
@@ -501,10 +553,11 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
                            : "",
            opt.gate_quality_ratio, false, "");
     }
-    gate(fmt::format(">= {}x speed-up vs {}", fmt_num(opt.gate_speedup), d.baseline_format.empty() ? "F16/F32" : d.baseline_format),
+    gate(fmt::format(">= {}x speed-up vs {}", fmt_num(opt.gate_speedup),
+                     d.baseline_format.empty() ? "F16/F32" : d.baseline_format),
          c.speedup, c.speedup && *c.speedup >= opt.gate_speedup,
-         c.speedup ? fmt::format("{:.2f}x{} (margin {:+.2f}x)", *c.speedup, c.is_estimate("speedup") ? " (estimate)" : "",
-                                 *c.speedup - opt.gate_speedup)
+         c.speedup ? fmt::format("{:.2f}x{} (margin {:+.2f}x)", *c.speedup,
+                                 c.is_estimate("speedup") ? " (estimate)" : "", *c.speedup - opt.gate_speedup)
                    : "",
          opt.gate_speedup, false, "x");
     gate(fmt::format(">= {}% memory reduction vs {}", fmt_num(opt.gate_memory_reduction_pct),
@@ -514,7 +567,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
                                               *c.memory_reduction_pct - opt.gate_memory_reduction_pct)
                                 : "",
          opt.gate_memory_reduction_pct, false, "%");
-    c.gate_failures = int(std::count_if(c.gates.begin(), c.gates.end(), [](const Check& g) { return g.evaluated && !g.pass; }));
+    c.gate_failures =
+        int(std::count_if(c.gates.begin(), c.gates.end(), [](const Check& g) { return g.evaluated && !g.pass; }));
     c.gates_evaluated = int(std::count_if(c.gates.begin(), c.gates.end(), [](const Check& g) { return g.evaluated; }));
     c.gates_pass = c.gate_failures == 0 && c.gates_evaluated > 0;
   }
@@ -526,7 +580,8 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     if (base_ppl || model_quality) return c.quality_ratio;
     if (c.lossless) return 400.0;  // lossless ranks above any finite SNR
     if (c.snr_db) return c.snr_db;
-    return c.quality_ratio ? std::optional<double>(-10 * std::log10(std::max(1e-12, 1 - *c.quality_ratio))) : std::nullopt;
+    return c.quality_ratio ? std::optional<double>(-10 * std::log10(std::max(1e-12, 1 - *c.quality_ratio)))
+                           : std::nullopt;
   };
   auto s_of = [&](const Candidate& c) -> std::optional<double> {
     if (c.speedup) return c.speedup;
@@ -536,7 +591,9 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
   bool use_speedup = std::any_of(all.begin(), all.end(), [](auto* c) { return c->speedup.has_value(); });
   auto s_dim = [&](const Candidate& c) -> std::optional<double> { return use_speedup ? c.speedup : s_of(c); };
   for (auto* c : all)
-    c->speed_estimated = s_dim(*c) && c->is_estimate(use_speedup ? "speedup" : c->tokens_per_s ? "tokens_per_s" : "gb_per_s");
+    c->speed_estimated = s_dim(*c) && c->is_estimate(use_speedup       ? "speedup"
+                                                     : c->tokens_per_s ? "tokens_per_s"
+                                                                       : "gb_per_s");
   auto m_of = [&](const Candidate& c) -> std::optional<double> {
     return c.bits_per_weight ? std::optional<double>(-*c.bits_per_weight) : std::nullopt;
   };
@@ -623,14 +680,18 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       c.rank = ++rank;
       int passed = 0;
       for (auto& g : c.gates) passed += g.pass;
-      if (c.gates_evaluated == 0) parts.push_back("default gates not evaluated (no baseline data)");
-      else if (c.gates_pass) parts.push_back(c.gates_evaluated == int(c.gates.size()) ? "passes all default gates"
-                                                           : fmt::format("passes the {} evaluated default gates", c.gates_evaluated));
+      if (c.gates_evaluated == 0)
+        parts.push_back("default gates not evaluated (no baseline data)");
+      else if (c.gates_pass)
+        parts.push_back(c.gates_evaluated == int(c.gates.size())
+                            ? "passes all default gates"
+                            : fmt::format("passes the {} evaluated default gates", c.gates_evaluated));
       else {
         std::vector<std::string> failed;
         for (auto& g : c.gates)
           if (g.evaluated && !g.pass) failed.push_back(g.name + " (" + g.detail + ")");
-        parts.push_back(fmt::format("passes {}/{} evaluated default gates, fails {}", passed, c.gates_evaluated, fmt::join(failed, ", ")));
+        parts.push_back(fmt::format("passes {}/{} evaluated default gates, fails {}", passed, c.gates_evaluated,
+                                    fmt::join(failed, ", ")));
       }
       parts.push_back(c.pareto ? "Pareto-optimal" : "dominated by " + c.dominated_by);
       std::vector<std::string> terms;
@@ -638,15 +699,20 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
       if (ws > 0) terms.push_back(fmt::format("speed {:.2f}×{}", c.s_norm, fmt_num(ws)));
       if (wm > 0) terms.push_back(fmt::format("memory {:.2f}×{}", c.m_norm, fmt_num(wm)));
       parts.push_back(fmt::format("score {:.2f} = ({}) / {}", c.score, fmt::join(terms, " + "), fmt_num(wsum)));
-      if (c.speedup && c.format != d.baseline_format) parts.push_back(fmt::format("{:.2f}x the speed of {}", *c.speedup, d.baseline_format));
-      if (c.speed_estimated) parts.push_back("speed is an estimate (no measured cell): ranked after measured candidates");
+      if (c.speedup && c.format != d.baseline_format)
+        parts.push_back(fmt::format("{:.2f}x the speed of {}", *c.speedup, d.baseline_format));
+      if (c.speed_estimated)
+        parts.push_back("speed is an estimate (no measured cell): ranked after measured candidates");
       if (c.invalid_cells && c.includes_invalid)
-        parts.push_back(fmt::format("INCLUDES {} INVALID cell(s): {}", c.invalid_cells, fmt::join(c.invalid_reasons, "; ")));
+        parts.push_back(
+            fmt::format("INCLUDES {} INVALID cell(s): {}", c.invalid_cells, fmt::join(c.invalid_reasons, "; ")));
       else if (c.invalid_cells)
-        parts.push_back(fmt::format("{} invalid cell(s) left out: {}", c.invalid_cells, fmt::join(c.invalid_reasons, "; ")));
+        parts.push_back(
+            fmt::format("{} invalid cell(s) left out: {}", c.invalid_cells, fmt::join(c.invalid_reasons, "; ")));
       if (c.memory_reduction_pct && c.format != d.baseline_format)
-        parts.push_back(*c.memory_reduction_pct >= 0 ? fmt::format("{} smaller than {}", pct(*c.memory_reduction_pct), d.baseline_format)
-                                                     : fmt::format("{} larger than {}", pct(-*c.memory_reduction_pct), d.baseline_format));
+        parts.push_back(*c.memory_reduction_pct >= 0
+                            ? fmt::format("{} smaller than {}", pct(*c.memory_reduction_pct), d.baseline_format)
+                            : fmt::format("{} larger than {}", pct(-*c.memory_reduction_pct), d.baseline_format));
     } else {
       std::vector<std::string> fails;
       for (auto& k : c.constraints)
@@ -660,8 +726,10 @@ Decision decide(const std::vector<CellResult>& results, const DecisionOptions& o
     return r.status == "ok" && (r.cell.suite == "perplexity" || r.cell.suite == "prefill" || r.cell.suite == "decode");
   });
   // 8. Nothing satisfies the constraints (or the gates): say which candidate comes nearest.
-  if (!d.candidates.empty() && top_is_empty(d)) d.unsatisfied = find_nearest_miss(d.candidates, false);
-  else if (!d.candidates.empty()) d.no_gate_pass = find_nearest_miss(d.candidates, true);
+  if (!d.candidates.empty() && top_is_empty(d))
+    d.unsatisfied = find_nearest_miss(d.candidates, false);
+  else if (!d.candidates.empty())
+    d.no_gate_pass = find_nearest_miss(d.candidates, true);
   return d;
 }
 
@@ -673,12 +741,20 @@ std::vector<const Candidate*> Decision::top(int n) const {
 }
 
 namespace {
-nlohmann::json opt_json(std::optional<double> v) { return v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json opt_json(std::optional<double> v) {
+  return v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
 nlohmann::json checks_json(const std::vector<Check>& v) {
   nlohmann::json a = nlohmann::json::array();
   for (const auto& k : v)
-    a.push_back({{"name", k.name}, {"evaluated", k.evaluated}, {"pass", k.pass}, {"detail", k.detail}, {"value", opt_json(k.value)},
-                 {"limit", opt_json(k.limit)}, {"bound", k.upper ? "upper" : "lower"}, {"unit", k.unit}});
+    a.push_back({{"name", k.name},
+                 {"evaluated", k.evaluated},
+                 {"pass", k.pass},
+                 {"detail", k.detail},
+                 {"value", opt_json(k.value)},
+                 {"limit", opt_json(k.limit)},
+                 {"bound", k.upper ? "upper" : "lower"},
+                 {"unit", k.unit}});
   return a;
 }
 std::string opt_str(std::optional<double> v, int sig = 4) { return v ? fmt_num(*v, sig) : "—"; }
@@ -699,9 +775,7 @@ std::string speedup_str(const Candidate& c) {
   return c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, est(c, "speedup")) : "—";
 }
 // A candidate's name, marked when invalid cells were counted in its numbers.
-std::string marked_id(const Candidate& c) {
-  return c.includes_invalid ? c.id() + " [includes invalid cells]" : c.id();
-}
+std::string marked_id(const Candidate& c) { return c.includes_invalid ? c.id() + " [includes invalid cells]" : c.id(); }
 std::string mem_str(const Candidate& c) {
   if (!c.memory_reduction_pct) return "—";
   double v = *c.memory_reduction_pct;
@@ -725,25 +799,50 @@ nlohmann::json Decision::to_json() const {
   j["invalid_cells"] = invalid_cells;
   auto& arr = j["candidates"] = nlohmann::json::array();
   for (const auto& c : candidates) {
-    arr.push_back({{"id", c.id()}, {"format", c.format}, {"backend", c.backend}, {"threads", c.threads},
-                   {"placement", c.placement}, {"rank", c.rank}, {"eligible", c.eligible}, {"pareto", c.pareto},
-                   {"dominated_by", c.dominated_by}, {"score", c.score}, {"gates_pass", c.gates_pass},
-                   {"snr_db", opt_json(c.snr_db)}, {"cosine", opt_json(c.cosine)}, {"ppl", opt_json(c.ppl)},
-                   {"kld", opt_json(c.kld)}, {"ppl_ratio", opt_json(c.ppl_ratio)}, {"lossless", c.lossless}, {"quality_ratio", opt_json(c.quality_ratio)},
-                   {"quality_loss_pct", opt_json(c.quality_loss_pct)}, {"bits_per_weight", opt_json(c.bits_per_weight)},
-                   {"model_bytes", opt_json(c.model_bytes)}, {"memory_reduction_pct", opt_json(c.memory_reduction_pct)},
-                   {"gb_per_s", opt_json(c.gb_per_s)}, {"tokens_per_s", opt_json(c.tokens_per_s)},
-                   {"p99_us", opt_json(c.p99_us)}, {"decode_ms", opt_json(c.decode_ms)}, {"speedup", opt_json(c.speedup)},
-                   {"failed_cells", c.failed_cells}, {"invalid_cells", c.invalid_cells},
-                   {"includes_invalid", c.includes_invalid}, {"invalid_reasons", c.invalid_reasons},
-                   {"estimated", c.estimated}, {"speed_estimated", c.speed_estimated},
+    arr.push_back({{"id", c.id()},
+                   {"format", c.format},
+                   {"backend", c.backend},
+                   {"threads", c.threads},
+                   {"placement", c.placement},
+                   {"rank", c.rank},
+                   {"eligible", c.eligible},
+                   {"pareto", c.pareto},
+                   {"dominated_by", c.dominated_by},
+                   {"score", c.score},
+                   {"gates_pass", c.gates_pass},
+                   {"snr_db", opt_json(c.snr_db)},
+                   {"cosine", opt_json(c.cosine)},
+                   {"ppl", opt_json(c.ppl)},
+                   {"kld", opt_json(c.kld)},
+                   {"ppl_ratio", opt_json(c.ppl_ratio)},
+                   {"lossless", c.lossless},
+                   {"quality_ratio", opt_json(c.quality_ratio)},
+                   {"quality_loss_pct", opt_json(c.quality_loss_pct)},
+                   {"bits_per_weight", opt_json(c.bits_per_weight)},
+                   {"model_bytes", opt_json(c.model_bytes)},
+                   {"memory_reduction_pct", opt_json(c.memory_reduction_pct)},
+                   {"gb_per_s", opt_json(c.gb_per_s)},
+                   {"tokens_per_s", opt_json(c.tokens_per_s)},
+                   {"p99_us", opt_json(c.p99_us)},
+                   {"decode_ms", opt_json(c.decode_ms)},
+                   {"speedup", opt_json(c.speedup)},
+                   {"failed_cells", c.failed_cells},
+                   {"invalid_cells", c.invalid_cells},
+                   {"includes_invalid", c.includes_invalid},
+                   {"invalid_reasons", c.invalid_reasons},
+                   {"estimated", c.estimated},
+                   {"speed_estimated", c.speed_estimated},
                    {"constraints", checks_json(c.constraints)},
-                   {"gates", checks_json(c.gates)}, {"why", c.why}});
+                   {"gates", checks_json(c.gates)},
+                   {"why", c.why}});
   }
   j["recommendations"] = nlohmann::json::array();
   for (auto* c : top(3)) j["recommendations"].push_back(c->id());
   auto miss_json = [](const std::optional<NearestMiss>& m) {
-    return m ? nlohmann::json{{"message", m->message()}, {"checks", m->checks}, {"nearest", m->candidate}, {"misses", m->misses}}
+    return m ? nlohmann::json{{"message", m->message()},
+                              {"checks", m->checks},
+                              {"nearest", m->candidate},
+                              {"misses", m->misses}}
              : nlohmann::json(nullptr);
   };
   j["unsatisfied"] = miss_json(unsatisfied);
@@ -753,23 +852,26 @@ nlohmann::json Decision::to_json() const {
 
 std::string Decision::text() const {
   std::string o;
-  o += fmt::format("Baseline: {}; quality: {}; {}\n{}", baseline_format.empty() ? "none" : baseline_format, quality_basis, speed_basis,
-                   gates_line());
+  o += fmt::format("Baseline: {}; quality: {}; {}\n{}", baseline_format.empty() ? "none" : baseline_format,
+                   quality_basis, speed_basis, gates_line());
   for (const auto& n : notes) o += "note: " + n + "\n";
   auto t = top(3);
   o += "\nTop recommendations:\n";
-  if (unsatisfied) o += "  none: " + unsatisfied->message() + "\n";
-  else if (t.empty()) o += "  none: no candidate satisfies the constraints\n";
+  if (unsatisfied)
+    o += "  none: " + unsatisfied->message() + "\n";
+  else if (t.empty())
+    o += "  none: no candidate satisfies the constraints\n";
   for (auto* c : t) o += fmt::format("  {}. {}  ({})\n", c->rank, marked_id(*c), c->why);
   if (no_gate_pass) o += "warning: " + no_gate_pass->message() + "\n";
   const size_t ngates = candidates.empty() ? 0 : candidates[0].gates.size();
-  o += fmt::format("\n{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}", "rank", "candidate", "quality", "bits/w", "GB/s", "tok/s",
-                   "speedup", "mem-red", "pareto");
+  o += fmt::format("\n{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}", "rank", "candidate", "quality", "bits/w",
+                   "GB/s", "tok/s", "speedup", "mem-red", "pareto");
   for (size_t i = 0; i < ngates; ++i) o += fmt::format(" {:>5}", fmt::format("G{}", i + 1));
   o += "\n";
   for (const auto& c : candidates) {
-    o += fmt::format("{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}", c.rank ? std::to_string(c.rank) : "-", c.id().substr(0, 34),
-                     quality_str(c), opt_str(c.bits_per_weight, 3), opt_str(c.gb_per_s, 3) + (c.is_estimate("gb_per_s") ? "~" : ""),
+    o += fmt::format("{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}", c.rank ? std::to_string(c.rank) : "-",
+                     c.id().substr(0, 34), quality_str(c), opt_str(c.bits_per_weight, 3),
+                     opt_str(c.gb_per_s, 3) + (c.is_estimate("gb_per_s") ? "~" : ""),
                      opt_str(c.tokens_per_s, 3) + (c.is_estimate("tokens_per_s") ? "~" : ""),
                      c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, c.is_estimate("speedup") ? "~" : "") : "—",
                      c.memory_reduction_pct ? pct(*c.memory_reduction_pct) : "—", c.pareto ? "yes" : "");
@@ -788,15 +890,19 @@ std::string Decision::markdown() const {
   std::string o;
   auto t = top(3);
   o += "### Top recommendations\n\n";
-  if (unsatisfied) o += "**No recommendation:** " + md_escape(unsatisfied->message()) + ".\n";
-  else if (t.empty()) o += "No candidate satisfies the constraints.\n";
+  if (unsatisfied)
+    o += "**No recommendation:** " + md_escape(unsatisfied->message()) + ".\n";
+  else if (t.empty())
+    o += "No candidate satisfies the constraints.\n";
   for (auto* c : t) o += fmt::format("{}. **{}** — {}\n", c->rank, md_escape(marked_id(*c)), md_escape(c->why));
   if (no_gate_pass) o += "\n> warning: " + md_escape(no_gate_pass->message()) + "\n";
-  o += fmt::format("\nBaseline: {}. Quality: {}. Speed: {}.\n", md_escape(baseline_format.empty() ? "none" : baseline_format),
-                   md_escape(quality_basis), md_escape(speed_basis));
+  o += fmt::format("\nBaseline: {}. Quality: {}. Speed: {}.\n",
+                   md_escape(baseline_format.empty() ? "none" : baseline_format), md_escape(quality_basis),
+                   md_escape(speed_basis));
   for (const auto& n : notes) o += "\n> note: " + md_escape(n) + "\n";
   if (!invalid_cells.empty()) {
-    o += fmt::format("\n#### Invalid cells {}\n\n", opt.include_invalid ? "included (--include-invalid)" : "left out of the ranking");
+    o += fmt::format("\n#### Invalid cells {}\n\n",
+                     opt.include_invalid ? "included (--include-invalid)" : "left out of the ranking");
     for (const auto& x : invalid_cells) o += "- " + md_escape(x) + "\n";
   }
   if (candidates.empty()) return o;
@@ -807,9 +913,8 @@ std::string Decision::markdown() const {
   o += "---|\n";
   for (const auto& c : candidates) {
     o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} | ", c.rank ? std::to_string(c.rank) : "—",
-                     md_escape(marked_id(c)), md_escape(quality_str(c)), opt_str(c.bits_per_weight, 3), md_escape(speed_str(c)),
-                     speedup_str(c),
-                     mem_str(c), c.pareto ? "★" : "", c.score);
+                     md_escape(marked_id(c)), md_escape(quality_str(c)), opt_str(c.bits_per_weight, 3),
+                     md_escape(speed_str(c)), speedup_str(c), mem_str(c), c.pareto ? "★" : "", c.score);
     for (const auto& g : c.gates) o += gate_str(g) + (g.evaluated ? " " + md_escape(g.detail) : "") + " | ";
     o += md_escape(c.why) + " |\n";
   }
@@ -818,7 +923,8 @@ std::string Decision::markdown() const {
 
 std::string Decision::html() const {
   std::string o;
-  if (unsatisfied) o += "<p class=\"note unsatisfied\"><b>No recommendation:</b> " + html_escape(unsatisfied->message()) + "</p>\n";
+  if (unsatisfied)
+    o += "<p class=\"note unsatisfied\"><b>No recommendation:</b> " + html_escape(unsatisfied->message()) + "</p>\n";
   if (no_gate_pass) o += "<p class=\"note no-gate-pass\">Warning: " + html_escape(no_gate_pass->message()) + "</p>\n";
   o += "<table class=\"decision sortable\" id=\"decision-matrix\"><thead><tr>"
        "<th data-type=\"num\">rank</th><th>candidate</th><th data-type=\"num\">quality</th>"
@@ -827,15 +933,20 @@ std::string Decision::html() const {
   if (!candidates.empty())
     for (const auto& g : candidates[0].gates) o += "<th>" + html_escape(g.name) + "</th>";
   o += "<th>why</th></tr></thead><tbody>\n";
-  auto numattr = [](std::optional<double> v) { return v ? fmt::format(" data-v=\"{}\"", *v) : std::string(" data-v=\"\""); };
+  auto numattr = [](std::optional<double> v) {
+    return v ? fmt::format(" data-v=\"{}\"", *v) : std::string(" data-v=\"\"");
+  };
   for (const auto& c : candidates) {
-    std::optional<double> qv = c.ppl ? std::optional<double>(-*c.ppl) : (c.lossless ? std::optional<double>(1e9) : c.snr_db);
+    std::optional<double> qv =
+        c.ppl ? std::optional<double>(-*c.ppl) : (c.lossless ? std::optional<double>(1e9) : c.snr_db);
     std::optional<double> sv = c.tokens_per_s ? c.tokens_per_s : c.gb_per_s;
     o += fmt::format("<tr class=\"{}{}{}\"{}>", c.eligible ? "eligible" : "excluded", c.pareto ? " pareto" : "",
                      c.includes_invalid ? " invalid" : "",
-                     c.invalid_cells ? " title=\"" + html_escape(fmt::format("{} invalid cell(s) {}: {}", c.invalid_cells,
-                                                                             c.includes_invalid ? "included" : "left out",
-                                                                             fmt::join(c.invalid_reasons, "; "))) + "\""
+                     c.invalid_cells ? " title=\"" +
+                                           html_escape(fmt::format("{} invalid cell(s) {}: {}", c.invalid_cells,
+                                                                   c.includes_invalid ? "included" : "left out",
+                                                                   fmt::join(c.invalid_reasons, "; "))) +
+                                           "\""
                                      : std::string());
     o += fmt::format("<td data-v=\"{}\">{}</td>", c.rank ? c.rank : 100000, c.rank ? std::to_string(c.rank) : "—");
     o += "<td>" + html_escape(marked_id(c)) + "</td>";
@@ -847,14 +958,18 @@ std::string Decision::html() const {
     o += std::string("<td>") + (c.pareto ? "★" : "") + "</td>";
     o += fmt::format("<td data-v=\"{}\">{:.2f}</td>", c.score, c.score);
     for (const auto& g : c.gates)
-      o += fmt::format("<td class=\"{}\">{}</td>", !g.evaluated ? "na" : g.pass ? "pass" : "fail",
+      o += fmt::format("<td class=\"{}\">{}</td>",
+                       !g.evaluated ? "na"
+                       : g.pass     ? "pass"
+                                    : "fail",
                        html_escape(gate_str(g) + (g.evaluated ? " " + g.detail : "")));
     o += "<td class=\"why\">" + html_escape(c.why) + "</td></tr>\n";
   }
   o += "</tbody></table>\n";
   if (!invalid_cells.empty()) {
     o += fmt::format("<p class=\"meta\">Invalid cells {}:</p><ul class=\"invalid-list\">",
-                     opt.include_invalid ? "included in the ranking (--include-invalid), marked" : "left out of ranking, Pareto front and gates");
+                     opt.include_invalid ? "included in the ranking (--include-invalid), marked"
+                                         : "left out of ranking, Pareto front and gates");
     for (const auto& x : invalid_cells) o += "<li class=\"invalid\">" + html_escape(x) + "</li>";
     o += "</ul>\n";
   }
@@ -863,8 +978,10 @@ std::string Decision::html() const {
 
 std::string Decision::invalid_list_text() const {
   if (invalid_cells.empty()) return "";
-  std::string o = opt.include_invalid ? "\nInvalid cells included (--include-invalid):\n"
-                                      : "\nInvalid cells left out of ranking, Pareto front and gates (--include-invalid counts them):\n";
+  std::string o =
+      opt.include_invalid
+          ? "\nInvalid cells included (--include-invalid):\n"
+          : "\nInvalid cells left out of ranking, Pareto front and gates (--include-invalid counts them):\n";
   for (const auto& x : invalid_cells) o += "  " + x + "\n";
   return o;
 }
@@ -872,7 +989,8 @@ std::string Decision::invalid_list_text() const {
 namespace {
 
 struct RecommendArgs {
-  std::string report, memory_budget, min_throughput, max_p99, max_quality_loss, device_class, weights, distribution, model;
+  std::string report, memory_budget, min_throughput, max_p99, max_quality_loss, device_class, weights, distribution,
+      model;
   std::string html, md, junit;
   bool json = false, include_invalid = false;
   double max_ppl_increase = 5.0, max_kld = 0.10;
@@ -901,28 +1019,38 @@ DecisionOptions recommend_options(const RecommendArgs& a) {
 
 void add_recommend(CLI::App& app) {
   auto a = std::make_shared<RecommendArgs>();
-  auto* cmd = app.add_subcommand("recommend", "Rank (format, backend, threads, placement) candidates under constraints "
-                                              "(exit 0: a recommendation, 1: no candidate satisfies the constraints, 2: bad input)");
+  auto* cmd = app.add_subcommand("recommend",
+                                 "Rank (format, backend, threads, placement) candidates under constraints "
+                                 "(exit 0: a recommendation, 1: no candidate satisfies the constraints, 2: bad input)");
   cmd->add_option("report", a->report, "report.json of a run")->required();
-  cmd->add_option("--memory-budget", a->memory_budget, "Model weights (+ KV cache with model cells) must fit, e.g. 2GiB");
-  cmd->add_option("--min-throughput", a->min_throughput, "e.g. 20GB/s (throughput suite) or 15tokens/s (latency suite)");
+  cmd->add_option("--memory-budget", a->memory_budget,
+                  "Model weights (+ KV cache with model cells) must fit, e.g. 2GiB");
+  cmd->add_option("--min-throughput", a->min_throughput,
+                  "e.g. 20GB/s (throughput suite) or 15tokens/s (latency suite)");
   cmd->add_option("--max-p99-latency", a->max_p99, "e.g. 5ms (latency suite p99)");
   cmd->add_option("--max-quality-loss", a->max_quality_loss, "e.g. 3% (ppl increase or 1-cosine) or 1dB (SNR vs F16)");
   cmd->add_option("--device-class", a->device_class,
-                  "Default memory budget, thread cap, weights and speed phase of a class; desktop and edge-server are the old names "
-                  "of laptop and server:\n" + device_class_table());
+                  "Default memory budget, thread cap, weights and speed phase of a class; desktop and edge-server are "
+                  "the old names "
+                  "of laptop and server:\n" +
+                      device_class_table());
   cmd->add_option("--weights", a->weights, "Score weights, e.g. quality=1,speed=1,memory=1");
   cmd->add_option("--distribution", a->distribution, "quant-error distribution for quality (default gaussian)");
   cmd->add_option("--model", a->model, "Model (memory suite workload) whose size must fit the budget");
   cmd->add_flag("--json", a->json, "Print JSON");
-  cmd->add_option("--html", a->html, "Write the decision as a self-contained HTML page (Pareto plot, ranked table, reasons)");
+  cmd->add_option("--html", a->html,
+                  "Write the decision as a self-contained HTML page (Pareto plot, ranked table, reasons)");
   cmd->add_option("--md", a->md, "Write the decision as Markdown");
-  cmd->add_option("--junit", a->junit, "Write JUnit XML: one testcase per constraint and gate of the top candidate, or the nearest miss");
+  cmd->add_option("--junit", a->junit,
+                  "Write JUnit XML: one testcase per constraint and gate of the top candidate, or the nearest miss");
   cmd->add_flag("--include-invalid", a->include_invalid, "Rank cells whose measurement is invalid too (marked)");
-  cmd->add_option("--max-ppl-increase", a->max_ppl_increase, "Gate on measured perplexity: % over the KLD base (default 5)")
+  cmd->add_option("--max-ppl-increase", a->max_ppl_increase,
+                  "Gate on measured perplexity: % over the KLD base (default 5)")
       ->check(CLI::Range(0.0, 1e6));
-  cmd->add_option("--max-kld", a->max_kld, "Gate on measured mean KL divergence, nats (default 0.10)")->check(CLI::Range(0.0, 1e6));
-  cmd->add_option("--phase", a->phase, "Model speed axis: decode (interactive) or prefill (batch); default: the device class's, else decode")
+  cmd->add_option("--max-kld", a->max_kld, "Gate on measured mean KL divergence, nats (default 0.10)")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--phase", a->phase,
+                  "Model speed axis: decode (interactive) or prefill (batch); default: the device class's, else decode")
       ->check(CLI::IsMember({"decode", "prefill"}));
   cmd->callback([a] {
     DecisionOptions o = recommend_options(*a);
@@ -931,8 +1059,10 @@ void add_recommend(CLI::App& app) {
     if (!a->html.empty()) write_file_atomic(a->html, decision_page_html(d, rep.results));
     if (!a->md.empty()) write_file_atomic(a->md, "## Decision\n\n" + d.markdown());
     if (!a->junit.empty()) write_file_atomic(a->junit, d.junit());
-    if (a->json) std::printf("%s\n", d.to_json().dump(2).c_str());
-    else std::fputs(d.text().c_str(), stdout);
+    if (a->json)
+      std::printf("%s\n", d.to_json().dump(2).c_str());
+    else
+      std::fputs(d.text().c_str(), stdout);
     set_exit_code(d.unsatisfied ? kExitVerdict : kExitOk);
   });
 }
@@ -944,12 +1074,15 @@ QB_REGISTER_COMMAND(recommend, "recommend", 61, add_recommend);
 namespace qb::rep {
 std::string Decision::gates_line() const {
   if (quality_basis.rfind("measured perplexity", 0) == 0)
-    return fmt::format("Default gates: PPL increase <= {}% and KLD <= {} vs the KLD base; vs {}: >= {}x speed-up, >= {}% memory reduction.\n",
-                       fmt_num(opt.gate_max_ppl_increase_pct), fmt_num(opt.gate_max_kld),
-                       baseline_format.empty() ? "F16/F32" : baseline_format, fmt_num(opt.gate_speedup),
-                       fmt_num(opt.gate_memory_reduction_pct));
-  return fmt::format("Default gates vs {}: quality >= {}% of full precision, >= {}x speed-up, >= {}% memory reduction.\n",
-                     baseline_format.empty() ? "F16/F32" : baseline_format, fmt_num(opt.gate_quality_ratio * 100),
-                     fmt_num(opt.gate_speedup), fmt_num(opt.gate_memory_reduction_pct));
+    return fmt::format(
+        "Default gates: PPL increase <= {}% and KLD <= {} vs the KLD base; vs {}: >= {}x speed-up, >= {}% memory "
+        "reduction.\n",
+        fmt_num(opt.gate_max_ppl_increase_pct), fmt_num(opt.gate_max_kld),
+        baseline_format.empty() ? "F16/F32" : baseline_format, fmt_num(opt.gate_speedup),
+        fmt_num(opt.gate_memory_reduction_pct));
+  return fmt::format(
+      "Default gates vs {}: quality >= {}% of full precision, >= {}x speed-up, >= {}% memory reduction.\n",
+      baseline_format.empty() ? "F16/F32" : baseline_format, fmt_num(opt.gate_quality_ratio * 100),
+      fmt_num(opt.gate_speedup), fmt_num(opt.gate_memory_reduction_pct));
 }
 }  // namespace qb::rep

@@ -14,19 +14,19 @@
 namespace qb::rep {
 
 struct DecisionOptions {
-  std::optional<double> memory_budget_bytes;  // model bytes must fit
-  bool memory_budget_explicit = false;        // false: a device-class default (skipped without data)
-  std::optional<double> min_throughput;       // in throughput_metric units
-  std::string throughput_metric = "gb_per_s"; // or "tokens_per_s"
+  std::optional<double> memory_budget_bytes;   // model bytes must fit
+  bool memory_budget_explicit = false;         // false: a device-class default (skipped without data)
+  std::optional<double> min_throughput;        // in throughput_metric units
+  std::string throughput_metric = "gb_per_s";  // or "tokens_per_s"
   std::optional<double> max_p99_us;
-  std::optional<double> max_quality_loss;     // in % (quality_loss_db false) or dB
+  std::optional<double> max_quality_loss;  // in % (quality_loss_db false) or dB
   bool quality_loss_db = false;
-  int max_threads = 0;                        // 0 = no limit (device classes set one)
-  std::string device_class;                   // "" or a device_class.h name (aliases resolved)
+  int max_threads = 0;       // 0 = no limit (device classes set one)
+  std::string device_class;  // "" or a device_class.h name (aliases resolved)
   double w_quality = 1, w_speed = 1, w_memory = 1;
-  std::string distribution;                   // quant-error workload; "" = gaussian or first
-  std::string model;                          // memory-suite model for the budget; "" = latency's or largest
-  bool include_invalid = false;               // rank cells whose valid is false too (marked)
+  std::string distribution;      // quant-error workload; "" = gaussian or first
+  std::string model;             // memory-suite model for the budget; "" = latency's or largest
+  bool include_invalid = false;  // rank cells whose valid is false too (marked)
   // Default gates versus the full-precision baseline.
   double gate_quality_ratio = 0.95, gate_speedup = 2.0, gate_memory_reduction_pct = 50.0;
   // Quality gates in llama.cpp's terms, used instead of gate_quality_ratio when the report has
@@ -64,9 +64,9 @@ struct Check {
 // A constraint (or default gate) that no candidate meets: which candidate comes nearest, and by
 // how much it misses each check it fails.
 struct NearestMiss {
-  std::string what;       // "constraints" | "default gates"
-  std::string checks;     // the failed checks of all candidates, "; "-joined names
-  std::string candidate;  // the nearest miss's id ("" when no candidate has numbers)
+  std::string what;                 // "constraints" | "default gates"
+  std::string checks;               // the failed checks of all candidates, "; "-joined names
+  std::string candidate;            // the nearest miss's id ("" when no candidate has numbers)
   std::vector<std::string> misses;  // "memory <= 1.00 GiB by 120 MiB (12%)"
   std::string message() const;      // "no candidate satisfies ...; nearest miss: ..."
 };
@@ -82,10 +82,10 @@ struct Candidate {
   std::optional<double> quality_ratio;             // 1.0 = full precision (ppl_base/ppl or cosine)
   std::optional<double> quality_loss_pct;          // ppl increase %, or (1 - cosine) * 100
   std::optional<double> bits_per_weight, model_bytes;
-  std::optional<double> memory_reduction_pct;      // vs baseline bits/weight
+  std::optional<double> memory_reduction_pct;                       // vs baseline bits/weight
   std::optional<double> gb_per_s, tokens_per_s, p99_us, decode_ms;  // speed
   std::optional<double> weight_bytes, kv_cache_bytes;               // model cells (max over them)
-  std::optional<double> speedup;                   // geomean baseline time / time over shared workloads
+  std::optional<double> speedup;  // geomean baseline time / time over shared workloads
   int speed_cells = 0, failed_cells = 0;
   std::vector<std::string> failures;
   // Cells whose valid is false: left out of every number above, or (include_invalid) counted.
@@ -111,11 +111,11 @@ struct Candidate {
 
 struct Decision {
   DecisionOptions opt;
-  std::string baseline_format;   // F16 or F32 (speed and memory baseline)
-  std::string distribution;      // quant-error distribution used
-  std::string model;             // model whose size is checked ("" = largest)
-  std::string quality_basis;     // "perplexity" | "cosine (quant-error)" | "none"
-  std::string speed_basis;       // description
+  std::string baseline_format;        // F16 or F32 (speed and memory baseline)
+  std::string distribution;           // quant-error distribution used
+  std::string model;                  // model whose size is checked ("" = largest)
+  std::string quality_basis;          // "perplexity" | "cosine (quant-error)" | "none"
+  std::string speed_basis;            // description
   std::vector<Candidate> candidates;  // eligible in rank order, then excluded
   std::vector<std::string> notes;
   // Invalid cells ("cell: reasons"): left out of ranking, Pareto front and gates (listed here),

@@ -14,7 +14,8 @@ const DeviceClass kClasses[] = {
     {"mobile", "", 4, 4, 1, 1, 2, "decode", "phone or tablet: 4 GiB, 4 threads, memory weighted x2"},
     {"laptop", "desktop", 16, 8, 1, 1, 1, "decode", "laptop or desktop: 16 GiB, 8 threads, equal weights"},
     {"server", "edge-server", 64, 0, 1, 2, 0.5, "prefill", "edge server: 64 GiB, all threads, speed weighted x2"},
-    {"embedded", "", 1, 2, 1, 1, 3, "decode", "single-board computer (Raspberry Pi class): 1 GiB, 2 threads, memory weighted x3"},
+    {"embedded", "", 1, 2, 1, 1, 3, "decode",
+     "single-board computer (Raspberry Pi class): 1 GiB, 2 threads, memory weighted x3"},
 };
 }  // namespace
 
@@ -36,8 +37,8 @@ std::string device_class_names() {
 std::string device_class_table() {
   std::string o;
   for (const auto& c : kClasses)
-    o += fmt::format("{}{}{}: {}; speed axis {} tokens/s", o.empty() ? "" : "\n", c.name, *c.alias ? fmt::format(" (alias {})", c.alias) : "", c.what,
-                     c.phase);
+    o += fmt::format("{}{}{}: {}; speed axis {} tokens/s", o.empty() ? "" : "\n", c.name,
+                     *c.alias ? fmt::format(" (alias {})", c.alias) : "", c.what, c.phase);
   return o;
 }
 

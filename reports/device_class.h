@@ -9,12 +9,12 @@ namespace qb::rep {
 
 struct DeviceClass {
   const char* name;
-  const char* alias;            // an older name that still works ("" = none)
-  double memory_budget_gib;     // model weights + KV cache must fit
-  int max_threads;              // 0 = no cap
+  const char* alias;         // an older name that still works ("" = none)
+  double memory_budget_gib;  // model weights + KV cache must fit
+  int max_threads;           // 0 = no cap
   double w_quality, w_speed, w_memory;
-  const char* phase;            // model speed axis: "decode" (interactive) or "prefill" (batch)
-  const char* what;             // one line for --help and the docs
+  const char* phase;  // model speed axis: "decode" (interactive) or "prefill" (batch)
+  const char* what;   // one line for --help and the docs
 };
 
 std::span<const DeviceClass> device_classes();

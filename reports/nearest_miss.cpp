@@ -59,7 +59,8 @@ std::optional<NearestMiss> find_nearest_miss(const std::vector<Candidate>& cands
     double dist = 0;
     size_t n = 0;
     for (const auto& k : checks_of(c)) {
-      if (std::find(names.begin(), names.end(), k.name) == names.end() && (!gates || k.evaluated)) names.push_back(k.name);
+      if (std::find(names.begin(), names.end(), k.name) == names.end() && (!gates || k.evaluated))
+        names.push_back(k.name);
       any_gate |= gates && k.evaluated;
       if (!failed(k)) continue;
       ++n;

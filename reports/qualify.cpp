@@ -21,9 +21,7 @@ const char* kOps[] = {">=", ">", "<=", "<", "==", "!="};
 const char* kAggs[] = {"worst", "min", "max", "mean", "median", "geomean", "sum", "count"};
 const char* kCellFields[] = {"suite", "format", "backend", "workload", "threads", "placement", "status"};
 
-bool in(const std::string& s, const auto& arr) {
-  return std::find(std::begin(arr), std::end(arr), s) != std::end(arr);
-}
+bool in(const std::string& s, const auto& arr) { return std::find(std::begin(arr), std::end(arr), s) != std::end(arr); }
 
 // The value of a selector field for a cell (json), or null when absent.
 nlohmann::json field_value(const CellResult& r, const std::string& field) {
@@ -103,7 +101,9 @@ void validate_select(const nlohmann::json& sel, const std::string& where) {
   if (!sel.is_object()) throw UsageError(fmt::format("{}: must be an object of cell fields", where));
   for (const auto& [k, v] : sel.items()) {
     if (!in(k, kCellFields) && k.rfind("params.", 0) != 0)
-      throw UsageError(fmt::format("{}.{}: unknown field: use suite, format, backend, workload, threads, placement, status or params.NAME", where, k));
+      throw UsageError(fmt::format(
+          "{}.{}: unknown field: use suite, format, backend, workload, threads, placement, status or params.NAME",
+          where, k));
     auto ok = [](const nlohmann::json& x) { return x.is_string() || x.is_number() || x.is_boolean(); };
     if (v.is_array() ? !std::all_of(v.begin(), v.end(), ok) || v.empty() : !ok(v))
       throw UsageError(fmt::format("{}.{}: expected a string (glob), number, or a list of them", where, k));
@@ -116,7 +116,8 @@ void validate_profile(const nlohmann::json& p, const std::string& path) {
   if (!p.is_object()) throw UsageError(fmt::format("{}: a profile must be a JSON object", path));
   if (!p.contains("gates") || !p["gates"].is_array() || p["gates"].empty())
     throw UsageError(fmt::format("{}: field 'gates' missing, empty or not an array", path));
-  if (p.contains("name") && !p["name"].is_string()) throw UsageError(fmt::format("{}: field 'name' must be a string", path));
+  if (p.contains("name") && !p["name"].is_string())
+    throw UsageError(fmt::format("{}: field 'name' must be a string", path));
   size_t i = 0;
   for (const auto& g : p["gates"]) {
     std::string w = fmt::format("{}: gates[{}]", path, i++);
@@ -140,14 +141,14 @@ void validate_profile(const nlohmann::json& p, const std::string& path) {
     if (g.contains("min_cells") && (!g["min_cells"].is_number_integer() || g["min_cells"].get<int>() < 0))
       throw UsageError(w + ".min_cells: must be an integer >= 0");
     for (const auto& [k, v] : g.items())
-      if (!in(k, std::vector<std::string>{"name", "description", "select", "metric", "aggregate", "op", "threshold", "baseline",
-                                          "require_valid", "min_cells", "optional"}))
+      if (!in(k, std::vector<std::string>{"name", "description", "select", "metric", "aggregate", "op", "threshold",
+                                          "baseline", "require_valid", "min_cells", "optional"}))
         throw UsageError(fmt::format("{}.{}: unknown field", w, k));
   }
 }
 
-Qualification qualify(const nlohmann::json& profile, const std::string& profile_path, const std::vector<CellResult>& results,
-                      bool include_invalid) {
+Qualification qualify(const nlohmann::json& profile, const std::string& profile_path,
+                      const std::vector<CellResult>& results, bool include_invalid) {
   validate_profile(profile, profile_path);
   Qualification q;
   q.profile_path = profile_path;
@@ -203,7 +204,8 @@ Qualification qualify(const nlohmann::json& profile, const std::string& profile_
     if (failed && gr.aggregate != "count") notes.push_back(fmt::format("{} matching cell(s) failed", failed));
     if (dropped) notes.push_back(fmt::format("{} invalid cell(s) dropped", dropped));
     if (estimated) notes.push_back(fmt::format("value is an estimate (no cell measured '{}')", gr.metric));
-    if (estimates_ignored) notes.push_back(fmt::format("{} estimate(s) ignored: measured cells present", estimates_ignored));
+    if (estimates_ignored)
+      notes.push_back(fmt::format("{} estimate(s) ignored: measured cells present", estimates_ignored));
     if (int(vals.size()) < std::max(1, min_cells) && gr.aggregate != "count") {
       gr.status = g.value("optional", false) ? "skipped" : "fail";
       notes.insert(notes.begin(), fmt::format("{} cell(s) with metric '{}' matched (need {})", vals.size(), gr.metric,
@@ -235,9 +237,12 @@ Qualification qualify(const nlohmann::json& profile, const std::string& profile_
     gr.value = value;
     const bool pass = compare_op(value, gr.op, gr.threshold);
     gr.status = pass ? "pass" : "fail";
-    if (gr.op[0] == '>') gr.margin = value - gr.threshold;
-    else if (gr.op[0] == '<') gr.margin = gr.threshold - value;
-    else gr.margin = gr.op == "==" ? -std::fabs(value - gr.threshold) : std::fabs(value - gr.threshold);
+    if (gr.op[0] == '>')
+      gr.margin = value - gr.threshold;
+    else if (gr.op[0] == '<')
+      gr.margin = gr.threshold - value;
+    else
+      gr.margin = gr.op == "==" ? -std::fabs(value - gr.threshold) : std::fabs(value - gr.threshold);
     gr.margin_pct = gr.threshold != 0 ? gr.margin / std::fabs(gr.threshold) * 100 : 0;
     gr.detail = gr.baseline_value
                     ? fmt::format("change {:+.2f}% {} {}% {} over {} cell(s); {}", value, gr.op, fmt_num(gr.threshold),
@@ -256,9 +261,13 @@ bool Qualification::pass() const {
 
 std::string Qualification::text() const {
   std::string o = fmt::format("profile: {} ({})\nreport: {}\n\n", profile_name, profile_path, report_path);
-  o += fmt::format("{:<8} {:<50} {:>12} {:>4} {:>10} {:>12}\n", "verdict", "gate", "value", "op", "threshold", "margin");
+  o +=
+      fmt::format("{:<8} {:<50} {:>12} {:>4} {:>10} {:>12}\n", "verdict", "gate", "value", "op", "threshold", "margin");
   for (const auto& g : gates)
-    o += fmt::format("{:<8} {:<50} {:>12} {:>4} {:>10} {:>12}\n  {}\n", g.status == "pass" ? "PASS" : g.status == "fail" ? "FAIL" : "skip",
+    o += fmt::format("{:<8} {:<50} {:>12} {:>4} {:>10} {:>12}\n  {}\n",
+                     g.status == "pass"   ? "PASS"
+                     : g.status == "fail" ? "FAIL"
+                                          : "skip",
                      g.name.substr(0, 50), g.value ? fmt_num(*g.value) : "—", g.op, fmt_num(g.threshold),
                      g.value ? fmt::format("{} ({:+.1f}%)", fmt_num(g.margin, 3), g.margin_pct) : "—", g.detail);
   int failed = 0;
@@ -271,17 +280,20 @@ std::string Qualification::junit() const {
   int failures = 0, skipped = 0;
   for (const auto& g : gates) failures += g.status == "fail", skipped += g.status == "skipped";
   std::string o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  o += fmt::format("<testsuites name=\"qbench qualify\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n", gates.size(),
-                   failures, skipped);
+  o += fmt::format("<testsuites name=\"qbench qualify\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n",
+                   gates.size(), failures, skipped);
   o += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"0\">\n",
                    xml_escape(profile_name), gates.size(), failures, skipped);
-  o += fmt::format("    <properties><property name=\"profile\" value=\"{}\"/><property name=\"report\" value=\"{}\"/></properties>\n",
-                   xml_escape(profile_path), xml_escape(report_path));
+  o += fmt::format(
+      "    <properties><property name=\"profile\" value=\"{}\"/><property name=\"report\" "
+      "value=\"{}\"/></properties>\n",
+      xml_escape(profile_path), xml_escape(report_path));
   for (const auto& g : gates) {
     o += fmt::format("    <testcase classname=\"qbench.qualify.{}\" name=\"{}\" time=\"0\">", xml_escape(profile_name),
                      xml_escape(g.name));
     if (g.status == "fail")
-      o += fmt::format("\n      <failure message=\"{}\" type=\"gate\">{}</failure>\n    ", xml_escape(g.detail), xml_escape(g.detail));
+      o += fmt::format("\n      <failure message=\"{}\" type=\"gate\">{}</failure>\n    ", xml_escape(g.detail),
+                       xml_escape(g.detail));
     else if (g.status == "skipped")
       o += fmt::format("\n      <skipped message=\"{}\"/>\n    ", xml_escape(g.detail));
     else
@@ -293,15 +305,23 @@ std::string Qualification::junit() const {
 }
 
 nlohmann::json Qualification::to_json() const {
-  nlohmann::json j = {{"profile", profile_name}, {"profile_path", profile_path}, {"report", report_path},
+  nlohmann::json j = {{"profile", profile_name},
+                      {"profile_path", profile_path},
+                      {"report", report_path},
                       {"verdict", pass() ? "pass" : "fail"}};
   auto& a = j["gates"] = nlohmann::json::array();
   for (const auto& g : gates)
-    a.push_back({{"name", g.name}, {"status", g.status}, {"metric", g.metric}, {"aggregate", g.aggregate}, {"op", g.op},
-                 {"threshold", g.threshold}, {"value", g.value ? nlohmann::json(*g.value) : nlohmann::json(nullptr)},
+    a.push_back({{"name", g.name},
+                 {"status", g.status},
+                 {"metric", g.metric},
+                 {"aggregate", g.aggregate},
+                 {"op", g.op},
+                 {"threshold", g.threshold},
+                 {"value", g.value ? nlohmann::json(*g.value) : nlohmann::json(nullptr)},
                  {"baseline_value", g.baseline_value ? nlohmann::json(*g.baseline_value) : nlohmann::json(nullptr)},
                  {"margin", g.value ? nlohmann::json(g.margin) : nlohmann::json(nullptr)},
-                 {"margin_pct", g.value ? nlohmann::json(g.margin_pct) : nlohmann::json(nullptr)}, {"cells", g.cells},
+                 {"margin_pct", g.value ? nlohmann::json(g.margin_pct) : nlohmann::json(nullptr)},
+                 {"cells", g.cells},
                  {"detail", g.detail}});
   return j;
 }
@@ -315,13 +335,15 @@ struct QualifyArgs {
 
 void add_qualify(CLI::App& app) {
   auto a = std::make_shared<QualifyArgs>();
-  auto* cmd = app.add_subcommand("qualify", "Check a report against a profile of named gates (exit 0 pass, 1 fail, 2 bad input)");
+  auto* cmd = app.add_subcommand("qualify",
+                                 "Check a report against a profile of named gates (exit 0 pass, 1 fail, 2 bad input)");
   cmd->add_option("--profile", a->profile, "Profile JSON (see reports/profiles/)")->required();
   cmd->add_option("report", a->report, "report.json of a run")->required();
   cmd->add_option("--junit", a->junit, "Write JUnit XML (one testcase per gate)");
   cmd->add_option("--json", a->json, "Write the verdicts as JSON");
-  cmd->add_flag("--include-invalid", a->include_invalid,
-                "Let cells whose measurement is invalid decide gates too (overrides require_valid; marked in the details)");
+  cmd->add_flag(
+      "--include-invalid", a->include_invalid,
+      "Let cells whose measurement is invalid decide gates too (overrides require_valid; marked in the details)");
   cmd->callback([a] {
     std::ifstream in(a->profile);
     if (!in) throw UsageError(fmt::format("cannot read profile '{}'", a->profile));

@@ -36,12 +36,12 @@ struct GateResult {
   std::string name;
   std::string metric, aggregate, op;
   double threshold = 0;
-  std::string status;   // "pass" | "fail" | "skipped"
+  std::string status;  // "pass" | "fail" | "skipped"
   std::optional<double> value;
   std::optional<double> baseline_value;  // when the gate is relative
-  double margin = 0;       // how far inside (>0) or outside (<0) the threshold, metric units
-  double margin_pct = 0;   // margin relative to |threshold|
-  int cells = 0;           // cells aggregated
+  double margin = 0;                     // how far inside (>0) or outside (<0) the threshold, metric units
+  double margin_pct = 0;                 // margin relative to |threshold|
+  int cells = 0;                         // cells aggregated
   std::string detail;
 };
 

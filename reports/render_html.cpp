@@ -19,8 +19,8 @@
 #include "decision_html.h"
 #include "qb/report.h"
 #include "render.h"
-#include "tables.h"
 #include "report_common.h"
+#include "tables.h"
 
 namespace qb::rep {
 
@@ -178,7 +178,8 @@ std::string cell_label(const json& r) {
 
 // <tr> of a cell: greyed with its reasons on hover when its measurement is invalid.
 std::string row_open(const CellResult& r) {
-  return is_invalid(r) ? "<tr class=\"invalid\" title=\"" + esc("invalid, left out of every mean and ranking: " + invalid_reason(r)) + "\">"
+  return is_invalid(r) ? "<tr class=\"invalid\" title=\"" +
+                             esc("invalid, left out of every mean and ranking: " + invalid_reason(r)) + "\">"
                        : std::string("<tr>");
 }
 
@@ -187,8 +188,9 @@ std::string row_open(const CellResult& r) {
 std::string metric_td(const CellResult& r, const std::string& metric, const char* missing, bool with_est_form = false) {
   auto v = metric_value(r, metric, with_est_form);
   if (!v) return fmt::format("<td data-v=\"\">{}</td>", missing);
-  return fmt::format("<td data-v=\"{}\"{}>{}{}</td>", v->value, v->estimate ? " class=\"est\" title=\"estimate, not a measurement\"" : "",
-                     fmt_num(v->value), v->estimate ? " <small class=\"est\">estimate</small>" : "");
+  return fmt::format("<td data-v=\"{}\"{}>{}{}</td>", v->value,
+                     v->estimate ? " class=\"est\" title=\"estimate, not a measurement\"" : "", fmt_num(v->value),
+                     v->estimate ? " <small class=\"est\">estimate</small>" : "");
 }
 
 struct Builder {
@@ -200,8 +202,9 @@ struct Builder {
   std::string add_chart(json config, bool tooltip_labels = false, const std::string& caption = "") {
     std::string id = fmt::format("chart{}", ++chart_no);
     charts.push_back({{"id", id}, {"config", std::move(config)}, {"tooltipLabels", tooltip_labels}});
-    return fmt::format("<figure><div class=\"chart\"><canvas id=\"{}\" role=\"img\" aria-label=\"{}\"></canvas></div>{}</figure>\n",
-                       id, esc(caption), caption.empty() ? "" : "<figcaption class=\"meta\">" + esc(caption) + "</figcaption>");
+    return fmt::format(
+        "<figure><div class=\"chart\"><canvas id=\"{}\" role=\"img\" aria-label=\"{}\"></canvas></div>{}</figure>\n",
+        id, esc(caption), caption.empty() ? "" : "<figcaption class=\"meta\">" + esc(caption) + "</figcaption>");
   }
 
   // One performance table (one suite, one kind of work, one metric) as a heatmap, and its chart.
@@ -213,11 +216,15 @@ struct Builder {
         if (!e.invalid_only) lo = std::min(lo, std::log(e.value)), hi = std::max(hi, std::log(e.value));
     html += fmt::format("<h3 data-kind=\"{}\">{}</h3>\n", esc(t.kind.key), esc(t.title()));
     std::string meta = t.aggregation;
-    if (t.estimate) meta += std::string(meta.empty() ? "" : "; ") + "every number here is an estimate, not a measurement";
+    if (t.estimate)
+      meta += std::string(meta.empty() ? "" : "; ") + "every number here is an estimate, not a measurement";
     html += "<p class=\"meta\">" + esc(meta + (meta.empty() ? "" : ". ")) +
-            "Greyed: invalid measurement, shown for reference and left out of every mean (reason on hover); † invalid cells left out of the number.</p>\n";
-    html += fmt::format("<div class=\"wrap\"><table class=\"heat\" data-suite=\"{}\" data-kind=\"{}\" data-metric=\"{}\"><thead><tr><th>{}</th>",
-                        esc(t.suite), esc(t.kind.key), esc(t.metric), esc(t.row_header));
+            "Greyed: invalid measurement, shown for reference and left out of every mean (reason on hover); † invalid "
+            "cells left out of the number.</p>\n";
+    html += fmt::format(
+        "<div class=\"wrap\"><table class=\"heat\" data-suite=\"{}\" data-kind=\"{}\" "
+        "data-metric=\"{}\"><thead><tr><th>{}</th>",
+        esc(t.suite), esc(t.kind.key), esc(t.metric), esc(t.row_header));
     for (const auto& c : t.cols) html += "<th>" + esc(c) + "</th>";
     html += "</tr></thead><tbody>\n";
     json datasets = json::array();
@@ -226,10 +233,11 @@ struct Builder {
       html += "<tr><th>" + esc(row) + "</th>";
       for (const auto& c : t.cols) {
         const TableEntry* e = t.find(row, c);
-        std::string note = !e                    ? ""
-                           : e->invalid_only     ? "invalid, left out of every mean: " + e->reasons
-                           : e->invalid_left_out ? fmt::format("{} invalid cell(s) left out: {}", e->invalid_left_out, e->reasons)
-                                                 : "";
+        std::string note = !e                ? ""
+                           : e->invalid_only ? "invalid, left out of every mean: " + e->reasons
+                           : e->invalid_left_out
+                               ? fmt::format("{} invalid cell(s) left out: {}", e->invalid_left_out, e->reasons)
+                               : "";
         if (e && e->estimate) note = "estimate" + std::string(note.empty() ? "" : "; ") + note;
         data[c].push_back(e ? json(e->value) : json(nullptr));
         greyed[c].push_back(e && e->invalid_only);
@@ -246,18 +254,22 @@ struct Builder {
           continue;
         }
         double x = hi > lo ? (std::log(e->value) - lo) / (hi - lo) : 0.5;
-        html += fmt::format("<td class=\"v\" style=\"background:{};color:{}\"{}>{}{}</td>", heat_color(x), text_color(x), attrs, label,
-                            e->invalid_left_out ? "<sup>†</sup>" : "");
+        html += fmt::format("<td class=\"v\" style=\"background:{};color:{}\"{}>{}{}</td>", heat_color(x),
+                            text_color(x), attrs, label, e->invalid_left_out ? "<sup>†</sup>" : "");
       }
       html += "</tr>\n";
     }
     html += "</tbody></table></div>\n";
-    for (const auto& c : t.cols) datasets.push_back({{"label", c}, {"data", data[c]}, {"greyed", greyed[c]}, {"notes", notes[c]}});
+    for (const auto& c : t.cols)
+      datasets.push_back({{"label", c}, {"data", data[c]}, {"greyed", greyed[c]}, {"notes", notes[c]}});
     std::string unit = metric_unit(t.metric);
     html += add_chart({{"type", "bar"},
                        {"data", {{"labels", t.rows}, {"datasets", datasets}}},
-                       {"options", {{"scales", {{"y", {{"type", "logarithmic"},
-                                                        {"title", {{"display", true}, {"text", unit + (t.estimate ? " (estimate)" : "")}}}}}}}}}},
+                       {"options",
+                        {{"scales",
+                          {{"y",
+                            {{"type", "logarithmic"},
+                             {"title", {{"display", true}, {"text", unit + (t.estimate ? " (estimate)" : "")}}}}}}}}}},
                       false, t.title() + " (log scale; grey bars: invalid, left out of means)");
   }
 };
@@ -277,23 +289,29 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
 
   int n_ok = 0, n_failed = 0, n_invalid = 0, n_unsup = 0;
   for (const auto& r : results) {
-    if (jstr(r, "status") == "unsupported") ++n_unsup;
-    else if (!ok(r)) ++n_failed;
-    else if (!r.value("valid", false)) ++n_invalid;
-    else ++n_ok;
+    if (jstr(r, "status") == "unsupported")
+      ++n_unsup;
+    else if (!ok(r))
+      ++n_failed;
+    else if (!r.value("valid", false))
+      ++n_invalid;
+    else
+      ++n_ok;
   }
 
   // --- Summary
   h += "<section id=\"summary\"><h2>Summary</h2>\n";
   h += "<div class=\"cards\">";
-  h += fmt::format("<div class=\"card\"><b>{}</b>cells</div><div class=\"card\"><b>{}</b>valid</div>", results.size(), n_ok);
+  h += fmt::format("<div class=\"card\"><b>{}</b>cells</div><div class=\"card\"><b>{}</b>valid</div>", results.size(),
+                   n_ok);
   h += fmt::format("<div class=\"card\"><b class=\"{}\">{}</b>invalid</div>", n_invalid ? "warn" : "", n_invalid);
   h += fmt::format("<div class=\"card\"><b class=\"{}\">{}</b>failed</div>", n_failed ? "bad" : "", n_failed);
   if (n_unsup) h += fmt::format("<div class=\"card\"><b>{}</b>unsupported</div>", n_unsup);
   h += fmt::format("<div class=\"card\"><b>{}</b>suites</div></div>\n", suites.size());
   h += "<h3>Top recommendations</h3>\n";
   auto top = d.top(3);
-  if (top.empty()) h += "<p class=\"note\">No recommendation: the report has no candidate (format, backend) cells yet.</p>\n";
+  if (top.empty())
+    h += "<p class=\"note\">No recommendation: the report has no candidate (format, backend) cells yet.</p>\n";
   else {
     h += "<ol class=\"recs\">";
     for (auto* c : top) h += "<li><b>" + esc(c->id()) + "</b> — " + esc(c->why) + "</li>";
@@ -303,13 +321,17 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   h += "</section>\n";
 
   // --- Decision grounded in the model: near the top, where a reader looks for the answer.
-  if (d.has_model_cells) h += "<section id=\"decision-model\"><h2>Decision</h2>\n" + decision_section_html(d, res) + "</section>\n";
+  if (d.has_model_cells)
+    h += "<section id=\"decision-model\"><h2>Decision</h2>\n" + decision_section_html(d, res) + "</section>\n";
 
   // --- Machine
   h += "<section id=\"machine\"><h2>Machine and topology</h2><div class=\"wrap\"><table>\n";
-  auto row = [&](const std::string& k, const std::string& v) { h += "<tr><th>" + esc(k) + "</th><td>" + esc(v) + "</td></tr>\n"; };
+  auto row = [&](const std::string& k, const std::string& v) {
+    h += "<tr><th>" + esc(k) + "</th><td>" + esc(v) + "</td></tr>\n";
+  };
   row("CPU", jstr(topo, "cpu_model") + " (" + jstr(topo, "vendor") + ")");
-  row("packages / cores / PUs", fmt::format("{} / {} / {} (SMT {})", jstr(topo, "packages"), jstr(topo, "cores"), jstr(topo, "pus"), jstr(topo, "smt")));
+  row("packages / cores / PUs", fmt::format("{} / {} / {} (SMT {})", jstr(topo, "packages"), jstr(topo, "cores"),
+                                            jstr(topo, "pus"), jstr(topo, "smt")));
   row("NUMA nodes", jstr(topo, "numa_nodes"));
   if (topo.contains("mem_total_bytes") && topo["mem_total_bytes"].is_number())
     row("memory", fmt_bytes(topo["mem_total_bytes"].get<double>()));
@@ -333,12 +355,16 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   row("hypervisor", jstr(topo, "hypervisor"));
   row("OS / kernel", jstr(topo, "os") + " / " + jstr(topo, "kernel"));
   if (machine.contains("counters"))
-    row("hardware counters", machine["counters"].value("available", false) ? "available" : "unavailable: " + jstr(machine["counters"], "reason"));
+    row("hardware counters", machine["counters"].value("available", false)
+                                 ? "available"
+                                 : "unavailable: " + jstr(machine["counters"], "reason"));
   if (machine.contains("energy"))
-    row("energy", machine["energy"].value("available", false) ? "available" : "unavailable: " + jstr(machine["energy"], "reason"));
+    row("energy", machine["energy"].value("available", false) ? "available"
+                                                              : "unavailable: " + jstr(machine["energy"], "reason"));
   if (report.contains("qbench"))
-    row("qbench build", fmt::format("{} {} · {} · {} · {}", jstr(report["qbench"], "version"), jstr(report["qbench"], "git_revision"),
-                                    jstr(report["qbench"], "compiler"), jstr(report["qbench"], "build_type"), jstr(report["qbench"], "cxx_flags")));
+    row("qbench build", fmt::format("{} {} · {} · {} · {}", jstr(report["qbench"], "version"),
+                                    jstr(report["qbench"], "git_revision"), jstr(report["qbench"], "compiler"),
+                                    jstr(report["qbench"], "build_type"), jstr(report["qbench"], "cxx_flags")));
   h += "</table></div></section>\n";
 
   // --- Performance: one table and chart per suite and kind of work, each in its own metric
@@ -355,10 +381,14 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   {
     std::vector<size_t> lat;
     for (size_t i = 0; i < res.size(); ++i)
-      if (ok(results[i]) && (res[i].cell.suite == "latency" || std::isfinite(metric_of(results[i], "p99_us")))) lat.push_back(i);
-    if (lat.empty()) h += "<p class=\"meta\">No latency cells in this report (run <code>--suites latency</code>).</p>\n";
+      if (ok(results[i]) && (res[i].cell.suite == "latency" || std::isfinite(metric_of(results[i], "p99_us"))))
+        lat.push_back(i);
+    if (lat.empty())
+      h += "<p class=\"meta\">No latency cells in this report (run <code>--suites latency</code>).</p>\n";
     else {
-      h += "<div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>cell</th><th data-type=\"num\">p50 (us)</th><th>p90 (us)</th><th>p99 (us)</th><th>decode (ms)</th><th>tokens/s</th><th>n</th><th>valid</th></tr></thead><tbody>\n";
+      h += "<div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>cell</th><th data-type=\"num\">p50 "
+           "(us)</th><th>p90 (us)</th><th>p99 (us)</th><th>decode "
+           "(ms)</th><th>tokens/s</th><th>n</th><th>valid</th></tr></thead><tbody>\n";
       json ds = json::array();
       int series = 0;
       for (size_t i : lat) {
@@ -366,9 +396,9 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
         const CellResult& cr = res[i];
         auto num = [&](const char* m) { return metric_td(cr, m, "—", true); };
         std::string n = (*r).contains("stats") && (*r)["stats"].is_object() ? jstr((*r)["stats"], "n") : "";
-        h += row_open(cr) + "<td>" + esc(cell_label(*r)) + "</td>" + num("p50_us") + num("p90_us") + num("p99_us") + num("decode_ms") +
-             num("tokens_per_s") + "<td>" + esc(n) + "</td><td>" + (cr.valid ? "yes" : "<span class=\"warn\">no</span>") +
-             "</td></tr>\n";
+        h += row_open(cr) + "<td>" + esc(cell_label(*r)) + "</td>" + num("p50_us") + num("p90_us") + num("p99_us") +
+             num("decode_ms") + num("tokens_per_s") + "<td>" + esc(n) + "</td><td>" +
+             (cr.valid ? "yes" : "<span class=\"warn\">no</span>") + "</td></tr>\n";
         // CDF of the raw samples (µs), at most 12 series and 200 points each.
         if (series < 12 && (*r).contains("samples") && (*r)["samples"].is_array() && (*r)["samples"].size() >= 2) {
           std::vector<double> s;
@@ -377,22 +407,28 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
           std::sort(s.begin(), s.end());
           json pts = json::array();
           size_t step = std::max<size_t>(1, s.size() / 200);
-          for (size_t i = 0; i < s.size(); i += step) pts.push_back({{"x", s[i]}, {"y", 100.0 * double(i + 1) / double(s.size())}});
+          for (size_t i = 0; i < s.size(); i += step)
+            pts.push_back({{"x", s[i]}, {"y", 100.0 * double(i + 1) / double(s.size())}});
           pts.push_back({{"x", s.back()}, {"y", 100.0}});
-          json line = {{"label", cell_label(*r)}, {"data", pts}, {"showLine", true}, {"pointRadius", 0}, {"borderWidth", 1.5}};
-          if (is_invalid(cr)) line["label"] = cell_label(*r) + " (invalid: " + invalid_reason(cr) + ")", line["color"] = "#afb8c1",
-                              line["borderDash"] = {4, 3};
+          json line = {
+              {"label", cell_label(*r)}, {"data", pts}, {"showLine", true}, {"pointRadius", 0}, {"borderWidth", 1.5}};
+          if (is_invalid(cr))
+            line["label"] = cell_label(*r) + " (invalid: " + invalid_reason(cr) + ")", line["color"] = "#afb8c1",
+            line["borderDash"] = {4, 3};
           ds.push_back(line);
           ++series;
         }
       }
       h += "</tbody></table></div>\n";
       if (!ds.empty())
-        h += b.add_chart({{"type", "scatter"},
-                          {"data", {{"datasets", ds}}},
-                          {"options", {{"scales", {{"x", {{"type", "logarithmic"}, {"title", {{"display", true}, {"text", "latency of one call (us)"}}}}},
-                                                   {"y", {{"min", 0}, {"max", 100}, {"title", {{"display", true}, {"text", "percentile"}}}}}}}}}},
-                         false, "Cumulative distribution of the raw timing samples");
+        h += b.add_chart(
+            {{"type", "scatter"},
+             {"data", {{"datasets", ds}}},
+             {"options",
+              {{"scales",
+                {{"x", {{"type", "logarithmic"}, {"title", {{"display", true}, {"text", "latency of one call (us)"}}}}},
+                 {"y", {{"min", 0}, {"max", 100}, {"title", {{"display", true}, {"text", "percentile"}}}}}}}}}},
+            false, "Cumulative distribution of the raw timing samples");
     }
   }
   h += "</section>\n";
@@ -402,7 +438,10 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   {
     // Per format: SNR on the decision's distribution (and ppl/kld when present), bits/weight.
     // A format known only from invalid cells is shown greyed and kept off the Pareto front.
-    struct QP { double bpw = NAN, snr = NAN, ppl = NAN, kld = NAN, cos = NAN; std::string invalid; };
+    struct QP {
+      double bpw = NAN, snr = NAN, ppl = NAN, kld = NAN, cos = NAN;
+      std::string invalid;
+    };
     std::map<std::string, QP> qp;
     for (bool valid_pass : {true, false})
       for (size_t i = 0; i < res.size(); ++i) {
@@ -422,10 +461,12 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
           if (std::isfinite(metric_of(r, "kld"))) q.kld = metric_of(r, "kld");
           if (!valid_pass && std::isfinite(q.ppl)) q.invalid = invalid_reason(res[i]);
         }
-        if (!std::isfinite(q.bpw) && std::isfinite(metric_of(r, "bits_per_weight"))) q.bpw = metric_of(r, "bits_per_weight");
+        if (!std::isfinite(q.bpw) && std::isfinite(metric_of(r, "bits_per_weight")))
+          q.bpw = metric_of(r, "bits_per_weight");
       }
     bool any_ppl = false, any_snr = false;
-    for (auto& [f, q] : qp) any_ppl |= std::isfinite(q.ppl) && std::isfinite(q.bpw), any_snr |= std::isfinite(q.snr) && std::isfinite(q.bpw);
+    for (auto& [f, q] : qp)
+      any_ppl |= std::isfinite(q.ppl) && std::isfinite(q.bpw), any_snr |= std::isfinite(q.snr) && std::isfinite(q.bpw);
     auto quality_chart = [&](bool ppl) {
       // Pareto front: fewer bits and better quality (higher SNR / lower ppl).
       std::vector<std::tuple<double, double, std::string>> pts;
@@ -447,34 +488,51 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
       json all = json::array(), fr = json::array(), grey = json::array();
       std::vector<std::tuple<double, double, std::string>> fpts;
       for (auto& [x, y, f] : pts) {
-        (qp[f].invalid.empty() ? all : grey).push_back({{"x", x}, {"y", y}, {"label", qp[f].invalid.empty() ? f : f + " (invalid)"}});
+        (qp[f].invalid.empty() ? all : grey)
+            .push_back({{"x", x}, {"y", y}, {"label", qp[f].invalid.empty() ? f : f + " (invalid)"}});
         if (front.count(f)) fpts.push_back({x, y, f});
       }
       std::sort(fpts.begin(), fpts.end());
       for (auto& [x, y, f] : fpts) fr.push_back({{"x", x}, {"y", y}, {"label", f}});
       std::string what = ppl ? "perplexity (lower is better)" : "SNR (dB, " + d.distribution + ")";
-      json sets = json::array({{{"label", "Pareto front"}, {"data", fr}, {"showLine", true}, {"color", "#cf222e"}, {"pointRadius", 6}, {"borderWidth", 2}},
+      json sets = json::array({{{"label", "Pareto front"},
+                                {"data", fr},
+                                {"showLine", true},
+                                {"color", "#cf222e"},
+                                {"pointRadius", 6},
+                                {"borderWidth", 2}},
                                {{"label", "formats"}, {"data", all}, {"color", "#0969da"}, {"pointRadius", 4}}});
-      if (!grey.empty()) sets.push_back({{"label", "invalid (off the front)"}, {"data", grey}, {"color", "#afb8c1"}, {"pointRadius", 4}});
+      if (!grey.empty())
+        sets.push_back(
+            {{"label", "invalid (off the front)"}, {"data", grey}, {"color", "#afb8c1"}, {"pointRadius", 4}});
       h += b.add_chart({{"type", "scatter"},
                         {"data", {{"datasets", sets}}},
-                        {"options", {{"scales", {{"x", {{"title", {{"display", true}, {"text", "bits per weight"}}}}},
-                                                 {"y", {{"title", {{"display", true}, {"text", what}}}}}}}}}},
+                        {"options",
+                         {{"scales",
+                           {{"x", {{"title", {{"display", true}, {"text", "bits per weight"}}}}},
+                            {"y", {{"title", {{"display", true}, {"text", what}}}}}}}}}},
                        true, "Quality vs storage: " + what + "; the red line joins the Pareto-optimal formats");
-      h += "<div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>format</th><th>bits/w</th><th>" + esc(ppl ? "ppl" : "SNR (dB)") +
-           "</th>" + (ppl ? "<th>KLD</th>" : "<th>cosine</th>") + "<th>Pareto</th></tr></thead><tbody>\n";
+      h += "<div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>format</th><th>bits/w</th><th>" +
+           esc(ppl ? "ppl" : "SNR (dB)") + "</th>" + (ppl ? "<th>KLD</th>" : "<th>cosine</th>") +
+           "<th>Pareto</th></tr></thead><tbody>\n";
       for (auto& [x, y, f] : pts) {
         const QP& q = qp[f];
         double extra = ppl ? q.kld : q.cos;
-        h += fmt::format("<tr{}><td>{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td>{}</td></tr>\n",
-                         !q.invalid.empty() ? " class=\"invalid\" title=\"" + esc("invalid, off the Pareto front: " + q.invalid) + "\""
-                         : front.count(f)   ? std::string(" class=\"pareto\"") : std::string(), esc(f), x, fmt_num(x), y, fmt_num(y),
-                         std::isfinite(extra) ? fmt::format("{}", extra) : "", std::isfinite(extra) ? fmt_num(extra, 6) : "—",
-                         front.count(f) ? "★" : "");
+        h += fmt::format(
+            "<tr{}><td>{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td "
+            "data-v=\"{}\">{}</td><td>{}</td></tr>\n",
+            !q.invalid.empty()
+                ? " class=\"invalid\" title=\"" + esc("invalid, off the Pareto front: " + q.invalid) + "\""
+            : front.count(f) ? std::string(" class=\"pareto\"")
+                             : std::string(),
+            esc(f), x, fmt_num(x), y, fmt_num(y), std::isfinite(extra) ? fmt::format("{}", extra) : "",
+            std::isfinite(extra) ? fmt_num(extra, 6) : "—", front.count(f) ? "★" : "");
       }
       h += "</tbody></table></div>\n";
     };
-    if (!any_snr && !any_ppl) h += "<p class=\"meta\">No quality cells in this report (run <code>--suites quant-error</code>, or perplexity with a model).</p>\n";
+    if (!any_snr && !any_ppl)
+      h += "<p class=\"meta\">No quality cells in this report (run <code>--suites quant-error</code>, or perplexity "
+           "with a model).</p>\n";
     if (any_snr) quality_chart(false);
     if (any_ppl) quality_chart(true);
   }
@@ -483,10 +541,12 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   // --- Decision matrix
   h += "<section id=\"decision\"><h2>Decision matrix</h2>\n";
   h += fmt::format("<p class=\"meta\">Baseline {}. Quality: {}. Speed: {}. {} Click a column to sort.</p>\n",
-                   esc(d.baseline_format.empty() ? "none" : d.baseline_format), esc(d.quality_basis), esc(d.speed_basis),
-                   esc(d.gates_line()));
-  if (d.candidates.empty()) h += "<p class=\"meta\">No candidates: no format cells in this report.</p>\n";
-  else h += "<div class=\"wrap\">" + d.html() + "</div>\n";
+                   esc(d.baseline_format.empty() ? "none" : d.baseline_format), esc(d.quality_basis),
+                   esc(d.speed_basis), esc(d.gates_line()));
+  if (d.candidates.empty())
+    h += "<p class=\"meta\">No candidates: no format cells in this report.</p>\n";
+  else
+    h += "<div class=\"wrap\">" + d.html() + "</div>\n";
   h += "</section>\n";
 
   // --- Invalid and failed
@@ -503,8 +563,13 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
                           esc(cell_label(r)), ok(r) ? "warn" : "bad", ok(r) ? "invalid" : esc(jstr(r, "status")),
                           esc(fmt::format("{}", fmt::join(reasons, "; "))));
     }
-    if (rows.empty()) h += "<p>None: every cell is valid.</p>\n";
-    else h += "<div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>suite</th><th>cell</th><th>status</th><th>reasons</th></tr></thead><tbody>\n" + rows + "</tbody></table></div>\n";
+    if (rows.empty())
+      h += "<p>None: every cell is valid.</p>\n";
+    else
+      h += "<div class=\"wrap\"><table "
+           "class=\"sortable\"><thead><tr><th>suite</th><th>cell</th><th>status</th><th>reasons</th></tr></"
+           "thead><tbody>\n" +
+           rows + "</tbody></table></div>\n";
   }
   h += "</section>\n";
 
@@ -513,17 +578,22 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   for (const auto& s : suites) {
     auto ms = suite_metrics(report, s);
     h += "<h3>" + esc(s) + "</h3><div class=\"wrap\"><table class=\"sortable\"><thead><tr><th>cell</th><th>status</th>";
-    for (const auto& m : ms) h += "<th>" + esc(m) + (metric_unit(m).empty() ? "" : " (" + esc(metric_unit(m)) + ")") + "</th>";
+    for (const auto& m : ms)
+      h += "<th>" + esc(m) + (metric_unit(m).empty() ? "" : " (" + esc(metric_unit(m)) + ")") + "</th>";
     h += "<th>CV</th></tr></thead><tbody>\n";
     for (size_t i = 0; i < res.size(); ++i) {
       const json& r = results[i];
       const CellResult& cr = res[i];
       if (cr.cell.suite != s) continue;
-      h += row_open(cr) + "<td>" + esc(cell_label(r)) + "</td><td>" + esc(ok(r) ? (r.value("valid", false) ? "ok" : "invalid") : jstr(r, "status")) + "</td>";
+      h += row_open(cr) + "<td>" + esc(cell_label(r)) + "</td><td>" +
+           esc(ok(r) ? (r.value("valid", false) ? "ok" : "invalid") : jstr(r, "status")) + "</td>";
       for (const auto& m : ms) h += metric_td(cr, m, "");
-      double cv = r.contains("stats") && r["stats"].is_object() && r["stats"].contains("cv") && r["stats"]["cv"].is_number()
-                      ? r["stats"]["cv"].get<double>() : NAN;
-      h += std::isfinite(cv) ? fmt::format("<td data-v=\"{}\">{:.1f}%</td>", cv, cv * 100) : std::string("<td data-v=\"\"></td>");
+      double cv =
+          r.contains("stats") && r["stats"].is_object() && r["stats"].contains("cv") && r["stats"]["cv"].is_number()
+              ? r["stats"]["cv"].get<double>()
+              : NAN;
+      h += std::isfinite(cv) ? fmt::format("<td data-v=\"{}\">{:.1f}%</td>", cv, cv * 100)
+                             : std::string("<td data-v=\"\"></td>");
       h += "</tr>\n";
     }
     h += "</tbody></table></div>\n";
@@ -531,31 +601,43 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   h += "</section>\n";
 
   // --- Run configuration
-  h += "<section id=\"config\"><h2>Run configuration</h2>\n<pre>" + esc(report.value("config", json::object()).dump(2)) + "</pre>\n";
+  h += "<section id=\"config\"><h2>Run configuration</h2>\n<pre>" +
+       esc(report.value("config", json::object()).dump(2)) + "</pre>\n";
   json runinfo = run;
   h += "<h3>Run</h3><pre>" + esc(runinfo.dump(2)) + "</pre></section>\n";
 
   // --- Page
-  std::string page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n";
-  page += "<title>qbench report — " + esc(jstr(topo, "cpu_model")) + "</title>\n<style>" + kCss + decision_css() + "</style></head>\n<body>\n<main>\n";
+  std::string page =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
+      "style-src 'unsafe-inline'; img-src data:\">\n";
+  page += "<title>qbench report — " + esc(jstr(topo, "cpu_model")) + "</title>\n<style>" + kCss + decision_css() +
+          "</style></head>\n<body>\n<main>\n";
   page += "<h1>qbench report</h1>\n";
-  page += fmt::format("<p class=\"meta\">{} · {} · schema {} · {} cells in {} s</p>\n", esc(jstr(report, "created")), esc(jstr(topo, "cpu_model")),
-                      esc(jstr(report, "schema_version")), results.size(), esc(run.contains("wall_s") && run["wall_s"].is_number() ? fmt_num(run["wall_s"].get<double>(), 3) : "?"));
+  page += fmt::format(
+      "<p class=\"meta\">{} · {} · schema {} · {} cells in {} s</p>\n", esc(jstr(report, "created")),
+      esc(jstr(topo, "cpu_model")), esc(jstr(report, "schema_version")), results.size(),
+      esc(run.contains("wall_s") && run["wall_s"].is_number() ? fmt_num(run["wall_s"].get<double>(), 3) : "?"));
   page += "<nav class=\"noprint\"><a href=\"#summary\">Summary</a>" +
-          std::string(d.has_model_cells ? "<a href=\"#decision-model\">Decision</a>" : "") + "<a href=\"#machine\">Machine</a><a href=\"#heatmaps\">Performance</a>"
+          std::string(d.has_model_cells ? "<a href=\"#decision-model\">Decision</a>" : "") +
+          "<a href=\"#machine\">Machine</a><a href=\"#heatmaps\">Performance</a>"
           "<a href=\"#latency\">Latency</a><a href=\"#quality\">Quality</a><a href=\"#decision\">Decision matrix</a>"
-          "<a href=\"#flagged\">Invalid/failed</a><a href=\"#results\">All results</a><a href=\"#config\">Configuration</a></nav>\n";
+          "<a href=\"#flagged\">Invalid/failed</a><a href=\"#results\">All results</a><a "
+          "href=\"#config\">Configuration</a></nav>\n";
   if (chartjs.empty())
-    page += "<p class=\"note\" id=\"no-charts\">Charts unavailable: Chart.js (Debian package libjs-chart.js) was not found when this report was generated; tables only.</p>\n";
+    page +=
+        "<p class=\"note\" id=\"no-charts\">Charts unavailable: Chart.js (Debian package libjs-chart.js) was not found "
+        "when this report was generated; tables only.</p>\n";
   page += h;
-  page += "</main>\n<script type=\"application/json\" id=\"qb-data\">" + script_json({{"charts", b.charts}}) + "</script>\n";
+  page += "</main>\n<script type=\"application/json\" id=\"qb-data\">" + script_json({{"charts", b.charts}}) +
+          "</script>\n";
   if (!chartjs.empty()) {
     std::string js = chartjs;
     // "</script" would end the element early; "<\/script" means the same inside JS strings and regexes.
     for (size_t p = 0; p + 8 <= js.size(); ++p)
-      if (js[p] == '<' && js[p + 1] == '/' && (js.compare(p + 2, 6, "script") == 0 || js.compare(p + 2, 6, "SCRIPT") == 0))
+      if (js[p] == '<' && js[p + 1] == '/' &&
+          (js.compare(p + 2, 6, "script") == 0 || js.compare(p + 2, 6, "SCRIPT") == 0))
         js.replace(p, 2, "<\\/");
     page += "<script>" + js + "\n</script>\n";
   }

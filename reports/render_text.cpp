@@ -77,10 +77,18 @@ std::string render_csv(const nlohmann::json& report) {
     std::vector<std::string> est;
     for (const auto& m : metrics)
       if (res[i].metrics.contains(m) && is_estimate(res[i], m)) est.push_back(m);
-    std::vector<std::string> f = {jstr(r, "suite"), jstr(r, "format"), jstr(r, "backend"), jstr(r, "workload"),
-                                  jstr(r, "threads"), jstr(r, "placement"), jstr(r, "status"),
-                                  r.value("valid", false) ? "true" : "false", jstr(r, "error"), reasons_of(r),
-                                  fmt::format("{}", fmt::join(est, ";")), work_kind(res[i]).key};
+    std::vector<std::string> f = {jstr(r, "suite"),
+                                  jstr(r, "format"),
+                                  jstr(r, "backend"),
+                                  jstr(r, "workload"),
+                                  jstr(r, "threads"),
+                                  jstr(r, "placement"),
+                                  jstr(r, "status"),
+                                  r.value("valid", false) ? "true" : "false",
+                                  jstr(r, "error"),
+                                  reasons_of(r),
+                                  fmt::format("{}", fmt::join(est, ";")),
+                                  work_kind(res[i]).key};
     std::string line;
     for (size_t i = 0; i < f.size(); ++i) line += (i ? "," : "") + csv_field(f[i]);
     for (const auto& m : metrics) {
@@ -89,7 +97,9 @@ std::string render_csv(const nlohmann::json& report) {
         line += fmt::format("{}", r["metrics"][m].get<double>());
     }
     const auto& s = r.contains("stats") && r["stats"].is_object() ? r["stats"] : nlohmann::json::object();
-    auto sn = [&](const char* k) { return s.contains(k) && s[k].is_number() ? fmt::format("{}", s[k].get<double>()) : ""; };
+    auto sn = [&](const char* k) {
+      return s.contains(k) && s[k].is_number() ? fmt::format("{}", s[k].get<double>()) : "";
+    };
     std::string lo, hi;
     if (s.contains("median_ci95") && s["median_ci95"].is_array() && s["median_ci95"].size() == 2) {
       lo = fmt::format("{}", s["median_ci95"][0].get<double>());
@@ -131,7 +141,8 @@ std::string md_perf_table(const PerfTable& t, Footnotes& fn) {
     for (const auto& c : t.cols) {
       const TableEntry* e = t.find(row, c);
       std::string v = e ? fmt_num(e->value) + (e->estimate ? " (estimate)" : "") : "—";
-      if (e && e->invalid_only) v += " (invalid)" + fn.mark("invalid, left out of every mean: " + e->reasons);
+      if (e && e->invalid_only)
+        v += " (invalid)" + fn.mark("invalid, left out of every mean: " + e->reasons);
       else if (e && e->invalid_left_out)
         v += fn.mark(fmt::format("{} invalid cell(s) left out of this number: {}", e->invalid_left_out, e->reasons));
       o += " " + v + " |";
@@ -166,14 +177,16 @@ std::string render_markdown(const nlohmann::json& report) {
   Footnotes fn;
   const auto tables = perf_tables(res);
   if (!tables.empty()) {
-    o += "## Performance by kind of work\n\nOne table per kind of work (GEMV n=1 in GB/s of weights, small batch and GEMM in "
+    o += "## Performance by kind of work\n\nOne table per kind of work (GEMV n=1 in GB/s of weights, small batch and "
+         "GEMM in "
          "GFLOP/s, model-level in tokens/s): a number never mixes kinds.\n";
     for (const auto& t : tables) o += md_perf_table(t, fn);
     o += "\n";
   }
 
   o += "## Machine\n\n| field | value |\n|---|---|\n";
-  for (const char* k : {"cpu_model", "vendor", "packages", "cores", "pus", "smt", "numa_nodes", "governor", "os", "kernel"})
+  for (const char* k :
+       {"cpu_model", "vendor", "packages", "cores", "pus", "smt", "numa_nodes", "governor", "os", "kernel"})
     if (topo.contains(k)) o += fmt::format("| {} | {} |\n", k, md_escape(jstr(topo, k)));
   if (topo.contains("isa") && topo["isa"].is_array()) {
     std::vector<std::string> isa;
@@ -184,7 +197,8 @@ std::string render_markdown(const nlohmann::json& report) {
     o += fmt::format("| memory | {} |\n", fmt_bytes(topo["mem_total_bytes"].get<double>()));
   if (m.contains("counters")) {
     const auto& c = m["counters"];
-    o += fmt::format("| counters | {} |\n", c.value("available", false) ? "available" : md_escape("unavailable: " + jstr(c, "reason")));
+    o += fmt::format("| counters | {} |\n",
+                     c.value("available", false) ? "available" : md_escape("unavailable: " + jstr(c, "reason")));
   }
   if (report.contains("qbench"))
     o += fmt::format("| qbench | {} {} ({}, {}) |\n", md_escape(jstr(report["qbench"], "version")),
@@ -194,7 +208,8 @@ std::string render_markdown(const nlohmann::json& report) {
   for (const auto& suite : suites_of(report)) {
     auto ms = suite_metrics(report, suite);
     o += fmt::format("\n## Suite: {}\n\n| cell | status | valid |", md_escape(suite));
-    for (const auto& x : ms) o += " " + md_escape(x) + (metric_unit(x).empty() ? "" : " (" + md_escape(metric_unit(x)) + ")") + " |";
+    for (const auto& x : ms)
+      o += " " + md_escape(x) + (metric_unit(x).empty() ? "" : " (" + md_escape(metric_unit(x)) + ")") + " |";
     o += "\n|---|---|---|";
     for (size_t i = 0; i < ms.size(); ++i) o += "---:|";
     o += "\n";
@@ -202,7 +217,9 @@ std::string render_markdown(const nlohmann::json& report) {
       const auto& r = report["results"][i];
       if (res[i].cell.suite != suite) continue;
       std::string st = jstr(r, "status") != "ok" ? "**" + md_escape(jstr(r, "status")) + "**" : "ok";
-      std::string valid = res[i].status != "ok" ? "—" : res[i].valid ? "yes" : "no" + fn.mark("invalid: " + invalid_reason(res[i]));
+      std::string valid = res[i].status != "ok" ? "—"
+                          : res[i].valid        ? "yes"
+                                                : "no" + fn.mark("invalid: " + invalid_reason(res[i]));
       o += fmt::format("| {} | {} | {} |", md_cell_name(r), st, valid);
       for (const auto& x : ms) {
         auto v = metric_value(res[i], x, false);
@@ -218,7 +235,8 @@ std::string render_markdown(const nlohmann::json& report) {
   for (const auto& r : report["results"]) {
     if (jstr(r, "status") == "ok" && r.value("valid", false)) continue;
     ++flagged;
-    std::string why = jstr(r, "status") != "ok" ? jstr(r, "status") + ": " + jstr(r, "error") : "invalid: " + reasons_of(r);
+    std::string why =
+        jstr(r, "status") != "ok" ? jstr(r, "status") + ": " + jstr(r, "error") : "invalid: " + reasons_of(r);
     o += fmt::format("- {} {} — {}\n", md_escape(jstr(r, "suite")), md_cell_name(r), md_escape(why));
   }
   if (!flagged) o += "None.\n";

@@ -17,13 +17,26 @@ std::string html_escape(std::string_view s) {
   o.reserve(s.size() + 8);
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      case '`': o += "&#96;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      case '`':
+        o += "&#96;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -33,15 +46,32 @@ std::string md_escape(std::string_view s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '|': case '\\': case '`': case '*': case '_': case '[': case ']': case '#':
+      case '|':
+      case '\\':
+      case '`':
+      case '*':
+      case '_':
+      case '[':
+      case ']':
+      case '#':
         o += '\\';
         o += c;
         break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '\n': case '\r': o += ' '; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '\n':
+      case '\r':
+        o += ' ';
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -51,14 +81,26 @@ std::string xml_escape(std::string_view s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&apos;"; break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&apos;";
+        break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') o += ' ';  // not allowed in XML 1.0
-        else o += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
+          o += ' ';  // not allowed in XML 1.0
+        else
+          o += c;
     }
   }
   return o;
@@ -84,13 +126,17 @@ std::string script_json(const nlohmann::json& j) {
   o.reserve(s.size() + 16);
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (c == '<') o += "\\u003c";
-    else if (c == '>') o += "\\u003e";
-    else if (c == '&') o += "\\u0026";
+    if (c == '<')
+      o += "\\u003c";
+    else if (c == '>')
+      o += "\\u003e";
+    else if (c == '&')
+      o += "\\u0026";
     else if (c == '\xe2' && i + 2 < s.size() && s[i + 1] == '\x80' && (s[i + 2] == '\xa8' || s[i + 2] == '\xa9')) {
       o += s[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
       i += 2;
-    } else o += c;
+    } else
+      o += c;
   }
   return o;
 }
@@ -144,9 +190,18 @@ double parse_bytes(const std::string& s, const std::string& option) {
   if (!split_number(s, v, u) || v < 0)
     throw UsageError(fmt::format("{}: bad size '{}': expected e.g. 2GiB, 512MB, 1e9", option, s));
   if (u.empty() || u == "b") return v;
-  const std::pair<const char*, double> units[] = {
-      {"k", 1e3}, {"kb", 1e3}, {"m", 1e6}, {"mb", 1e6}, {"g", 1e9}, {"gb", 1e9}, {"t", 1e12}, {"tb", 1e12},
-      {"kib", 1024.0}, {"mib", 1048576.0}, {"gib", 1073741824.0}, {"tib", 1099511627776.0}};
+  const std::pair<const char*, double> units[] = {{"k", 1e3},
+                                                  {"kb", 1e3},
+                                                  {"m", 1e6},
+                                                  {"mb", 1e6},
+                                                  {"g", 1e9},
+                                                  {"gb", 1e9},
+                                                  {"t", 1e12},
+                                                  {"tb", 1e12},
+                                                  {"kib", 1024.0},
+                                                  {"mib", 1048576.0},
+                                                  {"gib", 1073741824.0},
+                                                  {"tib", 1099511627776.0}};
   for (auto& [n, f] : units)
     if (u == n) return v * f;
   throw UsageError(fmt::format("{}: bad size unit in '{}': use B, KB, MB, GB, KiB, MiB, GiB", option, s));
@@ -228,9 +283,9 @@ bool glob_match(std::string_view p, std::string_view t) {
 bool is_full_precision(const std::string& f) { return f == "F32" || f == "F16" || f == "BF16"; }
 
 bool is_timing_metric(const std::string& m) {
-  static const char* kTiming[] = {"gb_per_s", "gflop_per_s", "roofline_pct", "bandwidth_pct", "time_s",
-                                  "p50_us",   "p90_us",      "p99_us",       "max_us",        "decode_ms",
-                                  "tokens_per_s", "ns_per_call", "overhead_pct", "ipc"};
+  static const char* kTiming[] = {
+      "gb_per_s", "gflop_per_s", "roofline_pct", "bandwidth_pct", "time_s",      "p50_us",       "p90_us",
+      "p99_us",   "max_us",      "decode_ms",    "tokens_per_s",  "ns_per_call", "overhead_pct", "ipc"};
   for (auto* k : kTiming)
     if (m == k) return true;
   return false;

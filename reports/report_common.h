@@ -14,9 +14,10 @@ namespace qb::rep {
 
 // Escaping for the output formats. html_escape covers text and attribute values.
 std::string html_escape(std::string_view s);
-std::string md_escape(std::string_view s);   // table cells: | \ ` * _ < > [ ] and newlines
+std::string md_escape(std::string_view s);  // table cells: | \ ` * _ < > [ ] and newlines
 std::string csv_field(std::string_view s);
-std::string xml_escape(std::string_view s);  // text and attributes; control characters XML 1.0 forbids -> ' '    // RFC 4180 quoting; spreadsheet formula guard
+std::string xml_escape(std::string_view s);  // text and attributes; control characters XML 1.0 forbids -> ' '    // RFC
+                                             // 4180 quoting; spreadsheet formula guard
 // JSON text safe to embed inside <script>: "<", ">", "&", U+2028/9 escaped.
 std::string script_json(const nlohmann::json& j);
 
@@ -25,8 +26,8 @@ std::string fmt_num(double v, int sig = 4);
 std::string fmt_bytes(double bytes);  // "1.50 GiB"
 
 // Parses sizes and rates given on the command line; throw UsageError naming `option`.
-double parse_bytes(const std::string& s, const std::string& option);      // "2GiB", "512MB", "1e9"
-double parse_percent(const std::string& s, const std::string& option);    // "5%" or "5" -> 5
+double parse_bytes(const std::string& s, const std::string& option);        // "2GiB", "512MB", "1e9"
+double parse_percent(const std::string& s, const std::string& option);      // "5%" or "5" -> 5
 double parse_duration_us(const std::string& s, const std::string& option);  // "5ms", "300us", "0.1s"
 
 // A metric's direction; unknown metrics are treated as higher-is-better = false and flagged.
@@ -72,8 +73,8 @@ std::optional<MetricValue> metric_value(const CellResult& r, const std::string& 
 // Whether a cell's numbers enter rankings, Pareto fronts, gates, geometric means and other
 // aggregates: status ok and valid (invalid cells too when include_invalid).
 bool counts(const CellResult& r, bool include_invalid = false);
-bool is_invalid(const CellResult& r);              // status ok but valid == false
-std::string invalid_reason(const CellResult& r);   // the recorded reasons, "; "-joined
+bool is_invalid(const CellResult& r);             // status ok but valid == false
+std::string invalid_reason(const CellResult& r);  // the recorded reasons, "; "-joined
 
 // The kind of work a cell measures; numbers of different kinds are never averaged together.
 // Throughput: GEMV (n=1, GB/s of weights), small batch (n <= 32) and GEMM (GFLOP/s), one kind per

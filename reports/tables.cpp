@@ -19,7 +19,8 @@ const TableEntry* PerfTable::find(const std::string& row, const std::string& col
 std::string PerfTable::title() const {
   std::string unit = metric_unit(metric);
   return fmt::format("{}{} — {}{}{}", suite, kind.key.empty() ? "" : " — " + kind.title, metric,
-                     unit.empty() ? "" : " (" + unit + ")", estimate && kind.title.find("estimate") == std::string::npos ? ", estimate" : "");
+                     unit.empty() ? "" : " (" + unit + ")",
+                     estimate && kind.title.find("estimate") == std::string::npos ? ", estimate" : "");
 }
 
 namespace {

@@ -23,10 +23,10 @@ struct TableEntry {
 
 struct PerfTable {
   std::string suite;
-  WorkKind kind;              // kind.key empty: a suite without kinds (e.g. bandwidth)
+  WorkKind kind;  // kind.key empty: a suite without kinds (e.g. bandwidth)
   std::string metric;
-  bool estimate = false;      // every number in the table is an estimate
-  bool by_format = true;      // rows formats, columns backends; else rows workloads (or OP of OP_LEVEL)
+  bool estimate = false;  // every number in the table is an estimate
+  bool by_format = true;  // rows formats, columns backends; else rows workloads (or OP of OP_LEVEL)
   std::string row_header, aggregation;
   std::vector<std::string> rows, cols;
   std::map<std::string, std::map<std::string, TableEntry>> at;  // row -> column -> entry

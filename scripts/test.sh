@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (CI runs exactly this): set-up, build (warnings are errors), all tests with CTest,
+# The test command (CI runs exactly this): set-up, build (warnings are errors), the format check, all tests with CTest,
 # then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, the thread pool
 # tests under ThreadSanitizer, the NEON kernel tests under qemu-aarch64, and a bounded fuzzing run
 # of the GGUF parser. Each build is a preset of CMakePresets.json.
@@ -12,6 +12,9 @@ took() { echo "== test.sh: $1 took $((SECONDS - t1)) s (total $((SECONDS - t0)) 
 export QB_WERROR=${QB_WERROR:-ON}  # setup.sh's Release build: a new warning fails the test command
 t1=$SECONDS; scripts/setup.sh; took "set-up and Release build"
 status=0
+
+echo "== source format (.clang-format) =="
+scripts/format.sh --check || status=1
 
 echo "== ctest (Release build) =="
 t1=$SECONDS; ctest --test-dir build --output-on-failure -j 2 || status=1; took "ctest (Release)"

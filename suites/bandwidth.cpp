@@ -60,8 +60,10 @@ __attribute__((target("avx512f"))) double read_avx512(const double* a, size_t n)
 }
 template <bool NT>
 __attribute__((target("avx512f"))) void store512(double* p, __m512d v) {
-  if constexpr (NT) _mm512_stream_pd(p, v);
-  else _mm512_store_pd(p, v);
+  if constexpr (NT)
+    _mm512_stream_pd(p, v);
+  else
+    _mm512_store_pd(p, v);
 }
 template <bool NT>
 __attribute__((target("avx512f"))) void write_avx512(double* a, size_t n, double v) {
@@ -109,8 +111,10 @@ __attribute__((target("avx2,fma"))) double read_avx2(const double* a, size_t n) 
 }
 template <bool NT>
 __attribute__((target("avx2,fma"))) void store256(double* p, __m256d v) {
-  if constexpr (NT) _mm256_stream_pd(p, v);
-  else _mm256_store_pd(p, v);
+  if constexpr (NT)
+    _mm256_stream_pd(p, v);
+  else
+    _mm256_store_pd(p, v);
 }
 template <bool NT>
 __attribute__((target("avx2,fma"))) void write_avx2(double* a, size_t n, double v) {
@@ -153,10 +157,10 @@ struct Kernels {
   double (*read)(const double*, size_t) = read_portable;
   void (*write)(double*, size_t, double) = [](double* a, size_t n, double v) { std::fill(a, a + n, v); };
   void (*copy)(double*, const double*, size_t) = [](double* b, const double* a, size_t n) { std::memcpy(b, a, n * 8); };
-  void (*triad)(double*, const double*, const double*, size_t, double) =
-      [](double* a, const double* b, const double* c, size_t n, double s) {
-        for (size_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
-      };
+  void (*triad)(double*, const double*, const double*, size_t, double) = [](double* a, const double* b, const double* c,
+                                                                            size_t n, double s) {
+    for (size_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+  };
   const char* isa = "portable";
   bool non_temporal = false;  // stores bypass the caches (no write-allocate read)
 };
@@ -253,7 +257,8 @@ class BandwidthSuite : public Suite {
   }
 
   CellResult measure(const Cell& cell, RunContext& ctx) override {
-    const Op& op = *std::find_if(std::begin(kOps), std::end(kOps), [&](const Op& o) { return cell.params["op"] == o.name; });
+    const Op& op =
+        *std::find_if(std::begin(kOps), std::end(kOps), [&](const Op& o) { return cell.params["op"] == o.name; });
     const size_t ws = cell.params["working_set_bytes"].get<size_t>();
     ThreadPool* pool = ctx.pool(cell.threads, cell.placement);
     if (!pool) throw std::runtime_error("placement cannot place this many threads");
@@ -265,7 +270,8 @@ class BandwidthSuite : public Suite {
     std::vector<std::unique_ptr<Buffer>> arrays;
     for (int a = 0; a < op.arrays; ++a) arrays.push_back(std::make_unique<Buffer>(array_bytes));
     pool->run_on_all([&](int t) {
-      for (auto& b : arrays) std::fill(b->p + size_t(t) * elems_per_thread, b->p + size_t(t + 1) * elems_per_thread, 1.0);
+      for (auto& b : arrays)
+        std::fill(b->p + size_t(t) * elems_per_thread, b->p + size_t(t + 1) * elems_per_thread, 1.0);
     });
     if (op.name[0] == 'r') {
       // The read kernel must touch every element once: over ones its sum is the element count.
@@ -291,11 +297,17 @@ class BandwidthSuite : public Suite {
         for (int r = 0; r < reps; ++r) {
           switch (op.arrays) {
             case 1:
-              if (op.name[0] == 'r') sink[size_t(t) * 8] += k.read(arrays[0]->p + off, elems_per_thread);
-              else k.write(arrays[0]->p + off, elems_per_thread, double(r));
+              if (op.name[0] == 'r')
+                sink[size_t(t) * 8] += k.read(arrays[0]->p + off, elems_per_thread);
+              else
+                k.write(arrays[0]->p + off, elems_per_thread, double(r));
               break;
-            case 2: k.copy(arrays[1]->p + off, arrays[0]->p + off, elems_per_thread); break;
-            default: k.triad(arrays[0]->p + off, arrays[1]->p + off, arrays[2]->p + off, elems_per_thread, 3.0); break;
+            case 2:
+              k.copy(arrays[1]->p + off, arrays[0]->p + off, elems_per_thread);
+              break;
+            default:
+              k.triad(arrays[0]->p + off, arrays[1]->p + off, arrays[2]->p + off, elems_per_thread, 3.0);
+              break;
           }
         }
       });

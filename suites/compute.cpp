@@ -112,7 +112,9 @@ __attribute__((target("avx2"))) double dot_avx2(int64_t iters, float seed) {
   QB_ACC8(DECL)
 #undef DECL
   for (int64_t it = 0; it < iters; ++it) {
-#define STEP(i) QB_OPAQUE_VEC(a); c##i = _mm256_add_epi32(c##i, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+#define STEP(i)     \
+  QB_OPAQUE_VEC(a); \
+  c##i = _mm256_add_epi32(c##i, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
     QB_ACC8(STEP)
 #undef STEP
   }
@@ -158,7 +160,9 @@ __attribute__((target("arch=armv8.2-a+dotprod"))) double dot_neon(int64_t iters,
   }
   int32_t t[4];
   double r = 0;
-#define SUM(i) vst1q_s32(t, c##i); r += double(t[0]) + t[1] + t[2] + t[3];
+#define SUM(i)        \
+  vst1q_s32(t, c##i); \
+  r += double(t[0]) + t[1] + t[2] + t[3];
   QB_ACC16(SUM)
 #undef SUM
   return r;  // 16 acc × 16 MACs × 2 per trip
@@ -244,8 +248,8 @@ double measure_clock_ghz(ThreadPool& pool) {
 struct Probe {
   double (*fn)(int64_t, float);
   double ops_per_trip;
-  const char* isa;       // instructions timed, for the report
-  const char* name;      // "avx512", "avx2", "neon", "portable": selectable by cell param "probe"
+  const char* isa;        // instructions timed, for the report
+  const char* name;       // "avx512", "avx2", "neon", "portable": selectable by cell param "probe"
   double peak_per_cycle;  // theoretical ops/cycle per core of this instruction mix (see below)
 };
 
@@ -277,8 +281,10 @@ std::vector<Probe> probes(const std::string& workload) {
   }
 #endif
   const double widest = v.empty() ? (fma ? 2 * 4 * 2 : 2 * 16 * 2) : v.front().peak_per_cycle;
-  if (fma) v.push_back({fma_portable, 16.0 * 2, "portable C++", "portable", widest});
-  else v.push_back({dot_portable, 64.0 * 2, "portable C++", "portable", widest});
+  if (fma)
+    v.push_back({fma_portable, 16.0 * 2, "portable C++", "portable", widest});
+  else
+    v.push_back({dot_portable, 64.0 * 2, "portable C++", "portable", widest});
   return v;
 }
 
@@ -296,7 +302,8 @@ class ComputeSuite : public Suite {
  public:
   std::string name() const override { return "compute"; }
   std::string description() const override {
-    return "Peak compute roofline: FP32 FMA GFLOP/s and INT8 dot-product GOP/s (VNNI / AVX2 / NEON sdot), register-only";
+    return "Peak compute roofline: FP32 FMA GFLOP/s and INT8 dot-product GOP/s (VNNI / AVX2 / NEON sdot), "
+           "register-only";
   }
   int order() const override { return 1; }
 
@@ -345,15 +352,18 @@ class ComputeSuite : public Suite {
     // A probe above it timed less work than it counts (folded or hoisted): never report that.
     const double ghz = measure_clock_ghz(*pool);
     r.cell.params["clock_ghz"] = ghz;
-    r.cell.params["clock_method"] = "dependent 64-bit reg+reg add chain (1 add/cycle), best of 300 x 65536 adds on every worker, fastest worker";
+    r.cell.params["clock_method"] =
+        "dependent 64-bit reg+reg add chain (1 add/cycle), best of 300 x 65536 adds on every worker, fastest worker";
     r.cell.params["peak_ops_per_cycle_per_core"] = p.peak_per_cycle;
     if (ghz > 0) {
       const double bound = p.peak_per_cycle * nt * ghz;
       r.cell.params["bound_gops"] = bound;
       if (r.metrics["gflop_per_s"].get<double>() > 1.25 * bound) {
         r.valid = false;
-        r.reasons.push_back(fmt::format("{:.1f} GOP/s exceeds 1.25x the theoretical {:.1f} ({} ops/cycle x {} threads x {:.2f} GHz): the probe's work was optimised away",
-                                        r.metrics["gflop_per_s"].get<double>(), bound, p.peak_per_cycle, nt, ghz));
+        r.reasons.push_back(
+            fmt::format("{:.1f} GOP/s exceeds 1.25x the theoretical {:.1f} ({} ops/cycle x {} threads x {:.2f} GHz): "
+                        "the probe's work was optimised away",
+                        r.metrics["gflop_per_s"].get<double>(), bound, p.peak_per_cycle, nt, ghz));
       }
     }
     r.cell.params["unit"] = cell.workload == "fp32_fma" ? "GFLOP/s (FMA = 2 flops)" : "GOP/s (int8 MAC = 2 ops)";

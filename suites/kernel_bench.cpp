@@ -147,7 +147,8 @@ KernelPlan kernel_plan(const RunContext& ctx) {
   if (!cfg.batch.empty()) {
     p.gemv = std::find(cfg.batch.begin(), cfg.batch.end(), 1) != cfg.batch.end();
     for (int64_t n : cfg.batch)
-      if (n > 1 && std::find(p.gemm_batches.begin(), p.gemm_batches.end(), n) == p.gemm_batches.end()) p.gemm_batches.push_back(n);
+      if (n > 1 && std::find(p.gemm_batches.begin(), p.gemm_batches.end(), n) == p.gemm_batches.end())
+        p.gemm_batches.push_back(n);
     p.gemm_best_only = !bexp;
     p.gemm_scalar = bexp;
   } else {
@@ -228,7 +229,8 @@ std::string unsupported_reason(FormatId f, const BackendRef& b, int64_t k) {
 std::vector<Shape> dedupe(const std::vector<Shape>& v) {
   std::vector<Shape> out;
   for (const auto& s : v)
-    if (std::none_of(out.begin(), out.end(), [&](const Shape& o) { return o.m == s.m && o.k == s.k; })) out.push_back(s);
+    if (std::none_of(out.begin(), out.end(), [&](const Shape& o) { return o.m == s.m && o.k == s.k; }))
+      out.push_back(s);
   return out;
 }
 
@@ -279,7 +281,8 @@ MemoryLimit available_memory(const Topology& t) {
   uint64_t used = read_u64("/sys/fs/cgroup/memory.current");
   if (!used) used = read_u64("/sys/fs/cgroup/memory/memory.usage_in_bytes");
   const double free = double(t.cgroup_mem_limit_bytes) - double(std::min<uint64_t>(used, t.cgroup_mem_limit_bytes));
-  l.what += fmt::format(", cgroup memory.max {} ({} free)", human_bytes(double(t.cgroup_mem_limit_bytes)), human_bytes(free));
+  l.what +=
+      fmt::format(", cgroup memory.max {} ({} free)", human_bytes(double(t.cgroup_mem_limit_bytes)), human_bytes(free));
   l.bytes = std::min(l.bytes, free);
   return l;
 }
@@ -297,9 +300,10 @@ Rotation plan_rotation(const Topology& t, double per_copy, const std::string& re
   r.copies = int64_t(std::max(1.0, std::min(want, fit)));
   r.bytes_between_reuses = double(r.copies) * per_copy;
   if (want > fit && want > 1)
-    r.capped_note = fmt::format("capped at {} copies ({} between reuses, below 4x LLC = {}) to stay within half of the "
-                                "available memory ({})", r.copies, human_bytes(r.bytes_between_reuses),
-                                human_bytes(r.target_bytes), human_bytes(budget));
+    r.capped_note = fmt::format(
+        "capped at {} copies ({} between reuses, below 4x LLC = {}) to stay within half of the "
+        "available memory ({})",
+        r.copies, human_bytes(r.bytes_between_reuses), human_bytes(r.target_bytes), human_bytes(budget));
   return r;
 }
 
@@ -321,9 +325,10 @@ std::string memory_refusal(const std::vector<Cell>& cells, const Topology& t) {
   for (const auto& c : cells) {
     const double b = planned_cell_bytes(c, t);
     if (b > avail.bytes)
-      return fmt::format("cell {} needs {} (weights, rotation copies, activations, output) but only {} of memory is "
-                         "available ({}): choose a smaller shape",
-                         c.key(), human_bytes(b), human_bytes(avail.bytes), avail.what);
+      return fmt::format(
+          "cell {} needs {} (weights, rotation copies, activations, output) but only {} of memory is "
+          "available ({}): choose a smaller shape",
+          c.key(), human_bytes(b), human_bytes(avail.bytes), avail.what);
   }
   return "";
 }
@@ -332,7 +337,8 @@ double measured_read_gb_per_s(const RunContext& ctx, const std::string& level, i
   if (level == "DRAM" && ctx.dram_read_gb_per_s) return ctx.dram_read_gb_per_s(threads);
   double best = 0;
   for (const auto& r : ctx.done)
-    if (r.cell.suite == "bandwidth" && r.cell.workload == "read_" + level && r.cell.threads == threads && r.status == "ok")
+    if (r.cell.suite == "bandwidth" && r.cell.workload == "read_" + level && r.cell.threads == threads &&
+        r.status == "ok")
       best = std::max(best, r.metrics.value("gb_per_s", 0.0));
   return best;
 }
@@ -340,9 +346,7 @@ double measured_read_gb_per_s(const RunContext& ctx, const std::string& level, i
 // ---------------------------------------------------------------- data
 // Distinct random weights per matrix: rows repeat with period kUniqueWeights / k (at least 16 rows).
 constexpr int64_t kUniqueWeights = int64_t(1) << 18;
-int64_t unique_rows(int64_t m, int64_t k) {
-  return std::min<int64_t>(m, std::max<int64_t>(16, kUniqueWeights / k));
-}
+int64_t unique_rows(int64_t m, int64_t k) { return std::min<int64_t>(m, std::max<int64_t>(16, kUniqueWeights / k)); }
 
 std::shared_ptr<const std::vector<float>> f32_weights(int64_t m, int64_t k) {
   const std::string key = fmt::format("f32/{}x{}", m, k);
@@ -350,8 +354,7 @@ std::shared_ptr<const std::vector<float>> f32_weights(int64_t m, int64_t k) {
   auto v = std::make_shared<std::vector<float>>(size_t(m * k));
   const int64_t u = unique_rows(m, k);
   fill_normal(v->data(), size_t(u * k), 0.02, uint64_t(u) * 1000003ull + uint64_t(k));
-  for (int64_t r = u; r < m; r += u)
-    std::copy(v->begin(), v->begin() + std::min(u, m - r) * k, v->begin() + r * k);
+  for (int64_t r = u; r < m; r += u) std::copy(v->begin(), v->begin() + std::min(u, m - r) * k, v->begin() + r * k);
   cache().put(key, v, v->size() * 4);
   return v;
 }
@@ -367,8 +370,7 @@ std::shared_ptr<const std::vector<uint8_t>> quantized_weights(FormatId f, int64_
   const size_t rb = t.row_bytes(k);
   auto v = std::make_shared<std::vector<uint8_t>>(size_t(m) * rb + 64);
   quantize(f, src->data(), v->data(), u, k, fmt::format("random {}x{} weights", m, k));
-  for (int64_t r = u; r < m; r += u)
-    std::copy(v->begin(), v->begin() + std::min(u, m - r) * rb, v->begin() + r * rb);
+  for (int64_t r = u; r < m; r += u) std::copy(v->begin(), v->begin() + std::min(u, m - r) * rb, v->begin() + r * rb);
   cache().put(key, v, v->size());
   return v;
 }
@@ -405,7 +407,8 @@ PreparedMatmul::PreparedMatmul(FormatId f, const BackendRef& b, int64_t m_, int6
     xq_.assign(size_t(n) * kern_->act_row_bytes(k) + 64, 0);
     weight_bytes_ = double(m) * double(traits(f).row_bytes(k));
     kernel_name_ = std::string(kern_->name);
-    computes_ = fmt::format("qbench {} ({} weights × {} activations)", kern_->name, traits(f).name, traits(kern_->act).name);
+    computes_ =
+        fmt::format("qbench {} ({} weights × {} activations)", kern_->name, traits(f).name, traits(kern_->act).name);
   }
 }
 
@@ -416,7 +419,9 @@ struct PreparedMatmul::Slab {
   size_t stride = 0, bytes = 0;
   Slab(size_t copy_bytes, int64_t copies) : stride((copy_bytes + 63) / 64 * 64), bytes(stride * size_t(copies) + 64) {
     void* v = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (v == MAP_FAILED) throw std::runtime_error(fmt::format("rotation copies: mmap of {} failed: {}", human_bytes(double(bytes)), std::strerror(errno)));
+    if (v == MAP_FAILED)
+      throw std::runtime_error(
+          fmt::format("rotation copies: mmap of {} failed: {}", human_bytes(double(bytes)), std::strerror(errno)));
     p = static_cast<uint8_t*>(v);
   }
   ~Slab() { munmap(p, bytes); }
@@ -444,8 +449,9 @@ void PreparedMatmul::rotate(const Topology& t, ThreadPool* pool) {
     return;
   }
   slab_ = std::make_unique<Slab>(size_t(weight_bytes_), rot_.copies);
-  huge_pages_ = madvise(slab_->p, slab_->bytes, MADV_HUGEPAGE) == 0 ? "MADV_HUGEPAGE advised"
-                                                                     : fmt::format("madvise failed: {}", std::strerror(errno));
+  huge_pages_ = madvise(slab_->p, slab_->bytes, MADV_HUGEPAGE) == 0
+                    ? "MADV_HUGEPAGE advised"
+                    : fmt::format("madvise failed: {}", std::strerror(errno));
   // First touch by the workers that will read the copies (each writes a contiguous share of the
   // slab; GEMV tasks are handed out dynamically, so the share a worker later reads may differ).
   const uint8_t* src = w_->data();  // holds at least stride bytes (m * row_bytes + 64)
@@ -457,8 +463,10 @@ void PreparedMatmul::rotate(const Topology& t, ThreadPool* pool) {
       pos += len;
     }
   };
-  if (pool) pool->run_on_all([&](int t) { fill(t, pool->size()); });
-  else fill(0, 1);
+  if (pool)
+    pool->run_on_all([&](int t) { fill(t, pool->size()); });
+  else
+    fill(0, 1);
 }
 
 nlohmann::json PreparedMatmul::residency_params() const {

@@ -27,16 +27,16 @@ namespace kb {
 
 // ---- plan rules (documented in the README section "Default plan of the kernel suites") ----
 struct KernelPlan {
-  std::vector<Shape> gemv_shapes;   // n = 1 shapes for SIMD backends and peers
-  std::vector<Shape> scalar_shapes; // n = 1 shapes for the scalar backend
-  std::vector<Shape> gemm_shapes;   // shapes for n > 1
+  std::vector<Shape> gemv_shapes;     // n = 1 shapes for SIMD backends and peers
+  std::vector<Shape> scalar_shapes;   // n = 1 shapes for the scalar backend
+  std::vector<Shape> gemm_shapes;     // shapes for n > 1
   std::vector<int64_t> gemm_batches;  // n > 1 values
-  bool gemv = true;                 // n = 1 requested
-  std::vector<int> threads;         // thread counts
-  std::vector<int> scalar_threads;  // thread counts for the scalar backend
-  bool gemm_best_only = true;       // n > 1 only on the best own backend of each format (+ peers)
-  bool gemm_scalar = false;         // n > 1 on the scalar backend
-  std::vector<std::string> rules;   // the rules applied, in words (go into cell params)
+  bool gemv = true;                   // n = 1 requested
+  std::vector<int> threads;           // thread counts
+  std::vector<int> scalar_threads;    // thread counts for the scalar backend
+  bool gemm_best_only = true;         // n > 1 only on the best own backend of each format (+ peers)
+  bool gemm_scalar = false;           // n > 1 on the scalar backend
+  std::vector<std::string> rules;     // the rules applied, in words (go into cell params)
 };
 KernelPlan kernel_plan(const RunContext& ctx);
 
@@ -61,7 +61,7 @@ std::string unsupported_reason(FormatId f, const BackendRef& b, int64_t k);
 
 // Deduplicates shapes by (m, k), keeping the first (workload names are per m×k).
 std::vector<Shape> dedupe(const std::vector<Shape>& v);
-std::string shape_mk(const Shape& s);  // "4096x14336"
+std::string shape_mk(const Shape& s);                  // "4096x14336"
 std::string workload_name(const Shape& s, int64_t n);  // gemv_MxK / gemm512_MxK
 
 // ---- residency: where the weights of a timed call come from ----

@@ -154,7 +154,8 @@ class LatencySuite : public Suite {
   }
 
  private:
-  CellResult decode(const Cell& cell, RunContext& ctx, const FormatTraits& ft, const kb::BackendRef& b, ThreadPool* pool) {
+  CellResult decode(const Cell& cell, RunContext& ctx, const FormatTraits& ft, const kb::BackendRef& b,
+                    ThreadPool* pool) {
     const std::string model = cell.params["model"];
     const ModelShapes* ms = nullptr;
     static std::vector<ModelShapes> models;
@@ -190,7 +191,8 @@ class LatencySuite : public Suite {
     double total_s = 0, bytes = 0;
     nlohmann::json detail = nlohmann::json::array();
     for (const auto& p : parts) {
-      const int64_t rows = std::min<int64_t>(p.s.m, std::max<int64_t>(64, max_weights_per_layer(ctx.cfg.quick) / p.s.k / 16 * 16));
+      const int64_t rows =
+          std::min<int64_t>(p.s.m, std::max<int64_t>(64, max_weights_per_layer(ctx.cfg.quick) / p.s.k / 16 * 16));
       kb::PreparedMatmul mm(ft.id, b, rows, p.s.k, 1, cell.threads);
       if (dram) mm.rotate(ctx.topo, pool);
       Measurement meas = qb::measure(o, [&] { mm.run(pool); });
@@ -201,8 +203,14 @@ class LatencySuite : public Suite {
         r.valid = false;
         for (const auto& why : meas.reasons) r.reasons.push_back(fmt::format("{}: {}", p.names.front(), why));
       }
-      detail.push_back({{"layers", p.names}, {"m", p.s.m}, {"k", p.s.k}, {"count", p.count}, {"rows_measured", rows},
-                        {"median_s", meas.stats.median}, {"cv", meas.stats.cv}, {"time_s_scaled", t},
+      detail.push_back({{"layers", p.names},
+                        {"m", p.s.m},
+                        {"k", p.s.k},
+                        {"count", p.count},
+                        {"rows_measured", rows},
+                        {"median_s", meas.stats.median},
+                        {"cv", meas.stats.cv},
+                        {"time_s_scaled", t},
                         {"residency", mm.residency_params()}});
       r.counters[p.names.front()] = meas.counters;
     }
@@ -214,20 +222,26 @@ class LatencySuite : public Suite {
     const double dram_gbs = kb::measured_read_gb_per_s(ctx, "DRAM", cell.threads);
     if (dram_gbs > 0) {
       const double floor_s = bytes / (dram_gbs * 1e9);
-      r.cell.params["bound"] = fmt::format("memory: {:.3f} ms = {:.0f} bytes / DRAM read {:.2f} GB/s at {} threads (bandwidth "
-                                           "suite, this run)", floor_s * 1e3, bytes, dram_gbs, cell.threads);
+      r.cell.params["bound"] = fmt::format(
+          "memory: {:.3f} ms = {:.0f} bytes / DRAM read {:.2f} GB/s at {} threads (bandwidth "
+          "suite, this run)",
+          floor_s * 1e3, bytes, dram_gbs, cell.threads);
       if (dram && total_s < floor_s) {
         r.valid = false;
-        r.reasons.push_back(fmt::format("estimate {:.3f} ms beats the DRAM bound {:.3f} ms (model bytes / DRAM read of this "
-                                        "run): the weights did not stream from memory", total_s * 1e3, floor_s * 1e3));
+        r.reasons.push_back(
+            fmt::format("estimate {:.3f} ms beats the DRAM bound {:.3f} ms (model bytes / DRAM read of this "
+                        "run): the weights did not stream from memory",
+                        total_s * 1e3, floor_s * 1e3));
       }
     } else {
-      r.cell.params["bound"] = "memory: no DRAM read measured in this run (add --suites bandwidth): the estimate is unchecked";
+      r.cell.params["bound"] =
+          "memory: no DRAM read measured in this run (add --suites bandwidth): the estimate is unchecked";
     }
     r.cell.params["estimate"] = true;
     r.cell.params["method"] =
         "estimate: sum over the model's linear layers of median GEMV time x occurrences per token; matrices over "
-        "32M weights (4M with --quick) are timed on a row slice and scaled by m/rows; attention, norms, embeddings and sampling excluded";
+        "32M weights (4M with --quick) are timed on a row slice and scaled by m/rows; attention, norms, embeddings and "
+        "sampling excluded";
     r.cell.params["layers"] = detail;
     return r;
   }

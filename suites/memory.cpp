@@ -46,7 +46,8 @@ struct Achieved {
 Achieved achieved(const RunContext& ctx, const std::string& format) {
   Achieved a;
   for (const auto& r : ctx.done)
-    if (r.cell.suite == "throughput" && r.cell.format == format && r.status == "ok" && r.cell.workload.rfind("gemv_", 0) == 0) {
+    if (r.cell.suite == "throughput" && r.cell.format == format && r.status == "ok" &&
+        r.cell.workload.rfind("gemv_", 0) == 0) {
       const double g = r.metrics.value("gb_per_s", 0.0);
       if (g > a.gb_per_s) {
         a.gb_per_s = g;
@@ -139,7 +140,9 @@ class MemorySuite : public Suite {
     const Achieved ach = achieved(ctx, cell.format);
     if (cell.workload.rfind("layer_", 0) == 0) {
       const int64_t m = cell.params["m"], k = cell.params["k"];
-      if (k % ft->block_size) return kb::unsupported(cell, fmt::format("k={} is not a multiple of {}'s block size {}", k, ft->name, ft->block_size));
+      if (k % ft->block_size)
+        return kb::unsupported(
+            cell, fmt::format("k={} is not a multiple of {}'s block size {}", k, ft->name, ft->block_size));
       const double bytes = double(m) * double(ft->row_bytes(k));
       r.metrics["bytes"] = bytes;
       r.metrics["working_set_bytes"] = bytes;
@@ -149,7 +152,8 @@ class MemorySuite : public Suite {
       // This cell's own footprint: weights + one F32 activation vector + one F32 output vector.
       const size_t cell_bytes = size_t(bytes) + size_t(k) * 4 + size_t(m) * 4;
       if (ctx.topo.mem_available_bytes && cell_bytes > ctx.topo.mem_available_bytes / 4) {
-        r.cell.params["peak_rss_method"] = fmt::format("not measured: {} bytes exceed a quarter of available memory", cell_bytes);
+        r.cell.params["peak_rss_method"] =
+            fmt::format("not measured: {} bytes exceed a quarter of available memory", cell_bytes);
       } else {
         r.metrics["peak_rss_bytes"] = double(touched_footprint(cell_bytes));
         r.cell.params["peak_rss_method"] =
@@ -169,14 +173,20 @@ class MemorySuite : public Suite {
     nlohmann::json detail = nlohmann::json::array();
     for (const auto& s : ms->shapes) {
       if (s.k % ft->block_size)
-        return kb::unsupported(cell, fmt::format("{}: k={} is not a multiple of {}'s block size {}", s.name, s.k, ft->name, ft->block_size));
+        return kb::unsupported(cell, fmt::format("{}: k={} is not a multiple of {}'s block size {}", s.name, s.k,
+                                                 ft->name, ft->block_size));
       const double b = double(s.m) * double(ft->row_bytes(s.k));
       total += b * s.count;
       weights += double(s.m) * double(s.k) * s.count;
       largest = std::max(largest, b);
       const bool per_layer_shape = ms->layers > 0 && s.count % ms->layers == 0;
       if (per_layer_shape) per_layer += b * (s.count / ms->layers);
-      detail.push_back({{"name", s.name}, {"m", s.m}, {"k", s.k}, {"count", s.count}, {"bytes", b}, {"fits", kb::fits_level(ctx.topo, b)}});
+      detail.push_back({{"name", s.name},
+                        {"m", s.m},
+                        {"k", s.k},
+                        {"count", s.count},
+                        {"bytes", b},
+                        {"fits", kb::fits_level(ctx.topo, b)}});
     }
     r.metrics["model_bytes"] = total;
     r.metrics["bits_per_weight"] = 8 * total / weights;
@@ -198,9 +208,9 @@ class MemorySuite : public Suite {
       const double gbs = from_dram ? std::min(ach.gb_per_s, dram) : ach.gb_per_s;
       r.cell.params["bandwidth_bound_tokens_per_s"] = gbs * 1e9 / total;
       r.cell.params["bandwidth_from"] = ach.key;
-      r.cell.params["bandwidth_bound_tokens_per_s_method"] = from_dram
-          ? "estimate: min(best GEMV GB/s of this format, DRAM read GB/s at all PUs) / model_bytes"
-          : "estimate: best GEMV GB/s of this format in this run / model_bytes (model fits in cache)";
+      r.cell.params["bandwidth_bound_tokens_per_s_method"] =
+          from_dram ? "estimate: min(best GEMV GB/s of this format, DRAM read GB/s at all PUs) / model_bytes"
+                    : "estimate: best GEMV GB/s of this format in this run / model_bytes (model fits in cache)";
     } else {
       r.cell.params["bandwidth_from"] = "no throughput GEMV cell of this format in this run";
     }

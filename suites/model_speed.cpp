@@ -79,8 +79,10 @@ class ModelSpeedSuite : public Suite {
   explicit ModelSpeedSuite(bool prefill) : prefill_(prefill) {}
   std::string name() const override { return prefill_ ? "prefill" : "decode"; }
   std::string description() const override {
-    return prefill_ ? "Model prefill tokens/s (pp<prompt-len>) and time to first token, per format x backend x threads (--model)"
-                    : "Model decode tokens/s (tg<gen-len>) and per-token latency, per format x backend x threads (--model)";
+    return prefill_
+               ? "Model prefill tokens/s (pp<prompt-len>) and time to first token, per format x backend x threads "
+                 "(--model)"
+               : "Model decode tokens/s (tg<gen-len>) and per-token latency, per format x backend x threads (--model)";
   }
   int order() const override { return prefill_ ? 60 : 61; }
   std::string interleave_group(const Cell&) const override { return name(); }
@@ -94,22 +96,27 @@ class ModelSpeedSuite : public Suite {
     if (backends.empty()) backends = {"", kLlamaCpp};  // "": qbench's best own backend per tensor
     const int64_t len = prefill_ ? cfg.prompt_len : cfg.gen_len;
     for (const auto& fmt_name : model::requested_variants(cfg.formats))
-    for (const auto& b : backends) {
-      if (b != kLlamaCpp && !b.empty() && !find_backend(b)) continue;  // peers have no model runtime
-      for (int th : resolve_threads(ctx)) {
-        Cell c;
-        c.suite = name();
-        c.format = fmt_name;
-        c.backend = b.empty() ? "qbench" : b;
-        c.workload = fmt::format("{}{}{}", prefill_ ? "pp" : "tg", len, cfg.depth ? fmt::format("@d{}", cfg.depth) : "");
-        c.threads = th;
-        c.placement = kNoField;
-        c.params = {{"model", cfg.model}, {"cache", model::variant_cache_dir(cfg.cache_dir, cfg.out_dir)},
-                    {"prompt_len", cfg.prompt_len}, {"gen_len", cfg.gen_len}, {"depth", cfg.depth},
-                    {"tokens", len}, {"own_backend", b == kLlamaCpp ? "" : b}};
-        cells.push_back(std::move(c));
+      for (const auto& b : backends) {
+        if (b != kLlamaCpp && !b.empty() && !find_backend(b)) continue;  // peers have no model runtime
+        for (int th : resolve_threads(ctx)) {
+          Cell c;
+          c.suite = name();
+          c.format = fmt_name;
+          c.backend = b.empty() ? "qbench" : b;
+          c.workload =
+              fmt::format("{}{}{}", prefill_ ? "pp" : "tg", len, cfg.depth ? fmt::format("@d{}", cfg.depth) : "");
+          c.threads = th;
+          c.placement = kNoField;
+          c.params = {{"model", cfg.model},
+                      {"cache", model::variant_cache_dir(cfg.cache_dir, cfg.out_dir)},
+                      {"prompt_len", cfg.prompt_len},
+                      {"gen_len", cfg.gen_len},
+                      {"depth", cfg.depth},
+                      {"tokens", len},
+                      {"own_backend", b == kLlamaCpp ? "" : b}};
+          cells.push_back(std::move(c));
+        }
       }
-    }
     return cells;
   }
 
@@ -163,7 +170,8 @@ class ModelSpeedSuite : public Suite {
     model::PhaseTimes phases;  // over the measured samples' timed appends (qbench only)
     for (int i = 0; i <= kMaxSamples; ++i) {
       engine->reset();
-      if (depth > 0 || !prefill_) engine->append(depth > 0 ? std::span<const int32_t>(context) : std::span<const int32_t>(bos));
+      if (depth > 0 || !prefill_)
+        engine->append(depth > 0 ? std::span<const int32_t>(context) : std::span<const int32_t>(bos));
       engine->reset_phase_times();
       double s = 0;
       if (prefill_) {

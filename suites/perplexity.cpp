@@ -37,7 +37,6 @@ namespace fs = std::filesystem;
 // Below this many scored tokens the PPL's standard error is too large to rank formats by.
 constexpr int64_t kMinScoredTokens = 100;
 
-
 class PerplexitySuite : public Suite {
  public:
   std::string name() const override { return "perplexity"; }
@@ -64,7 +63,8 @@ class PerplexitySuite : public Suite {
     // Quality does not depend on the thread count (each output row and attention head is summed
     // by one thread, in the same order, whatever the split: PPL is bit-identical at 1 and 2
     // threads), so one cell per format x backend, at the largest requested count, the fastest.
-    const int t = cfg.threads.empty() ? std::max(1, ctx.topo.pus) : *std::max_element(cfg.threads.begin(), cfg.threads.end());
+    const int t =
+        cfg.threads.empty() ? std::max(1, ctx.topo.pus) : *std::max_element(cfg.threads.begin(), cfg.threads.end());
     for (const auto& f : formats)
       for (const auto& b : backends) {
         Cell c;
@@ -114,9 +114,11 @@ class PerplexitySuite : public Suite {
       return u;
     }
     const std::vector<int32_t> tokens = m->tokenizer().tokenize(text, true);
-    if (!quiet) std::fprintf(stderr, "perplexity: %s (%s) on %s backend, %d threads\n", cell.format.c_str(), v.path.c_str(),
-                             cell.backend.c_str(), m->threads());
-    const auto run = model::perplexity_kld(*m, tokens, n_ctx, chunks, base_path, "", progress_printer(cell.format, quiet));
+    if (!quiet)
+      std::fprintf(stderr, "perplexity: %s (%s) on %s backend, %d threads\n", cell.format.c_str(), v.path.c_str(),
+                   cell.backend.c_str(), m->threads());
+    const auto run =
+        model::perplexity_kld(*m, tokens, n_ctx, chunks, base_path, "", progress_printer(cell.format, quiet));
     const model::KldStats& k = run.kld;
 
     CellResult r;
@@ -200,15 +202,17 @@ class PerplexitySuite : public Suite {
     fs::create_directories(cache, ec);
     if (ec) throw UsageError(fmt::format("cannot create the cache '{}': {}", cache, ec.message()));
     const std::string path =
-        (fs::path(cache) / fmt::format("{}.kld-base.ctx{}.{:016x}.bin", fs::path(source).stem().string(), n_ctx, h)).string();
+        (fs::path(cache) / fmt::format("{}.kld-base.ctx{}.{:016x}.bin", fs::path(source).stem().string(), n_ctx, h))
+            .string();
     if (fs::exists(path)) return path;
     model::ModelOptions mo;
     mo.threads = threads;
     mo.n_ctx = n_ctx;
     auto m = model::Model::load(source, mo);
     const std::vector<int32_t> tokens = m->tokenizer().tokenize(text, true);
-    if (!quiet) std::fprintf(stderr, "perplexity: KLD base %s on %s (%zu tokens, ctx %lld) -> %s\n", source.c_str(),
-                             dataset.c_str(), tokens.size(), (long long)n_ctx, path.c_str());
+    if (!quiet)
+      std::fprintf(stderr, "perplexity: KLD base %s on %s (%zu tokens, ctx %lld) -> %s\n", source.c_str(),
+                   dataset.c_str(), tokens.size(), (long long)n_ctx, path.c_str());
     model::perplexity_kld(*m, tokens, n_ctx, chunks, path, fmt::format("{} ({})", source, id),
                           progress_printer("base", quiet));
     return path;

@@ -6,9 +6,9 @@
 // With --model FILE.gguf it adds one cell per format (workload "model") over the model's real
 // weight matrices: each 2-D tensor is decoded from its stored type to f32 (up to kModelRowsPerTensor
 // evenly spaced rows), re-quantized to the target format, and compared with the decoded weights.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,8 +52,7 @@ struct Sums {
 };
 
 // Quantize + dequantize rows x k with format t; adds to sums.
-void roundtrip(const FormatTraits& t, const float* x, int64_t rows, int64_t k, const std::string& what,
-               Sums& sums) {
+void roundtrip(const FormatTraits& t, const float* x, int64_t rows, int64_t k, const std::string& what, Sums& sums) {
   std::vector<uint8_t> q(t.row_bytes(k) * size_t(rows));
   quantize(t.id, x, q.data(), rows, k, what);
   std::vector<float> y(size_t(rows * k));
@@ -234,7 +233,10 @@ class QuantErrorSuite : public Suite {
         try {
           Sums one;
           roundtrip(*t, tw.w.data(), tw.rows, tw.k, tw.name, one);
-          sums.se += one.se; sums.sx += one.sx; sums.sy += one.sy; sums.sxy += one.sxy;
+          sums.se += one.se;
+          sums.sx += one.sx;
+          sums.sy += one.sy;
+          sums.sxy += one.sxy;
           sums.emax = std::max(sums.emax, one.emax);
           sums.n += one.n;
           ++used;

@@ -58,7 +58,8 @@ class ThroughputSuite : public Suite {
  public:
   std::string name() const override { return "throughput"; }
   std::string description() const override {
-    return "Matmul throughput (GB/s of weights, GFLOP/s, roofline %) per format x backend x shape x n x threads x placement";
+    return "Matmul throughput (GB/s of weights, GFLOP/s, roofline %) per format x backend x shape x n x threads x "
+           "placement";
   }
   int order() const override { return 20; }
 
@@ -69,7 +70,8 @@ class ThroughputSuite : public Suite {
     std::vector<Cell> cells;
     std::string rules;
     for (const auto& r : p.rules) rules += (rules.empty() ? "" : "; ") + r;
-    auto add = [&](const std::string& fmt_name, const BackendRef& b, const Shape& s, int64_t n, int th, const std::string& pl) {
+    auto add = [&](const std::string& fmt_name, const BackendRef& b, const Shape& s, int64_t n, int th,
+                   const std::string& pl) {
       Cell c;
       c.suite = name();
       c.format = fmt_name;
@@ -164,12 +166,13 @@ class ThroughputSuite : public Suite {
     // Output check of this very cell: a kernel may be right on one thread count or placement
     // and wrong on another.
     const auto chk = mm->check();
-    r.cell.params["check"] = {{"reference", chk.reference}, {"rel_err", chk.rel_err}, {"tolerance", chk.tol},
-                              {"ok", chk.ok()}, {"threads", cell.threads}, {"placement", cell.placement}};
+    r.cell.params["check"] = {{"reference", chk.reference}, {"rel_err", chk.rel_err},
+                              {"tolerance", chk.tol},       {"ok", chk.ok()},
+                              {"threads", cell.threads},    {"placement", cell.placement}};
     if (!chk.ok()) {
       r.valid = false;
-      r.reasons.push_back(fmt::format("output check failed: max |y - ref| / rms(ref) = {:.3g} > {:.3g} vs {}", chk.rel_err,
-                                      chk.tol, chk.reference));
+      r.reasons.push_back(fmt::format("output check failed: max |y - ref| / rms(ref) = {:.3g} > {:.3g} vs {}",
+                                      chk.rel_err, chk.tol, chk.reference));
     }
     const double t = meas.stats.median;
     const double gbs = mm->weight_bytes() / t / 1e9;
@@ -195,7 +198,8 @@ class ThroughputSuite : public Suite {
       const double peak = compute_peak(ctx, probe, cell.threads);
       if (peak > 0) {
         r.metrics["roofline_pct"] = 100.0 * gflops / peak;
-        r.cell.params["bound"] = fmt::format("compute: {} peak {:.1f} GOP/s at {} threads (compute suite, this run)", probe, peak, cell.threads);
+        r.cell.params["bound"] = fmt::format("compute: {} peak {:.1f} GOP/s at {} threads (compute suite, this run)",
+                                             probe, peak, cell.threads);
       } else {
         r.cell.params["bound"] = fmt::format("compute: no {} peak measured in this run (add --suites compute)", probe);
       }
@@ -223,12 +227,15 @@ class ThroughputSuite : public Suite {
       r.cell.params["bound"] = fmt::format("memory: no {} read measured in this run (add --suites bandwidth)", level);
       return;
     }
-    r.cell.params["bound"] = fmt::format("memory: {} read {:.2f} GB/s at {} threads (bandwidth suite, this run)", level, bw, th);
+    r.cell.params["bound"] =
+        fmt::format("memory: {} read {:.2f} GB/s at {} threads (bandwidth suite, this run)", level, bw, th);
     if (residency == "dram" && gbs > 1.1 * bw) {
       // Faster than memory can deliver: the weights came from a cache, the number is not a DRAM one.
       r.valid = false;
-      r.reasons.push_back(fmt::format("{}{:.2f} GB/s exceeds this run's DRAM read {:.2f} GB/s by more than "
-                                      "10% (the rotation did not defeat the caches)", kExceedsDram, gbs, bw));
+      r.reasons.push_back(
+          fmt::format("{}{:.2f} GB/s exceeds this run's DRAM read {:.2f} GB/s by more than "
+                      "10% (the rotation did not defeat the caches)",
+                      kExceedsDram, gbs, bw));
       r.metrics.erase("bandwidth_pct");
       return;
     }

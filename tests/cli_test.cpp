@@ -6,16 +6,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <set>
 #include <sstream>
-#include <vector>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -141,8 +141,8 @@ TEST(Cli, ResumeAfterKillKeepsFinishedCells) {
   // (a half-written last line is dropped and that cell re-measured).
   std::set<std::string> keys;
   for (auto& c : rep["results"])
-    keys.insert(c["suite"].get<std::string>() + c["workload"].get<std::string>() + std::to_string(c["threads"].get<int>()) +
-                c["placement"].get<std::string>());
+    keys.insert(c["suite"].get<std::string>() + c["workload"].get<std::string>() +
+                std::to_string(c["threads"].get<int>()) + c["placement"].get<std::string>());
   EXPECT_EQ(int(keys.size()), total);
   EXPECT_LE(count_lines(journal) - 1, total + 1);
   fs::remove_all(dir);
@@ -229,8 +229,9 @@ TEST(Cli, FullDiskExitsThreeAndStaysResumable) {
 // which order, and each cell its positions. The same seed gives the same order.
 TEST(Cli, GemvCellsAreInterleavedInASeededOrder) {
   const std::string a = tmpdir("interleave-a"), b = tmpdir("interleave-b");
-  const std::string sel = "--quiet run --suites throughput --formats Q4_0,Q8_0,F16 --backends scalar --threads 1 "
-                          "--batch 1 --shapes 64x256 --quick --no-fsync --out ";
+  const std::string sel =
+      "--quiet run --suites throughput --formats Q4_0,Q8_0,F16 --backends scalar --threads 1 "
+      "--batch 1 --shapes 64x256 --quick --no-fsync --out ";
   for (const auto& d : {a, b}) ASSERT_EQ(run(sel + d).code, 0);
   std::ifstream ia(a + "/report.json"), ib(b + "/report.json");
   auto ra = nlohmann::json::parse(ia), rb = nlohmann::json::parse(ib);

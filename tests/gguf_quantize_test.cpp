@@ -122,7 +122,8 @@ std::map<std::string, std::string> plan_names(const std::vector<PlanInput>& in, 
   return r;
 }
 
-std::vector<PlanInput> llama_inputs(int n_layer, int n_embd = 4096, int n_ff = 11008, int vocab = 32000, bool tied = false) {
+std::vector<PlanInput> llama_inputs(int n_layer, int n_embd = 4096, int n_ff = 11008, int vocab = 32000,
+                                    bool tied = false) {
   std::vector<PlanInput> v;
   v.push_back({"token_embd.weight", {n_embd, vocab}, 0});
   for (int l = 0; l < n_layer; ++l) {
@@ -142,8 +143,9 @@ std::vector<PlanInput> llama_inputs(int n_layer, int n_embd = 4096, int n_ff = 1
 }
 
 TEST(GgufPresets, AllPresetsKnown) {
-  for (const char* p : {"F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_1", "Q5_0", "Q4_K_M", "Q4_K_S", "Q4_1",
-                        "Q4_0", "Q3_K_L", "Q3_K_M", "Q3_K_S", "Q2_K", "IQ4_NL", "IQ4_XS", "TQ2_0", "TQ1_0", "MXFP4"}) {
+  for (const char* p :
+       {"F32",  "F16",  "BF16",   "Q8_0",   "Q6_K",   "Q5_K_M", "Q5_K_S", "Q5_1",   "Q5_0",  "Q4_K_M", "Q4_K_S",
+        "Q4_1", "Q4_0", "Q3_K_L", "Q3_K_M", "Q3_K_S", "Q2_K",   "IQ4_NL", "IQ4_XS", "TQ2_0", "TQ1_0",  "MXFP4"}) {
     const Preset* pr = find_preset(p);
     ASSERT_NE(pr, nullptr) << p;
     EXPECT_NE(qb::find_format_by_gguf_type(pr->default_type), nullptr) << p;
@@ -235,8 +237,8 @@ TEST(GgufPresets, TiedEmbeddingsAndRowFallback) {
   EXPECT_TRUE(p["blk.0.attn_q.weight"]->fallback);
   EXPECT_NE(p["blk.0.attn_q.weight"]->note.find("640"), std::string::npos);
   // use_more_bits(i, 2) holds for layer 1 only
-  EXPECT_EQ(ggml_type(p["blk.1.attn_v.weight"]->type)->name, "Q8_0");     // Q6_K bump -> Q8_0 fallback
-  EXPECT_EQ(ggml_type(p["blk.0.attn_v.weight"]->type)->name, "Q5_0");     // Q4_K -> Q5_0 fallback
+  EXPECT_EQ(ggml_type(p["blk.1.attn_v.weight"]->type)->name, "Q8_0");    // Q6_K bump -> Q8_0 fallback
+  EXPECT_EQ(ggml_type(p["blk.0.attn_v.weight"]->type)->name, "Q5_0");    // Q4_K -> Q5_0 fallback
   EXPECT_EQ(ggml_type(p["blk.1.ffn_down.weight"]->type)->name, "Q6_K");  // 2048 columns: no fallback
   EXPECT_EQ(ggml_type(p["blk.0.ffn_down.weight"]->type)->name, "Q4_K");
   auto q40 = plan_names(in, "Q4_0", m);
@@ -312,7 +314,8 @@ TEST(GgufQuantizeCli, SyntheticModelQ4KMThenInspect) {
   ASSERT_EQ(f1->file_size(), f->file_size());
   EXPECT_EQ(std::memcmp(f1->tensors().back().data, f->tensors().back().data, f->tensors().back().nbytes), 0);
   EXPECT_EQ(std::memcmp(f1->find_tensor("blk.3.ffn_down.weight")->data, f->find_tensor("blk.3.ffn_down.weight")->data,
-                        f->find_tensor("blk.3.ffn_down.weight")->nbytes), 0);
+                        f->find_tensor("blk.3.ffn_down.weight")->nbytes),
+            0);
 }
 
 TEST(GgufQuantizeCli, EveryPresetRunsAndParses) {
@@ -332,7 +335,8 @@ TEST(GgufQuantizeCli, EveryPresetRunsAndParses) {
 }
 
 TEST(GgufQuantizeCli, RequantizeWarnsAndCopiesSameType) {
-  std::string d = tmp_dir(), in = d + "/rq_f32.gguf", mid = d + "/rq_q4km.gguf", out = d + "/rq_q8.gguf", same = d + "/rq_same.gguf";
+  std::string d = tmp_dir(), in = d + "/rq_f32.gguf", mid = d + "/rq_q4km.gguf", out = d + "/rq_q8.gguf",
+              same = d + "/rq_same.gguf";
   Synth s;
   s.n_layer = 2;
   s.write(in);
@@ -392,7 +396,6 @@ TEST(GgufQuantizeCli, BadArgumentsAndFilesExit2) {
   EXPECT_NE(r.err.find("magic"), std::string::npos) << r.err;
 }
 
-
 // Removes this process's scratch directory when the test program ends.
 struct ScratchCleanup : ::testing::Environment {
   void TearDown() override {
@@ -400,6 +403,7 @@ struct ScratchCleanup : ::testing::Environment {
     fs::remove_all(fs::temp_directory_path() / ("qb_gguf_quant_" + std::to_string(getpid())), ec);
   }
 };
-[[maybe_unused]] ::testing::Environment* const kScratchCleanup = ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
+[[maybe_unused]] ::testing::Environment* const kScratchCleanup =
+    ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
 
 }  // namespace

@@ -32,8 +32,16 @@ struct Bytes {
   Bytes& u32(uint32_t v) { return raw(&v, 4); }
   Bytes& u64(uint64_t v) { return raw(&v, 8); }
   Bytes& i64(int64_t v) { return raw(&v, 8); }
-  Bytes& str(const std::string& s) { u64(s.size()); return raw(s.data(), s.size()); }
-  Bytes& header(uint64_t nt, uint64_t nkv, uint32_t version = 3) { u32(kMagic); u32(version); u64(nt); return u64(nkv); }
+  Bytes& str(const std::string& s) {
+    u64(s.size());
+    return raw(s.data(), s.size());
+  }
+  Bytes& header(uint64_t nt, uint64_t nkv, uint32_t version = 3) {
+    u32(kMagic);
+    u32(version);
+    u64(nt);
+    return u64(nkv);
+  }
   // tensor info
   Bytes& tensor(const std::string& name, std::vector<int64_t> dims, uint32_t type, uint64_t off) {
     str(name);
@@ -46,7 +54,10 @@ struct Bytes {
     while (b.size() % align) b.push_back(0);
     return *this;
   }
-  Bytes& zeros(size_t n) { b.insert(b.end(), n, 0); return *this; }
+  Bytes& zeros(size_t n) {
+    b.insert(b.end(), n, 0);
+    return *this;
+  }
 };
 
 ParseError expect_error(const Bytes& bytes, const std::string& field_part, const std::string& what_part) {
@@ -432,14 +443,12 @@ TEST(GgufFuzzCorpus, ReplaySeedsAndRegressions) {
       try {
         auto f = File::parse(bytes.data(), bytes.size(), e.path().filename().string());
         for (const auto& t : f->tensors()) ASSERT_LE(t.file_offset + t.nbytes, bytes.size());
-      } catch (const qb::UsageError&) {
-      }
+      } catch (const qb::UsageError&) {}
       ++n;
     }
   }
   EXPECT_GT(n, 0) << "no seed files under tests/data/gguf";
 }
-
 
 // Removes this process's scratch directory when the test program ends.
 struct ScratchCleanup : ::testing::Environment {
@@ -448,6 +457,7 @@ struct ScratchCleanup : ::testing::Environment {
     fs::remove_all(fs::temp_directory_path() / ("qb_gguf_test_" + std::to_string(getpid())), ec);
   }
 };
-[[maybe_unused]] ::testing::Environment* const kScratchCleanup = ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
+[[maybe_unused]] ::testing::Environment* const kScratchCleanup =
+    ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
 
 }  // namespace

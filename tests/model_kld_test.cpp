@@ -208,8 +208,10 @@ TEST(Kld, AccumulatorStatistics) {
   EXPECT_NEAR(s.ppl_base, std::exp(lb / 6), 1e-12);
   EXPECT_NEAR(s.ppl_ratio, s.ppl_model / s.ppl_base, 1e-12);
   // Two chunks: the correlation of two points is +1 or -1.
-  const double c1m = -(std::log(0.5) + std::log(0.2) + std::log(0.9)) / 3, c2m = -(std::log(0.4) + std::log(0.3) + std::log(0.6)) / 3;
-  const double c1b = -(std::log(0.4) + std::log(0.3) + std::log(0.8)) / 3, c2b = -(std::log(0.4) + std::log(0.5) + std::log(0.6)) / 3;
+  const double c1m = -(std::log(0.5) + std::log(0.2) + std::log(0.9)) / 3,
+               c2m = -(std::log(0.4) + std::log(0.3) + std::log(0.6)) / 3;
+  const double c1b = -(std::log(0.4) + std::log(0.3) + std::log(0.8)) / 3,
+               c2b = -(std::log(0.4) + std::log(0.5) + std::log(0.6)) / 3;
   EXPECT_EQ(s.ln_ppl_correlation, ((c2m - c1m) * (c2b - c1b) > 0) ? 1.0 : -1.0);
 }
 

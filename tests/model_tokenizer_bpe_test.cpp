@@ -53,7 +53,16 @@ using W = std::vector<std::string>;
 std::string write_bpe_vocab(const fs::path& dir, const std::string& pre, const std::vector<std::string>& merges) {
   qb::gguf::Writer w;
   w.set("general.architecture", Value::str("llama"));
-  const std::vector<std::string> toks = {"<s>", "a", "b", "c", "\xc4\xa0", "ab", "bc", "abc", "\xc4\xa0" "a"};
+  const std::vector<std::string> toks = {"<s>",
+                                         "a",
+                                         "b",
+                                         "c",
+                                         "\xc4\xa0",
+                                         "ab",
+                                         "bc",
+                                         "abc",
+                                         "\xc4\xa0"
+                                         "a"};
   std::vector<Value> tv, yv, mv;
   for (size_t i = 0; i < toks.size(); ++i) {
     tv.push_back(Value::str(toks[i]));
@@ -114,10 +123,10 @@ TEST(Unicode, DecodesLikeLlamaCpp) {
   EXPECT_EQ(uc::decode_utf8("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"), (V{'a', 0xE9, 0x20AC, 0x1F600}));
   EXPECT_EQ(uc::decode_utf8("\xff"), (V{0xFFFD}));
   EXPECT_EQ(uc::decode_utf8("\x80x"), (V{0xFFFD, 'x'}));
-  EXPECT_EQ(uc::decode_utf8("\xc3"), (V{0xFFFD}));                  // truncated at the end
+  EXPECT_EQ(uc::decode_utf8("\xc3"), (V{0xFFFD}));                    // truncated at the end
   EXPECT_EQ(uc::decode_utf8("\xe2\x82x"), (V{0xFFFD, 0xFFFD, 'x'}));  // each byte of a bad sequence
-  EXPECT_EQ(uc::decode_utf8("\xed\xa0\x80"), (V{0xD800}));          // surrogates pass, as in llama.cpp
-  EXPECT_EQ(uc::decode_utf8("\xc0\xaf"), (V{0x2F}));                // overlong: its value
+  EXPECT_EQ(uc::decode_utf8("\xed\xa0\x80"), (V{0xD800}));            // surrogates pass, as in llama.cpp
+  EXPECT_EQ(uc::decode_utf8("\xc0\xaf"), (V{0x2F}));                  // overlong: its value
   std::string s;
   uc::append_utf8(0x20AC, s);
   uc::append_utf8(0x1F600, s);

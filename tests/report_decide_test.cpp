@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 
 #include "decide.h"
+#include "qb/command.h"
 #include "qualify.h"
 #include "render.h"
-#include "qb/command.h"
 #include "report_synthetic.h"
 
 using namespace qb::rep;
@@ -74,8 +74,10 @@ TEST(Recommend, ConstraintsExcludeWithReasons) {
   // Excluded candidates come after every eligible one.
   bool seen_excluded = false;
   for (const auto& c : d.candidates) {
-    if (!c.eligible) seen_excluded = true;
-    else EXPECT_FALSE(seen_excluded) << c.id();
+    if (!c.eligible)
+      seen_excluded = true;
+    else
+      EXPECT_FALSE(seen_excluded) << c.id();
   }
   // No latency in the report: a p99 constraint excludes everything, saying why.
   DecisionOptions p;
@@ -199,9 +201,10 @@ TEST(Qualify, BadProfilesNameTheField) {
             std::string::npos);
   EXPECT_NE(bad(R"({"gates": [{"name": "a", "metric": "gb_per_s", "op": ">=", "threshold": "1"}]})").find("threshold"),
             std::string::npos);
-  EXPECT_NE(bad(R"({"gates": [{"name": "a", "metric": "gb_per_s", "op": ">=", "threshold": 1, "select": {"colour": "red"}}]})")
-                .find("gates[0].select.colour"),
-            std::string::npos);
+  EXPECT_NE(
+      bad(R"({"gates": [{"name": "a", "metric": "gb_per_s", "op": ">=", "threshold": 1, "select": {"colour": "red"}}]})")
+          .find("gates[0].select.colour"),
+      std::string::npos);
   EXPECT_NE(bad(R"({"gates": [{"name": "a", "metric": "gb_per_s", "op": ">=", "threshold": 1, "aggregate": "avg"}]})")
                 .find("aggregate"),
             std::string::npos);
@@ -237,15 +240,17 @@ TEST(Qualify, CliExitCodesAndJUnit) {
 // Perplexity is not measured by any suite yet: synthetic cells check that it takes over quality.
 TEST(Recommend, PerplexityDrivesQualityWhenPresent) {
   auto v = qbt::sample_results();
-  const std::pair<const char*, double> ppl[] = {{"F16", 10.0}, {"Q8_0", 10.02}, {"Q4_K", 10.3}, {"Q4_0", 10.7}, {"Q2_K", 12.5}};
-  for (auto [f, p] : ppl) v.push_back(qbt::cell("perplexity", f, "-", "wikitext2", 1, "-", {{"ppl", p}, {"kld", (p - 10) / 10}}));
+  const std::pair<const char*, double> ppl[] = {
+      {"F16", 10.0}, {"Q8_0", 10.02}, {"Q4_K", 10.3}, {"Q4_0", 10.7}, {"Q2_K", 12.5}};
+  for (auto [f, p] : ppl)
+    v.push_back(qbt::cell("perplexity", f, "-", "wikitext2", 1, "-", {{"ppl", p}, {"kld", (p - 10) / 10}}));
   auto d = decide(v, DecisionOptions{});
   EXPECT_NE(d.quality_basis.find("perplexity"), std::string::npos);
   auto m = by_format(d);
   EXPECT_NEAR(*m["Q4_K"].quality_ratio, 10.0 / 10.3, 1e-12);
   EXPECT_NEAR(*m["Q4_K"].quality_loss_pct, 3.0, 1e-9);
-  EXPECT_TRUE(gate(m["Q4_K"], "quality")->pass);    // 97.1% >= 95%
-  EXPECT_FALSE(gate(m["Q4_0"], "quality")->pass);   // 10/10.7 = 93.5%
+  EXPECT_TRUE(gate(m["Q4_K"], "quality")->pass);   // 97.1% >= 95%
+  EXPECT_FALSE(gate(m["Q4_0"], "quality")->pass);  // 10/10.7 = 93.5%
   EXPECT_FALSE(gate(m["Q2_K"], "quality")->pass);
   DecisionOptions o;
   parse_quality_loss(o, "3.5%");
@@ -300,8 +305,10 @@ const Candidate* find(const Decision& d, const std::string& format, const std::s
 TEST(Recommend, InvalidCellsAreNotRankedButListed) {
   auto v = qbt::sample_results();
   // A disturbed run: Q4_K on avx512 looks 10x faster than anything, but its cells are invalid.
-  v.push_back(qbt::invalid(qbt::tp("Q4_K", "avx512", "gemv_4096x4096", 2, 0.0001, 4.5, 90), "CV 41% over threshold 5%"));
-  v.push_back(qbt::invalid(qbt::tp("Q4_K", "avx512", "gemv_4096x14336", 2, 0.0001, 4.5, 91), "steal 12% during the cell"));
+  v.push_back(
+      qbt::invalid(qbt::tp("Q4_K", "avx512", "gemv_4096x4096", 2, 0.0001, 4.5, 90), "CV 41% over threshold 5%"));
+  v.push_back(
+      qbt::invalid(qbt::tp("Q4_K", "avx512", "gemv_4096x14336", 2, 0.0001, 4.5, 91), "steal 12% during the cell"));
   auto d = decide(v, DecisionOptions{});
   const Candidate* bad = find(d, "Q4_K", "avx512");
   ASSERT_NE(bad, nullptr);
@@ -373,7 +380,8 @@ TEST(Recommend, MeasuredNumberOutranksEstimate) {
   EXPECT_NE(d.markdown().find("100 tok/s (estimate)"), std::string::npos);
   EXPECT_NE(d.html().find("100 tok/s (estimate)"), std::string::npos);
   EXPECT_NE(d.text().find("estimate"), std::string::npos);
-  EXPECT_NE(d.to_json().dump().find("\"estimated\":[\"decode_ms\",\"tokens_per_s\"]"), std::string::npos) << d.to_json().dump();
+  EXPECT_NE(d.to_json().dump().find("\"estimated\":[\"decode_ms\",\"tokens_per_s\"]"), std::string::npos)
+      << d.to_json().dump();
   // A constraint met only by an estimate says so too.
   DecisionOptions m = o;
   parse_min_throughput(m, "50tokens/s");
@@ -400,8 +408,12 @@ TEST(Qualify, InvalidCellsDoNotDecideGatesByDefault) {
   auto v = qbt::sample_results();
   v.push_back(qbt::invalid(qbt::tp("Q4_K", "avx2", "gemv_4096x11008", 2, 1.0, 4.5, 5), "CV 41% over threshold 5%"));
   nlohmann::json p = {{"name", "t"},
-                      {"gates", {{{"name", "Q4_K GEMV >= 1 GB/s"}, {"select", {{"suite", "throughput"}, {"format", "Q4_K"}}},
-                                  {"metric", "gb_per_s"}, {"op", ">="}, {"threshold", 1}}}}};
+                      {"gates",
+                       {{{"name", "Q4_K GEMV >= 1 GB/s"},
+                         {"select", {{"suite", "throughput"}, {"format", "Q4_K"}}},
+                         {"metric", "gb_per_s"},
+                         {"op", ">="},
+                         {"threshold", 1}}}}};
   auto q = qualify(p, "p.json", v);
   EXPECT_EQ(q.gates[0].status, "pass") << q.gates[0].detail;
   EXPECT_EQ(q.gates[0].cells, 2);
@@ -415,7 +427,8 @@ TEST(Qualify, InvalidCellsDoNotDecideGatesByDefault) {
   EXPECT_EQ(qualify(p, "p.json", v).gates[0].status, "fail");
   // CLI.
   p["gates"][0].erase("require_valid");
-  auto pp = qbt::write("q_invalid.json", p.dump()), rep = qbt::write("q_invalid_report.json", qbt::make_report(v).dump());
+  auto pp = qbt::write("q_invalid.json", p.dump()),
+       rep = qbt::write("q_invalid_report.json", qbt::make_report(v).dump());
   std::string out;
   EXPECT_EQ(qbt::run_qbench("qualify --profile " + pp + " " + rep, &out), 0) << out;
   EXPECT_EQ(qbt::run_qbench("qualify --include-invalid --profile " + pp + " " + rep, &out), 1) << out;
@@ -423,11 +436,17 @@ TEST(Qualify, InvalidCellsDoNotDecideGatesByDefault) {
 }
 
 TEST(Qualify, MeasuredValueOutranksEstimate) {
-  std::vector<qb::CellResult> v = {qbt::decode_estimate("Q4_K", "avx2", 100),
-                                   qbt::cell("latency", "Q4_K", "avx2", "model_llama3.2-1b", 2, "compact", {{"tokens_per_s", 20.0}})};
+  std::vector<qb::CellResult> v = {
+      qbt::decode_estimate("Q4_K", "avx2", 100),
+      qbt::cell("latency", "Q4_K", "avx2", "model_llama3.2-1b", 2, "compact", {{"tokens_per_s", 20.0}})};
   nlohmann::json p = {{"name", "t"},
-                      {"gates", {{{"name", "Q4_K decodes >= 50 tokens/s"}, {"select", {{"format", "Q4_K"}}},
-                                  {"metric", "tokens_per_s"}, {"aggregate", "max"}, {"op", ">="}, {"threshold", 50}}}}};
+                      {"gates",
+                       {{{"name", "Q4_K decodes >= 50 tokens/s"},
+                         {"select", {{"format", "Q4_K"}}},
+                         {"metric", "tokens_per_s"},
+                         {"aggregate", "max"},
+                         {"op", ">="},
+                         {"threshold", 50}}}}};
   auto q = qualify(p, "p.json", v);
   EXPECT_EQ(q.gates[0].status, "fail") << q.gates[0].detail;
   ASSERT_TRUE(q.gates[0].value.has_value());
@@ -465,8 +484,9 @@ TEST(Recommend, ModelGroundedQualityAndSpeed) {
   };
   const F fs[] = {{"Q8_0", 1.002, 0.002, 8.5, 40}, {"Q4_K_M", 1.03, 0.04, 4.9, 60}, {"Q2_K", 1.60, 0.45, 2.9, 75}};
   for (const auto& f : fs) {
-    rs.push_back(cell("perplexity", f.name, "avx512", "ctx512", 2, "-",
-                      {{"ppl", 8.0 * f.ppl_ratio}, {"ppl_ratio", f.ppl_ratio}, {"kld_mean", f.kld}, {"bits_per_weight", f.bpw}}));
+    rs.push_back(cell(
+        "perplexity", f.name, "avx512", "ctx512", 2, "-",
+        {{"ppl", 8.0 * f.ppl_ratio}, {"ppl_ratio", f.ppl_ratio}, {"kld_mean", f.kld}, {"bits_per_weight", f.bpw}}));
     const double t = 128.0 / f.decode_tps;
     auto d = cell("decode", f.name, "avx512", "tg128", 2, "-", {{"tokens_per_s", f.decode_tps}, {"time_s", t}},
                   qbt::timing_samples(t, 5, 3));
@@ -488,7 +508,8 @@ TEST(Recommend, ModelGroundedQualityAndSpeed) {
     ASSERT_GE(c.gates.size(), 2u);
     EXPECT_EQ(c.gates[0].name, "PPL increase <= 5%");
     EXPECT_EQ(c.gates[0].pass, (f.ppl_ratio - 1) * 100 <= 5);
-    EXPECT_NE(c.gates[0].detail.find(fmt::format("{:+.2f}%", (f.ppl_ratio - 1) * 100)), std::string::npos) << c.gates[0].detail;
+    EXPECT_NE(c.gates[0].detail.find(fmt::format("{:+.2f}%", (f.ppl_ratio - 1) * 100)), std::string::npos)
+        << c.gates[0].detail;
     EXPECT_NE(c.gates[0].detail.find("margin"), std::string::npos);
     EXPECT_EQ(c.gates[1].name, "KLD <= 0.1");
     EXPECT_EQ(c.gates[1].pass, f.kld <= 0.10);

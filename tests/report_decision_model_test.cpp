@@ -43,8 +43,9 @@ std::vector<qb::CellResult> model_results() {
   using qbt::cell;
   std::vector<qb::CellResult> rs;
   for (const auto& f : kFormats) {
-    rs.push_back(cell("perplexity", f.name, "avx512", "ctx512", 2, "-",
-                      {{"ppl", 8.0 * f.ppl_ratio}, {"ppl_ratio", f.ppl_ratio}, {"kld_mean", f.kld}, {"bits_per_weight", f.bpw}}));
+    rs.push_back(cell(
+        "perplexity", f.name, "avx512", "ctx512", 2, "-",
+        {{"ppl", 8.0 * f.ppl_ratio}, {"ppl_ratio", f.ppl_ratio}, {"kld_mean", f.kld}, {"bits_per_weight", f.bpw}}));
     for (const char* phase : {"prefill", "decode"}) {
       double tps = std::string(phase) == "decode" ? f.decode_tps : f.prefill_tps;
       nlohmann::json m = {{"tokens_per_s", tps}, {"weight_bytes", f.weight_bytes}, {"kv_cache_bytes", kKvBytes}};
@@ -67,14 +68,16 @@ std::vector<std::string> order(const Decision& d) {
 }
 
 // Attributes of every tag `<name ...>` whose text contains `marker`.
-std::vector<std::map<std::string, std::string>> tags(const std::string& html, const std::string& name, const std::string& marker) {
+std::vector<std::map<std::string, std::string>> tags(const std::string& html, const std::string& name,
+                                                     const std::string& marker) {
   std::vector<std::map<std::string, std::string>> out;
   std::regex tag("<" + name + "\\s([^>]*)>"), attr("([a-z-]+)=\"([^\"]*)\"");
   for (auto it = std::sregex_iterator(html.begin(), html.end(), tag); it != std::sregex_iterator(); ++it) {
     std::string body = (*it)[1];
     if (body.find(marker) == std::string::npos) continue;
     std::map<std::string, std::string> m;
-    for (auto a = std::sregex_iterator(body.begin(), body.end(), attr); a != std::sregex_iterator(); ++a) m[(*a)[1]] = (*a)[2];
+    for (auto a = std::sregex_iterator(body.begin(), body.end(), attr); a != std::sregex_iterator(); ++a)
+      m[(*a)[1]] = (*a)[2];
     out.push_back(m);
   }
   return out;
@@ -95,7 +98,9 @@ TEST(DecisionModel, RankingOnMeasuredQualityAndDecodeSpeed) {
     EXPECT_DOUBLE_EQ(*c.tokens_per_s, input(c.format).decode_tps);
     EXPECT_DOUBLE_EQ(*c.weight_bytes, input(c.format).weight_bytes);
     for (const auto& g : c.gates)  // every evaluated gate shows its value and margin
-      if (g.evaluated) { EXPECT_NE(g.detail.find("margin"), std::string::npos) << g.name << ": " << g.detail; }
+      if (g.evaluated) {
+        EXPECT_NE(g.detail.find("margin"), std::string::npos) << g.name << ": " << g.detail;
+      }
   }
   EXPECT_FALSE(d.unsatisfied);
   EXPECT_FALSE(d.no_gate_pass);
@@ -168,7 +173,9 @@ TEST(DecisionModel, NoCandidateSatisfiesNamesTheNearestMiss) {
   ASSERT_TRUE(d2.unsatisfied);
   msg = d2.unsatisfied->message();
   EXPECT_NE(msg.find("throughput >= 80 tokens/s"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("nearest miss: Q2_K / avx512 / 2t / - misses throughput >= 80 tokens/s by 5 tokens/s (6%)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("nearest miss: Q2_K / avx512 / 2t / - misses throughput >= 80 tokens/s by 5 tokens/s (6%)"),
+            std::string::npos)
+      << msg;
   EXPECT_EQ(msg.find(" and memory"), std::string::npos) << msg;  // Q2_K fits the memory budget
 
   // Every speed cell invalid: nothing was held to a constraint, so no "nearest miss" is claimed.
@@ -202,8 +209,10 @@ TEST(DecisionModel, HtmlParetoPlotPointsAndFront) {
   auto svgs = tags(html, "svg", "class=\"pareto\"");
   ASSERT_EQ(svgs.size(), 1u);
   const auto& s = svgs[0];
-  const double left = num(s, "data-left"), top = num(s, "data-top"), w = num(s, "data-width"), h = num(s, "data-height");
-  const double x0 = num(s, "data-x-min"), x1 = num(s, "data-x-max"), y0 = num(s, "data-y-min"), y1 = num(s, "data-y-max");
+  const double left = num(s, "data-left"), top = num(s, "data-top"), w = num(s, "data-width"),
+               h = num(s, "data-height");
+  const double x0 = num(s, "data-x-min"), x1 = num(s, "data-x-max"), y0 = num(s, "data-y-min"),
+               y1 = num(s, "data-y-max");
   auto pts = tags(html, "circle", "data-candidate=");
   ASSERT_EQ(pts.size(), std::size(kFormats));  // one point per candidate
   std::map<std::string, bool> front_drawn;
@@ -230,7 +239,8 @@ TEST(DecisionModel, HtmlParetoPlotPointsAndFront) {
   for (const auto& a : kFormats) {
     bool dominated = false;
     for (const auto& b : kFormats)
-      if (&a != &b && b.kld <= a.kld && b.decode_tps >= a.decode_tps && (b.kld < a.kld || b.decode_tps > a.decode_tps)) dominated = true;
+      if (&a != &b && b.kld <= a.kld && b.decode_tps >= a.decode_tps && (b.kld < a.kld || b.decode_tps > a.decode_tps))
+        dominated = true;
     EXPECT_EQ(front_drawn[a.name], !dominated) << a.name;
     front_n += !dominated;
   }
@@ -282,8 +292,8 @@ TEST(DecisionModel, CliExitCodeJUnitMarkdownHtml) {
   std::string dir = qbt::tmpdir(), out;
   EXPECT_EQ(qbt::run_qbench("recommend " + p, &out), 0) << out;
   EXPECT_NE(out.find("1. Q4_K_M / avx512 / 2t / -"), std::string::npos) << out;
-  ASSERT_EQ(qbt::run_qbench("recommend " + p + " --memory-budget 120MB --junit " + dir + "/r.xml --md " + dir + "/r.md --html " + dir +
-                                "/r.html",
+  ASSERT_EQ(qbt::run_qbench("recommend " + p + " --memory-budget 120MB --junit " + dir + "/r.xml --md " + dir +
+                                "/r.md --html " + dir + "/r.html",
                             &out),
             1)
       << out;

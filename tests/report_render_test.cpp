@@ -18,7 +18,8 @@ const char* kEvilAttr = "\"><img src=x onerror=alert(2)>";
 
 nlohmann::json evil_report() {
   auto v = qbt::sample_results();
-  auto bad = qbt::cell("throughput", "Q4_K", "avx2", kEvil, 2, "compact", {{"gb_per_s", 1.0}}, qbt::timing_samples(1e-3, 5, 3));
+  auto bad = qbt::cell("throughput", "Q4_K", "avx2", kEvil, 2, "compact", {{"gb_per_s", 1.0}},
+                       qbt::timing_samples(1e-3, 5, 3));
   bad.valid = false;
   bad.reasons = {kEvilAttr, "CV, \"quoted\" | piped"};
   v.push_back(bad);
@@ -118,8 +119,10 @@ TEST(Render, CsvOneRowPerCellQuoted) {
   size_t records = 0;
   bool q = false;
   for (char c : csv) {
-    if (c == '"') q = !q;
-    else if (c == '\n' && !q) ++records;
+    if (c == '"')
+      q = !q;
+    else if (c == '\n' && !q)
+      ++records;
   }
   EXPECT_EQ(records, rep["results"].size() + 1);
   EXPECT_NE(csv.find("'=HYPERLINK(\"\"http://x\"\")"), std::string::npos);
@@ -131,7 +134,10 @@ TEST(Render, ReportCli) {
   auto p = qbt::write("render_report.json", evil_report().dump());
   auto dir = qbt::tmpdir();
   std::string out;
-  EXPECT_EQ(qbt::run_qbench("report " + p + " --html " + dir + "/r.html --md " + dir + "/r.md --csv " + dir + "/r.csv", &out), 0) << out;
+  EXPECT_EQ(
+      qbt::run_qbench("report " + p + " --html " + dir + "/r.html --md " + dir + "/r.md --csv " + dir + "/r.csv", &out),
+      0)
+      << out;
   for (const char* f : {"/r.html", "/r.md", "/r.csv"}) EXPECT_TRUE(std::filesystem::exists(dir + f)) << f;
   EXPECT_EQ(qbt::run_qbench("report /nonexistent/x.json --html " + dir + "/x.html", &out), 2);
   EXPECT_NE(out.find("/nonexistent/x.json"), std::string::npos);
@@ -198,10 +204,11 @@ TEST(Render, OneTablePerKindOfWork) {
 }
 
 TEST(Render, InvalidCellsMarkedAndLeftOutOfMeans) {
-  std::vector<qb::CellResult> v = {qbt::tp("Q4_0", "avx2", "gemv_4096x4096", 2, 0.002, 4.5, 1),
-                                   qbt::tp("Q4_0", "avx2", "gemv_4096x14336", 2, 0.003, 4.5, 2),
-                                   qbt::invalid(qbt::tp("Q4_0", "avx2", "gemv_4096x11008", 2, 0.2, 4.5, 3), "CV 41% over threshold 5%"),
-                                   qbt::invalid(qbt::tp("Q4_0", "avx512", "gemv_4096x4096", 2, 0.05, 4.5, 4), "steal 12% during the cell")};
+  std::vector<qb::CellResult> v = {
+      qbt::tp("Q4_0", "avx2", "gemv_4096x4096", 2, 0.002, 4.5, 1),
+      qbt::tp("Q4_0", "avx2", "gemv_4096x14336", 2, 0.003, 4.5, 2),
+      qbt::invalid(qbt::tp("Q4_0", "avx2", "gemv_4096x11008", 2, 0.2, 4.5, 3), "CV 41% over threshold 5%"),
+      qbt::invalid(qbt::tp("Q4_0", "avx512", "gemv_4096x4096", 2, 0.05, 4.5, 4), "steal 12% during the cell")};
   auto rep = qbt::make_report(v);
   auto html = render_html(rep, "");
   // The mean is over the two valid cells only; the entry says one invalid cell was left out.
@@ -215,8 +222,10 @@ TEST(Render, InvalidCellsMarkedAndLeftOutOfMeans) {
   EXPECT_NE(td.find("title=\"invalid, left out of every mean: steal 12% during the cell\""), std::string::npos) << td;
   // The chart greys it too, and the all-results table greys the invalid rows with their reasons.
   EXPECT_NE(html.find("\"greyed\":[true]"), std::string::npos);
-  EXPECT_NE(html.find("<tr class=\"invalid\" title=\"invalid, left out of every mean and ranking: steal 12% during the cell\">"),
-            std::string::npos);
+  EXPECT_NE(
+      html.find(
+          "<tr class=\"invalid\" title=\"invalid, left out of every mean and ranking: steal 12% during the cell\">"),
+      std::string::npos);
   // Markdown: a footnote marker on the invalid numbers, the reason in the footnote, a valid column.
   auto md = render_markdown(rep);
   std::string row = md_row(md, "GEMV (n=1)", "Q4\\_0");
@@ -245,7 +254,8 @@ TEST(Render, DecodeEstimateLabelledEverywhere) {
   EXPECT_NE(td.find("estimate"), std::string::npos) << td;
   EXPECT_NE(html.find("latency — model-level decode (estimate) — tokens_per_s"), std::string::npos);
   // The latency table labels the estimated numbers.
-  EXPECT_NE(html.find("<td data-v=\"42\" class=\"est\" title=\"estimate, not a measurement\">42 <small class=\"est\">estimate</small></td>"),
+  EXPECT_NE(html.find("<td data-v=\"42\" class=\"est\" title=\"estimate, not a measurement\">42 <small "
+                      "class=\"est\">estimate</small></td>"),
             std::string::npos);
   // The decision matrix shows the tokens/s as an estimate.
   EXPECT_NE(html.find("42 tok/s (estimate)"), std::string::npos);

@@ -1,5 +1,6 @@
 // Synthetic reports for the reports/ tests (compare, recommend, qualify, renderers).
 #pragma once
+#include <sys/wait.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -7,7 +8,6 @@
 #include <fstream>
 #include <random>
 #include <string>
-#include <sys/wait.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -48,16 +48,18 @@ inline qb::CellResult cell(const std::string& suite, const std::string& format, 
 }
 
 // A throughput cell whose time is `t` seconds for `bytes` of weights (so gb_per_s = bytes/t).
-inline qb::CellResult tp(const std::string& format, const std::string& backend, const std::string& workload, int threads,
-                         double t, double bpw, unsigned seed = 1, double scale = 1.0) {
+inline qb::CellResult tp(const std::string& format, const std::string& backend, const std::string& workload,
+                         int threads, double t, double bpw, unsigned seed = 1, double scale = 1.0) {
   auto s = timing_samples(t, 20, seed);
   for (auto& x : s) x *= scale;
   double med = qb::percentile(s, 0.5);
   double bytes = 4096.0 * 4096.0 * bpw / 8;
   // n from the workload name, as the throughput suite writes it: gemv_MxK (n=1) or gemmN_MxK.
   int64_t n = workload.rfind("gemm", 0) == 0 ? std::atoll(workload.c_str() + 4) : 1;
-  auto r = cell("throughput", format, backend, workload, threads, "compact",
-                {{"gb_per_s", bytes / med / 1e9}, {"time_s", med}, {"gflop_per_s", 2 * 4096.0 * 4096 * double(n) / med / 1e9}}, s);
+  auto r = cell(
+      "throughput", format, backend, workload, threads, "compact",
+      {{"gb_per_s", bytes / med / 1e9}, {"time_s", med}, {"gflop_per_s", 2 * 4096.0 * 4096 * double(n) / med / 1e9}},
+      s);
   r.cell.params = {{"m", 4096}, {"k", 4096}, {"n", n}};
   return r;
 }
@@ -92,9 +94,16 @@ inline qb::CellResult qe(const std::string& format, double snr_db, double bpw, c
 // Full synthetic report: F16 baseline + 4 quantized formats on one backend, 2 threads.
 inline std::vector<qb::CellResult> sample_results() {
   std::vector<qb::CellResult> v;
-  struct F { const char* name; double bpw, snr, speed; };
+  struct F {
+    const char* name;
+    double bpw, snr, speed;
+  };
   // speed: relative to F16 (time = base / speed)
-  const F fs[] = {{"F16", 16, 75, 1.0}, {"Q8_0", 8.5, 42, 1.8}, {"Q4_K", 4.5, 21, 3.2}, {"Q4_0", 4.5, 19, 3.0}, {"Q2_K", 2.625, 9, 4.5}};
+  const F fs[] = {{"F16", 16, 75, 1.0},
+                  {"Q8_0", 8.5, 42, 1.8},
+                  {"Q4_K", 4.5, 21, 3.2},
+                  {"Q4_0", 4.5, 19, 3.0},
+                  {"Q2_K", 2.625, 9, 4.5}};
   unsigned seed = 1;
   for (const auto& f : fs) {
     for (const char* w : {"gemv_4096x4096", "gemv_4096x14336"})

@@ -49,7 +49,10 @@ TEST(Stats, LargeMeanTinySpreadIsStable) {
   EXPECT_NEAR(st.stdev, exact, exact * 1e-4);
   // The naive one-pass formula is far off on the same data (documents why two-pass).
   double sum = 0, sum2 = 0;
-  for (double x : s) { sum += x; sum2 += x * x; }
+  for (double x : s) {
+    sum += x;
+    sum2 += x * x;
+  }
   const double n = double(s.size());
   const double naive = std::sqrt(std::max(0.0, (sum2 - sum * sum / n) / (n - 1)));
   EXPECT_GT(std::fabs(naive - exact), exact * 0.5);
@@ -202,8 +205,7 @@ TEST(Measure, AdaptiveStopKeepsSamplingUntilPreciseOrCapped) {
   auto bimodal = qb::measure(o, [&] {
     if (++i % 2) {
       const auto t0 = std::chrono::steady_clock::now();
-      while (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(200)) {
-      }
+      while (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(200)) {}
     }
   });
   EXPECT_GT(bimodal.samples.size(), 20u);

@@ -40,8 +40,10 @@ TEST(ShapeCatalogue, LoadsPublishedConfigs) {
     EXPECT_EQ(m.shapes.size(), 8u) << m.name;  // q, k, v, o, gate, up, down, lm_head
     for (const auto& s : m.shapes) {
       EXPECT_EQ(s.model, m.name);
-      if (s.name.find("lm_head") != std::string::npos) EXPECT_EQ(s.count, 1);
-      else EXPECT_EQ(s.count, m.layers);
+      if (s.name.find("lm_head") != std::string::npos)
+        EXPECT_EQ(s.count, 1);
+      else
+        EXPECT_EQ(s.count, m.layers);
     }
   }
   auto l8 = resolve_shape_token("llama3-8b");
@@ -272,7 +274,8 @@ TEST(KernelSuites, ComputeThroughputLatencyMemoryOnTinyShape) {
                   1e-6 * r.metrics["gflop_per_s"].get<double>());
       const double wb = r.metrics["bytes"].get<double>();
       EXPECT_NEAR(r.metrics["gb_per_s"].get<double>(), wb / t / 1e9, 1e-6 * r.metrics["gb_per_s"].get<double>());
-      if (r.cell.backend == "scalar" || r.cell.backend == "avx2" || r.cell.backend == "avx512" || r.cell.backend == "neon") {
+      if (r.cell.backend == "scalar" || r.cell.backend == "avx2" || r.cell.backend == "avx512" ||
+          r.cell.backend == "neon") {
         EXPECT_DOUBLE_EQ(wb, 64.0 * double(ft->row_bytes(256))) << "own kernels keep GGUF rows";
       }
     } else {
@@ -385,18 +388,41 @@ TEST(KernelSuites, DecodeEstimateForCatalogueModel) {
 }
 
 TEST(ImportGbench, ConvertsRepetitionsIntoOneCell) {
-  nlohmann::json gb = {
-      {"context", {{"library_build_type", "release"}}},
-      {"benchmarks",
-       {{{"name", "gemv/Q4_0/avx512/512x2048/real_time"}, {"run_name", "gemv/Q4_0/avx512/512x2048/real_time"},
-         {"run_type", "iteration"}, {"repetitions", 2}, {"threads", 1}, {"iterations", 100}, {"real_time", 10.0},
-         {"cpu_time", 10.0}, {"time_unit", "us"}, {"bytes_per_second", 5.9e10}, {"items_per_second", 2.1e11}},
-        {{"name", "gemv/Q4_0/avx512/512x2048/real_time"}, {"run_name", "gemv/Q4_0/avx512/512x2048/real_time"},
-         {"run_type", "iteration"}, {"repetitions", 2}, {"threads", 1}, {"iterations", 100}, {"real_time", 12.0},
-         {"cpu_time", 12.0}, {"time_unit", "us"}, {"bytes_per_second", 4.9e10}, {"items_per_second", 1.7e11}},
-        {{"name", "gemv/Q4_0/avx512/512x2048/real_time_mean"}, {"run_name", "gemv/Q4_0/avx512/512x2048/real_time"},
-         {"run_type", "aggregate"}, {"aggregate_name", "mean"}, {"real_time", 11.0}, {"time_unit", "us"}},
-        {{"name", "BM_other"}, {"run_type", "iteration"}, {"iterations", 5}, {"real_time", 3.0}, {"time_unit", "ms"}}}}};
+  nlohmann::json gb = {{"context", {{"library_build_type", "release"}}},
+                       {"benchmarks",
+                        {{{"name", "gemv/Q4_0/avx512/512x2048/real_time"},
+                          {"run_name", "gemv/Q4_0/avx512/512x2048/real_time"},
+                          {"run_type", "iteration"},
+                          {"repetitions", 2},
+                          {"threads", 1},
+                          {"iterations", 100},
+                          {"real_time", 10.0},
+                          {"cpu_time", 10.0},
+                          {"time_unit", "us"},
+                          {"bytes_per_second", 5.9e10},
+                          {"items_per_second", 2.1e11}},
+                         {{"name", "gemv/Q4_0/avx512/512x2048/real_time"},
+                          {"run_name", "gemv/Q4_0/avx512/512x2048/real_time"},
+                          {"run_type", "iteration"},
+                          {"repetitions", 2},
+                          {"threads", 1},
+                          {"iterations", 100},
+                          {"real_time", 12.0},
+                          {"cpu_time", 12.0},
+                          {"time_unit", "us"},
+                          {"bytes_per_second", 4.9e10},
+                          {"items_per_second", 1.7e11}},
+                         {{"name", "gemv/Q4_0/avx512/512x2048/real_time_mean"},
+                          {"run_name", "gemv/Q4_0/avx512/512x2048/real_time"},
+                          {"run_type", "aggregate"},
+                          {"aggregate_name", "mean"},
+                          {"real_time", 11.0},
+                          {"time_unit", "us"}},
+                         {{"name", "BM_other"},
+                          {"run_type", "iteration"},
+                          {"iterations", 5},
+                          {"real_time", 3.0},
+                          {"time_unit", "ms"}}}}};
   auto cells = gbench_to_cells(gb, "t.json");
   ASSERT_EQ(cells.size(), 2u);
   EXPECT_EQ(cells[0].cell.suite, "microbench");

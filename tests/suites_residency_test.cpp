@@ -224,7 +224,8 @@ TEST(Latency, EveryDistinctPlacementAndPeersPlanned) {
   EXPECT_EQ(own, (std::set<std::string>{"compact", "spread", "one-per-core"}));
   bool peer_for_f32 = false;
   for (const auto& p : peer_backends())
-    if (p.available && std::find(p.formats.begin(), p.formats.end(), FormatId::F32) != p.formats.end()) peer_for_f32 = true;
+    if (p.available && std::find(p.formats.begin(), p.formats.end(), FormatId::F32) != p.formats.end())
+      peer_for_f32 = true;
   if (!peer_for_f32) GTEST_SKIP() << "no peer library for F32 in this build: peers-by-default not exercised";
   EXPECT_EQ(peers.size(), 1u) << "peers place their own threads: one placement";
 }

@@ -59,7 +59,10 @@ std::vector<CellResult> gbench_to_cells(const nlohmann::json& gb, const std::str
   size_t i = 0;
   for (const auto& b : gb["benchmarks"]) {
     try {
-      if (b.value("run_type", "iteration") != "iteration") { ++i; continue; }
+      if (b.value("run_type", "iteration") != "iteration") {
+        ++i;
+        continue;
+      }
       const std::string run_name = b.value("run_name", b.at("name").get<std::string>());
       const int threads = b.value("threads", 1);
       const std::string key = run_name + "#" + std::to_string(threads);
@@ -131,7 +134,8 @@ std::vector<CellResult> gbench_to_cells(const nlohmann::json& gb, const std::str
     if (!g.bytes_per_s.empty()) r.metrics["gb_per_s"] = med(g.bytes_per_s) / 1e9;
     if (!g.items_per_s.empty()) {
       r.cell.params["items_per_second"] = med(g.items_per_s);
-      if (r.cell.format != "-") r.metrics["gflop_per_s"] = med(g.items_per_s) / 1e9;  // qbench-microbench: items = flops
+      if (r.cell.format != "-")
+        r.metrics["gflop_per_s"] = med(g.items_per_s) / 1e9;  // qbench-microbench: items = flops
     }
     out.push_back(r);
   }
@@ -145,7 +149,8 @@ void add_import(CLI::App& app) {
     std::string gb, into, out;
   };
   auto a = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("import-gbench", "Import Google Benchmark JSON (e.g. qbench-microbench's) into a report as 'microbench' cells");
+  auto* cmd = app.add_subcommand(
+      "import-gbench", "Import Google Benchmark JSON (e.g. qbench-microbench's) into a report as 'microbench' cells");
   cmd->add_option("GB_JSON", a->gb, "Google Benchmark output (--benchmark_format=json or --benchmark_out)")->required();
   cmd->add_option("--into", a->into, "Report to add the cells to (created if absent)")->required();
   cmd->add_option("--out", a->out, "Write the result here instead of over --into");
@@ -164,17 +169,25 @@ void add_import(CLI::App& app) {
     if (std::filesystem::exists(a->into)) {
       rep = load_report(a->into);
       results = report_results(rep);
-      header = {{"qbench", rep["qbench"]}, {"created", rep.value("created", "")}, {"machine", rep["machine"]},
-                {"config", rep["config"]}, {"run", rep["run"]}};
+      header = {{"qbench", rep["qbench"]},
+                {"created", rep.value("created", "")},
+                {"machine", rep["machine"]},
+                {"config", rep["config"]},
+                {"run", rep["run"]}};
     } else {
-      header = {{"qbench", qbench_build_info()}, {"machine", machine_fingerprint()}, {"config", nlohmann::json::object()},
+      header = {{"qbench", qbench_build_info()},
+                {"machine", machine_fingerprint()},
+                {"config", nlohmann::json::object()},
                 {"run", nlohmann::json::object()}};
     }
     // Re-importing the same benchmark replaces its cell.
     for (auto& c : cells) {
-      auto it = std::find_if(results.begin(), results.end(), [&](const CellResult& r) { return r.cell.key() == c.cell.key(); });
-      if (it != results.end()) *it = c;
-      else results.push_back(c);
+      auto it = std::find_if(results.begin(), results.end(),
+                             [&](const CellResult& r) { return r.cell.key() == c.cell.key(); });
+      if (it != results.end())
+        *it = c;
+      else
+        results.push_back(c);
     }
     auto out = build_report(header, results);
     nlohmann::json imports = rep.is_object() && rep.contains("imports") ? rep["imports"] : nlohmann::json::array();
@@ -185,7 +198,8 @@ void add_import(CLI::App& app) {
     out["imports"] = imports;
     const std::string dst = a->out.empty() ? a->into : a->out;
     write_file_atomic(dst, out.dump(1));
-    if (!globals().quiet) std::printf("imported %zu microbench cells from %s into %s\n", cells.size(), a->gb.c_str(), dst.c_str());
+    if (!globals().quiet)
+      std::printf("imported %zu microbench cells from %s into %s\n", cells.size(), a->gb.c_str(), dst.c_str());
     set_exit_code(kExitOk);
   });
 }

@@ -41,10 +41,12 @@ void add_topology(CLI::App& app) {
       return;
     }
     std::printf("%s", topology_tree(t).c_str());
-    std::printf("  Counters: %s\n", papi.available ? fmt::format("PAPI, events {}", fmt::join(papi.events, ", ")).c_str()
-                                                   : ("unavailable: " + papi.reason).c_str());
+    std::printf("  Counters: %s\n", papi.available
+                                        ? fmt::format("PAPI, events {}", fmt::join(papi.events, ", ")).c_str()
+                                        : ("unavailable: " + papi.reason).c_str());
     auto e = energy_probe();
-    std::printf("  Energy: %s\n", e["available"].get<bool>() ? "RAPL" : ("unavailable: " + e["reason"].get<std::string>()).c_str());
+    std::printf("  Energy: %s\n",
+                e["available"].get<bool>() ? "RAPL" : ("unavailable: " + e["reason"].get<std::string>()).c_str());
     std::printf("  Placements:\n");
     for (Placement p : all_placements()) {
       std::printf("    %-13s", placement_name(p));
@@ -61,24 +63,32 @@ void add_list(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   auto what = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("list", "List formats, backends or suites");
-  cmd->add_option("what", *what, "formats | backends | suites")->required()->check(CLI::IsMember({"formats", "backends", "suites"}));
+  cmd->add_option("what", *what, "formats | backends | suites")
+      ->required()
+      ->check(CLI::IsMember({"formats", "backends", "suites"}));
   cmd->add_flag("--json", *json, "Print JSON");
   cmd->callback([json, what] {
     nlohmann::json j = nlohmann::json::array();
     if (*what == "formats") {
       for (const auto& t : all_formats())
-        j.push_back({{"name", t.name}, {"gguf_type", t.gguf_type < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.gguf_type)},
-                     {"family", family_name(t.family)}, {"block_size", t.block_size}, {"block_bytes", t.block_bytes},
-                     {"row_header_bytes", t.row_header_bytes}, {"bits_per_weight", t.bits_per_weight()},
-                     {"activation", traits(t.act).name}, {"has_codec", t.quantize != nullptr && t.dequantize_row != nullptr}});
+        j.push_back({{"name", t.name},
+                     {"gguf_type", t.gguf_type < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.gguf_type)},
+                     {"family", family_name(t.family)},
+                     {"block_size", t.block_size},
+                     {"block_bytes", t.block_bytes},
+                     {"row_header_bytes", t.row_header_bytes},
+                     {"bits_per_weight", t.bits_per_weight()},
+                     {"activation", traits(t.act).name},
+                     {"has_codec", t.quantize != nullptr && t.dequantize_row != nullptr}});
       if (*json) return print(j);
-      std::printf("%-10s %5s %-8s %6s %6s %6s %8s %-6s\n", "format", "gguf", "family", "block", "bytes", "header", "bits/w", "act");
+      std::printf("%-10s %5s %-8s %6s %6s %6s %8s %-6s\n", "format", "gguf", "family", "block", "bytes", "header",
+                  "bits/w", "act");
       for (const auto& f : j)
         std::printf("%-10s %5s %-8s %6d %6d %6d %8.4f %-6s%s\n", f["name"].get<std::string>().c_str(),
                     f["gguf_type"].is_null() ? "-" : std::to_string(f["gguf_type"].get<int>()).c_str(),
                     f["family"].get<std::string>().c_str(), f["block_size"].get<int>(), f["block_bytes"].get<int>(),
-                    f["row_header_bytes"].get<int>(), f["bits_per_weight"].get<double>(), f["activation"].get<std::string>().c_str(),
-                    f["has_codec"].get<bool>() ? "" : "  (no codec)");
+                    f["row_header_bytes"].get<int>(), f["bits_per_weight"].get<double>(),
+                    f["activation"].get<std::string>().c_str(), f["has_codec"].get<bool>() ? "" : "  (no codec)");
     } else if (*what == "backends") {
       for (const auto& b : own_backends()) {
         std::vector<std::string> fmts;
@@ -99,8 +109,9 @@ void add_list(CLI::App& app) {
       for (const auto& b : j)
         std::printf("%-9s %-6s %-11s %s\n", b["name"].get<std::string>().c_str(), b["kind"].get<std::string>().c_str(),
                     b["available"].get<bool>() ? "available" : "unavailable",
-                    b["available"].get<bool>() ? fmt::format("{}", fmt::join(b["formats"].get<std::vector<std::string>>(), " ")).c_str()
-                                               : b["missing"].get<std::string>().c_str());
+                    b["available"].get<bool>()
+                        ? fmt::format("{}", fmt::join(b["formats"].get<std::vector<std::string>>(), " ")).c_str()
+                        : b["missing"].get<std::string>().c_str());
     } else {
       for (Suite* s : all_suites()) j.push_back({{"name", s->name()}, {"description", s->description()}});
       if (*json) return print(j);

@@ -21,9 +21,12 @@ using ojson = nlohmann::ordered_json;
 ojson value_json(const gguf::Value& v) {
   using gguf::ValueType;
   switch (v.type) {
-    case ValueType::STRING: return v.s;
-    case ValueType::BOOL: return v.u != 0;
-    case ValueType::F32: case ValueType::F64:
+    case ValueType::STRING:
+      return v.s;
+    case ValueType::BOOL:
+      return v.u != 0;
+    case ValueType::F32:
+    case ValueType::F64:
       if (!std::isfinite(v.f)) return nullptr;  // JSON has no NaN/Inf
       return v.f;
     case ValueType::ARRAY: {
@@ -31,8 +34,13 @@ ojson value_json(const gguf::Value& v) {
       for (const auto& it : v.items) a.push_back(value_json(it));
       return a;
     }
-    case ValueType::I8: case ValueType::I16: case ValueType::I32: case ValueType::I64: return v.i;
-    default: return v.u;
+    case ValueType::I8:
+    case ValueType::I16:
+    case ValueType::I32:
+    case ValueType::I64:
+      return v.i;
+    default:
+      return v.u;
   }
 }
 
@@ -40,7 +48,8 @@ std::string value_type_string(const gguf::Value& v) {
   std::string t(gguf::value_type_name(v.type));
   if (v.is_array()) {
     t += "[";
-    t += v.items.empty() || !v.items[0].is_array() ? std::string(gguf::value_type_name(v.elem)) : value_type_string(v.items[0]);
+    t += v.items.empty() || !v.items[0].is_array() ? std::string(gguf::value_type_name(v.elem))
+                                                   : value_type_string(v.items[0]);
     t += "]";
   }
   return t;
@@ -126,10 +135,14 @@ ojson inspect_json(const gguf::File& f) {
   j["tensors"] = ts;
   ojson bt = ojson::object();
   for (const auto& [name, tt] : by_type)
-    bt[name] = {{"tensors", tt.tensors}, {"elements", tt.elements}, {"bytes", tt.bytes},
+    bt[name] = {{"tensors", tt.tensors},
+                {"elements", tt.elements},
+                {"bytes", tt.bytes},
                 {"bits_per_weight", tt.elements ? 8.0 * double(tt.bytes) / double(tt.elements) : 0.0}};
   j["totals_by_type"] = bt;
-  j["total"] = {{"tensors", all.tensors}, {"elements", all.elements}, {"bytes", all.bytes},
+  j["total"] = {{"tensors", all.tensors},
+                {"elements", all.elements},
+                {"bytes", all.bytes},
                 {"bits_per_weight", all.elements ? 8.0 * double(all.bytes) / double(all.elements) : 0.0}};
   j["unsupported_types"] = unsupported;
   return j;
@@ -144,8 +157,8 @@ std::string human_bytes(double b) {
 
 void print_text(const gguf::File& f, const ojson& j, bool all_metadata) {
   std::printf("%s: GGUF v%u, %s, %zu tensors, %zu metadata keys, alignment %u, data at byte %llu\n", f.path().c_str(),
-              f.version(), human_bytes(double(f.file_size())).c_str(), f.tensors().size(), f.metadata().size(), f.alignment(),
-              (unsigned long long)f.data_offset());
+              f.version(), human_bytes(double(f.file_size())).c_str(), f.tensors().size(), f.metadata().size(),
+              f.alignment(), (unsigned long long)f.data_offset());
   std::printf("\nModel\n");
   for (const auto& [k, v] : j["summary"].items()) {
     if (v.is_null()) continue;
@@ -161,13 +174,15 @@ void print_text(const gguf::File& f, const ojson& j, bool all_metadata) {
   std::printf("\n%-48s %-8s %-24s %12s %8s\n", "tensor", "type", "shape", "bytes", "bits/w");
   for (const auto& t : f.tensors()) {
     bool supported = t.format && t.format->dequantize_row;
-    std::printf("%-48s %-8s %-24s %12llu %8.4f%s\n", t.name.c_str(), std::string(t.type->name).c_str(), t.shape_string().c_str(),
-                (unsigned long long)t.nbytes, t.bits_per_weight(), supported ? "" : "  (unsupported type)");
+    std::printf("%-48s %-8s %-24s %12llu %8.4f%s\n", t.name.c_str(), std::string(t.type->name).c_str(),
+                t.shape_string().c_str(), (unsigned long long)t.nbytes, t.bits_per_weight(),
+                supported ? "" : "  (unsupported type)");
   }
   std::printf("\n%-10s %8s %14s %12s %8s\n", "type", "tensors", "elements", "size", "bits/w");
   for (const auto& [name, tt] : j["totals_by_type"].items())
-    std::printf("%-10s %8d %14lld %12s %8.4f\n", name.c_str(), tt["tensors"].get<int>(), (long long)tt["elements"].get<int64_t>(),
-                human_bytes(double(tt["bytes"].get<uint64_t>())).c_str(), tt["bits_per_weight"].get<double>());
+    std::printf("%-10s %8d %14lld %12s %8.4f\n", name.c_str(), tt["tensors"].get<int>(),
+                (long long)tt["elements"].get<int64_t>(), human_bytes(double(tt["bytes"].get<uint64_t>())).c_str(),
+                tt["bits_per_weight"].get<double>());
   const auto& tot = j["total"];
   std::printf("%-10s %8d %14lld %12s %8.4f  (average bits/weight)\n", "total", tot["tensors"].get<int>(),
               (long long)tot["elements"].get<int64_t>(), human_bytes(double(tot["bytes"].get<uint64_t>())).c_str(),

@@ -18,8 +18,8 @@
 
 #include "gguf/gguf.h"
 #include "model/model.h"
-#include "model/tokenizer.h"
 #include "model/perplexity.h"
+#include "model/tokenizer.h"
 #include "model/variants.h"
 #include "qb/command.h"
 
@@ -40,9 +40,12 @@ void run_perplexity(const Args& a) {
   mo.format = a.format;
   mo.threads = a.threads;
   mo.n_ctx = a.ctx;
-  if (a.kv == "f16") mo.kv = model::KvType::F16;
-  else if (a.kv == "f32") mo.kv = model::KvType::F32;
-  else throw UsageError(fmt::format("unknown --kv '{}'; valid: f16, f32", a.kv));
+  if (a.kv == "f16")
+    mo.kv = model::KvType::F16;
+  else if (a.kv == "f32")
+    mo.kv = model::KvType::F32;
+  else
+    throw UsageError(fmt::format("unknown --kv '{}'; valid: f16, f32", a.kv));
   const std::string dataset = a.dataset.empty() ? model::default_dataset() : a.dataset;
   const std::string text = model::read_text_file(dataset);
 
@@ -62,9 +65,11 @@ void run_perplexity(const Args& a) {
   const auto& tok = m->tokenizer();
   const std::vector<int32_t> tokens = tok.tokenize(text, true);
   if (!quiet)
-    std::fprintf(stderr, "qbench perplexity: %s (%s, %lld layers), %zu tokens of %s, ctx %lld, %d threads, KV %s\n  kernels: %s\n",
-                 a.model.c_str(), m->config().arch.c_str(), (long long)m->config().n_layer, tokens.size(), dataset.c_str(),
-                 (long long)a.ctx, m->threads(), a.kv.c_str(), m->kernel_summary().c_str());
+    std::fprintf(
+        stderr,
+        "qbench perplexity: %s (%s, %lld layers), %zu tokens of %s, ctx %lld, %d threads, KV %s\n  kernels: %s\n",
+        a.model.c_str(), m->config().arch.c_str(), (long long)m->config().n_layer, tokens.size(), dataset.c_str(),
+        (long long)a.ctx, m->threads(), a.kv.c_str(), m->kernel_summary().c_str());
 
   std::unique_ptr<std::ofstream> logits_out;
   if (!a.logits_out.empty()) {
@@ -77,15 +82,15 @@ void run_perplexity(const Args& a) {
   auto progress = [&](const model::PerplexityProgress& p) {
     if (quiet) return;
     const double eta = p.seconds / double(p.chunk) * double(p.n_chunks - p.chunk);
-    std::fprintf(stderr, "  [%lld/%lld] PPL %.4f  %.1f tokens/s  ETA %.0f s\n", (long long)p.chunk, (long long)p.n_chunks,
-                 p.ppl, p.tokens_per_s, eta);
+    std::fprintf(stderr, "  [%lld/%lld] PPL %.4f  %.1f tokens/s  ETA %.0f s\n", (long long)p.chunk,
+                 (long long)p.n_chunks, p.ppl, p.tokens_per_s, eta);
   };
   if (logits_out) {
     // Same method, every position's logits kept: evaluate chunk by chunk here.
     const int64_t n_ctx = a.ctx, n_vocab = m->config().n_vocab;
     if (int64_t(tokens.size()) < 2 * n_ctx)
-      throw UsageError(fmt::format("the text tokenizes to {} tokens; a context of {} needs at least {}", tokens.size(), n_ctx,
-                                   2 * n_ctx));
+      throw UsageError(fmt::format("the text tokenizes to {} tokens; a context of {} needs at least {}", tokens.size(),
+                                   n_ctx, 2 * n_ctx));
     const int64_t n_max = int64_t(tokens.size()) / n_ctx;
     const int64_t n_chunks = a.chunks < 0 ? n_max : std::min(a.chunks, n_max);
     double nll = 0, nll2 = 0;
@@ -114,8 +119,10 @@ void run_perplexity(const Args& a) {
     const double var = nll2 / double(count) - r.nll_mean * r.nll_mean;
     r.ppl_stderr = var > 0 && count > 1 ? std::sqrt(var / double(count - 1)) * r.ppl : 0.0;
   } else {
-    const std::string id = a.kld_base.empty() ? "" : fmt::format("{} ({}, format {})", a.model, model::file_identity(a.model),
-                                                                  a.format.empty() ? "as stored" : a.format);
+    const std::string id = a.kld_base.empty()
+                               ? ""
+                               : fmt::format("{} ({}, format {})", a.model, model::file_identity(a.model),
+                                             a.format.empty() ? "as stored" : a.format);
     kr = model::perplexity_kld(*m, tokens, a.ctx, a.chunks, a.kld_base, id, progress);
     r = kr.ppl;
     if (kr.wrote_base && !quiet) std::fprintf(stderr, "  KLD base written to %s\n", a.kld_base.c_str());
@@ -148,13 +155,18 @@ void run_perplexity(const Args& a) {
       j["kld_base_written"] = kr.wrote_base;
     }
     if (kr.compared) {
-      auto num = [](double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); };
-      j["kld"] = {{"top_k", model::kKldTopK}, {"mean", num(k.kld_mean)}, {"stderr", num(k.kld_stderr)},
-                  {"median", num(k.kld_median)}, {"p90", num(k.kld_p90)}, {"p95", num(k.kld_p95)}, {"p99", num(k.kld_p99)},
-                  {"p99_9", num(k.kld_p999)}, {"max", num(k.kld_max)}, {"top1_agreement", k.top1_agreement},
-                  {"delta_p_mean", k.delta_p_mean}, {"delta_p_rms", k.delta_p_rms}, {"delta_p_p01", k.delta_p_p01},
-                  {"delta_p_median", k.delta_p_median}, {"delta_p_p99", k.delta_p_p99}, {"ppl_base", k.ppl_base},
-                  {"ppl_ratio", k.ppl_ratio}, {"ln_ppl_correlation", num(k.ln_ppl_correlation)}};
+      auto num = [](double x) {
+        return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr);
+      };
+      j["kld"] = {{"top_k", model::kKldTopK},       {"mean", num(k.kld_mean)},
+                  {"stderr", num(k.kld_stderr)},    {"median", num(k.kld_median)},
+                  {"p90", num(k.kld_p90)},          {"p95", num(k.kld_p95)},
+                  {"p99", num(k.kld_p99)},          {"p99_9", num(k.kld_p999)},
+                  {"max", num(k.kld_max)},          {"top1_agreement", k.top1_agreement},
+                  {"delta_p_mean", k.delta_p_mean}, {"delta_p_rms", k.delta_p_rms},
+                  {"delta_p_p01", k.delta_p_p01},   {"delta_p_median", k.delta_p_median},
+                  {"delta_p_p99", k.delta_p_p99},   {"ppl_base", k.ppl_base},
+                  {"ppl_ratio", k.ppl_ratio},       {"ln_ppl_correlation", num(k.ln_ppl_correlation)}};
     }
     std::printf("%s\n", j.dump(1).c_str());
   } else {
@@ -167,7 +179,8 @@ void run_perplexity(const Args& a) {
       std::printf("  same top p %.3f %%   delta-p mean %.3f %%  rms %.3f %%  p1 %.3f %%  median %.3f %%  p99 %.3f %%\n",
                   100 * k.top1_agreement, 100 * k.delta_p_mean, 100 * k.delta_p_rms, 100 * k.delta_p_p01,
                   100 * k.delta_p_median, 100 * k.delta_p_p99);
-      std::printf("  PPL(base) %.4f  PPL ratio %.6f  corr(ln PPL) %.4f\n", k.ppl_base, k.ppl_ratio, k.ln_ppl_correlation);
+      std::printf("  PPL(base) %.4f  PPL ratio %.6f  corr(ln PPL) %.4f\n", k.ppl_base, k.ppl_ratio,
+                  k.ln_ppl_correlation);
     }
   }
 }
@@ -176,18 +189,22 @@ void add_perplexity(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("perplexity", "Perplexity of a GGUF model on a text (llama-perplexity's method)");
   cmd->add_option("--model", a->model, "GGUF model file")->required();
-  cmd->add_option("--dataset", a->dataset, "Text file (plain or wikitext-2 raw); default: datasets/text/us-public-domain.txt");
+  cmd->add_option("--dataset", a->dataset,
+                  "Text file (plain or wikitext-2 raw); default: datasets/text/us-public-domain.txt");
   cmd->add_option("--ctx", a->ctx, "Tokens per chunk (default 512)")->check(CLI::Range(int64_t(4), int64_t(1) << 20));
-  cmd->add_option("--chunks", a->chunks, "Chunks to evaluate (default: all)")->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  cmd->add_option("--chunks", a->chunks, "Chunks to evaluate (default: all)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
   cmd->add_option("--format", a->format, "Requantize linear weights to this format (default: as stored)");
   cmd->add_option("--backend", a->backend, "Own backend (scalar, avx2, avx512, neon; default: best per format)");
   cmd->add_option("--threads", a->threads, "Worker threads (default: all PUs)")->check(CLI::Range(1, 4096));
   cmd->add_option("--kv", a->kv, "KV cache type: f16 (default) or f32");
-  cmd->add_option("--kld-base", a->kld_base,
-                  "KL divergence: write this model's top-k log-probabilities to FILE when it does not exist, else compare "
-                  "with them (like llama-perplexity --kl-divergence-base)");
+  cmd->add_option(
+      "--kld-base", a->kld_base,
+      "KL divergence: write this model's top-k log-probabilities to FILE when it does not exist, else compare "
+      "with them (like llama-perplexity --kl-divergence-base)");
   cmd->add_flag("--json", a->json, "Print a JSON result on stdout");
-  cmd->add_flag("--tokenize-only", a->tokenize_only, "Print the text's token ids as JSON and stop (reads only the tokenizer: vocabulary-only GGUFs work)");
+  cmd->add_flag("--tokenize-only", a->tokenize_only,
+                "Print the text's token ids as JSON and stop (reads only the tokenizer: vocabulary-only GGUFs work)");
   cmd->add_option("--logits-out", a->logits_out, "Write float32 logits of every position of every chunk to FILE");
   cmd->callback([a] { run_perplexity(*a); });
 }

@@ -40,9 +40,11 @@ void quantize_model(const Args& a) {
   opt.threads = a.threads;
   const auto s = gguf::quantize_file(a.in, a.out, opt, [&](size_t i, size_t n, const gguf::QuantizedTensor& r) {
     if (quiet) return;
-    std::string err = r.converted ? (std::isinf(r.snr_db) ? "  exact" : fmt::format("  rmse {:.3e} snr {:6.2f} dB", r.rmse, r.snr_db)) : "";
-    std::fprintf(stderr, "[%4zu/%4zu] %-40s %-18s %7s -> %-7s %10s -> %10s%s%s\n", i + 1, n, r.name.c_str(), r.shape.c_str(),
-                 r.from.c_str(), r.to.c_str(), mib(r.bytes_before).c_str(), mib(r.bytes_after).c_str(),
+    std::string err =
+        r.converted ? (std::isinf(r.snr_db) ? "  exact" : fmt::format("  rmse {:.3e} snr {:6.2f} dB", r.rmse, r.snr_db))
+                    : "";
+    std::fprintf(stderr, "[%4zu/%4zu] %-40s %-18s %7s -> %-7s %10s -> %10s%s%s\n", i + 1, n, r.name.c_str(),
+                 r.shape.c_str(), r.from.c_str(), r.to.c_str(), mib(r.bytes_before).c_str(), mib(r.bytes_after).c_str(),
                  r.converted ? err.c_str() : "  (copied)", r.note.empty() ? "" : ("  [" + r.note + "]").c_str());
   });
   const gguf::Preset* preset = s.preset;
@@ -79,8 +81,13 @@ void quantize_model(const Args& a) {
     j["requantized_types"] = requant_types;
     ojson ts = ojson::array();
     for (const auto& r : results) {
-      ojson e = {{"name", r.name}, {"shape", r.shape}, {"from", r.from}, {"to", r.to}, {"converted", r.converted},
-                 {"bytes_before", r.bytes_before}, {"bytes_after", r.bytes_after}};
+      ojson e = {{"name", r.name},
+                 {"shape", r.shape},
+                 {"from", r.from},
+                 {"to", r.to},
+                 {"converted", r.converted},
+                 {"bytes_before", r.bytes_before},
+                 {"bytes_after", r.bytes_after}};
       if (r.converted) {
         e["rmse"] = r.rmse;
         e["snr_db"] = std::isinf(r.snr_db) ? ojson(nullptr) : ojson(r.snr_db);
@@ -93,12 +100,12 @@ void quantize_model(const Args& a) {
     std::printf("%s\n", j.dump(1).c_str());
   }
   if (!quiet) {
-    std::fprintf(stderr, "\n%s -> %s (%s, general.file_type %d)\n", a.in.c_str(), a.out.c_str(), std::string(preset->name).c_str(),
-                 preset->ftype);
-    std::fprintf(stderr, "  tensors: %zu (%d converted, %zu copied, %d fallbacks), %d threads\n", results.size(), converted,
-                 results.size() - size_t(converted), fallbacks, nthreads);
-    std::fprintf(stderr, "  size:    %s -> %s (file %s -> %s)\n", mib(before).c_str(), mib(after).c_str(), mib(s.file_size_before).c_str(),
-                 mib(s.file_size_after).c_str());
+    std::fprintf(stderr, "\n%s -> %s (%s, general.file_type %d)\n", a.in.c_str(), a.out.c_str(),
+                 std::string(preset->name).c_str(), preset->ftype);
+    std::fprintf(stderr, "  tensors: %zu (%d converted, %zu copied, %d fallbacks), %d threads\n", results.size(),
+                 converted, results.size() - size_t(converted), fallbacks, nthreads);
+    std::fprintf(stderr, "  size:    %s -> %s (file %s -> %s)\n", mib(before).c_str(), mib(after).c_str(),
+                 mib(s.file_size_before).c_str(), mib(s.file_size_after).c_str());
     std::fprintf(stderr, "  bits/weight: %.4f -> %.4f\n", bpw_before, bpw_after);
     for (const auto& [name, bt] : by_type)
       std::fprintf(stderr, "  %-8s %5d tensors %12s\n", name.c_str(), bt.first, mib(bt.second).c_str());
@@ -110,17 +117,19 @@ void quantize_model(const Args& a) {
     if (!conv.empty()) {
       double mean = 0;
       for (auto* r : conv) mean += r->snr_db;
-      std::fprintf(stderr, "  SNR: mean %.2f dB over %zu converted tensors; lowest:\n", mean / double(conv.size()), conv.size());
+      std::fprintf(stderr, "  SNR: mean %.2f dB over %zu converted tensors; lowest:\n", mean / double(conv.size()),
+                   conv.size());
       for (size_t k = 0; k < conv.size() && k < 5; ++k)
-        std::fprintf(stderr, "    %-40s %-7s rmse %.3e snr %.2f dB\n", conv[k]->name.c_str(), conv[k]->to.c_str(), conv[k]->rmse,
-                     conv[k]->snr_db);
+        std::fprintf(stderr, "    %-40s %-7s rmse %.3e snr %.2f dB\n", conv[k]->name.c_str(), conv[k]->to.c_str(),
+                     conv[k]->rmse, conv[k]->snr_db);
     }
   }
 }
 
 void add_quantize(CLI::App& app) {
   auto a = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("quantize", "Convert a GGUF model to a quantization preset (llama.cpp per-tensor rules)");
+  auto* cmd =
+      app.add_subcommand("quantize", "Convert a GGUF model to a quantization preset (llama.cpp per-tensor rules)");
   cmd->add_option("input", a->in, "Input GGUF file")->required();
   cmd->add_option("output", a->out, "Output GGUF file (written atomically)")->required();
   cmd->add_option("--type", a->type, "Preset: " + gguf::preset_names())->required();

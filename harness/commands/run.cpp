@@ -50,7 +50,8 @@ std::vector<T> split_numbers(const std::string& s, const char* what) {
     } catch (const std::exception&) {
       pos = 0;
     }
-    if (pos != x.size()) throw UsageError(fmt::format("bad {} '{}': expected a comma-separated list of positive integers", what, x));
+    if (pos != x.size())
+      throw UsageError(fmt::format("bad {} '{}': expected a comma-separated list of positive integers", what, x));
     v.push_back(T(n));
   }
   return v;
@@ -63,7 +64,8 @@ void print_summary(const std::string& report_path) {
   for (const auto& r : rep["results"]) {
     std::string val;
     const auto& m = r["metrics"];
-    for (const char* key : {"tokens_per_s", "gb_per_s", "snr_db", "p50_us", "decode_ms", "ppl", "bits_per_weight", "bytes"})
+    for (const char* key :
+         {"tokens_per_s", "gb_per_s", "snr_db", "p50_us", "decode_ms", "ppl", "bits_per_weight", "bytes"})
       if (m.contains(key)) {
         val = fmt::format("{:.4g} {}", m[key].get<double>(), key);
         break;
@@ -73,7 +75,9 @@ void print_summary(const std::string& report_path) {
                 r["format"].get<std::string>().c_str(), r["backend"].get<std::string>().c_str(),
                 r["workload"].get<std::string>().substr(0, 34).c_str(), r["threads"].get<int>(),
                 r["placement"].get<std::string>().c_str(), val.c_str(),
-                r["status"] != "ok" ? r.value("error", "").substr(0, 60).c_str() : r["valid"].get<bool>() ? "yes" : "NO");
+                r["status"] != "ok"      ? r.value("error", "").substr(0, 60).c_str()
+                : r["valid"].get<bool>() ? "yes"
+                                         : "NO");
   }
 }
 
@@ -82,7 +86,8 @@ void check_memory(const RunConfig& cfg) {
   validate_config(cfg);  // names first: plans assume them valid
   const Topology& topo = machine_topology();
   const std::vector<CellResult> none;
-  const RunContext ctx{topo, cfg, none, [](int, const std::string&) -> ThreadPool* { return nullptr; }, [](int) { return 0.0; }};
+  const RunContext ctx{topo, cfg, none, [](int, const std::string&) -> ThreadPool* { return nullptr; },
+                       [](int) { return 0.0; }};
   std::vector<Cell> cells;
   for (Suite* s : all_suites())
     if (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end())
@@ -92,7 +97,8 @@ void check_memory(const RunConfig& cfg) {
 
 void add_run(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
-  auto* cmd = app.add_subcommand("run", "Measure formats x backends x suites x threads x placements; write report and journal");
+  auto* cmd =
+      app.add_subcommand("run", "Measure formats x backends x suites x threads x placements; write report and journal");
   cmd->add_option("--suites", args->suites, "Comma-separated suites (default: all; see `qbench list suites`)");
   cmd->add_option("--formats", args->formats, "Comma-separated formats (default: all; see `qbench list formats`)");
   cmd->add_option("--backends", args->backends, "Comma-separated backends (default: all available)");
@@ -107,7 +113,8 @@ void add_run(CLI::App& app) {
   auto* chunks_opt = cmd->add_option("--chunks", args->chunks, "Model suites: chunks to evaluate (default: all)")
                          ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
   cmd->add_option("--dataset", args->dataset, "Model suites: text file (default: datasets/text/us-public-domain.txt)");
-  cmd->add_option("--cache", args->cache, "Model suites: directory of cached model variants and KLD bases (default: <out>/variants)");
+  cmd->add_option("--cache", args->cache,
+                  "Model suites: directory of cached model variants and KLD bases (default: <out>/variants)");
   cmd->add_option("--residency", args->residency,
                   "Where timed weights come from: dram (rotate copies past 4x the LLC; default for GEMV) or llc "
                   "(one warm copy; default for GEMM)");
@@ -115,14 +122,18 @@ void add_run(CLI::App& app) {
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   cmd->add_option("--gen-len", args->gen_len, "Model decode: generated tokens (default 128, llama-bench tg128)")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
-  cmd->add_option("--depth", args->depth, "Model prefill/decode after this many tokens of context (default 0, llama-bench -d)")
+  cmd->add_option("--depth", args->depth,
+                  "Model prefill/decode after this many tokens of context (default 0, llama-bench -d)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
   cmd->add_flag("--quick", args->quick, "Fewer shapes, shorter minimum times (still valid statistics)");
-  cmd->add_option("--out", args->out, "Output directory for report.json, journal.jsonl and renderings (default: qbench-out/<time>)");
+  cmd->add_option("--out", args->out,
+                  "Output directory for report.json, journal.jsonl and renderings (default: qbench-out/<time>)");
   cmd->add_option("--resume", args->resume, "Continue the run in DIR, skipping cells already in its journal");
-  cmd->add_flag("--no-fsync", args->no_fsync, "Do not fsync the journal after each cell (a crash still keeps it; power loss may not)");
+  cmd->add_flag("--no-fsync", args->no_fsync,
+                "Do not fsync the journal after each cell (a crash still keeps it; power loss may not)");
   auto* ci_target = cmd->add_option("--ci-target", args->ci_target_pct,
-                  "Validity: relative half-width of the median's 95% CI, in percent (default 2); sampling goes on until it is reached or capped");
+                                    "Validity: relative half-width of the median's 95% CI, in percent (default 2); "
+                                    "sampling goes on until it is reached or capped");
   cmd->callback([args, ci_target, ctx_opt, chunks_opt] {
     RunConfig cfg;
     cfg.suites = split(args->suites);
@@ -149,14 +160,15 @@ void add_run(CLI::App& app) {
     cfg.measure = args->quick ? quick_options() : default_options();
     if (ci_target->count()) {
       if (!(args->ci_target_pct > 0 && args->ci_target_pct < 100))
-        throw UsageError(fmt::format("bad --ci-target {}: expected a percentage in (0, 100), e.g. 2", args->ci_target_pct));
+        throw UsageError(
+            fmt::format("bad --ci-target {}: expected a percentage in (0, 100), e.g. 2", args->ci_target_pct));
       cfg.measure.max_ci_rel = args->ci_target_pct / 100;
     }
     const bool resume = !args->resume.empty();
     if (resume && (!cfg.suites.empty() || !cfg.formats.empty() || !cfg.backends.empty() || !cfg.threads.empty() ||
-                   !cfg.placements.empty() || !cfg.shapes.empty() || !cfg.batch.empty() || !cfg.model.empty() || args->quick ||
-                   ctx_opt->count() || chunks_opt->count() || !cfg.dataset.empty() || !cfg.cache_dir.empty() ||
-                   !args->residency.empty()))
+                   !cfg.placements.empty() || !cfg.shapes.empty() || !cfg.batch.empty() || !cfg.model.empty() ||
+                   args->quick || ctx_opt->count() || chunks_opt->count() || !cfg.dataset.empty() ||
+                   !cfg.cache_dir.empty() || !args->residency.empty()))
       throw UsageError("--resume DIR continues the plan journaled in DIR: give no selection options with it");
     if (resume && !args->out.empty() && args->out != args->resume)
       throw UsageError("--resume DIR continues DIR: do not give a different --out");

@@ -19,18 +19,15 @@ namespace qb::gguf {
 namespace {
 // id, name, weights per block, bytes per block (the public ggml block layouts).
 constexpr GgmlType kTypes[] = {
-    {0, "F32", 1, 4},         {1, "F16", 1, 2},         {2, "Q4_0", 32, 18},
-    {3, "Q4_1", 32, 20},      {6, "Q5_0", 32, 22},      {7, "Q5_1", 32, 24},
-    {8, "Q8_0", 32, 34},      {9, "Q8_1", 32, 36},      {10, "Q2_K", 256, 84},
-    {11, "Q3_K", 256, 110},   {12, "Q4_K", 256, 144},   {13, "Q5_K", 256, 176},
-    {14, "Q6_K", 256, 210},   {15, "Q8_K", 256, 292},   {16, "IQ2_XXS", 256, 66},
-    {17, "IQ2_XS", 256, 74},  {18, "IQ3_XXS", 256, 98}, {19, "IQ1_S", 256, 50},
-    {20, "IQ4_NL", 32, 18},   {21, "IQ3_S", 256, 110},  {22, "IQ2_S", 256, 82},
-    {23, "IQ4_XS", 256, 136}, {24, "I8", 1, 1},         {25, "I16", 1, 2},
-    {26, "I32", 1, 4},        {27, "I64", 1, 8},        {28, "F64", 1, 8},
-    {29, "IQ1_M", 256, 56},   {30, "BF16", 1, 2},       {34, "TQ1_0", 256, 54},
-    {35, "TQ2_0", 256, 66},   {39, "MXFP4", 32, 17},    {40, "NVFP4", 64, 36},
-    {41, "Q1_0", 128, 18},
+    {0, "F32", 1, 4},         {1, "F16", 1, 2},         {2, "Q4_0", 32, 18},      {3, "Q4_1", 32, 20},
+    {6, "Q5_0", 32, 22},      {7, "Q5_1", 32, 24},      {8, "Q8_0", 32, 34},      {9, "Q8_1", 32, 36},
+    {10, "Q2_K", 256, 84},    {11, "Q3_K", 256, 110},   {12, "Q4_K", 256, 144},   {13, "Q5_K", 256, 176},
+    {14, "Q6_K", 256, 210},   {15, "Q8_K", 256, 292},   {16, "IQ2_XXS", 256, 66}, {17, "IQ2_XS", 256, 74},
+    {18, "IQ3_XXS", 256, 98}, {19, "IQ1_S", 256, 50},   {20, "IQ4_NL", 32, 18},   {21, "IQ3_S", 256, 110},
+    {22, "IQ2_S", 256, 82},   {23, "IQ4_XS", 256, 136}, {24, "I8", 1, 1},         {25, "I16", 1, 2},
+    {26, "I32", 1, 4},        {27, "I64", 1, 8},        {28, "F64", 1, 8},        {29, "IQ1_M", 256, 56},
+    {30, "BF16", 1, 2},       {34, "TQ1_0", 256, 54},   {35, "TQ2_0", 256, 66},   {39, "MXFP4", 32, 17},
+    {40, "NVFP4", 64, 36},    {41, "Q1_0", 128, 18},
 };
 
 bool iequal(std::string_view a, std::string_view b) {
@@ -51,7 +48,8 @@ std::string printable(std::string_view s, size_t max = 80) {
   std::string out;
   for (size_t i = 0; i < s.size() && i < max; ++i) {
     unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c < 0x7f) out += char(c);
+    if (c >= 0x20 && c < 0x7f)
+      out += char(c);
     else {
       char b[8];
       std::snprintf(b, sizeof b, "\\x%02x", c);
@@ -85,7 +83,8 @@ uint64_t tensor_nbytes(const GgmlType& t, std::span<const int64_t> dims, std::st
                      std::string(t.name) + "'s block size " + std::to_string(t.block_size));
   uint64_t rows = 1;
   for (size_t i = 1; i < dims.size(); ++i)
-    if (mul_overflow(rows, uint64_t(dims[i]), &rows)) throw UsageError(std::string(what) + ": tensor size overflows 64 bits");
+    if (mul_overflow(rows, uint64_t(dims[i]), &rows))
+      throw UsageError(std::string(what) + ": tensor size overflows 64 bits");
   uint64_t row_bytes = uint64_t(ne0 / t.block_size) * uint64_t(t.block_bytes), n;
   if (mul_overflow(rows, row_bytes, &n)) throw UsageError(std::string(what) + ": tensor size overflows 64 bits");
   return n;
@@ -94,19 +93,32 @@ uint64_t tensor_nbytes(const GgmlType& t, std::span<const int64_t> dims, std::st
 // ---- values ---------------------------------------------------------------------------------
 std::string_view value_type_name(ValueType t) {
   switch (t) {
-    case ValueType::U8: return "uint8";
-    case ValueType::I8: return "int8";
-    case ValueType::U16: return "uint16";
-    case ValueType::I16: return "int16";
-    case ValueType::U32: return "uint32";
-    case ValueType::I32: return "int32";
-    case ValueType::F32: return "float32";
-    case ValueType::BOOL: return "bool";
-    case ValueType::STRING: return "string";
-    case ValueType::ARRAY: return "array";
-    case ValueType::U64: return "uint64";
-    case ValueType::I64: return "int64";
-    case ValueType::F64: return "float64";
+    case ValueType::U8:
+      return "uint8";
+    case ValueType::I8:
+      return "int8";
+    case ValueType::U16:
+      return "uint16";
+    case ValueType::I16:
+      return "int16";
+    case ValueType::U32:
+      return "uint32";
+    case ValueType::I32:
+      return "int32";
+    case ValueType::F32:
+      return "float32";
+    case ValueType::BOOL:
+      return "bool";
+    case ValueType::STRING:
+      return "string";
+    case ValueType::ARRAY:
+      return "array";
+    case ValueType::U64:
+      return "uint64";
+    case ValueType::I64:
+      return "int64";
+    case ValueType::F64:
+      return "float64";
   }
   return "?";
 }
@@ -116,11 +128,23 @@ namespace {
 // Encoded size of a scalar type (0 for string/array).
 uint64_t scalar_size(ValueType t) {
   switch (t) {
-    case ValueType::U8: case ValueType::I8: case ValueType::BOOL: return 1;
-    case ValueType::U16: case ValueType::I16: return 2;
-    case ValueType::U32: case ValueType::I32: case ValueType::F32: return 4;
-    case ValueType::U64: case ValueType::I64: case ValueType::F64: return 8;
-    default: return 0;
+    case ValueType::U8:
+    case ValueType::I8:
+    case ValueType::BOOL:
+      return 1;
+    case ValueType::U16:
+    case ValueType::I16:
+      return 2;
+    case ValueType::U32:
+    case ValueType::I32:
+    case ValueType::F32:
+      return 4;
+    case ValueType::U64:
+    case ValueType::I64:
+    case ValueType::F64:
+      return 8;
+    default:
+      return 0;
   }
 }
 // Fewest bytes one element of this type takes in the file.
@@ -133,7 +157,8 @@ bool is_signed(ValueType t) {
   return t == ValueType::I8 || t == ValueType::I16 || t == ValueType::I32 || t == ValueType::I64;
 }
 bool is_unsigned(ValueType t) {
-  return t == ValueType::U8 || t == ValueType::U16 || t == ValueType::U32 || t == ValueType::U64 || t == ValueType::BOOL;
+  return t == ValueType::U8 || t == ValueType::U16 || t == ValueType::U32 || t == ValueType::U64 ||
+         t == ValueType::BOOL;
 }
 }  // namespace
 
@@ -157,9 +182,12 @@ int64_t Value::as_int() const {
 std::string Value::to_string(size_t max_items) const {
   char buf[64];
   switch (type) {
-    case ValueType::STRING: return s;
-    case ValueType::BOOL: return u ? "true" : "false";
-    case ValueType::F32: case ValueType::F64:
+    case ValueType::STRING:
+      return s;
+    case ValueType::BOOL:
+      return u ? "true" : "false";
+    case ValueType::F32:
+    case ValueType::F64:
       std::snprintf(buf, sizeof buf, "%.9g", f);
       return buf;
     case ValueType::ARRAY: {
@@ -185,18 +213,24 @@ std::string Value::to_string(size_t max_items) const {
 bool Value::operator==(const Value& o) const {
   if (type != o.type) return false;
   switch (type) {
-    case ValueType::STRING: return s == o.s;
-    case ValueType::F32: case ValueType::F64:
+    case ValueType::STRING:
+      return s == o.s;
+    case ValueType::F32:
+    case ValueType::F64:
       return f == o.f || (std::isnan(f) && std::isnan(o.f));
-    case ValueType::ARRAY: return elem == o.elem && items == o.items;
-    default: return is_signed(type) ? i == o.i : u == o.u;
+    case ValueType::ARRAY:
+      return elem == o.elem && items == o.items;
+    default:
+      return is_signed(type) ? i == o.i : u == o.u;
   }
 }
 
 // ---- reader ---------------------------------------------------------------------------------
 ParseError::ParseError(const std::string& file_, uint64_t offset_, const std::string& field_, const std::string& what)
     : UsageError(file_ + ": byte " + hex_offset(offset_) + ": " + field_ + ": " + what),
-      file(file_), offset(offset_), field(field_) {}
+      file(file_),
+      offset(offset_),
+      field(field_) {}
 
 int64_t TensorInfo::n_elements() const {
   int64_t n = 1;
@@ -232,8 +266,9 @@ struct Cursor {
   uint64_t left() const { return size - pos; }
   void need(uint64_t n, const std::string& field) const {
     if (n > left())
-      fail(pos, field, "truncated file: need " + std::to_string(n) + " bytes, only " + std::to_string(left()) +
-                           " left (file size " + std::to_string(size) + ")");
+      fail(pos, field,
+           "truncated file: need " + std::to_string(n) + " bytes, only " + std::to_string(left()) +
+               " left (file size " + std::to_string(size) + ")");
   }
   template <class T>
   T get(const std::string& field) {
@@ -247,8 +282,9 @@ struct Cursor {
     uint64_t at = pos;
     uint64_t len = get<uint64_t>(field + " (string length)");
     if (len > left())
-      fail(at, field, "string length " + std::to_string(len) + " exceeds the " + std::to_string(left()) +
-                          " bytes left in the file");
+      fail(at, field,
+           "string length " + std::to_string(len) + " exceeds the " + std::to_string(left()) +
+               " bytes left in the file");
     std::string s(reinterpret_cast<const char*>(base + pos), size_t(len));
     pos += len;
     return s;
@@ -259,16 +295,36 @@ Value read_value(Cursor& c, ValueType t, const std::string& field, int depth) {
   Value v;
   v.type = t;
   switch (t) {
-    case ValueType::U8: v.u = c.get<uint8_t>(field); break;
-    case ValueType::I8: v.i = c.get<int8_t>(field); break;
-    case ValueType::U16: v.u = c.get<uint16_t>(field); break;
-    case ValueType::I16: v.i = c.get<int16_t>(field); break;
-    case ValueType::U32: v.u = c.get<uint32_t>(field); break;
-    case ValueType::I32: v.i = c.get<int32_t>(field); break;
-    case ValueType::U64: v.u = c.get<uint64_t>(field); break;
-    case ValueType::I64: v.i = c.get<int64_t>(field); break;
-    case ValueType::F32: v.f = c.get<float>(field); break;
-    case ValueType::F64: v.f = c.get<double>(field); break;
+    case ValueType::U8:
+      v.u = c.get<uint8_t>(field);
+      break;
+    case ValueType::I8:
+      v.i = c.get<int8_t>(field);
+      break;
+    case ValueType::U16:
+      v.u = c.get<uint16_t>(field);
+      break;
+    case ValueType::I16:
+      v.i = c.get<int16_t>(field);
+      break;
+    case ValueType::U32:
+      v.u = c.get<uint32_t>(field);
+      break;
+    case ValueType::I32:
+      v.i = c.get<int32_t>(field);
+      break;
+    case ValueType::U64:
+      v.u = c.get<uint64_t>(field);
+      break;
+    case ValueType::I64:
+      v.i = c.get<int64_t>(field);
+      break;
+    case ValueType::F32:
+      v.f = c.get<float>(field);
+      break;
+    case ValueType::F64:
+      v.f = c.get<double>(field);
+      break;
     case ValueType::BOOL: {
       uint64_t at = c.pos;
       uint8_t b = c.get<uint8_t>(field);
@@ -276,7 +332,9 @@ Value read_value(Cursor& c, ValueType t, const std::string& field, int depth) {
       v.u = b;
       break;
     }
-    case ValueType::STRING: v.s = c.get_string(field); break;
+    case ValueType::STRING:
+      v.s = c.get_string(field);
+      break;
     case ValueType::ARRAY: {
       uint64_t at = c.pos;
       if (depth >= kMaxArrayNesting)
@@ -354,7 +412,9 @@ void File::parse_all() {
   Cursor c{base_ ? base_ : kEmpty, size_, 0, path_};
 
   // Header.
-  if (size_ < 4) c.fail(0, "magic", "truncated file: " + std::to_string(size_) + " bytes, a GGUF file starts with the 4-byte magic 'GGUF'");
+  if (size_ < 4)
+    c.fail(0, "magic",
+           "truncated file: " + std::to_string(size_) + " bytes, a GGUF file starts with the 4-byte magic 'GGUF'");
   uint32_t magic = c.get<uint32_t>("magic");
   if (magic != kMagic) {
     std::string got = printable(std::string_view(reinterpret_cast<const char*>(base_), 4));
@@ -362,19 +422,24 @@ void File::parse_all() {
   }
   uint32_t version = c.get<uint32_t>("version");
   if (version == 0x02000000u || version == 0x03000000u)
-    c.fail(4, "version", "big-endian GGUF file (version bytes read as " + std::to_string(version) + "); only little-endian files are supported");
+    c.fail(4, "version",
+           "big-endian GGUF file (version bytes read as " + std::to_string(version) +
+               "); only little-endian files are supported");
   if (version == 1) c.fail(4, "version", "GGUF version 1 (32-bit counts) is not supported, expected 2 or 3");
-  if (version != 2 && version != 3) c.fail(4, "version", "unsupported GGUF version " + std::to_string(version) + ", expected 2 or 3");
+  if (version != 2 && version != 3)
+    c.fail(4, "version", "unsupported GGUF version " + std::to_string(version) + ", expected 2 or 3");
   version_ = version;
   uint64_t n_tensors = c.get<uint64_t>("tensor_count");
   uint64_t n_kv = c.get<uint64_t>("metadata_kv_count");
   // A tensor info takes at least 24 bytes (empty name, 0 dims), a key/value at least 13.
   if (n_tensors > c.left() / 24)
-    c.fail(8, "tensor_count", std::to_string(n_tensors) + " tensors cannot fit in the " + std::to_string(c.left()) +
-                                  " bytes left (each tensor info takes at least 24 bytes)");
+    c.fail(8, "tensor_count",
+           std::to_string(n_tensors) + " tensors cannot fit in the " + std::to_string(c.left()) +
+               " bytes left (each tensor info takes at least 24 bytes)");
   if (n_kv > c.left() / 13)
-    c.fail(16, "metadata_kv_count", std::to_string(n_kv) + " key/value pairs cannot fit in the " + std::to_string(c.left()) +
-                                        " bytes left (each takes at least 13 bytes)");
+    c.fail(16, "metadata_kv_count",
+           std::to_string(n_kv) + " key/value pairs cannot fit in the " + std::to_string(c.left()) +
+               " bytes left (each takes at least 13 bytes)");
 
   // Metadata.
   kv_.reserve(size_t(n_kv));
@@ -387,7 +452,8 @@ void File::parse_all() {
     std::string vfield = "metadata '" + printable(key) + "'";
     uint64_t at_t = c.pos;
     uint32_t t = c.get<uint32_t>(vfield + " (value type)");
-    if (!valid_value_type(t)) c.fail(at_t, vfield + " (value type)", "unknown value type " + std::to_string(t) + ", expected 0..12");
+    if (!valid_value_type(t))
+      c.fail(at_t, vfield + " (value type)", "unknown value type " + std::to_string(t) + ", expected 0..12");
     Value v = read_value(c, ValueType(t), vfield, 0);
     if (key == "general.alignment") {
       if (v.type != ValueType::U32)
@@ -408,10 +474,12 @@ void File::parse_all() {
     std::string field = "tensor[" + std::to_string(k) + "]";
     ti.name = c.get_string(field + ".name");
     field = "tensor[" + std::to_string(k) + "] '" + printable(ti.name) + "'";
-    if (tensor_index_.count(ti.name)) c.fail(ti.info_offset, field + ".name", "duplicate tensor name '" + printable(ti.name) + "'");
+    if (tensor_index_.count(ti.name))
+      c.fail(ti.info_offset, field + ".name", "duplicate tensor name '" + printable(ti.name) + "'");
     uint64_t at = c.pos;
     uint32_t nd = c.get<uint32_t>(field + ".n_dims");
-    if (nd > uint32_t(kMaxDims)) c.fail(at, field + ".n_dims", std::to_string(nd) + " dimensions, expected at most " + std::to_string(kMaxDims));
+    if (nd > uint32_t(kMaxDims))
+      c.fail(at, field + ".n_dims", std::to_string(nd) + " dimensions, expected at most " + std::to_string(kMaxDims));
     uint64_t elems = 1;
     for (uint32_t d = 0; d < nd; ++d) {
       at = c.pos;
@@ -428,13 +496,16 @@ void File::parse_all() {
     if (!ti.type) c.fail(at, field + ".type", "unknown ggml tensor type id " + std::to_string(type));
     ti.format = find_format_by_gguf_type(int(type));
     if (ti.row_length() % ti.type->block_size != 0)
-      c.fail(at, field + ".type", "row length " + std::to_string(ti.row_length()) + " is not a multiple of " +
-                                      std::string(ti.type->name) + "'s block size " + std::to_string(ti.type->block_size));
+      c.fail(at, field + ".type",
+             "row length " + std::to_string(ti.row_length()) + " is not a multiple of " + std::string(ti.type->name) +
+                 "'s block size " + std::to_string(ti.type->block_size));
     ti.nbytes = tensor_nbytes(*ti.type, ti.dims, field);  // cannot overflow: elems < 2^63, bytes/elem <= 8
     at = c.pos;
     ti.offset = c.get<uint64_t>(field + ".offset");
     if (ti.offset % alignment_ != 0)
-      c.fail(at, field + ".offset", "data offset " + std::to_string(ti.offset) + " is not a multiple of the alignment " + std::to_string(alignment_));
+      c.fail(at, field + ".offset",
+             "data offset " + std::to_string(ti.offset) + " is not a multiple of the alignment " +
+                 std::to_string(alignment_));
     tensor_index_.emplace(ti.name, tensors_.size());
     tensors_.push_back(std::move(ti));
   }
@@ -443,8 +514,9 @@ void File::parse_all() {
   uint64_t info_end = c.pos;
   data_offset_ = (info_end + alignment_ - 1) / alignment_ * alignment_;
   if (!tensors_.empty() && data_offset_ > size_)
-    c.fail(info_end, "data section", "truncated file: data section would start at byte " + std::to_string(data_offset_) +
-                                         ", past the end of the file (size " + std::to_string(size_) + ")");
+    c.fail(info_end, "data section",
+           "truncated file: data section would start at byte " + std::to_string(data_offset_) +
+               ", past the end of the file (size " + std::to_string(size_) + ")");
   uint64_t data_size = data_offset_ <= size_ ? size_ - data_offset_ : 0;
 
   // Every tensor inside the data section, none overlapping.
@@ -460,14 +532,16 @@ void File::parse_all() {
     uint64_t off_field = t.info_offset + 8 + t.name.size() + 4 + 8 * t.dims.size() + 4;
     if (add_overflow(t.offset, t.nbytes, &end) || end > data_size)
       c.fail(off_field, field,
-             "offset " + std::to_string(t.offset) + " + size " + std::to_string(t.nbytes) + " runs past the end of the data section (" +
-                 std::to_string(data_size) + " bytes from byte " + std::to_string(data_offset_) + "): truncated file?");
+             "offset " + std::to_string(t.offset) + " + size " + std::to_string(t.nbytes) +
+                 " runs past the end of the data section (" + std::to_string(data_size) + " bytes from byte " +
+                 std::to_string(data_offset_) + "): truncated file?");
     if (k > 0) {
       const TensorInfo& p = tensors_[order[k - 1]];
       if (t.offset < p.offset + p.nbytes)
         c.fail(off_field, field,
-               "bytes [" + std::to_string(t.offset) + ", " + std::to_string(end) + ") overlap tensor '" + printable(p.name) + "' at [" +
-                   std::to_string(p.offset) + ", " + std::to_string(p.offset + p.nbytes) + ")");
+               "bytes [" + std::to_string(t.offset) + ", " + std::to_string(end) + ") overlap tensor '" +
+                   printable(p.name) + "' at [" + std::to_string(p.offset) + ", " +
+                   std::to_string(p.offset + p.nbytes) + ")");
     }
     t.file_offset = data_offset_ + t.offset;
     t.data = base_ ? base_ + t.file_offset : nullptr;
@@ -485,7 +559,8 @@ std::string File::get_string(std::string_view key, std::string fallback) const {
 int64_t File::get_int(std::string_view key, int64_t fallback) const {
   const Value* v = find(key);
   if (!v) return fallback;
-  if (v->is_integer() || v->is_float() || (v->is_array() && !v->items.empty() && !v->items[0].is_string())) return v->as_int();
+  if (v->is_integer() || v->is_float() || (v->is_array() && !v->items.empty() && !v->items[0].is_string()))
+    return v->as_int();
   return fallback;
 }
 const TensorInfo* File::find_tensor(std::string_view name) const {
@@ -495,7 +570,8 @@ const TensorInfo* File::find_tensor(std::string_view name) const {
 
 // ---- writer ---------------------------------------------------------------------------------
 Writer::Writer(uint32_t version) : version_(version) {
-  if (version != 2 && version != 3) throw UsageError("GGUF writer: version " + std::to_string(version) + ", expected 2 or 3");
+  if (version != 2 && version != 3)
+    throw UsageError("GGUF writer: version " + std::to_string(version) + ", expected 2 or 3");
 }
 Writer::~Writer() { abort(); }
 
@@ -544,8 +620,7 @@ size_t Writer::add_tensor(const std::string& name, int type, std::vector<int64_t
 }
 
 void Writer::put(const void* p, size_t n) {
-  if (n && std::fwrite(p, 1, n, out_) != n)
-    throw UsageError("cannot write '" + tmp_ + "': " + std::strerror(errno));
+  if (n && std::fwrite(p, 1, n, out_) != n) throw UsageError("cannot write '" + tmp_ + "': " + std::strerror(errno));
   pos_ += n;
 }
 void Writer::pad_to(uint64_t align) {
@@ -564,18 +639,64 @@ void Writer::put_value(const Value& v, const std::string& key, int depth) {
     put(s.data(), s.size());
   };
   switch (v.type) {
-    case ValueType::U8: { uint8_t x = uint8_t(v.u); put(&x, 1); break; }
-    case ValueType::I8: { int8_t x = int8_t(v.i); put(&x, 1); break; }
-    case ValueType::U16: { uint16_t x = uint16_t(v.u); put(&x, 2); break; }
-    case ValueType::I16: { int16_t x = int16_t(v.i); put(&x, 2); break; }
-    case ValueType::U32: { uint32_t x = uint32_t(v.u); put(&x, 4); break; }
-    case ValueType::I32: { int32_t x = int32_t(v.i); put(&x, 4); break; }
-    case ValueType::U64: { uint64_t x = v.u; put(&x, 8); break; }
-    case ValueType::I64: { int64_t x = v.i; put(&x, 8); break; }
-    case ValueType::F32: { float x = float(v.f); put(&x, 4); break; }
-    case ValueType::F64: { double x = v.f; put(&x, 8); break; }
-    case ValueType::BOOL: { uint8_t x = v.u ? 1 : 0; put(&x, 1); break; }
-    case ValueType::STRING: str(v.s); break;
+    case ValueType::U8: {
+      uint8_t x = uint8_t(v.u);
+      put(&x, 1);
+      break;
+    }
+    case ValueType::I8: {
+      int8_t x = int8_t(v.i);
+      put(&x, 1);
+      break;
+    }
+    case ValueType::U16: {
+      uint16_t x = uint16_t(v.u);
+      put(&x, 2);
+      break;
+    }
+    case ValueType::I16: {
+      int16_t x = int16_t(v.i);
+      put(&x, 2);
+      break;
+    }
+    case ValueType::U32: {
+      uint32_t x = uint32_t(v.u);
+      put(&x, 4);
+      break;
+    }
+    case ValueType::I32: {
+      int32_t x = int32_t(v.i);
+      put(&x, 4);
+      break;
+    }
+    case ValueType::U64: {
+      uint64_t x = v.u;
+      put(&x, 8);
+      break;
+    }
+    case ValueType::I64: {
+      int64_t x = v.i;
+      put(&x, 8);
+      break;
+    }
+    case ValueType::F32: {
+      float x = float(v.f);
+      put(&x, 4);
+      break;
+    }
+    case ValueType::F64: {
+      double x = v.f;
+      put(&x, 8);
+      break;
+    }
+    case ValueType::BOOL: {
+      uint8_t x = v.u ? 1 : 0;
+      put(&x, 1);
+      break;
+    }
+    case ValueType::STRING:
+      str(v.s);
+      break;
     case ValueType::ARRAY: {
       if (depth >= kMaxArrayNesting) throw UsageError("GGUF writer: '" + key + "': arrays nested too deep");
       uint32_t et = uint32_t(v.elem);
@@ -584,8 +705,8 @@ void Writer::put_value(const Value& v, const std::string& key, int depth) {
       put(&n, 8);
       for (const auto& it : v.items) {
         if (it.type != v.elem)
-          throw UsageError("GGUF writer: '" + key + "': array of " + std::string(value_type_name(v.elem)) + " holds a " +
-                           std::string(value_type_name(it.type)));
+          throw UsageError("GGUF writer: '" + key + "': array of " + std::string(value_type_name(v.elem)) +
+                           " holds a " + std::string(value_type_name(it.type)));
         put_value(it, key, depth + 1);
       }
       break;

@@ -41,41 +41,116 @@ struct GgmlType {
   int block_size;
   int block_bytes;
 };
-const GgmlType* ggml_type(int id);                 // nullptr for invalid ids
+const GgmlType* ggml_type(int id);                         // nullptr for invalid ids
 const GgmlType* ggml_type_by_name(std::string_view name);  // case-insensitive
 std::span<const GgmlType> ggml_types();
 
 // ---- metadata values -----------------------------------------------------------------------
 enum class ValueType : uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, BOOL = 7, STRING = 8,
-  ARRAY = 9, U64 = 10, I64 = 11, F64 = 12,
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  U64 = 10,
+  I64 = 11,
+  F64 = 12,
 };
 std::string_view value_type_name(ValueType t);
 bool valid_value_type(uint32_t t);
 
 struct Value {
   ValueType type = ValueType::U8;
-  uint64_t u = 0;   // U8 U16 U32 U64 BOOL
-  int64_t i = 0;    // I8 I16 I32 I64
-  double f = 0;     // F32 F64
-  std::string s;    // STRING
+  uint64_t u = 0;                  // U8 U16 U32 U64 BOOL
+  int64_t i = 0;                   // I8 I16 I32 I64
+  double f = 0;                    // F32 F64
+  std::string s;                   // STRING
   ValueType elem = ValueType::U8;  // ARRAY: element type
   std::vector<Value> items;        // ARRAY: elements (all of type elem)
 
-  static Value u8(uint8_t v) { Value x; x.type = ValueType::U8; x.u = v; return x; }
-  static Value i8(int8_t v) { Value x; x.type = ValueType::I8; x.i = v; return x; }
-  static Value u16(uint16_t v) { Value x; x.type = ValueType::U16; x.u = v; return x; }
-  static Value i16(int16_t v) { Value x; x.type = ValueType::I16; x.i = v; return x; }
-  static Value u32(uint32_t v) { Value x; x.type = ValueType::U32; x.u = v; return x; }
-  static Value i32(int32_t v) { Value x; x.type = ValueType::I32; x.i = v; return x; }
-  static Value u64(uint64_t v) { Value x; x.type = ValueType::U64; x.u = v; return x; }
-  static Value i64(int64_t v) { Value x; x.type = ValueType::I64; x.i = v; return x; }
-  static Value f32(float v) { Value x; x.type = ValueType::F32; x.f = v; return x; }
-  static Value f64(double v) { Value x; x.type = ValueType::F64; x.f = v; return x; }
-  static Value boolean(bool v) { Value x; x.type = ValueType::BOOL; x.u = v; return x; }
-  static Value str(std::string v) { Value x; x.type = ValueType::STRING; x.s = std::move(v); return x; }
+  static Value u8(uint8_t v) {
+    Value x;
+    x.type = ValueType::U8;
+    x.u = v;
+    return x;
+  }
+  static Value i8(int8_t v) {
+    Value x;
+    x.type = ValueType::I8;
+    x.i = v;
+    return x;
+  }
+  static Value u16(uint16_t v) {
+    Value x;
+    x.type = ValueType::U16;
+    x.u = v;
+    return x;
+  }
+  static Value i16(int16_t v) {
+    Value x;
+    x.type = ValueType::I16;
+    x.i = v;
+    return x;
+  }
+  static Value u32(uint32_t v) {
+    Value x;
+    x.type = ValueType::U32;
+    x.u = v;
+    return x;
+  }
+  static Value i32(int32_t v) {
+    Value x;
+    x.type = ValueType::I32;
+    x.i = v;
+    return x;
+  }
+  static Value u64(uint64_t v) {
+    Value x;
+    x.type = ValueType::U64;
+    x.u = v;
+    return x;
+  }
+  static Value i64(int64_t v) {
+    Value x;
+    x.type = ValueType::I64;
+    x.i = v;
+    return x;
+  }
+  static Value f32(float v) {
+    Value x;
+    x.type = ValueType::F32;
+    x.f = v;
+    return x;
+  }
+  static Value f64(double v) {
+    Value x;
+    x.type = ValueType::F64;
+    x.f = v;
+    return x;
+  }
+  static Value boolean(bool v) {
+    Value x;
+    x.type = ValueType::BOOL;
+    x.u = v;
+    return x;
+  }
+  static Value str(std::string v) {
+    Value x;
+    x.type = ValueType::STRING;
+    x.s = std::move(v);
+    return x;
+  }
   static Value array(ValueType elem, std::vector<Value> items) {
-    Value x; x.type = ValueType::ARRAY; x.elem = elem; x.items = std::move(items); return x;
+    Value x;
+    x.type = ValueType::ARRAY;
+    x.elem = elem;
+    x.items = std::move(items);
+    return x;
   }
 
   bool is_integer() const;
@@ -100,20 +175,20 @@ struct ParseError : UsageError {
 
 struct TensorInfo {
   std::string name;
-  int ggml_type = 0;                  // raw GGUF type id
-  const GgmlType* type = nullptr;     // never null in a parsed file
+  int ggml_type = 0;                     // raw GGUF type id
+  const GgmlType* type = nullptr;        // never null in a parsed file
   const FormatTraits* format = nullptr;  // qbench's row for this type; nullptr if qbench has none
-  std::vector<int64_t> dims;          // dims[0] = row length (ggml ne[0])
-  uint64_t offset = 0;                // relative to the data section
-  uint64_t file_offset = 0;           // absolute
+  std::vector<int64_t> dims;             // dims[0] = row length (ggml ne[0])
+  uint64_t offset = 0;                   // relative to the data section
+  uint64_t file_offset = 0;              // absolute
   uint64_t nbytes = 0;
-  const uint8_t* data = nullptr;      // into the mapping
-  uint64_t info_offset = 0;           // where this tensor's info record starts in the file
+  const uint8_t* data = nullptr;  // into the mapping
+  uint64_t info_offset = 0;       // where this tensor's info record starts in the file
 
   int64_t n_elements() const;
   int64_t row_length() const { return dims.empty() ? 1 : dims[0]; }
   int64_t n_rows() const { return row_length() == 0 ? 0 : n_elements() / row_length(); }
-  int n_dims_effective() const;      // like ggml_n_dims: trailing 1s do not count (min 1)
+  int n_dims_effective() const;  // like ggml_n_dims: trailing 1s do not count (min 1)
   double bits_per_weight() const { return n_elements() ? 8.0 * double(nbytes) / double(n_elements()) : 0.0; }
   std::string shape_string() const;  // "640 x 262144"
 };
@@ -180,8 +255,7 @@ class Writer {
 
   // Declares a tensor; its byte size follows from type and dims. `data` (optional) must stay
   // valid until write()/write_tensor. Returns its index.
-  size_t add_tensor(const std::string& name, int ggml_type, std::vector<int64_t> dims,
-                    const void* data = nullptr);
+  size_t add_tensor(const std::string& name, int ggml_type, std::vector<int64_t> dims, const void* data = nullptr);
   uint64_t tensor_nbytes(size_t i) const { return tensors_[i].nbytes; }
   size_t n_tensors() const { return tensors_.size(); }
 

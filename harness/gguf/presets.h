@@ -28,10 +28,10 @@ std::string_view ftype_name(int64_t ftype);
 // Model facts the rules depend on (read from the GGUF metadata).
 struct ModelFacts {
   std::string arch;
-  int n_layer = 0;      // {arch}.block_count
-  int n_head = 0;       // {arch}.attention.head_count
-  int n_head_kv = 0;    // {arch}.attention.head_count_kv
-  int n_expert = 0;     // {arch}.expert_count
+  int n_layer = 0;    // {arch}.block_count
+  int n_head = 0;     // {arch}.attention.head_count
+  int n_head_kv = 0;  // {arch}.attention.head_count_kv
+  int n_expert = 0;   // {arch}.expert_count
   int n_gqa() const { return n_head > 0 && n_head_kv > 0 ? n_head / n_head_kv : 1; }
 };
 ModelFacts model_facts(const File& f);
@@ -39,7 +39,7 @@ ModelFacts model_facts(const File& f);
 struct TensorOverride {
   std::string pattern;  // ECMAScript regex, searched in the tensor name
   std::regex re;
-  int type;             // ggml type id
+  int type;  // ggml type id
 };
 // Parses "REGEX=TYPE"; throws UsageError.
 TensorOverride parse_override(const std::string& spec);
@@ -50,11 +50,11 @@ struct PlanInput {
   int type;  // current ggml type
 };
 struct PlanEntry {
-  int type;                // chosen ggml type
-  bool quantizable;        // false: never converted (kept as is)
-  bool manual = false;     // chosen by --tensor-type
-  bool fallback = false;   // row length forced a fallback type
-  std::string note;        // e.g. "ncols 640 not divisible by 256 -> Q5_0"
+  int type;               // chosen ggml type
+  bool quantizable;       // false: never converted (kept as is)
+  bool manual = false;    // chosen by --tensor-type
+  bool fallback = false;  // row length forced a fallback type
+  std::string note;       // e.g. "ncols 640 not divisible by 256 -> Q5_0"
 };
 // One entry per input tensor, in input order.
 std::vector<PlanEntry> plan_tensor_types(std::span<const PlanInput> tensors, const Preset& preset,

@@ -113,15 +113,15 @@ QuantizeSummary quantize_file(const std::string& in_path, const std::string& out
     const auto& t = tensors[i];
     if (plan[i].type == t.ggml_type) continue;
     if (!t.format || !t.format->dequantize_row)
-      throw UsageError(fmt::format("{}: tensor '{}' (tensor info at byte {}) has type {} which qbench cannot decode; "
-                                   "cannot convert it to {}", in_path, t.name, t.info_offset, t.type->name,
-                                   ggml_type(plan[i].type)->name));
+      throw UsageError(
+          fmt::format("{}: tensor '{}' (tensor info at byte {}) has type {} which qbench cannot decode; "
+                      "cannot convert it to {}",
+                      in_path, t.name, t.info_offset, t.type->name, ggml_type(plan[i].type)->name));
     const FormatTraits* to = find_format_by_gguf_type(plan[i].type);
     if (!to || !to->quantize)
       throw UsageError(fmt::format("tensor '{}': qbench has no encoder for {}", t.name, ggml_type(plan[i].type)->name));
-    if (t.format->family != Family::Float &&
-        std::find(s.requantized_types.begin(), s.requantized_types.end(), std::string(t.type->name)) ==
-            s.requantized_types.end())
+    if (t.format->family != Family::Float && std::find(s.requantized_types.begin(), s.requantized_types.end(),
+                                                       std::string(t.type->name)) == s.requantized_types.end())
       s.requantized_types.emplace_back(t.type->name);
   }
   if (!s.requantized_types.empty() && opt.warn_requantize)
@@ -165,7 +165,8 @@ QuantizeSummary quantize_file(const std::string& in_path, const std::string& out
         convert_tensor(pool, t, *find_format_by_gguf_type(to_id), src_f32, dst, r);
       } catch (const FormatError& e) {
         // e.g. NaN/Inf in the source: name the file and where the tensor's data starts.
-        throw UsageError(fmt::format("{}: tensor '{}' (data at byte {}): {}", in_path, t.name, t.file_offset, e.what()));
+        throw UsageError(
+            fmt::format("{}: tensor '{}' (data at byte {}): {}", in_path, t.name, t.file_offset, e.what()));
       }
       w.write_tensor(i, dst.data(), r.bytes_after);
     }

@@ -14,11 +14,11 @@
 namespace qb::model {
 
 struct EngineOptions {
-  std::string path;     // GGUF file
+  std::string path;  // GGUF file
   int threads = 1;
   int64_t n_ctx = 1024;  // KV cache length: prompt + generated tokens must fit
-  std::string backend;  // qbench: own backend name ("" = best per format); ignored by llama.cpp
-  std::string format;   // qbench: requantize linear weights to this format at load ("" = as stored)
+  std::string backend;   // qbench: own backend name ("" = best per format); ignored by llama.cpp
+  std::string format;    // qbench: requantize linear weights to this format at load ("" = as stored)
 };
 
 class Engine {
@@ -31,9 +31,9 @@ class Engine {
   virtual int32_t append(std::span<const int32_t> tokens) = 0;
   virtual int32_t n_vocab() const = 0;
   virtual std::vector<int32_t> tokenize(const std::string& text) const = 0;  // with BOS when the model adds it
-  virtual uint64_t weight_bytes() const = 0;  // weights as loaded
-  virtual uint64_t kv_bytes() const = 0;      // KV cache as allocated for n_ctx; 0: not known
-  virtual std::string describe() const = 0;   // kernels or library version, for the report
+  virtual uint64_t weight_bytes() const = 0;                                 // weights as loaded
+  virtual uint64_t kv_bytes() const = 0;     // KV cache as allocated for n_ctx; 0: not known
+  virtual std::string describe() const = 0;  // kernels or library version, for the report
   // Where the appends since reset_phase_times() spent their time; nullopt when the engine cannot
   // say (llama.cpp).
   virtual std::optional<PhaseTimes> phase_times() const { return std::nullopt; }

@@ -267,8 +267,8 @@ KldBase read_kld_base(const std::string& path) {
   if (!in || std::memcmp(h.magic, kMagic, 8) != 0)
     throw UsageError(fmt::format("'{}' is not a qbench KLD base file (magic QBKLDB01 expected)", path));
   if (h.k != kKldTopK || h.record_bytes != sizeof(BaseToken))
-    throw UsageError(fmt::format("'{}' holds top-{} records of {} bytes; this qbench writes top-{} of {} bytes", path, h.k,
-                                 h.record_bytes, kKldTopK, sizeof(BaseToken)));
+    throw UsageError(fmt::format("'{}' holds top-{} records of {} bytes; this qbench writes top-{} of {} bytes", path,
+                                 h.k, h.record_bytes, kKldTopK, sizeof(BaseToken)));
   if (h.n_chunks < 0 || h.per_chunk < 0 || h.model_id_len > 4096 || h.n_chunks > (int64_t(1) << 32) ||
       h.per_chunk > (int64_t(1) << 32))
     throw UsageError(fmt::format("'{}': corrupt header", path));
@@ -285,7 +285,8 @@ KldBase read_kld_base(const std::string& path) {
   if (!in) throw UsageError(fmt::format("'{}' is truncated ({} records expected)", path, b.tokens.size()));
   for (const auto& t : b.tokens)
     for (int i = 0; i < kKldTopK; ++i)
-      if (t.ids[i] < -1 || t.ids[i] >= b.n_vocab) throw UsageError(fmt::format("'{}': token id {} out of range", path, t.ids[i]));
+      if (t.ids[i] < -1 || t.ids[i] >= b.n_vocab)
+        throw UsageError(fmt::format("'{}': token id {} out of range", path, t.ids[i]));
   return b;
 }
 

@@ -18,10 +18,10 @@ constexpr int kKldTopK = 32;
 
 // The base's view of one scored token.
 struct BaseToken {
-  int32_t ids[kKldTopK];    // top-k token ids, most probable first (ties: lower id first)
-  double logp[kKldTopK];    // their log-probabilities (double: a model compared with itself gives 0 exactly)
-  double logp_true = 0;     // log-probability of the true next token
-  double logp_rest = 0;     // log of the probability mass outside the top k (-inf when none)
+  int32_t ids[kKldTopK];  // top-k token ids, most probable first (ties: lower id first)
+  double logp[kKldTopK];  // their log-probabilities (double: a model compared with itself gives 0 exactly)
+  double logp_true = 0;   // log-probability of the true next token
+  double logp_rest = 0;   // log of the probability mass outside the top k (-inf when none)
 };
 
 // Log-sum-exp of logits in double (max subtracted).
@@ -31,10 +31,10 @@ BaseToken make_base_token(const float* logits, int64_t n_vocab, int32_t true_tok
 
 // One token of a model compared with the base.
 struct TokenComparison {
-  double kld = 0;            // top-k + remainder KLD(base || model), nats, >= 0
-  bool top1_same = false;    // the model's argmax is the base's
+  double kld = 0;                  // top-k + remainder KLD(base || model), nats, >= 0
+  bool top1_same = false;          // the model's argmax is the base's
   double p_base = 0, p_model = 0;  // probability of the true token
-  double nll = 0;            // -log p_model(true token)
+  double nll = 0;                  // -log p_model(true token)
 };
 TokenComparison compare_token(const BaseToken& base, const float* logits, int64_t n_vocab, int32_t true_tok);
 
@@ -47,11 +47,11 @@ struct KldStats {
   int64_t n = 0;
   double kld_mean = 0, kld_stderr = 0;
   double kld_median = 0, kld_p90 = 0, kld_p95 = 0, kld_p99 = 0, kld_p999 = 0, kld_max = 0;
-  double top1_agreement = 0;           // fraction of tokens with the same argmax
+  double top1_agreement = 0;                 // fraction of tokens with the same argmax
   double delta_p_mean = 0, delta_p_rms = 0;  // p_model - p_base of the true token
   double delta_p_p01 = 0, delta_p_median = 0, delta_p_p99 = 0;
   double ppl_base = 0, ppl_model = 0, ppl_ratio = 0;  // exp(mean NLL) of each, model / base
-  double ln_ppl_correlation = 0;       // Pearson r of per-chunk ln PPL (NaN with fewer than 2 chunks)
+  double ln_ppl_correlation = 0;                      // Pearson r of per-chunk ln PPL (NaN with fewer than 2 chunks)
 };
 
 // Accumulates comparisons; chunk boundaries give the per-chunk ln PPL.
@@ -76,13 +76,13 @@ double percentile_sorted(const std::vector<double>& sorted, double q);
 // The base log-probabilities of a whole run, kept in a file: the base runs once per
 // (model, dataset, ctx, chunks) and every format is compared with it.
 struct KldBase {
-  std::string model_id;     // what the base is (path + content hash), checked on reuse
-  uint64_t tokens_hash = 0; // of the tokenized text: a different dataset or tokenizer is refused
+  std::string model_id;      // what the base is (path + content hash), checked on reuse
+  uint64_t tokens_hash = 0;  // of the tokenized text: a different dataset or tokenizer is refused
   int64_t n_vocab = 0, n_ctx = 0, n_chunks = 0, per_chunk = 0;  // per_chunk scored tokens per chunk
-  std::vector<BaseToken> tokens;  // n_chunks * per_chunk, chunk-major
+  std::vector<BaseToken> tokens;                                // n_chunks * per_chunk, chunk-major
 };
 void write_kld_base(const std::string& path, const KldBase& b);  // atomic (temporary + rename)
-KldBase read_kld_base(const std::string& path);                   // throws UsageError naming the problem
+KldBase read_kld_base(const std::string& path);                  // throws UsageError naming the problem
 uint64_t hash_tokens(const std::vector<int32_t>& tokens);
 
 }  // namespace qb::model

@@ -137,7 +137,7 @@ struct Model::Layer {
   Linear wq, wk, wv, wo, gate, up, down;
   std::vector<float> attn_norm, q_norm, k_norm, post_attn_norm, ffn_norm, post_ffw_norm;
   std::vector<float> bq, bk, bv, bo;  // attention biases (llama family; empty: none)
-  std::vector<uint16_t> k16, v16;  // KV cache [n_ctx][n_head_kv * head_dim]
+  std::vector<uint16_t> k16, v16;     // KV cache [n_ctx][n_head_kv * head_dim]
   std::vector<float> k32, v32;
 };
 
@@ -157,8 +157,8 @@ const gguf::TensorInfo& need_tensor(const gguf::File& f, const std::string& name
     throw UsageError(fmt::format("{}: tensor '{}' has shape {}, expected {}", f.path(), name, t->shape_string(), want));
   }
   if (!t->format)
-    throw UsageError(fmt::format("{}: tensor '{}' has type {}, which qbench has no codec for", f.path(), name,
-                                 t->type->name));
+    throw UsageError(
+        fmt::format("{}: tensor '{}' has type {}, which qbench has no codec for", f.path(), name, t->type->name));
   return *t;
 }
 
@@ -177,8 +177,8 @@ std::vector<float> load_optional(const gguf::File& f, const std::string& name, i
 // Tensors this runtime would ignore: refused rather than silently left out.
 void refuse_present(const gguf::File& f, const std::string& name) {
   if (f.find_tensor(name))
-    throw UsageError(fmt::format("{}: tensor '{}' is not supported by qbench's {} runtime", f.path(), name,
-                                 f.architecture()));
+    throw UsageError(
+        fmt::format("{}: tensor '{}' is not supported by qbench's {} runtime", f.path(), name, f.architecture()));
 }
 
 // llama / qwen2 / qwen3 settings beside the common ones (model.h): no sliding window, unscaled
@@ -195,8 +195,9 @@ void configure_llama_family(const gguf::File& f, Config& c) {
   c.rope_neox = c.arch != "llama";  // llama.cpp: LLAMA_ROPE_TYPE_NORM for llama, NEOX for qwen2/qwen3
   const int64_t n_rot = f.get_int(a + "rope.dimension_count", c.head_dim);
   if (n_rot != c.head_dim)
-    throw UsageError(fmt::format("{}: partial rotary embedding (rope.dimension_count {} of head size {}) is not supported",
-                                 f.path(), n_rot, c.head_dim));
+    throw UsageError(
+        fmt::format("{}: partial rotary embedding (rope.dimension_count {} of head size {}) is not supported", f.path(),
+                    n_rot, c.head_dim));
   const std::string type = f.find(a + "rope.scaling.type") ? f.get_string(a + "rope.scaling.type") : "none";
   if (type == "linear") {
     const gguf::Value* factor = f.find(a + "rope.scaling.factor");
@@ -251,7 +252,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   if (c.n_swa > 0) {
     const gguf::Value* pat = f.find(a + "attention.sliding_window_pattern");
     if (pat && pat->is_array()) {
-      for (size_t il = 0; il < c.is_swa.size() && il < pat->items.size(); ++il) c.is_swa[il] = pat->items[il].as_int() != 0;
+      for (size_t il = 0; il < c.is_swa.size() && il < pat->items.size(); ++il)
+        c.is_swa[il] = pat->items[il].as_int() != 0;
     } else {
       const int64_t p = pat ? pat->as_int() : 6;
       for (int64_t il = 0; il < c.n_layer; ++il) c.is_swa[size_t(il)] = p == 0 || il % p < p - 1;
@@ -313,7 +315,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   m->embd_ = embd.data;
   m->embd_format_ = embd.format->id;
   m->output_norm_ = load_vector(f, "output_norm.weight", E);
-  m->output_ = linear(f.find_tensor("output.weight") ? "output.weight" : "token_embd.weight", E, c.n_vocab, LinearRole::Output);
+  m->output_ =
+      linear(f.find_tensor("output.weight") ? "output.weight" : "token_embd.weight", E, c.n_vocab, LinearRole::Output);
   if (!gemma) {
     refuse_present(f, "output.bias");
     m->rope_freqs_ = load_optional(f, "rope_freqs.weight", D / 2);
@@ -361,8 +364,8 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   const uint64_t need = f.file_size() + m->kv_bytes_for(opt.n_ctx);
   const uint64_t avail = mem_available_bytes();
   if (avail > 0 && need > avail)
-    throw UsageError(fmt::format("{}: weights + KV cache need {} bytes but only {} bytes of memory are available",
-                                 path, need, avail));
+    throw UsageError(fmt::format("{}: weights + KV cache need {} bytes but only {} bytes of memory are available", path,
+                                 need, avail));
   for (Layer& L : m->layers_) {
     const size_t n = size_t(opt.n_ctx * kv_row);
     if (opt.kv == KvType::F16) {
@@ -440,7 +443,8 @@ void Model::matmuls(std::initializer_list<Product> ps, const float* x, int64_t n
     const MatmulKernel& kern = *w.kernel;
     const int64_t wb = traits(w.format).block_size, ab = traits(kern.act).block_size;
     if (w.k % wb != 0 || w.k % ab != 0)
-      throw FormatError(fmt::format("matmul {}: k={} is not a multiple of the block sizes {} and {}", w.name, w.k, wb, ab));
+      throw FormatError(
+          fmt::format("matmul {}: k={} is not a multiple of the block sizes {} and {}", w.name, w.k, wb, ab));
     Part& q = parts[np];
     q = {&w, p.y, xq_bytes, 0, 0};
     // Reuse the quantized x of an earlier product with the same activation quantizer.
@@ -469,8 +473,7 @@ void Model::matmuls(std::initializer_list<Product> ps, const float* x, int64_t n
     const Linear& w = *q.w;
     const int64_t r0 = task * q.chunk, r1 = std::min(w.m, r0 + q.chunk);
     const size_t stride = w.kernel->act_row_bytes(w.k);
-    w.kernel->compute(w.k, w.data, traits(w.format).row_bytes(w.k), r0, r1, xq_.data() + q.xq_off, stride, 1, q.y,
-                      w.m);
+    w.kernel->compute(w.k, w.data, traits(w.format).row_bytes(w.k), r0, r1, xq_.data() + q.xq_off, stride, 1, q.y, w.m);
   });
   times_.matmul_s[size_t(parts[0].w->role)] += seconds_since(t0);
 }

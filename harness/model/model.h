@@ -42,36 +42,40 @@
 #include "qb/formats.h"
 #include "qb/matmul.h"
 
-namespace qb { class ThreadPool; }
-namespace qb::gguf { class File; }
+namespace qb {
+class ThreadPool;
+}
+namespace qb::gguf {
+class File;
+}
 
 namespace qb::model {
 
 enum class KvType { F16, F32 };
 
 struct ModelOptions {
-  std::string backend;      // own backend name; empty: the best one for each tensor's format
-  int threads = 0;          // 0: every hardware thread
+  std::string backend;  // own backend name; empty: the best one for each tensor's format
+  int threads = 0;      // 0: every hardware thread
   KvType kv = KvType::F16;
-  int64_t n_ctx = 512;      // KV cache length (tokens)
-  std::string format;       // empty: weights as stored; else requantize linear weights to it
-                            // (tensors whose row length the format's block does not divide stay)
+  int64_t n_ctx = 512;  // KV cache length (tokens)
+  std::string format;   // empty: weights as stored; else requantize linear weights to it
+                        // (tensors whose row length the format's block does not divide stay)
 };
 
 struct Config {
   std::string arch;
   int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_ff = 0, n_head = 0, n_head_kv = 0;
-  int64_t head_dim = 0;     // key_length (= value_length)
-  int64_t n_swa = 0;        // sliding window (0: none)
+  int64_t head_dim = 0;  // key_length (= value_length)
+  int64_t n_swa = 0;     // sliding window (0: none)
   float rope_base = 10000.0f, rope_base_swa = 10000.0f;
   float eps = 1e-6f;
-  float attn_scale = 1.0f;   // q pre-scale (gemma3); 1 for the others
-  float kq_scale = 1.0f;     // score scale inside the softmax (llama family); 1 for gemma3
-  float embd_scale = 1.0f;   // token embeddings are multiplied by it (gemma3: sqrt(n_embd))
-  bool rope_neox = true;     // NeoX pairs (i, i + D/2); false: adjacent pairs (2i, 2i+1)
+  float attn_scale = 1.0f;       // q pre-scale (gemma3); 1 for the others
+  float kq_scale = 1.0f;         // score scale inside the softmax (llama family); 1 for gemma3
+  float embd_scale = 1.0f;       // token embeddings are multiplied by it (gemma3: sqrt(n_embd))
+  bool rope_neox = true;         // NeoX pairs (i, i + D/2); false: adjacent pairs (2i, 2i+1)
   float rope_freq_scale = 1.0f;  // linear rope scaling: 1 / rope.scaling.factor
-  float softcap = 0.0f;     // final logit soft-capping (0: none)
-  std::vector<bool> is_swa; // per layer
+  float softcap = 0.0f;          // final logit soft-capping (0: none)
+  std::vector<bool> is_swa;      // per layer
 };
 
 // Architectures this runtime runs, for error messages.

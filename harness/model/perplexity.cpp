@@ -108,9 +108,10 @@ KldRunResult perplexity_kld(Model& m, const std::vector<int32_t>& tokens, int64_
     b.n_chunks = max_chunks < 0 ? n_max : std::min(max_chunks, n_max);
     b.per_chunk = per_chunk;
     b.tokens.resize(size_t(std::max<int64_t>(b.n_chunks, 0) * per_chunk));
-    out.ppl = perplexity(m, tokens, n_ctx, max_chunks, progress, [&](int64_t c, int64_t j, const float* logits, int32_t next) {
-      b.tokens[size_t(c * per_chunk + j)] = make_base_token(logits, n_vocab, next);
-    });
+    out.ppl = perplexity(m, tokens, n_ctx, max_chunks, progress,
+                         [&](int64_t c, int64_t j, const float* logits, int32_t next) {
+                           b.tokens[size_t(c * per_chunk + j)] = make_base_token(logits, n_vocab, next);
+                         });
     write_kld_base(base_path, b);
     out.wrote_base = true;
     out.base_model_id = model_id;
@@ -120,12 +121,13 @@ KldRunResult perplexity_kld(Model& m, const std::vector<int32_t>& tokens, int64_
   const int64_t n_max = int64_t(tokens.size()) / std::max<int64_t>(n_ctx, 1);
   const int64_t n_chunks = max_chunks < 0 ? n_max : std::min(max_chunks, n_max);
   if (b.tokens_hash != th || b.n_ctx != n_ctx || b.n_vocab != n_vocab)
-    throw UsageError(fmt::format("KLD base '{}' was made from another text, tokenizer or context (its ctx {}, vocab {}; "
-                                 "here ctx {}, vocab {}): give the same --dataset and --ctx, or a new base file",
-                                 base_path, b.n_ctx, b.n_vocab, n_ctx, n_vocab));
+    throw UsageError(
+        fmt::format("KLD base '{}' was made from another text, tokenizer or context (its ctx {}, vocab {}; "
+                    "here ctx {}, vocab {}): give the same --dataset and --ctx, or a new base file",
+                    base_path, b.n_ctx, b.n_vocab, n_ctx, n_vocab));
   if (n_chunks > b.n_chunks)
-    throw UsageError(fmt::format("KLD base '{}' holds {} chunks; {} requested: give --chunks {} or make a new base", base_path,
-                                 b.n_chunks, n_chunks, b.n_chunks));
+    throw UsageError(fmt::format("KLD base '{}' holds {} chunks; {} requested: give --chunks {} or make a new base",
+                                 base_path, b.n_chunks, n_chunks, b.n_chunks));
   std::vector<TokenComparison> cmp(static_cast<size_t>(per_chunk));
   KldAccumulator acc;
   out.ppl = perplexity(
@@ -167,8 +169,8 @@ std::string default_dataset() {
 #endif
   for (const auto& r : roots)
     if (fs::exists(r / name)) return (r / name).string();
-  throw UsageError(fmt::format("the default dataset {} was not found next to qbench or in the source tree; pass --dataset FILE",
-                               name));
+  throw UsageError(fmt::format(
+      "the default dataset {} was not found next to qbench or in the source tree; pass --dataset FILE", name));
 }
 
 }  // namespace qb::model

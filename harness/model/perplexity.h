@@ -52,8 +52,8 @@ struct KldRunResult {
   PerplexityResult ppl;
   bool wrote_base = false;
   bool compared = false;
-  KldStats kld;              // when compared
-  std::string base_model_id; // of the base file
+  KldStats kld;               // when compared
+  std::string base_model_id;  // of the base file
 };
 KldRunResult perplexity_kld(Model& m, const std::vector<int32_t>& tokens, int64_t n_ctx, int64_t max_chunks,
                             const std::string& base_path, const std::string& model_id,

@@ -6,7 +6,7 @@ namespace qb::model {
 
 std::string_view role_name(LinearRole r) {
   static constexpr std::array<std::string_view, size_t(LinearRole::COUNT)> kNames = {"qkv", "attn_out", "ffn_gate_up",
-                                                                                      "ffn_down", "output"};
+                                                                                     "ffn_down", "output"};
   return kNames[size_t(r)];
 }
 

@@ -14,8 +14,8 @@ namespace qb::model {
 void Tokenizer::read_vocab(const gguf::File& f) {
   const gguf::Value* toks = f.find("tokenizer.ggml.tokens");
   if (!toks || !toks->is_array() || toks->elem != gguf::ValueType::STRING)
-    throw UsageError(fmt::format("{}: tokenizer metadata 'tokenizer.ggml.tokens' is missing or not an array of strings",
-                                 f.path()));
+    throw UsageError(
+        fmt::format("{}: tokenizer metadata 'tokenizer.ggml.tokens' is missing or not an array of strings", f.path()));
   const size_t n = toks->items.size();
   if (n == 0) throw UsageError(fmt::format("{}: tokenizer.ggml.tokens is empty", f.path()));
   tokens_.resize(n);
@@ -75,8 +75,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const gguf::File& f) {
   const std::string model = f.get_string("tokenizer.ggml.model");
   if (model == "llama") return SpmTokenizer::from_gguf(f);
   if (model == "gpt2") return BpeTokenizer::from_gguf(f);
-  throw UsageError(fmt::format("{}: tokenizer '{}' is not supported; known: llama (SentencePiece), gpt2 (byte-level BPE)",
-                               f.path(), model.empty() ? "<none>" : model));
+  throw UsageError(
+      fmt::format("{}: tokenizer '{}' is not supported; known: llama (SentencePiece), gpt2 (byte-level BPE)", f.path(),
+                  model.empty() ? "<none>" : model));
 }
 
 int32_t Tokenizer::find(std::string_view text) const {

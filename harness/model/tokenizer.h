@@ -9,12 +9,21 @@
 #include <unordered_map>
 #include <vector>
 
-namespace qb::gguf { class File; }
+namespace qb::gguf {
+class File;
+}
 
 namespace qb::model {
 
-enum class TokenType : int32_t { Undefined = 0, Normal = 1, Unknown = 2, Control = 3, UserDefined = 4,
-                                 Unused = 5, Byte = 6 };
+enum class TokenType : int32_t {
+  Undefined = 0,
+  Normal = 1,
+  Unknown = 2,
+  Control = 3,
+  UserDefined = 4,
+  Unused = 5,
+  Byte = 6
+};
 
 class Tokenizer {
  public:
@@ -58,7 +67,7 @@ class Tokenizer {
 
   std::vector<std::string> tokens_;
   std::vector<TokenType> types_;
-  TextMap index_;  // text -> id; a repeated text maps to its last id, as in llama.cpp
+  TextMap index_;                      // text -> id; a repeated text maps to its last id, as in llama.cpp
   std::vector<int32_t> user_defined_;  // longest text first
   int32_t bos_ = -1, eos_ = -1;
   bool add_bos_ = false, add_eos_ = false;

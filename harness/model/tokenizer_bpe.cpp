@@ -66,13 +66,13 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::from_gguf(const gguf::File& f) {
 
   const gguf::Value* merges = f.find("tokenizer.ggml.merges");
   if (!merges || !merges->is_array() || merges->elem != gguf::ValueType::STRING)
-    throw UsageError(fmt::format("{}: tokenizer metadata 'tokenizer.ggml.merges' is missing or not an array of strings",
-                                 f.path()));
+    throw UsageError(
+        fmt::format("{}: tokenizer metadata 'tokenizer.ggml.merges' is missing or not an array of strings", f.path()));
   t->ranks_.reserve(merges->items.size());
   for (size_t i = 0; i < merges->items.size(); ++i) {
     const std::string& m = merges->items[i].s;
     if (m.find(' ', 1) == std::string::npos) continue;  // not a pair: never matches
-    t->ranks_.try_emplace(m, int32_t(i));              // a repeated merge keeps its first rank
+    t->ranks_.try_emplace(m, int32_t(i));               // a repeated merge keeps its first rank
   }
 
   // llama.cpp: the llama3 family takes a word that is a token whole and adds BOS by default.
@@ -104,8 +104,10 @@ std::string BpeTokenizer::piece(int32_t id) const {
   std::string out;
   for (uint32_t c : unicode::decode_utf8(s)) {
     auto it = back.find(c);
-    if (it != back.end()) out += char(it->second);
-    else unicode::append_utf8(c, out);
+    if (it != back.end())
+      out += char(it->second);
+    else
+      unicode::append_utf8(c, out);
   }
   return out;
 }

@@ -151,8 +151,10 @@ std::vector<int32_t> SpmTokenizer::tokenize(std::string_view text, bool add_spec
     buf.clear();
     if (add_space_prefix_ && prev_special) buf = "\xe2\x96\x81";
     for (char c : text.substr(fr.off, fr.len)) {
-      if (c == ' ') buf += "\xe2\x96\x81";
-      else buf += c;
+      if (c == ' ')
+        buf += "\xe2\x96\x81";
+      else
+        buf += c;
     }
     spm_fragment(buf, out);
     prev_special = false;

@@ -11,8 +11,8 @@ uint8_t flags(uint32_t cpt) {
     static const auto ascii = [] {
       std::array<uint8_t, 128> a{};
       for (uint32_t c = 0; c < 128; ++c) {
-        const Range* r = std::upper_bound(kRanges, kRanges + kRangeCount, c,
-                                          [](uint32_t v, const Range& x) { return v < x.first; });
+        const Range* r =
+            std::upper_bound(kRanges, kRanges + kRangeCount, c, [](uint32_t v, const Range& x) { return v < x.first; });
         a[c] = r[-1].flags;
       }
       return a;
@@ -20,8 +20,8 @@ uint8_t flags(uint32_t cpt) {
     return ascii[cpt];
   }
   if (cpt > 0x10FFFF) return 0;
-  const Range* r = std::upper_bound(kRanges, kRanges + kRangeCount, cpt,
-                                    [](uint32_t v, const Range& x) { return v < x.first; });
+  const Range* r =
+      std::upper_bound(kRanges, kRanges + kRangeCount, cpt, [](uint32_t v, const Range& x) { return v < x.first; });
   return r[-1].flags;
 }
 

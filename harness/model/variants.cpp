@@ -93,7 +93,8 @@ Variant make_variant(const std::string& source, const std::string& name, const s
   const gguf::Preset* preset = gguf::find_preset(name);
   if (!preset) {
     if (!find_format(name))
-      throw UsageError(fmt::format("'{}' is neither a preset ({}), a format nor '{}'", name, gguf::preset_names(), kSourceVariant));
+      throw UsageError(
+          fmt::format("'{}' is neither a preset ({}), a format nor '{}'", name, gguf::preset_names(), kSourceVariant));
     v.load_format = name;
     return v;
   }
@@ -110,7 +111,9 @@ Variant make_variant(const std::string& source, const std::string& name, const s
     v.reused = true;
     return v;
   }
-  if (!quiet) std::fprintf(stderr, "perplexity: quantizing %s to %s -> %s\n", source.c_str(), std::string(preset->name).c_str(), v.path.c_str());
+  if (!quiet)
+    std::fprintf(stderr, "perplexity: quantizing %s to %s -> %s\n", source.c_str(), std::string(preset->name).c_str(),
+                 v.path.c_str());
   const auto t0 = std::chrono::steady_clock::now();
   gguf::QuantizeOptions opt;
   opt.preset = std::string(preset->name);

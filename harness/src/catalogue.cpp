@@ -78,8 +78,9 @@ std::vector<Shape> resolve_shape_token(const std::string& token) {
   }
   std::string names;
   for (const auto& m : default_catalogue()) names += (names.empty() ? "" : ", ") + m.name;
-  throw UsageError(fmt::format("unknown shape '{}': expected MxK (e.g. 4096x14336), a catalogue model ({}), or a JSON file",
-                               token, names.empty() ? "none loaded" : names));
+  throw UsageError(
+      fmt::format("unknown shape '{}': expected MxK (e.g. 4096x14336), a catalogue model ({}), or a JSON file", token,
+                  names.empty() ? "none loaded" : names));
 }
 
 }  // namespace qb

@@ -18,8 +18,8 @@ struct EventDef {
   const char* name;
 };
 const EventDef kEvents[] = {
-    {PAPI_TOT_CYC, "cycles"},      {PAPI_TOT_INS, "instructions"}, {PAPI_L1_DCM, "l1d_misses"},
-    {PAPI_L2_TCM, "l2_misses"},    {PAPI_L3_TCM, "l3_misses"},     {PAPI_BR_MSP, "branch_misses"},
+    {PAPI_TOT_CYC, "cycles"},   {PAPI_TOT_INS, "instructions"}, {PAPI_L1_DCM, "l1d_misses"},
+    {PAPI_L2_TCM, "l2_misses"}, {PAPI_L3_TCM, "l3_misses"},     {PAPI_BR_MSP, "branch_misses"},
 };
 
 struct Papi {
@@ -50,7 +50,8 @@ Papi& papi() {
       }
     }
     p.avail.hw_counters = hw;
-    if (hw == 0 && cpu_reason.empty()) cpu_reason = "PAPI reports 0 hardware counters (virtual machine or perf_event_paranoid)";
+    if (hw == 0 && cpu_reason.empty())
+      cpu_reason = "PAPI reports 0 hardware counters (virtual machine or perf_event_paranoid)";
     if (!cpu_reason.empty()) {
       p.avail.reason = cpu_reason;
       return p;
@@ -212,9 +213,12 @@ nlohmann::json CounterScope::stop() {
     nlohmann::json e = nlohmann::json::object();
     for (auto& [k, v] : e1.items()) {
       if (!p_->energy0.contains(k)) continue;
-      const double d = rapl_delta_uj(p_->energy0[k]["uj"].get<uint64_t>(), v["uj"].get<uint64_t>(), v["max_uj"].get<uint64_t>());
-      if (d >= 0) e[k] = d * 1e-6;
-      else j["energy_reason"] = k + " went backwards and max_energy_range_uj is unknown";
+      const double d =
+          rapl_delta_uj(p_->energy0[k]["uj"].get<uint64_t>(), v["uj"].get<uint64_t>(), v["max_uj"].get<uint64_t>());
+      if (d >= 0)
+        e[k] = d * 1e-6;
+      else
+        j["energy_reason"] = k + " went backwards and max_energy_range_uj is unknown";
     }
     j["energy_j"] = e;
     j["energy_scope"] = "RAPL domain (whole package: every process on it)";

@@ -16,9 +16,7 @@ namespace qb {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // judge()'s reasons start with one of these (is_sampling_reason relies on it).
 constexpr const char* kTooFew = "too few samples";
@@ -37,14 +35,14 @@ void judge(Measurement& m, const MeasureOptions& opt, bool cap_hit) {
   if (int(m.samples.size()) < opt.min_samples)
     m.reasons.push_back(fmt::format("{}: {} < {}", kTooFew, m.samples.size(), opt.min_samples));
   if (cap_hit && m.total_time_s < opt.min_time_s)
-    m.reasons.push_back(fmt::format("{} after {:.3f} s before the minimum time {:.3f} s", kCapBeforeMin,
-                                    m.total_time_s, opt.min_time_s));
+    m.reasons.push_back(fmt::format("{} after {:.3f} s before the minimum time {:.3f} s", kCapBeforeMin, m.total_time_s,
+                                    opt.min_time_s));
   if (m.stats.median_ci_rel > opt.max_ci_rel)
-    m.reasons.push_back(fmt::format("{}: 95% CI of the median is +-{:.2f}%, over the +-{:.1f}% target{}", kImprecise,
-                                    100 * m.stats.median_ci_rel, 100 * opt.max_ci_rel,
-                                    cap_hit ? fmt::format(" (cap hit after {} samples, {:.2f} s)", m.samples.size(),
-                                                          m.total_time_s)
-                                            : std::string()));
+    m.reasons.push_back(
+        fmt::format("{}: 95% CI of the median is +-{:.2f}%, over the +-{:.1f}% target{}", kImprecise,
+                    100 * m.stats.median_ci_rel, 100 * opt.max_ci_rel,
+                    cap_hit ? fmt::format(" (cap hit after {} samples, {:.2f} s)", m.samples.size(), m.total_time_s)
+                            : std::string()));
   m.valid = m.reasons.empty();
 }
 
@@ -142,7 +140,8 @@ CpuSnapshot cpu_snapshot() {
   CpuSnapshot s = parse_cpu_snapshot(slurp("/proc/stat"), slurp("/proc/loadavg"));
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  s.self_cpu_s = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+  s.self_cpu_s =
+      double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
   s.t = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
   return s;
 }
@@ -171,8 +170,9 @@ Interference assess_interference(const CpuSnapshot& a, const CpuSnapshot& b, con
                            100 * lim.max_steal);
   } else if (i.other_jiffies >= lim.min_jiffies && i.other > lim.max_other) {
     i.disturbed = true;
-    i.reason = fmt::format("interference: other processes used {:.1f}% of CPU time (limit {:.0f}%), load {:.2f} -> {:.2f}",
-                           100 * i.other, 100 * lim.max_other, i.load1_before, i.load1_after);
+    i.reason =
+        fmt::format("interference: other processes used {:.1f}% of CPU time (limit {:.0f}%), load {:.2f} -> {:.2f}",
+                    100 * i.other, 100 * lim.max_other, i.load1_before, i.load1_after);
   }
   return i;
 }

@@ -25,7 +25,8 @@ const MetricDef kMetrics[] = {
     // Model suites, qbench's runtime: where the measured forward passes spent their time.
     {"time_share_matmul", "ratio", false, "share of the model's time in matmuls (activation quantization included)"},
     {"time_share_attention", "ratio", false, "share of the model's time in attention (scores, softmax, V sum)"},
-    {"time_share_other", "ratio", false, "share of the model's time outside matmuls and attention (norms, RoPE, activations, logits)"},
+    {"time_share_other", "ratio", false,
+     "share of the model's time outside matmuls and attention (norms, RoPE, activations, logits)"},
     // Estimates carry the est_ prefix so no report or decision can take them for measurements.
     {"est_decode_ms", "ms", false, "estimated decode-step time of a model (sum of its streamed GEMVs)"},
     {"est_tokens_per_s", "tokens/s", true, "estimated tokens per second (1 / est_decode_ms)"},
@@ -35,7 +36,8 @@ const MetricDef kMetrics[] = {
     {"model_bytes", "bytes", false, "bytes of all linear-layer weights of a model"},
     {"bytes_per_token", "bytes", false, "bytes moved per generated token (estimate)"},
     {"working_set_bytes", "bytes", false, "bytes touched by one call"},
-    {"peak_rss_bytes", "bytes", false, "process peak (memory/process) or the resident footprint of a cell's buffers (memory/layer_*)"},
+    {"peak_rss_bytes", "bytes", false,
+     "process peak (memory/process) or the resident footprint of a cell's buffers (memory/layer_*)"},
     {"rmse", "", false, "root mean square quantization error"},
     {"max_abs_err", "", false, "maximum absolute quantization error"},
     {"snr_db", "dB", true, "signal-to-noise ratio of the quantized weights"},
@@ -70,8 +72,7 @@ const MetricDef kMetrics[] = {
 std::span<const MetricDef> all_metrics() { return kMetrics; }
 
 const MetricDef* find_metric(std::string_view name) {
-  auto it = std::find_if(std::begin(kMetrics), std::end(kMetrics),
-                         [&](const MetricDef& m) { return m.name == name; });
+  auto it = std::find_if(std::begin(kMetrics), std::end(kMetrics), [&](const MetricDef& m) { return m.name == name; });
   return it == std::end(kMetrics) ? nullptr : it;
 }
 

@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <cstring>
 #include <fstream>
 #include <map>
 
@@ -36,8 +36,7 @@ nlohmann::json qbench_build_info() {
 nlohmann::json machine_fingerprint() {
   const Topology& t = machine_topology();
   const auto& papi = papi_availability();
-  nlohmann::json counters = {{"available", papi.available}, {"hw_counters", papi.hw_counters},
-                             {"events", papi.events}};
+  nlohmann::json counters = {{"available", papi.available}, {"hw_counters", papi.hw_counters}, {"events", papi.events}};
   if (!papi.available) counters["reason"] = papi.reason;
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -143,9 +142,10 @@ void Journal::write_line(const std::string& line) {
     if (regular) (void)!::truncate(path_.c_str(), before);
   }
   if (err)
-    throw IoError(fmt::format("cannot write journal '{}': {} ({} of a {}-byte line written, removed again; the journal "
-                              "keeps its {} complete lines: free space, then run `qbench run --resume {}`)",
-                              path_, std::strerror(err), written, line.size(), lines_, dir_));
+    throw IoError(
+        fmt::format("cannot write journal '{}': {} ({} of a {}-byte line written, removed again; the journal "
+                    "keeps its {} complete lines: free space, then run `qbench run --resume {}`)",
+                    path_, std::strerror(err), written, line.size(), lines_, dir_));
   ++lines_;
 }
 
@@ -203,9 +203,12 @@ nlohmann::json build_report(const nlohmann::json& header, const std::vector<Cell
   int failed = 0, unsupported = 0, invalid = 0;
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& r : results) {
-    if (r.status == "failed") ++failed;
-    else if (r.status == "unsupported") ++unsupported;
-    else if (!r.valid) ++invalid;
+    if (r.status == "failed")
+      ++failed;
+    else if (r.status == "unsupported")
+      ++unsupported;
+    else if (!r.valid)
+      ++invalid;
     arr.push_back(r);
   }
   rep["run"]["cells"] = results.size();

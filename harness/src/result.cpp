@@ -9,9 +9,8 @@ std::string Cell::key() const {
 }
 
 void to_json(nlohmann::json& j, const Cell& c) {
-  j = {{"suite", c.suite},     {"format", c.format},       {"backend", c.backend},
-       {"workload", c.workload}, {"threads", c.threads}, {"placement", c.placement},
-       {"params", c.params}};
+  j = {{"suite", c.suite},     {"format", c.format},       {"backend", c.backend}, {"workload", c.workload},
+       {"threads", c.threads}, {"placement", c.placement}, {"params", c.params}};
 }
 
 void from_json(const nlohmann::json& j, Cell& c) {

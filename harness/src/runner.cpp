@@ -14,14 +14,14 @@
 
 #include <fmt/format.h>
 
+#include "gguf/gguf.h"
+#include "gguf/presets.h"
 #include "qb/command.h"
 #include "qb/counters.h"
 #include "qb/matmul.h"
 #include "qb/peers.h"
 #include "qb/report.h"
 #include "qb/thread_pool.h"
-#include "gguf/gguf.h"
-#include "gguf/presets.h"
 
 namespace qb {
 
@@ -44,7 +44,8 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 template <class F>
-void check_names(const std::vector<std::string>& given, const std::vector<std::string>& valid, const char* what, F&& canon) {
+void check_names(const std::vector<std::string>& given, const std::vector<std::string>& valid, const char* what,
+                 F&& canon) {
   for (const auto& g : given) {
     bool ok = false;
     for (const auto& v : valid) ok = ok || canon(g) == canon(v);
@@ -84,7 +85,6 @@ class Progress {
   bool quiet_, tty_;
   Clock::time_point t0_;
 };
-
 
 // One attempt of suite.measure; an exception becomes a failed cell (the run goes on).
 CellResult measure_once(Suite& suite, const Cell& cell, RunContext& ctx) {
@@ -127,7 +127,8 @@ CellResult measure_with_retries(Suite& suite, const Cell& cell, RunContext& ctx)
     r.counters["interference"] = ij;
     if (inter.disturbed && timed) {
       r.valid = false;
-      r.reasons.push_back(attempt > 0 ? fmt::format("{} (still after {} retries)", inter.reason, attempt) : inter.reason);
+      r.reasons.push_back(attempt > 0 ? fmt::format("{} (still after {} retries)", inter.reason, attempt)
+                                      : inter.reason);
     }
     return r;
   }
@@ -151,9 +152,12 @@ CellResult merge_rounds(std::vector<CellResult>& earlier, CellResult last, const
     cap = cap || stop.value("cap_hit", false);
     m.total_time_s += stop.value("time_s", 0.0);
     for (const auto& why : r.reasons)
-      if (!is_sampling_reason(why) && std::find(reasons.begin(), reasons.end(), why) == reasons.end()) reasons.push_back(why);
-    per_round.push_back({{"samples", r.samples.size()}, {"median_s", r.stats.median},
-                         {"stop", stop}, {"interference", r.counters.value("interference", nlohmann::json())}});
+      if (!is_sampling_reason(why) && std::find(reasons.begin(), reasons.end(), why) == reasons.end())
+        reasons.push_back(why);
+    per_round.push_back({{"samples", r.samples.size()},
+                         {"median_s", r.stats.median},
+                         {"stop", stop},
+                         {"interference", r.counters.value("interference", nlohmann::json())}});
   }
   judge(m, opt, cap);
   const double ratio = out.stats.median > 0 ? m.stats.median / out.stats.median : 1.0;
@@ -167,8 +171,10 @@ CellResult merge_rounds(std::vector<CellResult>& earlier, CellResult last, const
   out.reasons.insert(out.reasons.end(), m.reasons.begin(), m.reasons.end());
   out.valid = out.reasons.empty();
   out.counters["samples"] = out.samples.size();
-  out.counters["stop"] = {{"reason", cap ? "time cap in a round" : "precision reached"}, {"cap_hit", cap},
-                          {"time_s", m.total_time_s}, {"target_ci_rel", opt.max_ci_rel}};
+  out.counters["stop"] = {{"reason", cap ? "time cap in a round" : "precision reached"},
+                          {"cap_hit", cap},
+                          {"time_s", m.total_time_s},
+                          {"target_ci_rel", opt.max_ci_rel}};
   out.counters["rounds"] = per_round;
   return out;
 }
@@ -184,7 +190,8 @@ void validate_config(const RunConfig& cfg) {
   // With --model, a selected model suite also takes preset names and `source` (the file as stored).
   bool presets_ok = false;
   for (Suite* s : all_suites())
-    if (s->takes_presets() && (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end()))
+    if (s->takes_presets() &&
+        (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end()))
       presets_ok = !cfg.model.empty();
   if (presets_ok) {
     formats.emplace_back("source");
@@ -192,8 +199,10 @@ void validate_config(const RunConfig& cfg) {
       if (std::find(formats.begin(), formats.end(), std::string(p.name)) == formats.end()) formats.emplace_back(p.name);
   }
   check_names(cfg.formats, formats, presets_ok ? "format or preset" : "format", lower);
-  if (cfg.ctx < 4 || cfg.ctx > (int64_t(1) << 20)) throw UsageError(fmt::format("bad --ctx {}: expected 4..1048576", cfg.ctx));
-  if (cfg.chunks == 0 || cfg.chunks < -1) throw UsageError(fmt::format("bad --chunks {}: expected a positive count", cfg.chunks));
+  if (cfg.ctx < 4 || cfg.ctx > (int64_t(1) << 20))
+    throw UsageError(fmt::format("bad --ctx {}: expected 4..1048576", cfg.ctx));
+  if (cfg.chunks == 0 || cfg.chunks < -1)
+    throw UsageError(fmt::format("bad --chunks {}: expected a positive count", cfg.chunks));
   if (!cfg.dataset.empty() && !fs::is_regular_file(cfg.dataset))
     throw UsageError(fmt::format("dataset '{}' does not exist or is not a file", cfg.dataset));
   check_names(cfg.backends, all_backend_names(), "backend", lower);
@@ -211,12 +220,14 @@ void validate_config(const RunConfig& cfg) {
     gguf::File::open(cfg.model);
   }
   if (!(cfg.measure.max_ci_rel > 0 && cfg.measure.max_ci_rel < 1))
-    throw UsageError(fmt::format("bad CI target {}: expected a fraction in (0, 1), e.g. 0.02 for 2%", cfg.measure.max_ci_rel));
+    throw UsageError(
+        fmt::format("bad CI target {}: expected a fraction in (0, 1), e.g. 0.02 for 2%", cfg.measure.max_ci_rel));
 }
 
 nlohmann::json config_to_json(const RunConfig& cfg) {
   nlohmann::json shapes = nlohmann::json::array();
-  for (const auto& s : cfg.shapes) shapes.push_back({{"name", s.name}, {"m", s.m}, {"k", s.k}, {"model", s.model}, {"count", s.count}});
+  for (const auto& s : cfg.shapes)
+    shapes.push_back({{"name", s.name}, {"m", s.m}, {"k", s.k}, {"model", s.model}, {"count", s.count}});
   return {{"suites", cfg.suites},
           {"formats", cfg.formats},
           {"backends", cfg.backends},
@@ -233,14 +244,15 @@ nlohmann::json config_to_json(const RunConfig& cfg) {
           {"dataset", cfg.dataset},
           {"cache_dir", cfg.cache_dir},
           {"quick", cfg.quick},
-          {"measure", {{"warmup", cfg.measure.warmup},
-                       {"min_time_s", cfg.measure.min_time_s},
-                       {"min_samples", cfg.measure.min_samples},
-                       {"max_time_s", cfg.measure.max_time_s},
-                       {"max_ci_rel", cfg.measure.max_ci_rel},
-                       {"max_retries", cfg.measure.max_retries},
-                       {"rounds", cfg.measure.rounds},
-                       {"order_seed", cfg.measure.order_seed}}}};
+          {"measure",
+           {{"warmup", cfg.measure.warmup},
+            {"min_time_s", cfg.measure.min_time_s},
+            {"min_samples", cfg.measure.min_samples},
+            {"max_time_s", cfg.measure.max_time_s},
+            {"max_ci_rel", cfg.measure.max_ci_rel},
+            {"max_retries", cfg.measure.max_retries},
+            {"rounds", cfg.measure.rounds},
+            {"order_seed", cfg.measure.order_seed}}}};
 }
 
 RunConfig config_from_json(const nlohmann::json& j) {
@@ -322,13 +334,15 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
     for (const auto& r : done)
       if (r.status != "failed") finished.insert(r.cell.key());
   } else if (fs::exists(jpath) && fs::file_size(jpath) > 0) {
-    throw UsageError(fmt::format("'{}' already holds a journal: use --resume {} to continue it, or another --out", jpath, cfg.out_dir));
+    throw UsageError(fmt::format("'{}' already holds a journal: use --resume {} to continue it, or another --out",
+                                 jpath, cfg.out_dir));
   }
   if (header.is_null() || header.empty()) {
     header = {{"qbench", qbench_build_info()}, {"machine", machine_fingerprint()}, {"config", config_to_json(cfg)}};
     // Cost of the thread pool's fork/join, to put the smallest measured times in perspective.
     nlohmann::json pf = nlohmann::json::object();
-    for (int t : std::vector<int>{1, std::max(1, topo.pus)}) pf[std::to_string(t)] = empty_parallel_for_us(t, "compact");
+    for (int t : std::vector<int>{1, std::max(1, topo.pus)})
+      pf[std::to_string(t)] = empty_parallel_for_us(t, "compact");
     header["run"] = {{"empty_parallel_for_us", pf}};
   }
   std::vector<Suite*> suites;
@@ -355,7 +369,8 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
   auto dram_bw = [&](int threads) {
     double best = 0;
     for (const auto& r : done)
-      if (r.cell.suite == "bandwidth" && r.cell.workload == "read_DRAM" && r.cell.threads == threads && r.status == "ok")
+      if (r.cell.suite == "bandwidth" && r.cell.workload == "read_DRAM" && r.cell.threads == threads &&
+          r.status == "ok")
         best = std::max(best, r.metrics.value("gb_per_s", 0.0));
     return best;
   };
@@ -380,13 +395,17 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
     const auto a0 = std::chrono::steady_clock::now();
     journal.append(r);
     append_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count());
-    if (r.status == "failed") ++sum.failed;
-    else if (r.status == "ok" && !r.valid) ++sum.invalid;
+    if (r.status == "failed")
+      ++sum.failed;
+    else if (r.status == "ok" && !r.valid)
+      ++sum.invalid;
     ++sum.measured;
     // Replace an older (failed) result of the same cell.
     auto it = std::find_if(done.begin(), done.end(), [&](const CellResult& d) { return d.cell.key() == key; });
-    if (it != done.end()) *it = std::move(r);
-    else done.push_back(std::move(r));
+    if (it != done.end())
+      *it = std::move(r);
+    else
+      done.push_back(std::move(r));
   };
 
   // Interleaved cells: every not-yet-measured throughput GEMV cell (they are what the report
@@ -433,8 +452,10 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
           const bool merged = timed && !rounds[j].empty();
           CellResult out = timed ? merge_rounds(rounds[j], std::move(r), cfg.measure) : std::move(r);
           if (merged) suite->rejudge(out, rctx);
-          out.counters["interleave"] = {{"rounds", R}, {"seed", cfg.measure.order_seed},
-                                        {"group_size", group.size()}, {"positions", positions[j]}};
+          out.counters["interleave"] = {{"rounds", R},
+                                        {"seed", cfg.measure.order_seed},
+                                        {"group_size", group.size()},
+                                        {"positions", positions[j]}};
           finish(cell, std::move(out), wall[j]);
           closed.insert(j);
         } else {
@@ -483,18 +504,21 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
                           {"max_ms_per_cell", append_s.empty() ? 0.0 : 1e3 * sorted_append.back()},
                           {"total_s", append_total}};
   jh["run"]["interleave"] = {
-      {"groups", [&] {
+      {"groups",
+       [&] {
          std::vector<std::string> names;  // empty: every cell ran once, in plan order
          for (const auto& kv : groups) names.push_back(kv.first);
          return names;
        }()},
-      {"scope", "cells of one group (Suite::interleave_group: throughput GEMV cells; model prefill and "
-                     "decode cells per suite) are interleaved; every other cell runs once, in plan order"},
+      {"scope",
+       "cells of one group (Suite::interleave_group: throughput GEMV cells; model prefill and "
+       "decode cells per suite) are interleaved; every other cell runs once, in plan order"},
       {"rounds", cfg.measure.rounds},
       {"seed", cfg.measure.order_seed},
-      {"method", "each round measures every cell of the group for 1/rounds of its budget, in a fresh shuffle "
-                 "(std::mt19937_64 seeded with `seed`, std::shuffle); a cell's samples from all rounds are merged "
-                 "and its statistics computed on the union"},
+      {"method",
+       "each round measures every cell of the group for 1/rounds of its budget, in a fresh shuffle "
+       "(std::mt19937_64 seeded with `seed`, std::shuffle); a cell's samples from all rounds are merged "
+       "and its statistics computed on the union"},
       {"order", order_log}};
   auto report = build_report(jh, results);
   sum.report_path = (fs::path(cfg.out_dir) / "report.json").string();
@@ -505,7 +529,8 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
     } catch (const IoError&) {
       throw;  // a full disk is not a renderer's fault: exit 3 like the journal
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "qbench: warning: %s renderer failed: %s (report.json is complete)\n", rd.name.c_str(), e.what());
+      std::fprintf(stderr, "qbench: warning: %s renderer failed: %s (report.json is complete)\n", rd.name.c_str(),
+                   e.what());
     }
   }
   sum.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();

@@ -100,10 +100,19 @@ double median_ci_rel_order_stat(std::vector<double> v) {
 }
 
 void to_json(nlohmann::json& j, const Stats& s) {
-  j = {{"n", s.n},       {"min", s.min},   {"max", s.max},       {"median", s.median},
-       {"mean", s.mean}, {"p90", s.p90},   {"p99", s.p99},       {"stdev", s.stdev},
-       {"cv", s.cv},     {"median_ci95", {s.median_ci_lo, s.median_ci_hi}},
-       {"median_ci_rel", s.median_ci_rel}, {"mad", s.mad}, {"outliers", s.outliers},
+  j = {{"n", s.n},
+       {"min", s.min},
+       {"max", s.max},
+       {"median", s.median},
+       {"mean", s.mean},
+       {"p90", s.p90},
+       {"p99", s.p99},
+       {"stdev", s.stdev},
+       {"cv", s.cv},
+       {"median_ci95", {s.median_ci_lo, s.median_ci_hi}},
+       {"median_ci_rel", s.median_ci_rel},
+       {"mad", s.mad},
+       {"outliers", s.outliers},
        {"outlier_rule", "x > median + 3 * 1.4826 * MAD"}};
 }
 
@@ -121,7 +130,8 @@ void from_json(const nlohmann::json& j, Stats& s) {
     s.median_ci_lo = j["median_ci95"][0].get<double>();
     s.median_ci_hi = j["median_ci95"][1].get<double>();
   }
-  s.median_ci_rel = j.value("median_ci_rel", s.median != 0 ? (s.median_ci_hi - s.median_ci_lo) / 2 / std::fabs(s.median) : 0.0);
+  s.median_ci_rel =
+      j.value("median_ci_rel", s.median != 0 ? (s.median_ci_hi - s.median_ci_lo) / 2 / std::fabs(s.median) : 0.0);
   s.mad = j.value("mad", 0.0);
   s.outliers = j.value("outliers", int64_t(0));
 }

@@ -77,14 +77,15 @@ std::vector<std::string> resolve_formats(const RunContext& ctx) {
 Shape parse_shape(const std::string& s) {
   const auto x = s.find_first_of("xX");
   auto bad = [&] {
-    return std::invalid_argument(fmt::format("bad shape '{}': expected MxK with positive integers, e.g. 4096x14336", s));
+    return std::invalid_argument(
+        fmt::format("bad shape '{}': expected MxK with positive integers, e.g. 4096x14336", s));
   };
   if (x == std::string::npos) throw bad();
   Shape sh;
   auto p1 = std::from_chars(s.data(), s.data() + x, sh.m);
   auto p2 = std::from_chars(s.data() + x + 1, s.data() + s.size(), sh.k);
-  if (p1.ec != std::errc() || p1.ptr != s.data() + x || p2.ec != std::errc() ||
-      p2.ptr != s.data() + s.size() || sh.m <= 0 || sh.k <= 0)
+  if (p1.ec != std::errc() || p1.ptr != s.data() + x || p2.ec != std::errc() || p2.ptr != s.data() + s.size() ||
+      sh.m <= 0 || sh.k <= 0)
     throw bad();
   sh.name = fmt::format("{}x{}", sh.m, sh.k);
   return sh;

@@ -94,7 +94,10 @@ struct ThreadPool::State {
     cv.notify_all();
     work(0);
     for (int i = 0; remaining.load(std::memory_order_acquire) != 0; ++i)
-      if (i < kSpinIters) QB_RELAX(); else std::this_thread::yield();
+      if (i < kSpinIters)
+        QB_RELAX();
+      else
+        std::this_thread::yield();
   }
 };
 

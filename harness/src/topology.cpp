@@ -97,20 +97,23 @@ Topology detect() {
     // NUMA node: the first node whose cpuset includes this core.
     for (int n = 0; n < t.numa_nodes; ++n) {
       hwloc_obj_t node = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, unsigned(n));
-      if (hwloc_bitmap_isincluded(c->cpuset, node->cpuset)) { ci.numa_node = n; break; }
+      if (hwloc_bitmap_isincluded(c->cpuset, node->cpuset)) {
+        ci.numa_node = n;
+        break;
+      }
     }
     t.core_list.push_back(ci);
   }
-  const hwloc_obj_type_t cache_types[] = {HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L3CACHE,
-                                          HWLOC_OBJ_L4CACHE};
+  const hwloc_obj_type_t cache_types[] = {HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L4CACHE};
   for (hwloc_obj_type_t ct : cache_types) {
     const int n = hwloc_get_nbobjs_by_type(topo, ct);
     for (int i = 0; i < n; ++i) {
       hwloc_obj_t o = hwloc_get_obj_by_type(topo, ct, unsigned(i));
       CacheInfo c;
       c.level = int(o->attr->cache.depth);
-      c.type = o->attr->cache.type == HWLOC_OBJ_CACHE_DATA ? "data"
-               : o->attr->cache.type == HWLOC_OBJ_CACHE_INSTRUCTION ? "instruction" : "unified";
+      c.type = o->attr->cache.type == HWLOC_OBJ_CACHE_DATA          ? "data"
+               : o->attr->cache.type == HWLOC_OBJ_CACHE_INSTRUCTION ? "instruction"
+                                                                    : "unified";
       c.size_bytes = o->attr->cache.size;
       c.line_bytes = int(o->attr->cache.linesize);
       c.pus = cpuset_pus(o->cpuset);
@@ -157,8 +160,11 @@ void to_json(nlohmann::json& j, const Topology& t) {
     cores.push_back({{"core", c.core_id}, {"package", c.package}, {"numa_node", c.numa_node}, {"pus", c.pus}});
   nlohmann::json caches = nlohmann::json::array();
   for (const auto& c : t.caches)
-    caches.push_back({{"level", c.level}, {"type", c.type}, {"size_bytes", c.size_bytes},
-                      {"line_bytes", c.line_bytes}, {"pus", c.pus}});
+    caches.push_back({{"level", c.level},
+                      {"type", c.type},
+                      {"size_bytes", c.size_bytes},
+                      {"line_bytes", c.line_bytes},
+                      {"pus", c.pus}});
   j = {{"cpu_model", t.cpu_model},
        {"vendor", t.vendor},
        {"isa", t.isa},
@@ -185,7 +191,10 @@ std::string human_bytes(uint64_t b) {
   const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = double(b);
   int i = 0;
-  while (v >= 1024 && i < 4) { v /= 1024; ++i; }
+  while (v >= 1024 && i < 4) {
+    v /= 1024;
+    ++i;
+  }
   return i == 0 ? fmt::format("{} B", b) : fmt::format("{:.{}f} {}", v, v < 10 ? 1 : 0, u[i]);
 }
 std::string join_ints(const std::vector<int>& v) {
@@ -201,26 +210,37 @@ std::string join_ints(const std::vector<int>& v) {
 std::string topology_tree(const Topology& t) {
   std::string s;
   s += fmt::format("Machine: {} ({})\n", t.cpu_model, t.vendor);
-  s += fmt::format("  OS {} | {} | governor {} | hypervisor {}\n", t.os, t.kernel, t.governor, t.hypervisor ? "yes" : "no");
-  s += fmt::format("  Memory {} total, {} available", human_bytes(t.mem_total_bytes), human_bytes(t.mem_available_bytes));
+  s += fmt::format("  OS {} | {} | governor {} | hypervisor {}\n", t.os, t.kernel, t.governor,
+                   t.hypervisor ? "yes" : "no");
+  s += fmt::format("  Memory {} total, {} available", human_bytes(t.mem_total_bytes),
+                   human_bytes(t.mem_available_bytes));
   if (t.cgroup_mem_limit_bytes) s += fmt::format(", cgroup limit {}", human_bytes(t.cgroup_mem_limit_bytes));
   if (t.cgroup_cpu_limit > 0) s += fmt::format(", cgroup CPU limit {:.2f}", t.cgroup_cpu_limit);
   s += "\n";
   std::string isa;
   for (const auto& i : t.isa) isa += (isa.empty() ? "" : " ") + i;
   s += fmt::format("  ISA: {}\n", isa);
-  s += fmt::format("  {} package(s), {} NUMA node(s), {} core(s), {} PU(s)\n", t.packages, t.numa_nodes, t.cores, t.pus);
+  s +=
+      fmt::format("  {} package(s), {} NUMA node(s), {} core(s), {} PU(s)\n", t.packages, t.numa_nodes, t.cores, t.pus);
   for (int p = 0; p < std::max(1, t.packages); ++p) {
     s += fmt::format("  Package {}\n", p);
     for (const auto& c : t.caches)
-      if (c.level >= 3) s += fmt::format("    L{} {} {} shared by PUs {}\n", c.level, c.type, human_bytes(c.size_bytes), join_ints(c.pus));
+      if (c.level >= 3)
+        s += fmt::format("    L{} {} {} shared by PUs {}\n", c.level, c.type, human_bytes(c.size_bytes),
+                         join_ints(c.pus));
     for (const auto& core : t.core_list) {
       if (core.package != p) continue;
       std::string caches;
       for (const auto& c : t.caches)
-        if (c.level < 3 && !c.pus.empty() && std::includes(c.pus.begin(), c.pus.end(), core.pus.begin(), core.pus.end()))
-          caches += fmt::format(" L{}{} {}", c.level, c.type == "data" ? "d" : c.type == "instruction" ? "i" : "", human_bytes(c.size_bytes));
-      s += fmt::format("    Core {} (NUMA {}): PUs {} |{}\n", core.core_id, core.numa_node, join_ints(core.pus), caches);
+        if (c.level < 3 && !c.pus.empty() &&
+            std::includes(c.pus.begin(), c.pus.end(), core.pus.begin(), core.pus.end()))
+          caches += fmt::format(" L{}{} {}", c.level,
+                                c.type == "data"          ? "d"
+                                : c.type == "instruction" ? "i"
+                                                          : "",
+                                human_bytes(c.size_bytes));
+      s +=
+          fmt::format("    Core {} (NUMA {}): PUs {} |{}\n", core.core_id, core.numa_node, join_ints(core.pus), caches);
     }
   }
   for (size_t n = 0; n < t.numa_memory_bytes.size(); ++n)
@@ -230,16 +250,22 @@ std::string topology_tree(const Topology& t) {
 
 const char* placement_name(Placement p) {
   switch (p) {
-    case Placement::Compact: return "compact";
-    case Placement::Spread: return "spread";
-    case Placement::OnePerCore: return "one-per-core";
+    case Placement::Compact:
+      return "compact";
+    case Placement::Spread:
+      return "spread";
+    case Placement::OnePerCore:
+      return "one-per-core";
   }
   return "?";
 }
 
 bool parse_placement(const std::string& s, Placement& out) {
   for (Placement p : all_placements())
-    if (s == placement_name(p)) { out = p; return true; }
+    if (s == placement_name(p)) {
+      out = p;
+      return true;
+    }
   return false;
 }
 

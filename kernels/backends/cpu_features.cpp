@@ -93,16 +93,17 @@ CpuFeatures detect() {
     f.model.erase(0, f.model.find_first_not_of(' '));
   }
   if (!f.os_avx) f.avx = f.avx2 = f.fma = f.f16c = false;
-  if (!f.os_avx512) f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512vnni = f.avx512bf16 = f.avx512fp16 = false;
+  if (!f.os_avx512)
+    f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512vnni = f.avx512bf16 = f.avx512fp16 = false;
 #elif defined(__aarch64__)
   const unsigned long hw = getauxval(AT_HWCAP);
   const unsigned long hw2 = getauxval(AT_HWCAP2);
-  f.neon = hw & (1ul << 1);         // HWCAP_ASIMD
-  f.dotprod = hw & (1ul << 20);     // HWCAP_ASIMDDP
-  f.sve = hw & (1ul << 22);         // HWCAP_SVE
-  f.i8mm = hw2 & (1ul << 13);       // HWCAP2_I8MM
-  f.arm_bf16 = hw2 & (1ul << 14);   // HWCAP2_BF16
-  f.arm_fp16 = hw & (1ul << 10);    // HWCAP_ASIMDHP
+  f.neon = hw & (1ul << 1);        // HWCAP_ASIMD
+  f.dotprod = hw & (1ul << 20);    // HWCAP_ASIMDDP
+  f.sve = hw & (1ul << 22);        // HWCAP_SVE
+  f.i8mm = hw2 & (1ul << 13);      // HWCAP2_I8MM
+  f.arm_bf16 = hw2 & (1ul << 14);  // HWCAP2_BF16
+  f.arm_fp16 = hw & (1ul << 10);   // HWCAP_ASIMDHP
   f.vendor = cpuinfo_field("CPU implementer");
   f.model = cpuinfo_field("CPU part");
 #endif
@@ -115,36 +116,77 @@ CpuFeatures detect() {
 
 std::vector<std::string> CpuFeatures::names() const {
   std::vector<std::string> v;
-  auto add = [&](bool b, const char* n) { if (b) v.push_back(n); };
-  add(sse42, "sse4.2"); add(avx, "avx"); add(avx2, "avx2"); add(fma, "fma"); add(f16c, "f16c");
-  add(bmi2, "bmi2"); add(avx512f, "avx512f"); add(avx512bw, "avx512bw"); add(avx512vl, "avx512vl");
-  add(avx512dq, "avx512dq"); add(avx512vnni, "avx512vnni"); add(avx512bf16, "avx512bf16");
-  add(avx512fp16, "avx512fp16"); add(avx_vnni, "avx_vnni"); add(amx_tile, "amx_tile");
-  add(amx_int8, "amx_int8"); add(amx_bf16, "amx_bf16");
-  add(neon, "neon"); add(dotprod, "dotprod"); add(i8mm, "i8mm"); add(sve, "sve"); add(arm_bf16, "bf16"); add(arm_fp16, "fp16");
+  auto add = [&](bool b, const char* n) {
+    if (b) v.push_back(n);
+  };
+  add(sse42, "sse4.2");
+  add(avx, "avx");
+  add(avx2, "avx2");
+  add(fma, "fma");
+  add(f16c, "f16c");
+  add(bmi2, "bmi2");
+  add(avx512f, "avx512f");
+  add(avx512bw, "avx512bw");
+  add(avx512vl, "avx512vl");
+  add(avx512dq, "avx512dq");
+  add(avx512vnni, "avx512vnni");
+  add(avx512bf16, "avx512bf16");
+  add(avx512fp16, "avx512fp16");
+  add(avx_vnni, "avx_vnni");
+  add(amx_tile, "amx_tile");
+  add(amx_int8, "amx_int8");
+  add(amx_bf16, "amx_bf16");
+  add(neon, "neon");
+  add(dotprod, "dotprod");
+  add(i8mm, "i8mm");
+  add(sve, "sve");
+  add(arm_bf16, "bf16");
+  add(arm_fp16, "fp16");
   return v;
 }
 
 uint32_t CpuFeatures::isa_mask() const {
   uint32_t m = 0;
-  auto set = [&](bool b, uint32_t bit) { if (b) m |= bit; };
+  auto set = [&](bool b, uint32_t bit) {
+    if (b) m |= bit;
+  };
   // detect() already clears x86 bits whose register state the OS does not save.
-  set(avx2, isa::kAvx2); set(fma, isa::kFma); set(f16c, isa::kF16c); set(bmi2, isa::kBmi2);
-  set(avx512f, isa::kAvx512f); set(avx512bw, isa::kAvx512bw); set(avx512vl, isa::kAvx512vl);
-  set(avx512dq, isa::kAvx512dq); set(avx512vnni, isa::kAvx512vnni); set(avx512bf16, isa::kAvx512bf16);
+  set(avx2, isa::kAvx2);
+  set(fma, isa::kFma);
+  set(f16c, isa::kF16c);
+  set(bmi2, isa::kBmi2);
+  set(avx512f, isa::kAvx512f);
+  set(avx512bw, isa::kAvx512bw);
+  set(avx512vl, isa::kAvx512vl);
+  set(avx512dq, isa::kAvx512dq);
+  set(avx512vnni, isa::kAvx512vnni);
+  set(avx512bf16, isa::kAvx512bf16);
   set(avx512fp16, isa::kAvx512fp16);
-  set(neon && dotprod, isa::kDotprod); set(neon && i8mm, isa::kI8mm); set(neon && arm_bf16, isa::kArmBf16);
-  set(neon && arm_fp16, isa::kArmFp16); set(sve, isa::kSve);
+  set(neon && dotprod, isa::kDotprod);
+  set(neon && i8mm, isa::kI8mm);
+  set(neon && arm_bf16, isa::kArmBf16);
+  set(neon && arm_fp16, isa::kArmFp16);
+  set(sve, isa::kSve);
   return m;
 }
 
 std::vector<std::string> isa_names(uint32_t mask) {
-  static const std::pair<uint32_t, const char*> kNames[] = {
-      {isa::kAvx2, "avx2"}, {isa::kFma, "fma"}, {isa::kF16c, "f16c"}, {isa::kBmi2, "bmi2"},
-      {isa::kAvx512f, "avx512f"}, {isa::kAvx512bw, "avx512bw"}, {isa::kAvx512vl, "avx512vl"},
-      {isa::kAvx512dq, "avx512dq"}, {isa::kAvx512vnni, "avx512vnni"}, {isa::kAvx512bf16, "avx512bf16"},
-      {isa::kAvx512fp16, "avx512fp16"}, {isa::kDotprod, "dotprod"}, {isa::kI8mm, "i8mm"},
-      {isa::kArmBf16, "bf16"}, {isa::kArmFp16, "fp16"}, {isa::kSve, "sve"}};
+  static const std::pair<uint32_t, const char*> kNames[] = {{isa::kAvx2, "avx2"},
+                                                            {isa::kFma, "fma"},
+                                                            {isa::kF16c, "f16c"},
+                                                            {isa::kBmi2, "bmi2"},
+                                                            {isa::kAvx512f, "avx512f"},
+                                                            {isa::kAvx512bw, "avx512bw"},
+                                                            {isa::kAvx512vl, "avx512vl"},
+                                                            {isa::kAvx512dq, "avx512dq"},
+                                                            {isa::kAvx512vnni, "avx512vnni"},
+                                                            {isa::kAvx512bf16, "avx512bf16"},
+                                                            {isa::kAvx512fp16, "avx512fp16"},
+                                                            {isa::kDotprod, "dotprod"},
+                                                            {isa::kI8mm, "i8mm"},
+                                                            {isa::kArmBf16, "bf16"},
+                                                            {isa::kArmFp16, "fp16"},
+                                                            {isa::kSve, "sve"}};
   std::vector<std::string> v;
   for (auto [bit, name] : kNames)
     if (mask & bit) v.push_back(name);

@@ -16,19 +16,25 @@ namespace {
 // What each backend needs before any of its files may run: exactly the per-file flags of
 // cmake/Isa.cmake (-mavx2 -mfma -mf16c -mbmi2; + avx512 f/bw/vl/dq/vnni; neon: +dotprod).
 constexpr uint32_t kNeedAvx2 = isa::kAvx2 | isa::kFma | isa::kF16c | isa::kBmi2;
-constexpr uint32_t kNeedAvx512 = kNeedAvx2 | isa::kAvx512f | isa::kAvx512bw | isa::kAvx512vl |
-                                 isa::kAvx512dq | isa::kAvx512vnni;
+constexpr uint32_t kNeedAvx512 =
+    kNeedAvx2 | isa::kAvx512f | isa::kAvx512bw | isa::kAvx512vl | isa::kAvx512dq | isa::kAvx512vnni;
 constexpr uint32_t kNeedNeon = isa::kDotprod;
 
 std::vector<KernelSource> make_sources() {
   using namespace kern;
   std::vector<KernelSource> v;
   auto add = [&](BackendId b, const char* file, uint32_t required, std::span<const MatmulKernel> (*k)(),
-                 uint32_t (*compiled)()) { v.push_back({b, file, required, compiled(), k()}); };
+                 uint32_t (*compiled)()) {
+    v.push_back({b, file, required, compiled(), k()});
+  };
 #define QB_SRC(b, fn, req) add(BackendId::b, #fn ".cpp", req, fn, fn##_compiled_isa)
-#define QB_FAMILY(b, isa_suffix, req)                                                     \
-  QB_SRC(b, legacy_##isa_suffix, req); QB_SRC(b, float_##isa_suffix, req); QB_SRC(b, int_##isa_suffix, req); \
-  QB_SRC(b, kquant_##isa_suffix, req); QB_SRC(b, iquant_##isa_suffix, req); QB_SRC(b, ternary_##isa_suffix, req);
+#define QB_FAMILY(b, isa_suffix, req)  \
+  QB_SRC(b, legacy_##isa_suffix, req); \
+  QB_SRC(b, float_##isa_suffix, req);  \
+  QB_SRC(b, int_##isa_suffix, req);    \
+  QB_SRC(b, kquant_##isa_suffix, req); \
+  QB_SRC(b, iquant_##isa_suffix, req); \
+  QB_SRC(b, ternary_##isa_suffix, req);
   QB_FAMILY(Scalar, scalar, 0u)
 #if defined(__x86_64__)
   QB_FAMILY(Avx2, avx2, kNeedAvx2)
@@ -92,7 +98,10 @@ struct Dispatch {
     for (size_t fi = 0; fi < size_t(FormatId::COUNT); ++fi) {
       best[fi] = BackendId::Scalar;
       for (BackendId b : {BackendId::Avx512, BackendId::Avx2, BackendId::Neon})
-        if (table[size_t(b)][fi]) { best[fi] = b; break; }
+        if (table[size_t(b)][fi]) {
+          best[fi] = b;
+          break;
+        }
     }
   }
 };
@@ -114,9 +123,7 @@ const BackendInfo* find_backend(std::string_view name) {
   return nullptr;
 }
 
-const MatmulKernel* find_kernel(FormatId w, BackendId b) {
-  return dispatch().table[size_t(b)][size_t(w)];
-}
+const MatmulKernel* find_kernel(FormatId w, BackendId b) { return dispatch().table[size_t(b)][size_t(w)]; }
 
 BackendId best_backend(FormatId w) { return dispatch().best[size_t(w)]; }
 

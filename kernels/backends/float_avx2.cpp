@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "float_common.h"
 #include "compiled_isa.h"
+#include "float_common.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -65,8 +65,8 @@ TileFn pick(int r, int c) {
 }
 
 template <FormatId F>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-             size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+             int64_t n, float* Y, int64_t ldy) {
   constexpr int64_t eb = int64_t(float_elem_bytes<F>());
   const int64_t kc = n == 1 ? k : 4096 / eb;
   const auto* w = static_cast<const uint8_t*>(W);

@@ -110,25 +110,33 @@ using TileFn = void (*)(const uint8_t* const*, const uint8_t* const*, int64_t, f
 template <FormatId F, int R>
 TileFn pick_c(int c) {
   switch (c) {
-    case 1: return &tile<F, R, 1>;
-    case 2: return &tile<F, R, 2>;
-    case 3: return &tile<F, R, 3>;
-    default: return &tile<F, R, 4>;
+    case 1:
+      return &tile<F, R, 1>;
+    case 2:
+      return &tile<F, R, 2>;
+    case 3:
+      return &tile<F, R, 3>;
+    default:
+      return &tile<F, R, 4>;
   }
 }
 template <FormatId F>
 TileFn pick(int r, int c) {
   switch (r) {
-    case 1: return pick_c<F, 1>(c);
-    case 2: return pick_c<F, 2>(c);
-    case 3: return pick_c<F, 3>(c);
-    default: return pick_c<F, 4>(c);
+    case 1:
+      return pick_c<F, 1>(c);
+    case 2:
+      return pick_c<F, 2>(c);
+    case 3:
+      return pick_c<F, 3>(c);
+    default:
+      return pick_c<F, 4>(c);
   }
 }
 
 template <FormatId F>
-void compute_dp(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_dp(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                int64_t n, float* Y, int64_t ldy) {
   constexpr int64_t eb = int64_t(float_elem_bytes<F>());
   const int64_t kc = n == 1 ? k : 4096 / eb;
   const auto* w = static_cast<const uint8_t*>(W);
@@ -199,8 +207,8 @@ __attribute__((target("amx-tile,avx"))) void amx_release() {
 // Tiles: 0-3 C, 4-5 A, 6-7 B.
 template <int RT, int CT>
 __attribute__((target("amx-tile,amx-bf16"))) void amx_block(const uint8_t* a, size_t lda, const uint8_t* b,
-                                                             size_t b_group, int64_t kc0, int64_t kc1,
-                                                             float* c, size_t c_row_block, bool zero) {
+                                                            size_t b_group, int64_t kc0, int64_t kc1, float* c,
+                                                            size_t c_row_block, bool zero) {
   float* c00 = c;
   float* c01 = c + 256;
   float* c10 = c + c_row_block;
@@ -234,8 +242,8 @@ __attribute__((target("amx-tile,amx-bf16"))) void amx_block(const uint8_t* a, si
 
 using AmxBlockFn = void (*)(const uint8_t*, size_t, const uint8_t*, size_t, int64_t, int64_t, float*, size_t, bool);
 
-void compute_bf16(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                  size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_bf16(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                  int64_t n, float* Y, int64_t ldy) {
   const int64_t R16 = (r1 - r0) / 16 * 16, N16 = n / 16 * 16, K32 = k / 32 * 32;
   if (n == 1 || R16 == 0 || N16 == 0 || K32 == 0 || !amx_enabled())
     return compute_dp<FormatId::BF16>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
@@ -293,19 +301,21 @@ void compute_bf16(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t
   // Rows and columns outside whole tiles.
   if (R16 < r1 - r0) compute_dp<FormatId::BF16>(k, W, w_stride, r0 + R16, r1, Xq, xq_stride, n, Y, ldy);
   if (N16 < n)
-    compute_dp<FormatId::BF16>(k, W, w_stride, r0, r0 + R16, xq + N16 * xq_stride, xq_stride, n - N16,
-                               Y + N16 * ldy, ldy);
+    compute_dp<FormatId::BF16>(k, W, w_stride, r0, r0 + R16, xq + N16 * xq_stride, xq_stride, n - N16, Y + N16 * ldy,
+                               ldy);
 }
 
 #endif  // __AVX512BF16__
 
 template <FormatId F>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-             size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+             int64_t n, float* Y, int64_t ldy) {
 #if defined(__AVX512BF16__)
-  if constexpr (F == FormatId::BF16) compute_bf16(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy); else
+  if constexpr (F == FormatId::BF16)
+    compute_bf16(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
+  else
 #endif
-  compute_dp<F>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
+    compute_dp<F>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
 }
 
 // Activation conversion with the reference codecs' exact bits (RNE; NaN -> quiet NaN as they do;

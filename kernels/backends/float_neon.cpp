@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "float_common.h"
 #include "compiled_isa.h"
+#include "float_common.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -14,9 +14,12 @@ namespace {
 
 template <FormatId F>
 inline float32x4_t load4(const uint8_t* p) {
-  if constexpr (F == FormatId::F32) return vld1q_f32(reinterpret_cast<const float*>(p));
-  else if constexpr (F == FormatId::F16) return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p))));
-  else return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
+  if constexpr (F == FormatId::F32)
+    return vld1q_f32(reinterpret_cast<const float*>(p));
+  else if constexpr (F == FormatId::F16)
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p))));
+  else
+    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
 }
 
 template <FormatId F, int R, int C>
@@ -54,8 +57,8 @@ TileFn pick(int r, int c) {
 }
 
 template <FormatId F>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-             size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+             int64_t n, float* Y, int64_t ldy) {
   constexpr int64_t eb = int64_t(float_elem_bytes<F>());
   const int64_t kc = n == 1 ? k : 4096 / eb;
   const auto* w = static_cast<const uint8_t*>(W);

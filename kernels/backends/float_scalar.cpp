@@ -1,20 +1,19 @@
 // Float formats (F32, F16, BF16), scalar kernels: the oracle. The activation is converted to
 // the weight's type (as ggml does) and each product is accumulated in double.
-#include "float_common.h"
 #include "compiled_isa.h"
+#include "float_common.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
 namespace {
 
 template <FormatId F>
-void compute_scalar(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1,
-                    const void* Xq, size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_scalar(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                    int64_t n, float* Y, int64_t ldy) {
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* x = static_cast<const uint8_t*>(Xq);
   for (int64_t j = 0; j < n; ++j)
-    for (int64_t r = r0; r < r1; ++r)
-      Y[j * ldy + r] = float_dot_scalar<F>(k, w + r * w_stride, x + j * xq_stride);
+    for (int64_t r = r0; r < r1; ++r) Y[j * ldy + r] = float_dot_scalar<F>(k, w + r * w_stride, x + j * xq_stride);
 }
 
 template <FormatId F>

@@ -5,8 +5,8 @@
 //  INT8_PT x Q8_0: codes - 128 by the same trick, plus (128 - zp) * sum(x) per lane, exact.
 //  NF4 x F32: codes looked up in the 16-entry codebook (two 8-entry vpermps + blend on bit 3),
 //    scaled by absmax, then FMA with the activations in natural order.
-#include "int_common.h"
 #include "compiled_isa.h"
+#include "int_common.h"
 #include "kernel_tables.h"
 #include "legacy_avx2.h"
 
@@ -31,7 +31,8 @@ void int8_tile(const uint8_t* const* w, const int32_t* zp, const ActView* x, int
       __m256i sx16 = _mm256_setzero_si256();
       if constexpr (PT) sx16 = _mm256_maddubs_epi16(ones8, xv);
       for (int r = 0; r < R; ++r) {
-        __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wv[r], wv[r]), _mm256_sign_epi8(xv, wv[r])), ones16);
+        __m256i dot = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(_mm256_sign_epi8(wv[r], wv[r]), _mm256_sign_epi8(xv, wv[r])), ones16);
         if constexpr (PT) dot = _mm256_add_epi32(dot, _mm256_madd_epi16(sx16, _mm256_set1_epi16(int16_t(128 - zp[r]))));
         acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), dx, acc[r][c]);
       }
@@ -53,8 +54,8 @@ Int8Fn int8_pick(int r, int c) {
 }
 
 template <bool PT>
-void int8_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                  size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void int8_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                  int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / 32, hdr = PT ? 8 : 4;
   const auto* w = static_cast<const uint8_t*>(W);
   const int64_t kb_blocks = n == 1 ? nb : kKB;
@@ -97,9 +98,10 @@ void int8_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t
 
 // NF4: 8 consecutive weights (from 4 code bytes) as floats times absmax.
 inline __m256 nf4_decode8(const uint8_t* q4, __m256 tlo, __m256 thi) {
-  const __m128i b = _mm_shuffle_epi8(_mm_cvtsi32_si128(int(load_u32(q4))), _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1));
-  const __m256i idx = _mm256_and_si256(_mm256_srlv_epi32(_mm256_cvtepu8_epi32(b), _mm256_setr_epi32(4, 0, 4, 0, 4, 0, 4, 0)),
-                                       _mm256_set1_epi32(15));
+  const __m128i b = _mm_shuffle_epi8(_mm_cvtsi32_si128(int(load_u32(q4))),
+                                     _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1));
+  const __m256i idx = _mm256_and_si256(
+      _mm256_srlv_epi32(_mm256_cvtepu8_epi32(b), _mm256_setr_epi32(4, 0, 4, 0, 4, 0, 4, 0)), _mm256_set1_epi32(15));
   const __m256 lo = _mm256_permutevar8x32_ps(tlo, idx), hi = _mm256_permutevar8x32_ps(thi, idx);
   return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
 }
@@ -139,8 +141,8 @@ Nf4Fn nf4_pick(int r, int c) {
   return table[r - 1][c - 1];
 }
 
-void nf4_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                 size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void nf4_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                 int64_t n, float* Y, int64_t ldy) {
   const int64_t ng = k / 64;
   const int64_t kg = n == 1 ? ng : 32;
   const auto* w = static_cast<const uint8_t*>(W);

@@ -6,8 +6,8 @@
 //    -zp*sum(x) per lane, both exact integers per block; lane-wise d_x, row scale at the end.
 //  NF4 x F32: the 16-entry codebook times absmax lives in one zmm; vpermps looks codes up,
 //    activations are split into even/odd elements (the nibble order) by two-source permutes.
-#include "int_common.h"
 #include "compiled_isa.h"
+#include "int_common.h"
 #include "kernel_tables.h"
 #include "legacy_avx512.h"
 
@@ -36,8 +36,8 @@ void int8_tile(const uint8_t* const* w, const int32_t* zp, const ActView* x, int
       const __m512 xs = _mm512_permutexvar_ps(
           lane_idx, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x[c].d + p)))));
       for (int r = 0; r < R; ++r) {
-        const __m512i base = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                              _mm512_dpbusd_epi32(_mm512_setzero_si512(), zpv[r], xv));
+        const __m512i base =
+            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), zpv[r], xv));
         acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base, wv[r], xv)), xs, acc[r][c]);
       }
     }
@@ -54,13 +54,15 @@ Int8Fn int8_pick_c(int c) {
 }
 template <bool PT>
 Int8Fn int8_pick(int r, int c) {
-  return r == 1 ? int8_pick_c<PT, 1>(c) : r == 2 ? int8_pick_c<PT, 2>(c) : r == 3 ? int8_pick_c<PT, 3>(c)
-                                                                                 : int8_pick_c<PT, 4>(c);
+  return r == 1   ? int8_pick_c<PT, 1>(c)
+         : r == 2 ? int8_pick_c<PT, 2>(c)
+         : r == 3 ? int8_pick_c<PT, 3>(c)
+                  : int8_pick_c<PT, 4>(c);
 }
 
 template <bool PT>
-void int8_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                  size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void int8_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                  int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / 32, hdr = PT ? 8 : 4;
   const auto* w = static_cast<const uint8_t*>(W);
   const int64_t kb_blocks = n == 1 ? nb : kKB;
@@ -128,8 +130,7 @@ void nf4_tile(const uint8_t* const* w, const uint8_t* const* x, int64_t ngroups,
       for (int h = 0; h < 2; ++h) {
         const __m512 a = _mm512_loadu_ps(xf + 32 * h), b = _mm512_loadu_ps(xf + 32 * h + 16);
         const __m512 xe = _mm512_permutex2var_ps(a, even, b), xo = _mm512_permutex2var_ps(a, odd, b);
-        for (int r = 0; r < R; ++r)
-          acc[r][c] = _mm512_fmadd_ps(wo[r][h], xo, _mm512_fmadd_ps(we[r][h], xe, acc[r][c]));
+        for (int r = 0; r < R; ++r) acc[r][c] = _mm512_fmadd_ps(wo[r][h], xo, _mm512_fmadd_ps(we[r][h], xe, acc[r][c]));
       }
     }
   }
@@ -147,8 +148,8 @@ Nf4Fn nf4_pick(int r, int c) {
   return r == 1 ? nf4_pick_c<1>(c) : r == 2 ? nf4_pick_c<2>(c) : r == 3 ? nf4_pick_c<3>(c) : nf4_pick_c<4>(c);
 }
 
-void nf4_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                 size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void nf4_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                 int64_t n, float* Y, int64_t ldy) {
   const int64_t ng = k / 64;
   const int64_t kg = n == 1 ? ng : 32;  // GEMM: 2048 weights per k-block (8 KiB of activations)
   const auto* w = static_cast<const uint8_t*>(W);
@@ -184,8 +185,7 @@ constexpr MatmulKernel kKernels[] = {
      quantize_act<true>, compute<kInt4G64, true>},
     {FormatId::INT4_G128, BackendId::Avx512, FormatId::Q8_1, "gemm_int4g128_q8_1_3x3_avx512vnni", q8_1_row_bytes,
      quantize_act<true>, compute<kInt4G128, true>},
-    {FormatId::NF4, BackendId::Avx512, FormatId::F32, "gemm_nf4_f32_4x3_avx512", f32_row_bytes, copy_f32,
-     nf4_compute},
+    {FormatId::NF4, BackendId::Avx512, FormatId::F32, "gemm_nf4_f32_4x3_avx512", f32_row_bytes, copy_f32, nf4_compute},
 };
 
 }  // namespace

@@ -5,8 +5,8 @@
 //    (128 - zp) * sum(x) (sum by sdot with ones), exact integers per block.
 //  NF4 x F32: a group's 64 weights decoded (codebook * absmax) to floats once per row, then
 //    fused multiply-add with every column of the tile.
-#include "int_common.h"
 #include "compiled_isa.h"
+#include "int_common.h"
 #include "kernel_tables.h"
 #include "legacy_neon.h"
 
@@ -14,8 +14,8 @@ namespace qb::kern {
 namespace {
 
 template <bool PT, int R, int C>
-void int8_tile(const uint8_t* const* w, const int32_t* zp, const uint8_t* const* x, const float* const* dx,
-               int64_t nbk, float* out) {
+void int8_tile(const uint8_t* const* w, const int32_t* zp, const uint8_t* const* x, const float* const* dx, int64_t nbk,
+               float* out) {
   float32x4_t acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = vdupq_n_f32(0.0f);
@@ -48,20 +48,27 @@ void int8_tile(const uint8_t* const* w, const int32_t* zp, const uint8_t* const*
     for (int c = 0; c < C; ++c) out[r * 4 + c] = vaddvq_f32(acc[r][c]);
 }
 
-using Int8Fn = void (*)(const uint8_t* const*, const int32_t*, const uint8_t* const*, const float* const*, int64_t, float*);
+using Int8Fn = void (*)(const uint8_t* const*, const int32_t*, const uint8_t* const*, const float* const*, int64_t,
+                        float*);
 
 template <bool PT, int R>
 constexpr Int8Fn int8_pick_c(int c) {
-  return c == 1 ? &int8_tile<PT, R, 1> : c == 2 ? &int8_tile<PT, R, 2> : c == 3 ? &int8_tile<PT, R, 3> : &int8_tile<PT, R, 4>;
+  return c == 1   ? &int8_tile<PT, R, 1>
+         : c == 2 ? &int8_tile<PT, R, 2>
+         : c == 3 ? &int8_tile<PT, R, 3>
+                  : &int8_tile<PT, R, 4>;
 }
 template <bool PT>
 Int8Fn int8_pick(int r, int c) {
-  return r == 1 ? int8_pick_c<PT, 1>(c) : r == 2 ? int8_pick_c<PT, 2>(c) : r == 3 ? int8_pick_c<PT, 3>(c) : int8_pick_c<PT, 4>(c);
+  return r == 1   ? int8_pick_c<PT, 1>(c)
+         : r == 2 ? int8_pick_c<PT, 2>(c)
+         : r == 3 ? int8_pick_c<PT, 3>(c)
+                  : int8_pick_c<PT, 4>(c);
 }
 
 template <bool PT>
-void int8_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                  size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void int8_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                  int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / 32, hdr = PT ? 8 : 4;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* xq = static_cast<const uint8_t*>(Xq);
@@ -87,7 +94,8 @@ void int8_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t
       }
       for (int64_t ct = 0; ct < n; ct += 4) {
         const int C = int(std::min<int64_t>(4, n - ct));
-        for (int c = 0; c < C; ++c) cols[c] = xq + (ct + c) * xq_stride + kb * 34, dx[c] = sc.data() + (ct + c) * nb + kb;
+        for (int c = 0; c < C; ++c)
+          cols[c] = xq + (ct + c) * xq_stride + kb * 34, dx[c] = sc.data() + (ct + c) * nb + kb;
         int8_pick<PT>(R, C)(rows, zp, cols, dx, nbk, out);
         for (int c = 0; c < C; ++c) {
           float* y = Y + (ct + c) * ldy + rt;
@@ -138,8 +146,8 @@ Nf4Fn nf4_pick(int r, int c) {
   return r == 1 ? nf4_pick_c<1>(c) : r == 2 ? nf4_pick_c<2>(c) : r == 3 ? nf4_pick_c<3>(c) : nf4_pick_c<4>(c);
 }
 
-void nf4_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                 size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void nf4_compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                 int64_t n, float* Y, int64_t ldy) {
   const int64_t ng = k / 64;
   const int64_t kg = n == 1 ? ng : 32;
   const auto* w = static_cast<const uint8_t*>(W);

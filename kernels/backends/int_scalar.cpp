@@ -1,14 +1,14 @@
 // Int formats (INT8_PC, INT8_PT, INT4_G32/G64/G128, NF4), scalar kernels: the oracle.
-#include "int_common.h"
 #include "compiled_isa.h"
+#include "int_common.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
 namespace {
 
 template <float (*Dot)(int64_t, const uint8_t*, const uint8_t*)>
-void compute_q8(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_q8(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                int64_t n, float* Y, int64_t ldy) {
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* x = static_cast<const uint8_t*>(Xq);
   for (int64_t j = 0; j < n; ++j)

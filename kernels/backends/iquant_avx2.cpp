@@ -1,8 +1,8 @@
 // I-quant / codebook formats, AVX2 (+FMA, F16C) kernels: IQ4_NL and MXFP4 x Q8_0 (vpshufb
 // codebook lookup, |w| x sign-moved x), IQ4_XS x Q8_K (super-block engine, signed codes).
 // Engines: kquant_common.h.
-#include "iquant_common.h"
 #include "compiled_isa.h"
+#include "iquant_common.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -38,8 +38,8 @@ struct IQ4XS {
       const int ls = int(((sl >> (4 * c)) & 0xF) | (((sh >> (2 * c)) & 3) << 4)) - 32;
       o.s[c] = _mm256_set1_epi16(short(ls));
       const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 16 * c));
-      const __m256i nib = _mm256_and_si256(
-          _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1), _mm256_set1_epi8(0xF));
+      const __m256i nib = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1),
+                                           _mm256_set1_epi8(0xF));
       o.u[c] = _mm256_shuffle_epi8(tbl, nib);
     }
     o.d = _cvtsh_ss(load_as<uint16_t>(b + offsetof(block_iq4_xs, d)));
@@ -51,12 +51,12 @@ void quantize_act_q8_0(const float* x, void* xq, int64_t k) { avx2::quantize_q8_
 void quantize_act_q8_K(const float* x, void* xq, int64_t k) { avx2::quantize_q8_K(x, xq, k); }
 
 const MatmulKernel kKernels[] = {
-    {FormatId::IQ4_NL, BackendId::Avx2, FormatId::Q8_0, "gemm_iq4_nl_q8_0_avx2", q8_0_row_bytes,
-     quantize_act_q8_0, compute_b32<IQ4NL>},
-    {FormatId::IQ4_XS, BackendId::Avx2, FormatId::Q8_K, "gemm_iq4_xs_q8_K_avx2", q8_K_row_bytes,
-     quantize_act_q8_K, compute_sb<IQ4XS>},
-    {FormatId::MXFP4, BackendId::Avx2, FormatId::Q8_0, "gemm_mxfp4_q8_0_avx2", q8_0_row_bytes,
-     quantize_act_q8_0, compute_b32<MXFP4>},
+    {FormatId::IQ4_NL, BackendId::Avx2, FormatId::Q8_0, "gemm_iq4_nl_q8_0_avx2", q8_0_row_bytes, quantize_act_q8_0,
+     compute_b32<IQ4NL>},
+    {FormatId::IQ4_XS, BackendId::Avx2, FormatId::Q8_K, "gemm_iq4_xs_q8_K_avx2", q8_K_row_bytes, quantize_act_q8_K,
+     compute_sb<IQ4XS>},
+    {FormatId::MXFP4, BackendId::Avx2, FormatId::Q8_0, "gemm_mxfp4_q8_0_avx2", q8_0_row_bytes, quantize_act_q8_0,
+     compute_b32<MXFP4>},
 };
 }  // namespace
 

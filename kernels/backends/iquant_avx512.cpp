@@ -3,8 +3,8 @@
 // per-32 scales applied to vpdpbusd sums). Engines: kquant_common.h.
 #include <array>
 
-#include "iquant_common.h"
 #include "compiled_isa.h"
+#include "iquant_common.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -68,7 +68,8 @@ struct IQ4XS {
                         _mm512_slli_epi32(_mm512_and_si512(_mm512_srlv_epi32(hw, sh_h), _mm512_set1_epi32(3)), 4)),
         _mm512_set1_epi32(32));
     for (int c = 0; c < 4; ++c)
-      o.s[c] = _mm512_permutexvar_epi32(_mm512_inserti64x4(_mm512_set1_epi32(2 * c), _mm256_set1_epi32(2 * c + 1), 1), ls);
+      o.s[c] =
+          _mm512_permutexvar_epi32(_mm512_inserti64x4(_mm512_set1_epi32(2 * c), _mm256_set1_epi32(2 * c + 1), 1), ls);
     // Codes are stored +128: subtract 128 * ls per 16-group via the bsums.
     const __m512i g2 = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     o.mn = _mm512_cvtepi32_epi16(_mm512_slli_epi32(_mm512_permutexvar_epi32(g2, ls), 7));

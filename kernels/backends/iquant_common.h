@@ -64,8 +64,8 @@ float dot_b32_q8_0(const uint8_t* w, const uint8_t* x, int64_t nb) {
 }
 
 template <Decode32Fn Decode, size_t WBytes>
-void compute_b32_scalar(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1,
-                        const void* Xq, size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_b32_scalar(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                        size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* x = static_cast<const uint8_t*>(Xq);

@@ -1,7 +1,7 @@
 // I-quant / codebook formats, NEON (dotprod) kernels: IQ4_NL and MXFP4 x Q8_0 (vqtbl1q codebook
 // lookup + sdot), IQ4_XS x Q8_K (super-block engine). Engines: kquant_common.h.
-#include "iquant_common.h"
 #include "compiled_isa.h"
+#include "iquant_common.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
@@ -46,8 +46,8 @@ const MatmulKernel kKernels[] = {
      quantize_act_q8_0_ref, compute_b32<IQ4NL>},
     {FormatId::IQ4_XS, BackendId::Neon, FormatId::Q8_K, "gemm_iq4_xs_q8_K_neondot", q8_K_row_bytes,
      quantize_act_q8_K_ref, compute_sb<IQ4XS>},
-    {FormatId::MXFP4, BackendId::Neon, FormatId::Q8_0, "gemm_mxfp4_q8_0_neondot", q8_0_row_bytes,
-     quantize_act_q8_0_ref, compute_b32<MXFP4>},
+    {FormatId::MXFP4, BackendId::Neon, FormatId::Q8_0, "gemm_mxfp4_q8_0_neondot", q8_0_row_bytes, quantize_act_q8_0_ref,
+     compute_b32<MXFP4>},
 };
 }  // namespace
 

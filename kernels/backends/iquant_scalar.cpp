@@ -1,7 +1,7 @@
 // I-quant / codebook formats, scalar kernels (the oracle): IQ4_XS × Q8_K, IQ4_NL × Q8_0,
 // MXFP4 × Q8_0 (decoders in iquant_common.h).
-#include "iquant_common.h"
 #include "compiled_isa.h"
+#include "iquant_common.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {

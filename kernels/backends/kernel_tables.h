@@ -10,8 +10,8 @@
 namespace qb::kern {
 
 // Next to each, <fn>_compiled_isa() says which ISA bits that file was compiled for (compiled_isa.h).
-#define QB_KERNEL_FILE(fn)                \
-  std::span<const MatmulKernel> fn();     \
+#define QB_KERNEL_FILE(fn)            \
+  std::span<const MatmulKernel> fn(); \
   uint32_t fn##_compiled_isa();
 #define QB_KERNEL_FAMILY(fam) \
   QB_KERNEL_FILE(fam##_scalar) QB_KERNEL_FILE(fam##_avx2) QB_KERNEL_FILE(fam##_avx512) QB_KERNEL_FILE(fam##_neon)

@@ -16,8 +16,8 @@ inline __m256i ld32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_ca
 // 16 group scales (int16 lanes of a ymm) -> the 8 per-chunk scale vectors: chunk c needs
 // group 2c in words 0..7 and 2c+1 in words 8..15, i.e. dword c, split by 128-bit lane.
 inline void scales16(__m256i sc, DSb& o) {
-  const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
-                                        2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+  const __m256i pick =
+      _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
   for (int c = 0; c < 8; ++c) o.s[c] = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc, _mm256_set1_epi32(c)), pick);
 }
 
@@ -31,7 +31,8 @@ struct Q2K {
   static constexpr bool kSigned = false, kHasMin = true;
   static constexpr size_t kBytes = sizeof(block_q2_K);
   static void decode(const uint8_t* b, DSb& o) {
-    const __m256i s16 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + offsetof(block_q2_K, scales))));
+    const __m256i s16 =
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + offsetof(block_q2_K, scales))));
     scales16(_mm256_and_si256(s16, _mm256_set1_epi16(0xF)), o);
     o.mn = _mm256_srli_epi16(s16, 4);
     for (int c = 0; c < 8; ++c) o.u[c] = codes2(b + offsetof(block_q2_K, qs), c);
@@ -49,13 +50,15 @@ struct Q3K {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + offsetof(block_q3_K, scales) - 2));
     const __m128i a = _mm_shuffle_epi8(v, _mm_setr_epi8(2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8, 9));
     const __m128i lo = _mm_and_si128(_mm_blend_epi16(a, _mm_srli_epi16(a, 4), 0xF0), _mm_set1_epi8(0xF));
-    const __m128i h = _mm_shuffle_epi8(v, _mm_setr_epi8(10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13));
+    const __m128i h =
+        _mm_shuffle_epi8(v, _mm_setr_epi8(10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13));
     // bits 2(j/4) of s[8 + j%4]: shift words 0,1 by 0; 2,3 by 2; 4,5 by 4; 6,7 by 6
     const __m128i h2 = _mm_blend_epi16(h, _mm_srli_epi16(h, 2), 0x0C);
     const __m128i h4 = _mm_blend_epi16(h2, _mm_srli_epi16(h, 4), 0x30);
     const __m128i h6 = _mm_blend_epi16(h4, _mm_srli_epi16(h, 6), 0xC0);
     const __m128i hi = _mm_and_si128(h6, _mm_set1_epi8(3));
-    const __m256i sc = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_or_si128(lo, _mm_slli_epi16(hi, 4))), _mm256_set1_epi16(32));
+    const __m256i sc =
+        _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_or_si128(lo, _mm_slli_epi16(hi, 4))), _mm256_set1_epi16(32));
     scales16(sc, o);
     o.mn = _mm256_slli_epi16(sc, 2);  // codes stored +4
     const __m256i hm = ld32(b + offsetof(block_q3_K, hmask));
@@ -85,12 +88,11 @@ inline void k4_scales(const uint8_t* blk, DSb& o) {
   const __m128i sm = _mm_or_si128(_mm_blendv_epi8(nib, six, sel6), top);  // sc0..7, mn0..7
   const __m256i sm16 = _mm256_cvtepu8_epi16(sm);
   const __m256i both = _mm256_permute2x128_si256(sm16, sm16, 0x00);  // scales in both lanes
-  for (int c = 0; c < 8; ++c)
-    o.s[c] = _mm256_shuffle_epi8(both, _mm256_set1_epi16(short(0x0100 + 0x0202 * c)));
+  for (int c = 0; c < 8; ++c) o.s[c] = _mm256_shuffle_epi8(both, _mm256_set1_epi16(short(0x0100 + 0x0202 * c)));
   // mins per 16-group: group g takes min g/2 (words 8..15 of sm16)
   const __m256i mins = _mm256_permute2x128_si256(sm16, sm16, 0x11);
-  o.mn = _mm256_shuffle_epi8(mins, _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7,
-                                                    8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15));
+  o.mn = _mm256_shuffle_epi8(mins, _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11,
+                                                    10, 11, 12, 13, 12, 13, 14, 15, 14, 15));
 }
 
 // Element 64j + l: low nibble of qs[32j + l]; 64j + 32 + l: high nibble. Chunk c = (j, nibble).
@@ -130,7 +132,8 @@ struct Q6K {
   static constexpr bool kSigned = false, kHasMin = true;
   static constexpr size_t kBytes = sizeof(block_q6_K);
   static void decode(const uint8_t* b, DSb& o) {
-    const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + offsetof(block_q6_K, scales))));
+    const __m256i sc =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + offsetof(block_q6_K, scales))));
     scales16(sc, o);
     o.mn = _mm256_slli_epi16(sc, 5);  // codes stored +32
     const uint8_t* ql = b + offsetof(block_q6_K, ql);
@@ -164,9 +167,11 @@ struct Q8KW {
 
 void quantize_act(const float* x, void* xq, int64_t k) { avx2::quantize_q8_K(x, xq, k); }
 
-#define QB_SB_AVX2(FMT, fmt, S)                                                               \
-  MatmulKernel{FormatId::FMT, BackendId::Avx2, FormatId::Q8_K, "gemm_" #fmt "_q8_K_avx2", \
-               q8_K_row_bytes, quantize_act, compute_sb<S>}
+#define QB_SB_AVX2(FMT, fmt, S)                                                                              \
+  MatmulKernel {                                                                                             \
+    FormatId::FMT, BackendId::Avx2, FormatId::Q8_K, "gemm_" #fmt "_q8_K_avx2", q8_K_row_bytes, quantize_act, \
+        compute_sb<S>                                                                                        \
+  }
 const MatmulKernel kKernels[] = {
     QB_SB_AVX2(Q2_K, q2_K, Q2K), QB_SB_AVX2(Q3_K, q3_K, Q3K), QB_SB_AVX2(Q4_K, q4_K, Q4K),
     QB_SB_AVX2(Q5_K, q5_K, Q5K), QB_SB_AVX2(Q6_K, q6_K, Q6K), QB_SB_AVX2(Q8_K, q8_K, Q8KW),

@@ -66,16 +66,19 @@ struct Q3K {
     // lo: j < 8 low nibble of s[j], else high nibble of s[j-8]; hi: bits 2(j/4) of s[8 + j%4].
     const __m128i a = _mm_shuffle_epi8(v, _mm_setr_epi8(2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8, 9));
     const __m128i lo = _mm_and_si128(_mm_srlv_epi16(a, _mm_setr_epi16(0, 0, 0, 0, 4, 4, 4, 4)), _mm_set1_epi8(0xF));
-    const __m128i h = _mm_shuffle_epi8(v, _mm_setr_epi8(10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13));
+    const __m128i h =
+        _mm_shuffle_epi8(v, _mm_setr_epi8(10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13));
     const __m128i hi = _mm_and_si128(_mm_srlv_epi16(h, _mm_setr_epi16(0, 0, 2, 2, 4, 4, 6, 6)), _mm_set1_epi8(3));
-    const __m256i sc = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_or_si128(lo, _mm_slli_epi16(hi, 4))), _mm256_set1_epi16(32));
+    const __m256i sc =
+        _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_or_si128(lo, _mm_slli_epi16(hi, 4))), _mm256_set1_epi16(32));
     pack_scales_16(sc, o);
     o.mn = _mm256_slli_epi16(sc, 2);  // codes are stored +4
     const __m512i hm = bcast32(b + offsetof(block_q3_K, hmask));
     for (int c = 0; c < 4; ++c) {
       // hmask bit 4h + j: set means +4 on the 0..3 code (w = u - 4).
       const int bit = 4 * (c / 2) + 2 * (c % 2);
-      const __m512i sel = _mm512_inserti64x4(_mm512_set1_epi8(char(1 << bit)), _mm256_set1_epi8(char(1 << (bit + 1))), 1);
+      const __m512i sel =
+          _mm512_inserti64x4(_mm512_set1_epi8(char(1 << bit)), _mm256_set1_epi8(char(1 << (bit + 1))), 1);
       const __mmask64 k = _mm512_test_epi8_mask(hm, sel);
       const __m512i lo = codes2(b + offsetof(block_q3_K, qs), c);
       o.u[c] = _mm512_mask_add_epi8(lo, k, lo, _mm512_set1_epi8(4));
@@ -107,9 +110,8 @@ inline void k4_scales_pair(__m512i sm, int h, DSb& o) {
   for (int p = 0; p < 2; ++p) {
     const int a = 4 * p + 16 * h, b = a + 2;  // (8p + L)/2 for L = 0, 1 -> a; L = 2, 3 -> a + 1
     const __m512i idx = _mm512_setr_epi32(
-        0x00010001 * a, 0x00010001 * a, 0x00010001 * b, 0x00010001 * b,
-        0x00010001 * a, 0x00010001 * a, 0x00010001 * b, 0x00010001 * b,
-        0x00010001 * (a + 1), 0x00010001 * (a + 1), 0x00010001 * (b + 1), 0x00010001 * (b + 1),
+        0x00010001 * a, 0x00010001 * a, 0x00010001 * b, 0x00010001 * b, 0x00010001 * a, 0x00010001 * a, 0x00010001 * b,
+        0x00010001 * b, 0x00010001 * (a + 1), 0x00010001 * (a + 1), 0x00010001 * (b + 1), 0x00010001 * (b + 1),
         0x00010001 * (a + 1), 0x00010001 * (a + 1), 0x00010001 * (b + 1), 0x00010001 * (b + 1));
     o.s[p] = _mm512_permutexvar_epi16(idx, sm);
   }
@@ -125,8 +127,10 @@ inline void scale_min_k4_x4(const uint8_t* const blk[4], __m512i out[2]) {
   v = _mm512_inserti32x4(v, ld(blk[1]), 1);
   v = _mm512_inserti32x4(v, ld(blk[2]), 2);
   v = _mm512_inserti32x4(v, ld(blk[3]), 3);
-  const __m512i a = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15)));
-  const __m512i b = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11)));
+  const __m512i a = _mm512_shuffle_epi8(
+      v, _mm512_broadcast_i32x4(_mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15)));
+  const __m512i b = _mm512_shuffle_epi8(
+      v, _mm512_broadcast_i32x4(_mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11)));
   const __m512i six = _mm512_and_si512(a, _mm512_set1_epi8(63));
   const __m512i nib = _mm512_and_si512(
       _mm512_srlv_epi16(a, _mm512_broadcast_i32x4(_mm_setr_epi16(0, 0, 0, 0, 0, 0, 4, 4))), _mm512_set1_epi8(0xF));
@@ -169,7 +173,8 @@ struct Q5K {
     const __m512i qh = bcast32(b + offsetof(block_q5_K, qh));
     for (int c = 0; c < 4; ++c) {
       // Fifth bit: qh[l] bit 2c (low half) / 2c+1 (high half).
-      const __m512i sel = _mm512_inserti64x4(_mm512_set1_epi8(char(1 << (2 * c))), _mm256_set1_epi8(char(1 << (2 * c + 1))), 1);
+      const __m512i sel =
+          _mm512_inserti64x4(_mm512_set1_epi8(char(1 << (2 * c))), _mm256_set1_epi8(char(1 << (2 * c + 1))), 1);
       const __m512i lo = codes4(b + offsetof(block_q5_K, qs), c);
       o.u[c] = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, sel), lo, _mm512_set1_epi8(16));
     }
@@ -183,7 +188,8 @@ struct Q6K {
   static constexpr bool kSameScale = true, kMinPer32 = false;
   static constexpr size_t kBytes = sizeof(block_q6_K);
   static void decode(const uint8_t* b, DSb& o) {
-    const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + offsetof(block_q6_K, scales))));
+    const __m256i sc =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + offsetof(block_q6_K, scales))));
     pack_scales_16(sc, o);
     o.mn = _mm256_slli_epi16(sc, 5);  // codes are stored +32
     const uint8_t* ql = b + offsetof(block_q6_K, ql);
@@ -221,9 +227,11 @@ struct Q8KW {
 
 void quantize_act(const float* x, void* xq, int64_t k) { avx512::quantize_q8_K(x, xq, k); }
 
-#define QB_SB_AVX512(FMT, fmt, S)                                                                     \
-  MatmulKernel{FormatId::FMT, BackendId::Avx512, FormatId::Q8_K, "gemm_" #fmt "_q8_K_avx512vnni", \
-               q8_K_row_bytes, quantize_act, compute_sb<S>}
+#define QB_SB_AVX512(FMT, fmt, S)                                                                                    \
+  MatmulKernel {                                                                                                     \
+    FormatId::FMT, BackendId::Avx512, FormatId::Q8_K, "gemm_" #fmt "_q8_K_avx512vnni", q8_K_row_bytes, quantize_act, \
+        compute_sb<S>                                                                                                \
+  }
 const MatmulKernel kKernels[] = {
     QB_SB_AVX512(Q2_K, q2_K, Q2K), QB_SB_AVX512(Q3_K, q3_K, Q3K), QB_SB_AVX512(Q4_K, q4_K, Q4K),
     QB_SB_AVX512(Q5_K, q5_K, Q5K), QB_SB_AVX512(Q6_K, q6_K, Q6K), QB_SB_AVX512(Q8_K, q8_K, Q8KW),

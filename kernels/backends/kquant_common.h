@@ -56,7 +56,10 @@ inline float half_to_float(uint16_t h) {
       bits = sign;
     } else {  // subnormal half: normalise
       int e = -1;
-      do { ++e; man <<= 1; } while (!(man & 0x400));
+      do {
+        ++e;
+        man <<= 1;
+      } while (!(man & 0x400));
       bits = sign | (uint32_t(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
     }
   } else {
@@ -108,8 +111,7 @@ struct SuperBlock {
 using DecodeSbFn = void (*)(const uint8_t* blk, SuperBlock& sb);
 
 // Scalar dot of one weight row (nb super-blocks) with one Q8_K activation row.
-inline float dot_sb_q8_K(DecodeSbFn decode, size_t wbytes, const uint8_t* w, const uint8_t* x,
-                         int64_t nb) {
+inline float dot_sb_q8_K(DecodeSbFn decode, size_t wbytes, const uint8_t* w, const uint8_t* x, int64_t nb) {
   float sumf = 0.0f;
   SuperBlock sb;
   for (int64_t i = 0; i < nb; ++i, w += wbytes, x += sizeof(block_q8_K)) {
@@ -130,8 +132,8 @@ inline float dot_sb_q8_K(DecodeSbFn decode, size_t wbytes, const uint8_t* w, con
 
 // Scalar compute() for any super-block format: every (row, column) pair is one dot.
 template <DecodeSbFn Decode, size_t WBytes>
-void compute_sb_scalar(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1,
-                       const void* Xq, size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_sb_scalar(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                       size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / QK_K;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* x = static_cast<const uint8_t*>(Xq);
@@ -283,7 +285,6 @@ inline void decode_q8_K(const uint8_t* b, SuperBlock& sb) {
   }
 }
 
-
 // =============================================================================================
 // AVX-512 (F/BW/VL/DQ + VNNI) engine, shared by kquant/iquant/ternary_avx512.cpp.
 //
@@ -370,11 +371,11 @@ inline __m512i madd_scales(__m512i sc16, int c) {
 // 16-group 4c + L. Word pairs share a group, so each int32 lane of the index holds it twice.
 inline __m512i pack_scales(__m512i sc16, int p) {
   const int a = 8 * p, b = 8 * p + 4;
-  const __m512i idx = _mm512_setr_epi32(
-      0x00010001 * (a + 0), 0x00010001 * (a + 0), 0x00010001 * (b + 0), 0x00010001 * (b + 0),
-      0x00010001 * (a + 1), 0x00010001 * (a + 1), 0x00010001 * (b + 1), 0x00010001 * (b + 1),
-      0x00010001 * (a + 2), 0x00010001 * (a + 2), 0x00010001 * (b + 2), 0x00010001 * (b + 2),
-      0x00010001 * (a + 3), 0x00010001 * (a + 3), 0x00010001 * (b + 3), 0x00010001 * (b + 3));
+  const __m512i idx =
+      _mm512_setr_epi32(0x00010001 * (a + 0), 0x00010001 * (a + 0), 0x00010001 * (b + 0), 0x00010001 * (b + 0),
+                        0x00010001 * (a + 1), 0x00010001 * (a + 1), 0x00010001 * (b + 1), 0x00010001 * (b + 1),
+                        0x00010001 * (a + 2), 0x00010001 * (a + 2), 0x00010001 * (b + 2), 0x00010001 * (b + 2),
+                        0x00010001 * (a + 3), 0x00010001 * (a + 3), 0x00010001 * (b + 3), 0x00010001 * (b + 3));
   return _mm512_permutexvar_epi16(idx, sc16);
 }
 
@@ -395,7 +396,8 @@ inline __m512i dot_sb(const DSb& w, const XSb& x) {
     } else if constexpr (F::kKind == DotKind::Plain) {
       acc = _mm512_dpbusd_epi32(acc, w.u[c], x.x[c]);
     } else {
-      acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w.u[c], x.x[c]), w.s[c]));
+      acc = _mm512_add_epi32(acc,
+                             _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w.u[c], x.x[c]), w.s[c]));
     }
   }
   if constexpr (F::kSameScale) {
@@ -462,8 +464,7 @@ inline void gemv_sb_rows(int64_t nb, const uint8_t* w0, size_t w_stride, const u
 }
 
 template <class F>
-void gemv_sb(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t r1,
-             const uint8_t* x, float* y) {
+void gemv_sb(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* x, float* y) {
   int64_t r = r0;
   for (; r + QB_GEMV_SB_ROWS <= r1; r += QB_GEMV_SB_ROWS)
     gemv_sb_rows<F, QB_GEMV_SB_ROWS>(nb, W + r * w_stride, w_stride, x, y + r);
@@ -472,8 +473,8 @@ void gemv_sb(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t 
 
 // GEMM register tile: R rows (decoded panel, kb super-blocks each) x C columns.
 template <class F, int R, int C>
-inline void tile_sb(const DSb* panel, int64_t kb, int64_t pstride, const uint8_t* const* xc,
-                    float* const* yc, int64_t r, bool first) {
+inline void tile_sb(const DSb* panel, int64_t kb, int64_t pstride, const uint8_t* const* xc, float* const* yc,
+                    int64_t r, bool first) {
   __m512 facc[R][C];
   __m256 fmin[R][C];
   for (int i = 0; i < R; ++i)
@@ -498,8 +499,8 @@ inline void tile_sb(const DSb* panel, int64_t kb, int64_t pstride, const uint8_t
 
 // GEMM driver: panels of kPanelRows rows x kKb super-blocks decoded once, then all columns.
 template <class F>
-void gemm_sb(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t r1,
-             const uint8_t* X, size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void gemm_sb(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* X, size_t xq_stride,
+             int64_t n, float* Y, int64_t ldy) {
 #ifndef QB_GEMM_SB_TILE
 #define QB_GEMM_SB_TILE 4, 2
 #endif
@@ -511,43 +512,43 @@ void gemm_sb(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t 
   constexpr int64_t kNb = 64;
   DSb panel[kR * kKb];
   for (int64_t j0 = 0; j0 < n; j0 += kNb) {
-  const int64_t j1 = n - j0 < kNb ? n : j0 + kNb;
-  for (int64_t s0 = 0; s0 < nb; s0 += kKb) {
-    const int64_t kb = nb - s0 < kKb ? nb - s0 : kKb;
-    for (int64_t r = r0; r < r1; r += kR) {
-      const int rows = int(r1 - r < kR ? r1 - r : kR);
-      for (int i = 0; i < rows; ++i)
-        for (int64_t s = 0; s < kb; ++s) F::decode(W + (r + i) * w_stride + (s0 + s) * F::kBytes, panel[i * kKb + s]);
-      for (int64_t j = j0; j < j1; j += kC) {
-        const int cols = int(j1 - j < kC ? j1 - j : kC);
-        const uint8_t* xc[kC];
-        float* yc[kC];
-        for (int c = 0; c < kC; ++c) {
-          const int64_t jj = j + (c < cols ? c : 0);
-          xc[c] = X + jj * xq_stride + s0 * sizeof(block_q8_K);
-          yc[c] = Y + jj * ldy;
-        }
-        const bool first = s0 == 0;
-        if (rows == kR && cols == kC) {
-          tile_sb<F, kR, kC>(panel, kb, kKb, xc, yc, r, first);
-        } else {
-          // Edge tiles: one row x one column at a time (same arithmetic, so same results).
-          for (int i = 0; i < rows; ++i)
-            for (int c = 0; c < cols; ++c) {
-              const uint8_t* x1[1] = {xc[c]};
-              float* y1[1] = {yc[c]};
-              tile_sb<F, 1, 1>(panel + i * kKb, kb, kKb, x1, y1, r + i, first);
-            }
+    const int64_t j1 = n - j0 < kNb ? n : j0 + kNb;
+    for (int64_t s0 = 0; s0 < nb; s0 += kKb) {
+      const int64_t kb = nb - s0 < kKb ? nb - s0 : kKb;
+      for (int64_t r = r0; r < r1; r += kR) {
+        const int rows = int(r1 - r < kR ? r1 - r : kR);
+        for (int i = 0; i < rows; ++i)
+          for (int64_t s = 0; s < kb; ++s) F::decode(W + (r + i) * w_stride + (s0 + s) * F::kBytes, panel[i * kKb + s]);
+        for (int64_t j = j0; j < j1; j += kC) {
+          const int cols = int(j1 - j < kC ? j1 - j : kC);
+          const uint8_t* xc[kC];
+          float* yc[kC];
+          for (int c = 0; c < kC; ++c) {
+            const int64_t jj = j + (c < cols ? c : 0);
+            xc[c] = X + jj * xq_stride + s0 * sizeof(block_q8_K);
+            yc[c] = Y + jj * ldy;
+          }
+          const bool first = s0 == 0;
+          if (rows == kR && cols == kC) {
+            tile_sb<F, kR, kC>(panel, kb, kKb, xc, yc, r, first);
+          } else {
+            // Edge tiles: one row x one column at a time (same arithmetic, so same results).
+            for (int i = 0; i < rows; ++i)
+              for (int c = 0; c < cols; ++c) {
+                const uint8_t* x1[1] = {xc[c]};
+                float* y1[1] = {yc[c]};
+                tile_sb<F, 1, 1>(panel + i * kKb, kb, kKb, x1, y1, r + i, first);
+              }
+          }
         }
       }
     }
   }
-  }
 }
 
 template <class F>
-void compute_sb(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_sb(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / QK_K;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* x = static_cast<const uint8_t*>(Xq);
@@ -599,7 +600,6 @@ inline void quantize_q8_K(const float* x, void* vy, int64_t k) {
   }
 }
 
-
 // ---- 32-weight codebook blocks (IQ4_NL, MXFP4) x Q8_0: two blocks per zmm ----------------
 // Codes are stored +128 (unsigned for vpdpbusd); the activation side carries -128 * Σx per
 // 4-lane group as the dpbusd accumulator start, so one vpdpbusd gives Σ (u - 128) x exactly.
@@ -615,8 +615,9 @@ struct XB2 {
 // Blocks j and j+1 of a Q8_0 row (only j when single: the b half is zero).
 inline void load_x2(const uint8_t* xb, bool single, XB2& o) {
   const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + off::q8_0_qs));
-  const __m256i b = single ? _mm256_setzero_si256()
-                           : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + sizeof(block_q8_0) + off::q8_0_qs));
+  const __m256i b = single
+                        ? _mm256_setzero_si256()
+                        : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + sizeof(block_q8_0) + off::q8_0_qs));
   o.x = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
   o.neg = _mm512_sub_epi32(_mm512_setzero_si512(),
                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(0x80)), o.x));
@@ -627,9 +628,9 @@ inline void load_x2(const uint8_t* xb, bool single, XB2& o) {
 
 // Codebook lookup of two 16-byte nibble arrays (low nibbles = first 16 weights of a block).
 inline __m512i codes_b2(const uint8_t* qa, const uint8_t* qb, __m512i table128) {
-  const __m512i v = _mm512_mask_broadcast_i32x4(
-      _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa))), 0xFF00,
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(qb)));
+  const __m512i v =
+      _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa))), 0xFF00,
+                                  _mm_loadu_si128(reinterpret_cast<const __m128i*>(qb)));
   const __m512i nib = _mm512_and_si512(_mm512_mask_srli_epi16(v, 0xFF00FF00u, v, 4), _mm512_set1_epi8(0xF));
   return _mm512_shuffle_epi8(table128, nib);
 }
@@ -642,8 +643,7 @@ inline void accumulate_b2(const DB2& w, const XB2& x, __m512& facc) {
 
 // GEMV: R rows per pass share each activation pair (its loads, sums and scales).
 template <class F, int R>
-inline void gemv_b2_rows(int64_t nb, const uint8_t* w0, size_t w_stride, const uint8_t* x, float* y,
-                         __m512i tbl) {
+inline void gemv_b2_rows(int64_t nb, const uint8_t* w0, size_t w_stride, const uint8_t* x, float* y, __m512i tbl) {
   __m512 f[R];
   for (int i = 0; i < R; ++i) f[i] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b += 2) {
@@ -662,8 +662,7 @@ inline void gemv_b2_rows(int64_t nb, const uint8_t* w0, size_t w_stride, const u
 }
 
 template <class F>
-void gemv_b2(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t r1,
-             const uint8_t* x, float* y) {
+void gemv_b2(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* x, float* y) {
   const __m512i tbl = F::table();
   int64_t r = r0;
   for (; r + 4 <= r1; r += 4) gemv_b2_rows<F, 4>(nb, W + r * w_stride, w_stride, x, y + r, tbl);
@@ -671,8 +670,8 @@ void gemv_b2(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t 
 }
 
 template <class F, int R, int C>
-inline void tile_b2(const DB2* panel, int64_t np, int64_t pstride, int64_t nb_left,
-                    const uint8_t* const* xc, float* const* yc, int64_t r, bool first) {
+inline void tile_b2(const DB2* panel, int64_t np, int64_t pstride, int64_t nb_left, const uint8_t* const* xc,
+                    float* const* yc, int64_t r, bool first) {
   __m512 facc[R][C];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < C; ++j) facc[i][j] = _mm512_setzero_ps();
@@ -691,52 +690,52 @@ inline void tile_b2(const DB2* panel, int64_t np, int64_t pstride, int64_t nb_le
 }
 
 template <class F>
-void gemm_b2(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t r1,
-             const uint8_t* X, size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void gemm_b2(int64_t nb, const uint8_t* W, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* X, size_t xq_stride,
+             int64_t n, float* Y, int64_t ldy) {
   constexpr int kR = 4, kC = 3;
   constexpr int64_t kKp = 32;  // block pairs per k-block (2048 weights)
   const __m512i tbl = F::table();
   constexpr int64_t kNb = 64;  // column block: see gemm_sb
   DB2 panel[kR * kKp];
   for (int64_t j0 = 0; j0 < n; j0 += kNb) {
-  const int64_t j1 = n - j0 < kNb ? n : j0 + kNb;
-  for (int64_t b0 = 0; b0 < nb; b0 += 2 * kKp) {
-    const int64_t nbk = nb - b0 < 2 * kKp ? nb - b0 : 2 * kKp;  // blocks in this k-block
-    const int64_t np = (nbk + 1) / 2;
-    for (int64_t r = r0; r < r1; r += kR) {
-      const int rows = int(r1 - r < kR ? r1 - r : kR);
-      for (int i = 0; i < rows; ++i)
-        for (int64_t p = 0; p < np; ++p)
-          F::decode2(W + (r + i) * w_stride + (b0 + 2 * p) * F::kBytes, 2 * p + 1 == nbk, tbl, panel[i * kKp + p]);
-      for (int64_t j = j0; j < j1; j += kC) {
-        const int cols = int(j1 - j < kC ? j1 - j : kC);
-        const uint8_t* xc[kC];
-        float* yc[kC];
-        for (int c = 0; c < kC; ++c) {
-          const int64_t jj = j + (c < cols ? c : 0);
-          xc[c] = X + jj * xq_stride + b0 * sizeof(block_q8_0);
-          yc[c] = Y + jj * ldy;
-        }
-        const bool first = b0 == 0;
-        if (rows == kR && cols == kC) {
-          tile_b2<F, kR, kC>(panel, np, kKp, nbk, xc, yc, r, first);
-        } else {
-          for (int i = 0; i < rows; ++i)
-            for (int c = 0; c < cols; ++c) {
-              const uint8_t* x1[1] = {xc[c]};
-              float* y1[1] = {yc[c]};
-              tile_b2<F, 1, 1>(panel + i * kKp, np, kKp, nbk, x1, y1, r + i, first);
-            }
+    const int64_t j1 = n - j0 < kNb ? n : j0 + kNb;
+    for (int64_t b0 = 0; b0 < nb; b0 += 2 * kKp) {
+      const int64_t nbk = nb - b0 < 2 * kKp ? nb - b0 : 2 * kKp;  // blocks in this k-block
+      const int64_t np = (nbk + 1) / 2;
+      for (int64_t r = r0; r < r1; r += kR) {
+        const int rows = int(r1 - r < kR ? r1 - r : kR);
+        for (int i = 0; i < rows; ++i)
+          for (int64_t p = 0; p < np; ++p)
+            F::decode2(W + (r + i) * w_stride + (b0 + 2 * p) * F::kBytes, 2 * p + 1 == nbk, tbl, panel[i * kKp + p]);
+        for (int64_t j = j0; j < j1; j += kC) {
+          const int cols = int(j1 - j < kC ? j1 - j : kC);
+          const uint8_t* xc[kC];
+          float* yc[kC];
+          for (int c = 0; c < kC; ++c) {
+            const int64_t jj = j + (c < cols ? c : 0);
+            xc[c] = X + jj * xq_stride + b0 * sizeof(block_q8_0);
+            yc[c] = Y + jj * ldy;
+          }
+          const bool first = b0 == 0;
+          if (rows == kR && cols == kC) {
+            tile_b2<F, kR, kC>(panel, np, kKp, nbk, xc, yc, r, first);
+          } else {
+            for (int i = 0; i < rows; ++i)
+              for (int c = 0; c < cols; ++c) {
+                const uint8_t* x1[1] = {xc[c]};
+                float* y1[1] = {yc[c]};
+                tile_b2<F, 1, 1>(panel + i * kKp, np, kKp, nbk, x1, y1, r + i, first);
+              }
+          }
         }
       }
     }
   }
-  }
 }
 
 template <class F>
-void compute_b2(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_b2(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* x = static_cast<const uint8_t*>(Xq);
@@ -760,8 +759,10 @@ inline void quantize_q8_0(const float* x, void* vy, int64_t k) {
     std::memcpy(y + off::q8_0_d, &dh, 2);
     const __m512 idv = _mm512_set1_ps(id);
     for (int h = 0; h < 2; ++h) {
-      const __m512 t = _mm512_roundscale_ps(_mm512_mul_ps(h ? v1 : v0, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + off::q8_0_qs + 16 * h), _mm512_cvtsepi32_epi8(_mm512_cvttps_epi32(t)));
+      const __m512 t =
+          _mm512_roundscale_ps(_mm512_mul_ps(h ? v1 : v0, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + off::q8_0_qs + 16 * h),
+                       _mm512_cvtsepi32_epi8(_mm512_cvttps_epi32(t)));
     }
   }
 }
@@ -822,8 +823,8 @@ inline void accumulate(const DSb& w, const uint8_t* xb, __m256& facc) {
 }
 
 template <class F>
-void compute_sb(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_sb(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / QK_K;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* x = static_cast<const uint8_t*>(Xq);
@@ -852,8 +853,8 @@ void compute_sb(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r
 
 // 32-weight codebook blocks x Q8_0: signed codebook values via vpshufb, |w| x sign-moved x.
 template <class F>
-void compute_b32(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                 size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_b32(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                 int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* x = static_cast<const uint8_t*>(Xq);
@@ -906,7 +907,8 @@ inline void quantize_q8_K(const float* x, void* vy, int64_t k) {
     float mx = 0.0f;
     const __m256 amv = _mm256_set1_ps(am);
     for (int j = 0; j < 32; ++j) {
-      const int m = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * j), absmask), amv, _CMP_EQ_OQ));
+      const int m =
+          _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * j), absmask), amv, _CMP_EQ_OQ));
       if (m) {
         mx = x[8 * j + __builtin_ctz(unsigned(m))];
         break;
@@ -957,7 +959,8 @@ inline void quantize_q8_0(const float* x, void* vy, int64_t k) {
     const __m256 idv = _mm256_set1_ps(id);
     __m256i q[4];
     for (int j = 0; j < 4; ++j)
-      q[j] = _mm256_cvttps_epi32(_mm256_round_ps(_mm256_mul_ps(v[j], idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      q[j] =
+          _mm256_cvttps_epi32(_mm256_round_ps(_mm256_mul_ps(v[j], idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     const __m256i w01 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8);
     const __m256i w23 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xD8);
     const __m256i b = _mm256_permute4x64_epi64(_mm256_packs_epi16(w01, w23), 0xD8);
@@ -986,7 +989,7 @@ namespace neon {
 struct DSb {
   int8x16_t q[16];  // group g = elements 16g .. 16g+15, signed values
   int32_t sc[16];
-  int16_t mn[16];   // K-quant mins (with dmin); zero for formats without
+  int16_t mn[16];  // K-quant mins (with dmin); zero for formats without
   float d, dmin;
 };
 
@@ -1014,8 +1017,8 @@ inline float dot_sb(const DSb& w, const uint8_t* xb) {
 }
 
 template <class F>
-void compute_sb(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_sb(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / QK_K;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* x = static_cast<const uint8_t*>(Xq);
@@ -1038,8 +1041,8 @@ void compute_sb(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r
 
 // 32-weight codebook blocks x Q8_0 (IQ4_NL, MXFP4): vqtbl1q lookup, two sdots per block.
 template <class F>
-void compute_b32(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                 size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_b32(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                 int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* x = static_cast<const uint8_t*>(Xq);

@@ -130,9 +130,11 @@ struct Q8KW {
   }
 };
 
-#define QB_SB_NEON(FMT, fmt, S)                                                                  \
-  MatmulKernel{FormatId::FMT, BackendId::Neon, FormatId::Q8_K, "gemm_" #fmt "_q8_K_neondot", \
-               q8_K_row_bytes, quantize_act_q8_K_ref, compute_sb<S>}
+#define QB_SB_NEON(FMT, fmt, S)                                                                   \
+  MatmulKernel {                                                                                  \
+    FormatId::FMT, BackendId::Neon, FormatId::Q8_K, "gemm_" #fmt "_q8_K_neondot", q8_K_row_bytes, \
+        quantize_act_q8_K_ref, compute_sb<S>                                                      \
+  }
 const MatmulKernel kKernels[] = {
     QB_SB_NEON(Q2_K, q2_K, Q2K), QB_SB_NEON(Q3_K, q3_K, Q3K), QB_SB_NEON(Q4_K, q4_K, Q4K),
     QB_SB_NEON(Q5_K, q5_K, Q5K), QB_SB_NEON(Q6_K, q6_K, Q6K), QB_SB_NEON(Q8_K, q8_K, Q8KW),

@@ -36,8 +36,8 @@ inline __m256i decode(const uint8_t* wb, int sub) {
     if constexpr (G.bits == 5) {
       // Spread the 32 high bits to bytes: byte j gets bit j of qh.
       const __m256i h = _mm256_set1_epi32(int(load_u32(wb + G.qh_off)));
-      const __m256i bytes = _mm256_shuffle_epi8(h, _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL,
-                                                                      0x0303030303030303LL));
+      const __m256i bytes = _mm256_shuffle_epi8(
+          h, _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL));
       const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201ULL));
       const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
       z = _mm256_or_si256(z, _mm256_and_si256(set, _mm256_set1_epi8(16)));
@@ -105,8 +105,8 @@ TileFn pick(int r, int c) {
 thread_local ActPanel tls_panel;
 
 template <const LegacyGeom& G, bool Q81>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-             size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+             int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);
   const int64_t kb_blocks = n == 1 ? nb : kKB;
@@ -125,8 +125,7 @@ void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, 
         for (int64_t ct = 0; ct < nc; ct += kMaxC) {
           const int C = int(std::min<int64_t>(kMaxC, nc - ct));
           ActView xv[kMaxC];
-          for (int c = 0; c < C; ++c)
-            xv[c] = {P.col_qs(ct + c) + kb * 32, P.col_d(ct + c) + kb, P.col_s(ct + c) + kb};
+          for (int c = 0; c < C; ++c) xv[c] = {P.col_qs(ct + c) + kb * 32, P.col_d(ct + c) + kb, P.col_s(ct + c) + kb};
           pick<G>(R, C)(rows, xv, nbk, out);
           for (int c = 0; c < C; ++c) {
             float* y = Y + (cb + ct + c) * ldy + rt;
@@ -168,8 +167,8 @@ void quantize_act(const float* x, void* dst, int64_t k) {
     for (int j = 0; j < 4; ++j) q[j] = round_even(_mm256_mul_ps(v[j], _mm256_set1_ps(id)));
     // Pack 32 int32 -> 32 int8; packs work per 128-bit lane, a dword permute restores order.
     const __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
-    const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b),
-                                                   _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    const __m256i p8 =
+        _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(yb + qo), p8);
     if constexpr (Q81) {
       const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), p8);

@@ -11,9 +11,9 @@
 // activations stay in L1; GEMV (n == 1) streams whole rows, 4 at a time.
 // GEMM of Q4_0/Q5_0/Q8_0/Q8_1 uses AMX-INT8 (tdpbssd per block, exact int32, then lane-wise
 // scales) when the CPU and the OS allow it; QB_NO_AMX=1 disables it.
+#include "legacy_avx512.h"
 #include "compiled_isa.h"
 #include "kernel_tables.h"
-#include "legacy_avx512.h"
 
 namespace qb::kern {
 namespace {

@@ -2,9 +2,9 @@
 // int family's INT4_Gxx layouts are legacy-like). Internal linkage: include only from
 // translation units compiled with the AVX-512 flags.
 #pragma once
-#include "qb/x86_intrin.h"
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "qb/x86_intrin.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -92,9 +92,8 @@ struct NibTile {
     });
     // The minimum goes to the first lane of its block only.
     const __mmask32 scale_keep = kMin ? 0x1111FFFFu : 0x0000FFFFu;
-    const __m512i qh_idx = word_index([](int i) {
-      return i < 8 ? ((i % 4) * kBB + (G.qh_off > 0 ? G.qh_off : 0)) / 2 + i / 4 : 0;
-    });
+    const __m512i qh_idx =
+        word_index([](int i) { return i < 8 ? ((i % 4) * kBB + (G.qh_off > 0 ? G.qh_off : 0)) / 2 + i / 4 : 0; });
     const __m512i lane_idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     const __m512i nib = _mm512_set1_epi8(0x0F), off = _mm512_set1_epi8(char(G.off));
     __m512 acc[R][C];
@@ -163,8 +162,8 @@ struct Q8Tile {
       for (int r = 0; r < R; ++r) {
         const uint8_t* wb = w[r] + p * kBB;
         const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + G.qs_off));
-        const __m256i q1 = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + kBB + G.qs_off))
-                               : _mm256_setzero_si256();
+        const __m256i q1 =
+            two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + kBB + G.qs_off)) : _mm256_setzero_si256();
         wv[r] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), flip);
         const __m512i A = _mm512_maskz_loadu_epi8(byte_mask(two ? 64 : kBB), wb);
         ws[r] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, A)));
@@ -193,18 +192,25 @@ using TileFn = void (*)(const uint8_t* const*, const ActView*, int64_t, float*);
 template <const LegacyGeom& G, int R>
 TileFn pick_c(int c) {
   switch (c) {
-    case 1: return &TileOf<G>::template run<R, 1>;
-    case 2: return &TileOf<G>::template run<R, 2>;
-    default: return &TileOf<G>::template run<R, 3>;
+    case 1:
+      return &TileOf<G>::template run<R, 1>;
+    case 2:
+      return &TileOf<G>::template run<R, 2>;
+    default:
+      return &TileOf<G>::template run<R, 3>;
   }
 }
 template <const LegacyGeom& G>
 TileFn pick(int r, int c) {
   switch (r) {
-    case 1: return pick_c<G, 1>(c);
-    case 2: return pick_c<G, 2>(c);
-    case 3: return pick_c<G, 3>(c);
-    default: return pick_c<G, 4>(c);
+    case 1:
+      return pick_c<G, 1>(c);
+    case 2:
+      return pick_c<G, 2>(c);
+    case 3:
+      return pick_c<G, 3>(c);
+    default:
+      return pick_c<G, 4>(c);
   }
 }
 
@@ -234,7 +240,7 @@ template <const LegacyGeom& G>
 constexpr bool kAmxFormat = G.m_off < 0 && G.bpg == 1 && !G.evenodd;
 
 struct AmxI8Scratch {
-  std::vector<int8_t> a, b;  // a: [block][16 rows][32]; b: [col group][block][8][64]
+  std::vector<int8_t> a, b;   // a: [block][16 rows][32]; b: [col group][block][8][64]
   std::vector<float> dw, dx;  // dw: [block][16]; dx: [col group][block][16]
 };
 thread_local AmxI8Scratch tls_amx_i8;
@@ -259,9 +265,8 @@ __attribute__((target("amx-tile,avx"))) inline void amx_i8_release() {
 }
 
 // acc[r] (16 columns) += sum over blocks of dot(r, c) * dw[b][r] * dx[b][c].
-__attribute__((target("amx-tile,amx-int8"))) inline void amx_i8_tile(const int8_t* a, const int8_t* b,
-                                                                       const float* dw, const float* dx,
-                                                                       int64_t nb, float* out) {
+__attribute__((target("amx-tile,amx-int8"))) inline void amx_i8_tile(const int8_t* a, const int8_t* b, const float* dw,
+                                                                     const float* dx, int64_t nb, float* out) {
   __m512 acc[16];
   for (auto& v : acc) v = _mm512_setzero_ps();
   alignas(64) int32_t c[256];
@@ -338,12 +343,12 @@ bool compute_amx(int64_t k, const uint8_t* w, size_t w_stride, int64_t r0, int64
 }
 
 template <const LegacyGeom& G, bool Q81>
-void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                  size_t xq_stride, int64_t n, float* Y, int64_t ldy);
+void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                  int64_t n, float* Y, int64_t ldy);
 
 template <const LegacyGeom& G, bool Q81>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-             size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+             int64_t n, float* Y, int64_t ldy) {
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* xq = static_cast<const uint8_t*>(Xq);
   if (n > 1 && compute_amx<G, Q81>(k, w, w_stride, r0, r1, xq, xq_stride, n, Y, ldy)) {
@@ -357,8 +362,8 @@ void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, 
 }
 
 template <const LegacyGeom& G, bool Q81>
-void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-                  size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                  int64_t n, float* Y, int64_t ldy) {
   const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);
   const int64_t kb_blocks = n == 1 ? nb : kKB;
@@ -368,7 +373,9 @@ void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t
   for (int64_t cb = 0; cb < n; cb += kNC) {
     const int64_t nc = std::min(kNC, n - cb);
     P.load(static_cast<const uint8_t*>(Xq), xq_stride, cb, nc, k, Q81,
-           G.bits == 8 ? kNatural : G.evenodd ? kQuadEvenOdd : kQuad);
+           G.bits == 8 ? kNatural
+           : G.evenodd ? kQuadEvenOdd
+                       : kQuad);
     halfs_to_floats(P.dh.data(), P.d.data(), P.nhalfs());
     if (Q81) halfs_to_floats(P.sh.data(), P.s.data(), P.nhalfs());
     for (int64_t kb = 0; kb < nb; kb += kb_blocks) {
@@ -380,8 +387,7 @@ void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t
         for (int64_t ct = 0; ct < nc; ct += kMaxC) {
           const int C = int(std::min<int64_t>(kMaxC, nc - ct));
           ActView xv[kMaxC];
-          for (int c = 0; c < C; ++c)
-            xv[c] = {P.col_qs(ct + c) + kb * 32, P.col_d(ct + c) + kb, P.col_s(ct + c) + kb};
+          for (int c = 0; c < C; ++c) xv[c] = {P.col_qs(ct + c) + kb * 32, P.col_d(ct + c) + kb, P.col_s(ct + c) + kb};
           pick<G>(R, C)(rows, xv, nbk, out);
           for (int c = 0; c < C; ++c) {
             float* y = Y + (cb + ct + c) * ldy + rt;

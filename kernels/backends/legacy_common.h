@@ -24,13 +24,13 @@ namespace {
 // Also describes the int family's INT4_G32/G64/G128 (scale + bias per group of 1, 2 or 4
 // blocks of 32, codes in even/odd nibble order).
 struct LegacyGeom {
-  int block_bytes;  // bytes per 32 weights (a group's bytes / bpg)
-  int qs_off;   // byte offset of the codes in the group
-  int qh_off;   // byte offset of the 5th-bit mask, -1 if none
-  int m_off;    // byte offset of the fp16 minimum, -1 if none
-  int off;      // code offset subtracted before the dot (8, 16, 128 via sign flip, 0)
-  int bits;     // 4, 5 or 8
-  int bpg = 1;  // blocks of 32 per group (one scale/minimum per group; codes 16 bytes per block)
+  int block_bytes;       // bytes per 32 weights (a group's bytes / bpg)
+  int qs_off;            // byte offset of the codes in the group
+  int qh_off;            // byte offset of the 5th-bit mask, -1 if none
+  int m_off;             // byte offset of the fp16 minimum, -1 if none
+  int off;               // code offset subtracted before the dot (8, 16, 128 via sign flip, 0)
+  int bits;              // 4, 5 or 8
+  int bpg = 1;           // blocks of 32 per group (one scale/minimum per group; codes 16 bytes per block)
   bool evenodd = false;  // byte i holds weights 2i (low nibble) and 2i+1, not i and i+16
   constexpr int group_bytes() const { return block_bytes * bpg; }
 };
@@ -97,8 +97,8 @@ inline int legacy_code(const LegacyGeom& g, const uint8_t* blk, int j) {
 
 // Scalar dot of one weight row with one activation row, mirroring ggml's generic vec_dot:
 // integer block sum, then sumf += sumi * (d_w * d_x) [+ m_w * s_x].
-inline float legacy_dot_scalar(const LegacyGeom& g, int64_t nb, const uint8_t* w, const uint8_t* x,
-                               int act_block_bytes, int act_qs_off) {
+inline float legacy_dot_scalar(const LegacyGeom& g, int64_t nb, const uint8_t* w, const uint8_t* x, int act_block_bytes,
+                               int act_qs_off) {
   float sumf = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* wb = w + b * g.block_bytes;
@@ -135,8 +135,7 @@ struct ActPanel {
   size_t nhalfs() const { return size_t(ncols * nbp); }
 
   // Columns [c0, c0 + nc) of the quantized activation rows (Q8_0 or Q8_1 blocks).
-  void load(const uint8_t* xq, size_t xq_stride, int64_t c0, int64_t nc, int64_t k, bool q8_1,
-            int layout) {
+  void load(const uint8_t* xq, size_t xq_stride, int64_t c0, int64_t nc, int64_t k, bool q8_1, int layout) {
     nb = k / 32;
     nbp = (nb + 3) / 4 * 4 + 16;
     ncols = nc;

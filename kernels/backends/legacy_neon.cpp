@@ -3,26 +3,26 @@
 // code, which fits int8) and dotted with the activation codes by sdot (vdotq_s32): two per
 // block, an int32x4 per block, then cvt + fma with d_w*d_x. Q4_1/Q5_1 add m_w*s_x per block.
 // Tiles of up to 4 rows x 4 columns; activation scales converted once per call.
+#include "legacy_neon.h"
 #include "compiled_isa.h"
 #include "kernel_tables.h"
-#include "legacy_neon.h"
 
 namespace qb::kern {
 namespace {
 
 constexpr MatmulKernel kKernels[] = {
-    {FormatId::Q4_0, BackendId::Neon, FormatId::Q8_0, "gemm_q4_0_q8_0_4x4_neondot", q8_0_row_bytes,
-     quantize_act<false>, compute<kQ4_0, false>},
-    {FormatId::Q4_1, BackendId::Neon, FormatId::Q8_1, "gemm_q4_1_q8_1_4x4_neondot", q8_1_row_bytes,
-     quantize_act<true>, compute<kQ4_1, true>},
-    {FormatId::Q5_0, BackendId::Neon, FormatId::Q8_0, "gemm_q5_0_q8_0_4x4_neondot", q8_0_row_bytes,
-     quantize_act<false>, compute<kQ5_0, false>},
-    {FormatId::Q5_1, BackendId::Neon, FormatId::Q8_1, "gemm_q5_1_q8_1_4x4_neondot", q8_1_row_bytes,
-     quantize_act<true>, compute<kQ5_1, true>},
-    {FormatId::Q8_0, BackendId::Neon, FormatId::Q8_0, "gemm_q8_0_q8_0_4x4_neondot", q8_0_row_bytes,
-     quantize_act<false>, compute<kQ8_0, false>},
-    {FormatId::Q8_1, BackendId::Neon, FormatId::Q8_1, "gemm_q8_1_q8_1_4x4_neondot", q8_1_row_bytes,
-     quantize_act<true>, compute<kQ8_1, true>},
+    {FormatId::Q4_0, BackendId::Neon, FormatId::Q8_0, "gemm_q4_0_q8_0_4x4_neondot", q8_0_row_bytes, quantize_act<false>,
+     compute<kQ4_0, false>},
+    {FormatId::Q4_1, BackendId::Neon, FormatId::Q8_1, "gemm_q4_1_q8_1_4x4_neondot", q8_1_row_bytes, quantize_act<true>,
+     compute<kQ4_1, true>},
+    {FormatId::Q5_0, BackendId::Neon, FormatId::Q8_0, "gemm_q5_0_q8_0_4x4_neondot", q8_0_row_bytes, quantize_act<false>,
+     compute<kQ5_0, false>},
+    {FormatId::Q5_1, BackendId::Neon, FormatId::Q8_1, "gemm_q5_1_q8_1_4x4_neondot", q8_1_row_bytes, quantize_act<true>,
+     compute<kQ5_1, true>},
+    {FormatId::Q8_0, BackendId::Neon, FormatId::Q8_0, "gemm_q8_0_q8_0_4x4_neondot", q8_0_row_bytes, quantize_act<false>,
+     compute<kQ8_0, false>},
+    {FormatId::Q8_1, BackendId::Neon, FormatId::Q8_1, "gemm_q8_1_q8_1_4x4_neondot", q8_1_row_bytes, quantize_act<true>,
+     compute<kQ8_1, true>},
 };
 
 }  // namespace

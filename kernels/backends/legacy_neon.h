@@ -89,18 +89,24 @@ using TileFn = void (*)(const uint8_t* const*, const ActView*, int64_t, float*);
 
 template <const LegacyGeom& G, bool Q81, int R>
 constexpr TileFn pick_c(int c) {
-  return c == 1 ? &tile<G, Q81, R, 1> : c == 2 ? &tile<G, Q81, R, 2> : c == 3 ? &tile<G, Q81, R, 3> : &tile<G, Q81, R, 4>;
+  return c == 1   ? &tile<G, Q81, R, 1>
+         : c == 2 ? &tile<G, Q81, R, 2>
+         : c == 3 ? &tile<G, Q81, R, 3>
+                  : &tile<G, Q81, R, 4>;
 }
 template <const LegacyGeom& G, bool Q81>
 TileFn pick(int r, int c) {
-  return r == 1 ? pick_c<G, Q81, 1>(c) : r == 2 ? pick_c<G, Q81, 2>(c) : r == 3 ? pick_c<G, Q81, 3>(c) : pick_c<G, Q81, 4>(c);
+  return r == 1   ? pick_c<G, Q81, 1>(c)
+         : r == 2 ? pick_c<G, Q81, 2>(c)
+         : r == 3 ? pick_c<G, Q81, 3>(c)
+                  : pick_c<G, Q81, 4>(c);
 }
 
 thread_local std::vector<float> tls_scales;
 
 template <const LegacyGeom& G, bool Q81>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
-             size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+             int64_t n, float* Y, int64_t ldy) {
   constexpr int abb = Q81 ? 36 : 34;
   const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);

@@ -6,12 +6,12 @@
 
 namespace qb {
 
-void matmul(const MatmulKernel& kern, const void* W, int64_t m, int64_t k, const float* X,
-            int64_t n, float* Y, int64_t ldy, void* xq_buf, const ParallelFor& pf) {
+void matmul(const MatmulKernel& kern, const void* W, int64_t m, int64_t k, const float* X, int64_t n, float* Y,
+            int64_t ldy, void* xq_buf, const ParallelFor& pf) {
   const FormatTraits& t = traits(kern.weight);
   if (k <= 0 || k % t.block_size != 0)
-    throw FormatError("matmul: k=" + std::to_string(k) + " is not a multiple of " +
-                      std::string(t.name) + "'s block size " + std::to_string(t.block_size));
+    throw FormatError("matmul: k=" + std::to_string(k) + " is not a multiple of " + std::string(t.name) +
+                      "'s block size " + std::to_string(t.block_size));
   const FormatTraits& at = traits(kern.act);
   if (k % at.block_size != 0)
     throw FormatError("matmul: k=" + std::to_string(k) + " is not a multiple of " + std::string(at.name) +

@@ -51,8 +51,8 @@ struct TQ1 {
   static constexpr size_t kBytes = sizeof(block_tq1_0);
   static void decode(const uint8_t* b, DSb& o) {
     const uint8_t* qs = b + offsetof(block_tq1_0, qs);
-    const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));       // qs[0..31]
-    const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 32));     // qs[32..47]
+    const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));    // qs[0..31]
+    const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 32));  // qs[32..47]
     const int qh = int(load_as<uint32_t>(b + offsetof(block_tq1_0, qh)));
     // Source bytes per chunk (elements 64c..64c+63):
     //  c0, c1: qs[0..31] twice (trits 0,1 / 2,3);  c2: qs[0..31] (trit 4), qs[32..47] twice
@@ -83,10 +83,10 @@ struct TQ1 {
 void quantize_act(const float* x, void* xq, int64_t k) { avx512::quantize_q8_K(x, xq, k); }
 
 const MatmulKernel kKernels[] = {
-    {FormatId::TQ1_0, BackendId::Avx512, FormatId::Q8_K, "gemm_tq1_0_q8_K_avx512vnni", q8_K_row_bytes,
-     quantize_act, compute_sb<TQ1>},
-    {FormatId::TQ2_0, BackendId::Avx512, FormatId::Q8_K, "gemm_tq2_0_q8_K_avx512vnni", q8_K_row_bytes,
-     quantize_act, compute_sb<TQ2>},
+    {FormatId::TQ1_0, BackendId::Avx512, FormatId::Q8_K, "gemm_tq1_0_q8_K_avx512vnni", q8_K_row_bytes, quantize_act,
+     compute_sb<TQ1>},
+    {FormatId::TQ2_0, BackendId::Avx512, FormatId::Q8_K, "gemm_tq2_0_q8_K_avx512vnni", q8_K_row_bytes, quantize_act,
+     compute_sb<TQ2>},
 };
 }  // namespace
 

@@ -45,10 +45,10 @@ struct TQ1 {
 };
 
 const MatmulKernel kKernels[] = {
-    {FormatId::TQ1_0, BackendId::Neon, FormatId::Q8_K, "gemm_tq1_0_q8_K_neondot", q8_K_row_bytes,
-     quantize_act_q8_K_ref, compute_sb<TQ1>},
-    {FormatId::TQ2_0, BackendId::Neon, FormatId::Q8_K, "gemm_tq2_0_q8_K_neondot", q8_K_row_bytes,
-     quantize_act_q8_K_ref, compute_sb<TQ2>},
+    {FormatId::TQ1_0, BackendId::Neon, FormatId::Q8_K, "gemm_tq1_0_q8_K_neondot", q8_K_row_bytes, quantize_act_q8_K_ref,
+     compute_sb<TQ1>},
+    {FormatId::TQ2_0, BackendId::Neon, FormatId::Q8_K, "gemm_tq2_0_q8_K_neondot", q8_K_row_bytes, quantize_act_q8_K_ref,
+     compute_sb<TQ2>},
 };
 }  // namespace
 

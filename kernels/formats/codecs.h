@@ -16,7 +16,7 @@
 
 namespace qb::codec {
 
-#define QB_CODEC(fmt)                                                          \
+#define QB_CODEC(fmt)                                                         \
   void quantize_##fmt(const float* src, void* dst, int64_t nrows, int64_t k); \
   void dequantize_row_##fmt(const void* src, float* dst, int64_t k);
 
@@ -61,16 +61,26 @@ QB_CODEC(nf4)
 
 // Non-linear codebooks (facts shared with the kernels).
 // IQ4_NL / IQ4_XS: ggml's kvalues_iq4nl.
-inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                            1,    13,   25,  38,  53,  69,  89,  113};
+inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 // MXFP4: E2M1 values times two (so they are integers); the block scale carries the 1/2.
 inline constexpr int8_t kMxfp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 // NF4: bitsandbytes NormalFloat4 code (quantiles of N(0,1) normalised to [-1, 1]).
-inline constexpr float kNf4Values[16] = {
-    -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
-    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
-    0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
-    0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+inline constexpr float kNf4Values[16] = {-1.0f,
+                                         -0.6961928009986877f,
+                                         -0.5250730514526367f,
+                                         -0.39491748809814453f,
+                                         -0.28444138169288635f,
+                                         -0.18477343022823334f,
+                                         -0.09105003625154495f,
+                                         0.0f,
+                                         0.07958029955625534f,
+                                         0.16093020141124725f,
+                                         0.24611230194568634f,
+                                         0.33791524171829224f,
+                                         0.44070982933044434f,
+                                         0.5626170039176941f,
+                                         0.7229568362236023f,
+                                         1.0f};
 
 // E8M0 exponent byte -> 2^(e-128), i.e. half the MX scale, because kMxfp4Values are doubled.
 // e < 2 gives the fp32 subnormals 2^-128 and 2^-127, as ggml does.

@@ -26,10 +26,10 @@ uint16_t fp32_to_fp16(float f) {
   const uint32_t u = bits_of(f);
   const uint16_t sign = uint16_t((u >> 16) & 0x8000u);
   const uint32_t a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return sign | 0x7e00u;     // NaN -> quiet NaN, payload dropped (as ggml)
-  if (a >= 0x477ff000u) return sign | 0x7c00u;    // >= 65520 rounds past 65504: infinity
-  if (a >= 0x38800000u) {                         // result is a normal half (|f| >= 2^-14)
-    const uint32_t odd = (a >> 13) & 1u;          // ties go to the even mantissa
+  if (a > 0x7f800000u) return sign | 0x7e00u;   // NaN -> quiet NaN, payload dropped (as ggml)
+  if (a >= 0x477ff000u) return sign | 0x7c00u;  // >= 65520 rounds past 65504: infinity
+  if (a >= 0x38800000u) {                       // result is a normal half (|f| >= 2^-14)
+    const uint32_t odd = (a >> 13) & 1u;        // ties go to the even mantissa
     return uint16_t(sign | ((a + 0xfffu + odd - 0x38000000u) >> 13));
   }
   // Subnormal half (or zero): adding 0.5 makes the FPU round |f| to a multiple of 2^-24 (the ulp
@@ -53,7 +53,7 @@ float fp16_to_fp32(uint16_t h) {
 uint16_t fp32_to_bf16(float f) {
   const uint32_t u = bits_of(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 64u);  // NaN: force quiet bit
-  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);              // ties to even
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);                // ties to even
 }
 
 float bf16_to_fp32(uint16_t h) { return float_of(uint32_t(h) << 16); }
@@ -63,9 +63,7 @@ namespace codec {
 void quantize_f32(const float* src, void* dst, int64_t nrows, int64_t k) {
   std::memcpy(dst, src, size_t(nrows * k) * sizeof(float));
 }
-void dequantize_row_f32(const void* src, float* dst, int64_t k) {
-  std::memcpy(dst, src, size_t(k) * sizeof(float));
-}
+void dequantize_row_f32(const void* src, float* dst, int64_t k) { std::memcpy(dst, src, size_t(k) * sizeof(float)); }
 
 void quantize_f16(const float* src, void* dst, int64_t nrows, int64_t k) {
   auto* y = static_cast<uint16_t*>(dst);

@@ -39,16 +39,18 @@ const FormatTraits kTable[] = {
     // Non-GGUF layouts: see kernels/formats/int_formats.md.
     {F::INT8_PC, "INT8_PC", -1, Fam::Int, 1, 1, 4, F::Q8_0, codec::quantize_int8_pc, codec::dequantize_row_int8_pc},
     {F::INT8_PT, "INT8_PT", -1, Fam::Int, 1, 1, 8, F::Q8_0, codec::quantize_int8_pt, codec::dequantize_row_int8_pt},
-    {F::INT4_G32, "INT4_G32", -1, Fam::Int, 32, 20, 0, F::Q8_1, codec::quantize_int4_g32, codec::dequantize_row_int4_g32},
-    {F::INT4_G64, "INT4_G64", -1, Fam::Int, 64, 36, 0, F::Q8_1, codec::quantize_int4_g64, codec::dequantize_row_int4_g64},
-    {F::INT4_G128, "INT4_G128", -1, Fam::Int, 128, 68, 0, F::Q8_1, codec::quantize_int4_g128, codec::dequantize_row_int4_g128},
+    {F::INT4_G32, "INT4_G32", -1, Fam::Int, 32, 20, 0, F::Q8_1, codec::quantize_int4_g32,
+     codec::dequantize_row_int4_g32},
+    {F::INT4_G64, "INT4_G64", -1, Fam::Int, 64, 36, 0, F::Q8_1, codec::quantize_int4_g64,
+     codec::dequantize_row_int4_g64},
+    {F::INT4_G128, "INT4_G128", -1, Fam::Int, 128, 68, 0, F::Q8_1, codec::quantize_int4_g128,
+     codec::dequantize_row_int4_g128},
     {F::NF4, "NF4", -1, Fam::Int, 64, 36, 0, F::F32, codec::quantize_nf4, codec::dequantize_row_nf4},
 };
 static_assert(std::size(kTable) == size_t(FormatId::COUNT), "one row per FormatId");
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower((unsigned char)x) == std::tolower((unsigned char)y);
          });
 }
@@ -56,13 +58,20 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string_view family_name(Family f) {
   switch (f) {
-    case Family::Float: return "float";
-    case Family::Legacy: return "legacy";
-    case Family::KQuant: return "k-quant";
-    case Family::IQuant: return "i-quant";
-    case Family::Ternary: return "ternary";
-    case Family::MX: return "mx";
-    case Family::Int: return "int";
+    case Family::Float:
+      return "float";
+    case Family::Legacy:
+      return "legacy";
+    case Family::KQuant:
+      return "k-quant";
+    case Family::IQuant:
+      return "i-quant";
+    case Family::Ternary:
+      return "ternary";
+    case Family::MX:
+      return "mx";
+    case Family::Int:
+      return "int";
   }
   return "?";
 }
@@ -100,16 +109,27 @@ namespace {
 double max_encodable(FormatId id) {
   constexpr double kHalfMax = 65504.0;
   switch (id) {
-    case F::F32: case F::Q8_K: case F::INT8_PC: case F::NF4:
+    case F::F32:
+    case F::Q8_K:
+    case F::INT8_PC:
+    case F::NF4:
       return 3.0e38;  // fp32 scales; headroom left for the scale arithmetic itself
-    case F::INT8_PT: return 1.0e38;  // its range max - min must stay finite
-    case F::BF16: return 3.38e38;  // larger values round to bf16 inf
-    case F::Q4_0: return 8 * kHalfMax;
-    case F::Q5_0: return 16 * kHalfMax;
-    case F::Q8_0: return 127 * kHalfMax;
-    case F::Q8_1: return kHalfMax / 32;
-    case F::MXFP4: return 0x1p126;  // E8M0 exponent stays below 255 (NaN)
-    default: return kHalfMax;       // fp16 values, mins or super-block scales of order max|x|
+    case F::INT8_PT:
+      return 1.0e38;  // its range max - min must stay finite
+    case F::BF16:
+      return 3.38e38;  // larger values round to bf16 inf
+    case F::Q4_0:
+      return 8 * kHalfMax;
+    case F::Q5_0:
+      return 16 * kHalfMax;
+    case F::Q8_0:
+      return 127 * kHalfMax;
+    case F::Q8_1:
+      return kHalfMax / 32;
+    case F::MXFP4:
+      return 0x1p126;  // E8M0 exponent stays below 255 (NaN)
+    default:
+      return kHalfMax;  // fp16 values, mins or super-block scales of order max|x|
   }
 }
 
@@ -120,13 +140,11 @@ std::string fmt_value(float v) {
 }
 
 void check_shape(const FormatTraits& t, int64_t nrows, int64_t k, std::string_view what) {
-  if (nrows < 0)
-    throw FormatError(std::string(what) + ": negative row count " + std::to_string(nrows));
+  if (nrows < 0) throw FormatError(std::string(what) + ": negative row count " + std::to_string(nrows));
   if (k <= 0 || k % t.block_size != 0)
-    throw FormatError(std::string(what) + ": row length " + std::to_string(k) +
-                      " is not a multiple of " + std::string(t.name) + "'s block size " +
-                      std::to_string(t.block_size) + " (expected a positive multiple of " +
-                      std::to_string(t.block_size) + ")");
+    throw FormatError(std::string(what) + ": row length " + std::to_string(k) + " is not a multiple of " +
+                      std::string(t.name) + "'s block size " + std::to_string(t.block_size) +
+                      " (expected a positive multiple of " + std::to_string(t.block_size) + ")");
 }
 }  // namespace
 
@@ -138,13 +156,11 @@ void quantize(FormatId id, const float* src, void* dst, int64_t nrows, int64_t k
     for (int64_t c = 0; c < k; ++c) {
       const float v = src[r * k + c];
       if (!std::isfinite(v))
-        throw FormatError(std::string(what) + ": non-finite value " + fmt_value(v) + " at row " +
-                          std::to_string(r) + ", column " + std::to_string(c) + "; " +
-                          std::string(t.name) + " refuses NaN/Inf");
+        throw FormatError(std::string(what) + ": non-finite value " + fmt_value(v) + " at row " + std::to_string(r) +
+                          ", column " + std::to_string(c) + "; " + std::string(t.name) + " refuses NaN/Inf");
       if (std::fabs(double(v)) > limit)
-        throw FormatError(std::string(what) + ": value " + fmt_value(v) + " at row " +
-                          std::to_string(r) + ", column " + std::to_string(c) + " exceeds " +
-                          std::string(t.name) + "'s largest encodable magnitude " +
+        throw FormatError(std::string(what) + ": value " + fmt_value(v) + " at row " + std::to_string(r) + ", column " +
+                          std::to_string(c) + " exceeds " + std::string(t.name) + "'s largest encodable magnitude " +
                           fmt_value(float(limit)) + " (its scales would overflow)");
     }
   if (!t.quantize) throw FormatError(std::string(t.name) + ": no reference quantizer");
@@ -165,8 +181,7 @@ void dequantize(FormatId id, const void* src, float* dst, int64_t nrows, int64_t
   check_shape(t, nrows, k, "dequantize");
   if (!t.dequantize_row) throw FormatError(std::string(t.name) + ": no dequantizer");
   const size_t rb = t.row_bytes(k);
-  for (int64_t r = 0; r < nrows; ++r)
-    t.dequantize_row(static_cast<const uint8_t*>(src) + r * rb, dst + r * k, k);
+  for (int64_t r = 0; r < nrows; ++r) t.dequantize_row(static_cast<const uint8_t*>(src) + r * rb, dst + r * k, k);
 }
 
 }  // namespace qb

@@ -125,8 +125,7 @@ void quantize_int8_pt(const float* src, void* dst, int64_t nrows, int64_t k) {
     std::memcpy(row + 4, &zp, 4);
     for (int64_t i = 0; i < k; ++i) {
       const float v = src[r * k + i];
-      row[8 + i] = scale > 0 ? uint8_t(std::clamp(std::nearbyint(v / scale) + float(zp), 0.0f, 255.0f))
-                             : uint8_t(zp);
+      row[8 + i] = scale > 0 ? uint8_t(std::clamp(std::nearbyint(v / scale) + float(zp), 0.0f, 255.0f)) : uint8_t(zp);
     }
   }
 }
@@ -154,8 +153,7 @@ void quantize_nf4(const float* src, void* dst, int64_t nrows, int64_t k) {
     for (int i = 0; i < 64; ++i) amax = std::max(amax, std::fabs(x[i]));
     store_f32(y, amax);
     const float inv = amax > 0 ? 1.0f / amax : 0.0f;
-    for (int i = 0; i < 32; ++i)
-      y[4 + i] = uint8_t((nf4_code(x[2 * i] * inv) << 4) | nf4_code(x[2 * i + 1] * inv));
+    for (int i = 0; i < 32; ++i) y[4 + i] = uint8_t((nf4_code(x[2 * i] * inv) << 4) | nf4_code(x[2 * i + 1] * inv));
   }
 }
 

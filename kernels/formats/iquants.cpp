@@ -28,7 +28,10 @@ inline int nearest_level(float v) {
   int lo = 0, hi = 15;
   while (hi - lo > 1) {
     const int mid = (lo + hi) / 2;
-    if (v < val[mid]) hi = mid; else lo = mid;
+    if (v < val[mid])
+      hi = mid;
+    else
+      lo = mid;
   }
   return v - val[hi - 1] < val[hi] - v ? hi - 1 : hi;
 }

@@ -59,8 +59,7 @@ float fit_symmetric(int n, int nmax, const float* x, int8_t* L) {
     }
     // Better fit <=> larger sumlx^2 / suml2 (the error is sum w x^2 - that).
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      for (int i = 0; i < n; ++i)
-        L[i] = int8_t(nmax + std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1));
+      for (int i = 0; i < n; ++i) L[i] = int8_t(nmax + std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1));
       scale = sumlx / suml2;
       best = scale * sumlx;
     }
@@ -122,8 +121,8 @@ float fit_q3(int n, int nmax, const float* x, int8_t* L) {
 // Asymmetric levels [0, nmax] with x ~ scale * l - min: weighted least squares for (scale, min)
 // over nstep+1 trial inverse scales; min is kept <= 0 in x-space (the_min >= 0 is returned).
 // (ggml make_qkx2_quants.)
-float fit_affine(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
-                 uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad) {
+float fit_affine(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min, uint8_t* Laux,
+                 float rmin, float rdelta, int nstep, bool use_mad) {
   float min = x[0], max = x[0];
   float sum_w = weights[0];
   float sum_x = sum_w * x[0];
@@ -217,8 +216,7 @@ inline void pack_scale_min_k4(int j, uint8_t ls, uint8_t lm, uint8_t* q) {
 
 // 2-bit levels of four 32-element quarters share bytes: element (base + l + 32 s) at bits 2s.
 inline void pack_2bit_128(const uint8_t* L, uint8_t* qs) {
-  for (int l = 0; l < 32; ++l)
-    qs[l] = uint8_t(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
+  for (int l = 0; l < 32; ++l) qs[l] = uint8_t(L[l] | (L[l + 32] << 2) | (L[l + 64] << 4) | (L[l + 96] << 6));
 }
 
 void q2_K_block(const float* x, block_q2_K& y) {
@@ -252,8 +250,7 @@ void q2_K_block(const float* x, block_q2_K& y) {
     const float d = fp16_to_fp32(y.d) * (y.scales[j] & 0xf);
     if (!d) continue;
     const float dm = fp16_to_fp32(y.dmin) * (y.scales[j] >> 4);
-    for (int ii = 0; ii < 16; ++ii)
-      L[16 * j + ii] = uint8_t(std::clamp(nearest_int((x[16 * j + ii] + dm) / d), 0, 3));
+    for (int ii = 0; ii < 16; ++ii) L[16 * j + ii] = uint8_t(std::clamp(nearest_int((x[16 * j + ii] + dm) / d), 0, 3));
   }
   for (int j = 0; j < QK_K; j += 128) pack_2bit_128(L + j, y.qs + j / 4);
 }
@@ -294,8 +291,7 @@ void q3_K_block(const float* x, block_q3_K& y) {
     sc = int8_t((sc | (((y.scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32);
     const float d = fp16_to_fp32(y.d) * sc;
     if (!d) continue;
-    for (int ii = 0; ii < 16; ++ii)
-      L[16 * j + ii] = int8_t(std::clamp(nearest_int(x[16 * j + ii] / d), -4, 3) + 4);
+    for (int ii = 0; ii < 16; ++ii) L[16 * j + ii] = int8_t(std::clamp(nearest_int(x[16 * j + ii] / d), -4, 3) + 4);
   }
   // High bit of element j goes to hmask[j % 32] bit j / 32; the low two bits pack like Q2_K.
   std::memset(y.hmask, 0, QK_K / 8);
@@ -305,14 +301,12 @@ void q3_K_block(const float* x, block_q3_K& y) {
       L[j] = int8_t(L[j] - 4);
     }
   }
-  for (int j = 0; j < QK_K; j += 128)
-    pack_2bit_128(reinterpret_cast<const uint8_t*>(L) + j, y.qs + j / 4);
+  for (int j = 0; j < QK_K; j += 128) pack_2bit_128(reinterpret_cast<const uint8_t*>(L) + j, y.qs + j / 4);
 }
 
 // Shared by Q4_K (nmax 15) and Q5_K (nmax 31): 8 sub-blocks of 32 with weights rms + |x|.
 template <int NMAX>
-void fit_k4_scales(const float* x, uint8_t* L, uint8_t* scales12, half_t& dh, half_t& dminh,
-                   float rmin, int nstep) {
+void fit_k4_scales(const float* x, uint8_t* L, uint8_t* scales12, half_t& dh, half_t& dminh, float rmin, int nstep) {
   uint8_t Laux[32];
   float weights[32], mins[QK_K / 32], scales[QK_K / 32];
   float max_scale = 0, max_min = 0;
@@ -397,8 +391,7 @@ void q6_K_block(const float* x, block_q6_K& y) {
   for (int j = 0; j < QK_K / 16; ++j) {
     const float d = fp16_to_fp32(y.d) * y.scales[j];
     if (!d) continue;
-    for (int ii = 0; ii < 16; ++ii)
-      L[16 * j + ii] = int8_t(std::clamp(nearest_int(x[16 * j + ii] / d), -32, 31) + 32);
+    for (int ii = 0; ii < 16; ++ii) L[16 * j + ii] = int8_t(std::clamp(nearest_int(x[16 * j + ii] / d), -32, 31) + 32);
   }
   // Per 128 elements: ql[0..31] = e[l] | e[l+64] << 4, ql[32..63] = e[l+32] | e[l+96] << 4,
   // qh[l] = the high two bits of e[l], e[l+32], e[l+64], e[l+96] at bits 0, 2, 4, 6.
@@ -448,12 +441,24 @@ void quantize_superblocks(const float* src, void* dst, int64_t nrows, int64_t k)
 
 }  // namespace
 
-void quantize_q2_K(const float* s, void* d, int64_t n, int64_t k) { quantize_superblocks<block_q2_K, q2_K_block>(s, d, n, k); }
-void quantize_q3_K(const float* s, void* d, int64_t n, int64_t k) { quantize_superblocks<block_q3_K, q3_K_block>(s, d, n, k); }
-void quantize_q4_K(const float* s, void* d, int64_t n, int64_t k) { quantize_superblocks<block_q4_K, q4_K_block>(s, d, n, k); }
-void quantize_q5_K(const float* s, void* d, int64_t n, int64_t k) { quantize_superblocks<block_q5_K, q5_K_block>(s, d, n, k); }
-void quantize_q6_K(const float* s, void* d, int64_t n, int64_t k) { quantize_superblocks<block_q6_K, q6_K_block>(s, d, n, k); }
-void quantize_q8_K(const float* s, void* d, int64_t n, int64_t k) { quantize_superblocks<block_q8_K, q8_K_block>(s, d, n, k); }
+void quantize_q2_K(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_superblocks<block_q2_K, q2_K_block>(s, d, n, k);
+}
+void quantize_q3_K(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_superblocks<block_q3_K, q3_K_block>(s, d, n, k);
+}
+void quantize_q4_K(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_superblocks<block_q4_K, q4_K_block>(s, d, n, k);
+}
+void quantize_q5_K(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_superblocks<block_q5_K, q5_K_block>(s, d, n, k);
+}
+void quantize_q6_K(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_superblocks<block_q6_K, q6_K_block>(s, d, n, k);
+}
+void quantize_q8_K(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_superblocks<block_q8_K, q8_K_block>(s, d, n, k);
+}
 
 void dequantize_row_q2_K(const void* src, float* y, int64_t k) {
   const auto* x = static_cast<const block_q2_K*>(src);

@@ -163,12 +163,24 @@ void quantize_blocks(const float* src, void* dst, int64_t nrows, int64_t k) {
 
 }  // namespace
 
-void quantize_q4_0(const float* s, void* d, int64_t n, int64_t k) { quantize_blocks<block_q4_0, QK4_0, q4_0_block>(s, d, n, k); }
-void quantize_q4_1(const float* s, void* d, int64_t n, int64_t k) { quantize_blocks<block_q4_1, QK4_1, q4_1_block>(s, d, n, k); }
-void quantize_q5_0(const float* s, void* d, int64_t n, int64_t k) { quantize_blocks<block_q5_0, QK5_0, q5_0_block>(s, d, n, k); }
-void quantize_q5_1(const float* s, void* d, int64_t n, int64_t k) { quantize_blocks<block_q5_1, QK5_1, q5_1_block>(s, d, n, k); }
-void quantize_q8_0(const float* s, void* d, int64_t n, int64_t k) { quantize_blocks<block_q8_0, QK8_0, q8_0_block>(s, d, n, k); }
-void quantize_q8_1(const float* s, void* d, int64_t n, int64_t k) { quantize_blocks<block_q8_1, QK8_1, q8_1_block>(s, d, n, k); }
+void quantize_q4_0(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_blocks<block_q4_0, QK4_0, q4_0_block>(s, d, n, k);
+}
+void quantize_q4_1(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_blocks<block_q4_1, QK4_1, q4_1_block>(s, d, n, k);
+}
+void quantize_q5_0(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_blocks<block_q5_0, QK5_0, q5_0_block>(s, d, n, k);
+}
+void quantize_q5_1(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_blocks<block_q5_1, QK5_1, q5_1_block>(s, d, n, k);
+}
+void quantize_q8_0(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_blocks<block_q8_0, QK8_0, q8_0_block>(s, d, n, k);
+}
+void quantize_q8_1(const float* s, void* d, int64_t n, int64_t k) {
+  quantize_blocks<block_q8_1, QK8_1, q8_1_block>(s, d, n, k);
+}
 void quantize_q8_0_act(const float* s, void* d, int64_t n, int64_t k) {
   quantize_blocks<block_q8_0, QK8_0, q8_0_act_block>(s, d, n, k);
 }

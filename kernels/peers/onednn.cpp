@@ -4,9 +4,9 @@
 // for qbench's INT8_PC. Weights are reordered once into the layout oneDNN prefers.
 #include <cstdlib>
 #include <map>
-#include <unordered_map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "peer_common.h"
@@ -141,11 +141,15 @@ class OnednnMatmul : public PeerMatmul {
 
 std::string computes(FormatId f) {
   switch (f) {
-    case FormatId::F32: return "oneDNN f32 matmul";
-    case FormatId::BF16: return "oneDNN bf16 matmul (activations converted to bf16 per call, f32 output)";
+    case FormatId::F32:
+      return "oneDNN f32 matmul";
+    case FormatId::BF16:
+      return "oneDNN bf16 matmul (activations converted to bf16 per call, f32 output)";
     case FormatId::INT8_PC:
-      return "oneDNN u8s8 matmul (s8 activations shifted by 128, shift removed with weight row sums), per-channel weight scales, dynamic per-tensor activation scale ≈ INT8_PC";
-    default: return "";
+      return "oneDNN u8s8 matmul (s8 activations shifted by 128, shift removed with weight row sums), per-channel "
+             "weight scales, dynamic per-tensor activation scale ≈ INT8_PC";
+    default:
+      return "";
   }
 }
 

@@ -29,7 +29,8 @@ namespace qb {
 namespace {
 
 void check(xnn_status s, const char* what) {
-  if (s != xnn_status_success) throw std::runtime_error(std::string("XNNPACK: ") + what + " failed (status " + std::to_string(int(s)) + ")");
+  if (s != xnn_status_success)
+    throw std::runtime_error(std::string("XNNPACK: ") + what + " failed (status " + std::to_string(int(s)) + ")");
 }
 
 bool init_xnnpack() {
@@ -84,9 +85,11 @@ class XnnMatmul : public PeerMatmul {
     const float inv = 1.f / sx_;
     for (int64_t i = 0; i < n * k_; ++i) xq_[size_t(i)] = peers::q8(X[i], inv);
     if (f_ == FormatId::INT8_PT)
-      check(xnn_setup_fully_connected_nc_qs8(op_, size_t(n), xq_.data(), yq_.data(), pool_), "setup fully_connected_nc_qs8");
+      check(xnn_setup_fully_connected_nc_qs8(op_, size_t(n), xq_.data(), yq_.data(), pool_),
+            "setup fully_connected_nc_qs8");
     else
-      check(xnn_setup_convolution2d_nhwc_qc8(op_, size_t(n), 1, 1, xq_.data(), yq_.data(), pool_), "setup convolution2d_nhwc_qc8");
+      check(xnn_setup_convolution2d_nhwc_qc8(op_, size_t(n), 1, 1, xq_.data(), yq_.data(), pool_),
+            "setup convolution2d_nhwc_qc8");
     check(xnn_run_operator(op_, pool_), "run");
     for (int64_t i = 0; i < n * m_; ++i) Y[i] = so_ * float(yq_[size_t(i)]);
   }
@@ -107,12 +110,13 @@ class XnnMatmul : public PeerMatmul {
       }
     so_ = ymax > 0 ? 2.5f * ymax / 127.f : 1.f;  // headroom for rows not sampled
     if (f_ == FormatId::INT8_PT) {
-      check(xnn_create_fully_connected_nc_qs8(size_t(k_), size_t(m_), size_t(k_), size_t(m_), 0, sx_, wscale_[0], wq_.data(),
-                                              nullptr, 0, so_, -127, 127, 0, &op_),
+      check(xnn_create_fully_connected_nc_qs8(size_t(k_), size_t(m_), size_t(k_), size_t(m_), 0, sx_, wscale_[0],
+                                              wq_.data(), nullptr, 0, so_, -127, 127, 0, &op_),
             "create fully_connected_nc_qs8");
     } else {
-      check(xnn_create_convolution2d_nhwc_qc8(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, size_t(k_), size_t(m_), size_t(k_), size_t(m_), 0,
-                                              sx_, wscale_.data(), wq_.data(), nullptr, 0, so_, -127, 127, 0, &op_),
+      check(xnn_create_convolution2d_nhwc_qc8(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, size_t(k_), size_t(m_), size_t(k_),
+                                              size_t(m_), 0, sx_, wscale_.data(), wq_.data(), nullptr, 0, so_, -127,
+                                              127, 0, &op_),
             "create convolution2d_nhwc_qc8 (1x1)");
     }
   }
@@ -130,12 +134,16 @@ class XnnMatmul : public PeerMatmul {
 
 std::string computes(FormatId f) {
   switch (f) {
-    case FormatId::F32: return "XNNPACK fully_connected_nc_f32";
+    case FormatId::F32:
+      return "XNNPACK fully_connected_nc_f32";
     case FormatId::INT8_PT:
-      return "XNNPACK fully_connected_nc_qs8: per-tensor weight scale, static int8 activations and outputs ≈ INT8_PT (symmetric, no zero point)";
+      return "XNNPACK fully_connected_nc_qs8: per-tensor weight scale, static int8 activations and outputs ≈ INT8_PT "
+             "(symmetric, no zero point)";
     case FormatId::INT8_PC:
-      return "XNNPACK 1x1 convolution2d_nhwc_qc8: per-channel weight scales, static int8 activations and outputs ≈ INT8_PC";
-    default: return "";
+      return "XNNPACK 1x1 convolution2d_nhwc_qc8: per-channel weight scales, static int8 activations and outputs ≈ "
+             "INT8_PC";
+    default:
+      return "";
   }
 }
 

@@ -38,7 +38,8 @@ struct Options {
 
 std::unique_ptr<qb::ThreadPool> g_pool;
 
-void run_case(benchmark::State& state, qb::FormatId f, const qb::kb::BackendRef& b, int64_t m, int64_t k, int64_t n, int threads) {
+void run_case(benchmark::State& state, qb::FormatId f, const qb::kb::BackendRef& b, int64_t m, int64_t k, int64_t n,
+              int threads) {
   // Prepared once per benchmark (Google Benchmark calls this function several times).
   static std::map<std::string, std::unique_ptr<qb::kb::PreparedMatmul>> prepared;
   const std::string key = fmt::format("{}/{}/{}x{}/{}", qb::traits(f).name, b.name, m, k, n);
@@ -104,7 +105,8 @@ void register_all(const Options& o) {
           const qb::kb::BackendRef* bp = &b;
           const int64_t m = s.m, k = s.k;
           const int th = o.threads;
-          auto* bm = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { run_case(st, f, *bp, m, k, n, th); });
+          auto* bm = benchmark::RegisterBenchmark(name.c_str(),
+                                                  [=](benchmark::State& st) { run_case(st, f, *bp, m, k, n, th); });
           bm->Unit(benchmark::kMicrosecond)->UseRealTime();
         }
       }
@@ -118,10 +120,14 @@ int main(int argc, char** argv) {
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a.rfind("--qb_shapes=", 0) == 0) shapes = a.substr(12);
-    else if (a.rfind("--qb_threads=", 0) == 0) o.threads = std::max(1, std::atoi(a.c_str() + 13));
-    else if (a.rfind("--qb_gemm=", 0) == 0) o.gemm = std::atoll(a.c_str() + 10);
-    else rest.push_back(argv[i]);
+    if (a.rfind("--qb_shapes=", 0) == 0)
+      shapes = a.substr(12);
+    else if (a.rfind("--qb_threads=", 0) == 0)
+      o.threads = std::max(1, std::atoi(a.c_str() + 13));
+    else if (a.rfind("--qb_gemm=", 0) == 0)
+      o.gemm = std::atoll(a.c_str() + 10);
+    else
+      rest.push_back(argv[i]);
   }
   try {
     for (const auto& t : split(shapes))

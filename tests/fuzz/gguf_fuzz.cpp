@@ -22,7 +22,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     volatile unsigned sink = acc;
     (void)sink;
-  } catch (const qb::UsageError&) {
-  }
+  } catch (const qb::UsageError&) {}
   return 0;
 }

@@ -21,9 +21,17 @@ int main(int argc, char** argv) {
   {  // every value type, one F32 tensor
     Writer w(3);
     w.set("general.architecture", Value::str("llama"));
-    w.set("u8", Value::u8(1)); w.set("i8", Value::i8(-1)); w.set("u16", Value::u16(2)); w.set("i16", Value::i16(-2));
-    w.set("u32", Value::u32(3)); w.set("i32", Value::i32(-3)); w.set("u64", Value::u64(4)); w.set("i64", Value::i64(-4));
-    w.set("f32", Value::f32(0.5f)); w.set("f64", Value::f64(0.25)); w.set("b", Value::boolean(true));
+    w.set("u8", Value::u8(1));
+    w.set("i8", Value::i8(-1));
+    w.set("u16", Value::u16(2));
+    w.set("i16", Value::i16(-2));
+    w.set("u32", Value::u32(3));
+    w.set("i32", Value::i32(-3));
+    w.set("u64", Value::u64(4));
+    w.set("i64", Value::i64(-4));
+    w.set("f32", Value::f32(0.5f));
+    w.set("f64", Value::f64(0.25));
+    w.set("b", Value::boolean(true));
     w.set("s", Value::str("text"));
     w.set("arr", Value::array(ValueType::STRING, {Value::str("a"), Value::str("bc")}));
     w.set("nested", Value::array(ValueType::ARRAY, {Value::array(ValueType::U16, {Value::u16(7)})}));

@@ -25,12 +25,11 @@ TEST(DispatchIsa, EveryFileCompiledForExactlyWhatItsKernelsAreGatedOn) {
   for (const KernelSource& s : kernel_sources()) {
     SCOPED_TRACE(std::string(s.file));
     // compiled ⊆ required: otherwise a CPU passing the gate can meet an instruction it lacks.
-    EXPECT_EQ(s.compiled & ~s.required, 0u)
-        << "compiled for " << names(s.compiled) << " but gated on " << names(s.required)
-        << ": ungated " << names(s.compiled & ~s.required);
+    EXPECT_EQ(s.compiled & ~s.required, 0u) << "compiled for " << names(s.compiled) << " but gated on "
+                                            << names(s.required) << ": ungated " << names(s.compiled & ~s.required);
     // required ⊆ compiled: a gate on an extension the file cannot use only loses kernels.
-    EXPECT_EQ(s.required & ~s.compiled, 0u) << "gated on " << names(s.required & ~s.compiled)
-                                            << " which the file is not compiled for";
+    EXPECT_EQ(s.required & ~s.compiled, 0u)
+        << "gated on " << names(s.required & ~s.compiled) << " which the file is not compiled for";
     for (const MatmulKernel& k : s.kernels) EXPECT_EQ(k.backend, s.backend) << k.name;
   }
 }
@@ -61,8 +60,10 @@ TEST(DispatchIsa, VnniWithoutBf16KeepsIntegerAvx512Kernels) {
   for (const KernelSource& s : kernel_sources()) {
     if (s.backend != BackendId::Avx512) continue;
     for (const MatmulKernel& k : s.kernels) {
-      if (isa_granted(s.required, clx)) on_clx.insert(k.weight);
-      else if (k.weight == FormatId::BF16) bf16_refused = true;
+      if (isa_granted(s.required, clx))
+        on_clx.insert(k.weight);
+      else if (k.weight == FormatId::BF16)
+        bf16_refused = true;
     }
   }
   for (FormatId f : {FormatId::Q4_0, FormatId::Q8_0, FormatId::Q4_K, FormatId::IQ4_NL, FormatId::F32})

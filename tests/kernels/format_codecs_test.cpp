@@ -22,10 +22,16 @@ constexpr int64_t kRows = 16, kCols = 4096;
 // 0 = per value (float formats), -1 = row, -2 = whole tensor.
 int scale_group(FormatId id) {
   switch (id) {
-    case FormatId::F32: case FormatId::F16: case FormatId::BF16: return 0;
-    case FormatId::INT8_PC: return -1;
-    case FormatId::INT8_PT: return -2;
-    default: return qb::traits(id).block_size;
+    case FormatId::F32:
+    case FormatId::F16:
+    case FormatId::BF16:
+      return 0;
+    case FormatId::INT8_PC:
+      return -1;
+    case FormatId::INT8_PT:
+      return -2;
+    default:
+      return qb::traits(id).block_size;
   }
 }
 
@@ -48,28 +54,54 @@ int scale_group(FormatId id) {
 //               (up to 134/127 of the extreme): empirical margin.
 double max_err_bound(FormatId id) {
   switch (id) {
-    case FormatId::F32: return 0;
-    case FormatId::F16: return 0x1p-11;
-    case FormatId::BF16: return 0x1p-8;
-    case FormatId::Q8_0: case FormatId::Q8_1: return 0.5 / 127 + 0x1p-11;
-    case FormatId::Q4_0: return 0.125 + 0x1p-11;
-    case FormatId::Q5_0: return 0.0625 + 0x1p-11;
-    case FormatId::Q4_1: case FormatId::INT4_G32: case FormatId::INT4_G64:
-    case FormatId::INT4_G128: return 1.0 / 15 + 3 * 0x1p-11;
-    case FormatId::Q5_1: return 1.0 / 31 + 3 * 0x1p-11;
-    case FormatId::Q8_K: case FormatId::INT8_PC: return 0.5 / 127 * 1.0001;
-    case FormatId::INT8_PT: return 1.0 / 255 * 1.0001;
-    case FormatId::MXFP4: return 0.25 * 1.0001;
-    case FormatId::NF4: return 0.5 * (1 - 0.6961928009986877) * 1.0001;
-    case FormatId::TQ1_0: case FormatId::TQ2_0: return 0.5 + 0x1p-11;
-    case FormatId::Q6_K: return 1.0 / 64 + 1.0 / 256;
-    case FormatId::Q5_K: return 1.0 / 31 + 3.0 / 126;
-    case FormatId::Q4_K: return 1.0 / 15 + 4.0 / 126;
-    case FormatId::Q3_K: return 0.30;
-    case FormatId::Q2_K: return 0.50;
-    case FormatId::IQ4_NL: return 0.15;
-    case FormatId::IQ4_XS: return 0.15;
-    default: return 0;
+    case FormatId::F32:
+      return 0;
+    case FormatId::F16:
+      return 0x1p-11;
+    case FormatId::BF16:
+      return 0x1p-8;
+    case FormatId::Q8_0:
+    case FormatId::Q8_1:
+      return 0.5 / 127 + 0x1p-11;
+    case FormatId::Q4_0:
+      return 0.125 + 0x1p-11;
+    case FormatId::Q5_0:
+      return 0.0625 + 0x1p-11;
+    case FormatId::Q4_1:
+    case FormatId::INT4_G32:
+    case FormatId::INT4_G64:
+    case FormatId::INT4_G128:
+      return 1.0 / 15 + 3 * 0x1p-11;
+    case FormatId::Q5_1:
+      return 1.0 / 31 + 3 * 0x1p-11;
+    case FormatId::Q8_K:
+    case FormatId::INT8_PC:
+      return 0.5 / 127 * 1.0001;
+    case FormatId::INT8_PT:
+      return 1.0 / 255 * 1.0001;
+    case FormatId::MXFP4:
+      return 0.25 * 1.0001;
+    case FormatId::NF4:
+      return 0.5 * (1 - 0.6961928009986877) * 1.0001;
+    case FormatId::TQ1_0:
+    case FormatId::TQ2_0:
+      return 0.5 + 0x1p-11;
+    case FormatId::Q6_K:
+      return 1.0 / 64 + 1.0 / 256;
+    case FormatId::Q5_K:
+      return 1.0 / 31 + 3.0 / 126;
+    case FormatId::Q4_K:
+      return 1.0 / 15 + 4.0 / 126;
+    case FormatId::Q3_K:
+      return 0.30;
+    case FormatId::Q2_K:
+      return 0.50;
+    case FormatId::IQ4_NL:
+      return 0.15;
+    case FormatId::IQ4_XS:
+      return 0.15;
+    default:
+      return 0;
   }
 }
 
@@ -77,31 +109,58 @@ double max_err_bound(FormatId id) {
 // that still meets the max-error bound but lost quality (e.g. a broken scale search) fails.
 double min_snr_db(FormatId id) {
   switch (id) {
-    case FormatId::F32: return 200;
-    case FormatId::F16: return 73;
-    case FormatId::BF16: return 55;
-    case FormatId::Q4_0: return 20.8;
-    case FormatId::Q4_1: return 21.6;
-    case FormatId::Q5_0: return 26.9;
-    case FormatId::Q5_1: return 27.9;
-    case FormatId::Q8_0: case FormatId::Q8_1: return 44.9;
-    case FormatId::Q2_K: return 10.0;
-    case FormatId::Q3_K: return 15.9;
-    case FormatId::Q4_K: return 22.4;
-    case FormatId::Q5_K: return 28.3;
-    case FormatId::Q6_K: return 34.5;
-    case FormatId::Q8_K: return 42.6;
-    case FormatId::IQ4_NL: return 21.8;
-    case FormatId::IQ4_XS: return 21.8;
-    case FormatId::TQ1_0: case FormatId::TQ2_0: return 1.3;
-    case FormatId::MXFP4: return 18.2;
-    case FormatId::INT8_PC: return 40.9;
-    case FormatId::INT8_PT: return 39.3;
-    case FormatId::INT4_G32: return 21.6;
-    case FormatId::INT4_G64: return 20.4;
-    case FormatId::INT4_G128: return 19.5;
-    case FormatId::NF4: return 20.2;
-    default: return 0;
+    case FormatId::F32:
+      return 200;
+    case FormatId::F16:
+      return 73;
+    case FormatId::BF16:
+      return 55;
+    case FormatId::Q4_0:
+      return 20.8;
+    case FormatId::Q4_1:
+      return 21.6;
+    case FormatId::Q5_0:
+      return 26.9;
+    case FormatId::Q5_1:
+      return 27.9;
+    case FormatId::Q8_0:
+    case FormatId::Q8_1:
+      return 44.9;
+    case FormatId::Q2_K:
+      return 10.0;
+    case FormatId::Q3_K:
+      return 15.9;
+    case FormatId::Q4_K:
+      return 22.4;
+    case FormatId::Q5_K:
+      return 28.3;
+    case FormatId::Q6_K:
+      return 34.5;
+    case FormatId::Q8_K:
+      return 42.6;
+    case FormatId::IQ4_NL:
+      return 21.8;
+    case FormatId::IQ4_XS:
+      return 21.8;
+    case FormatId::TQ1_0:
+    case FormatId::TQ2_0:
+      return 1.3;
+    case FormatId::MXFP4:
+      return 18.2;
+    case FormatId::INT8_PC:
+      return 40.9;
+    case FormatId::INT8_PT:
+      return 39.3;
+    case FormatId::INT4_G32:
+      return 21.6;
+    case FormatId::INT4_G64:
+      return 20.4;
+    case FormatId::INT4_G128:
+      return 19.5;
+    case FormatId::NF4:
+      return 20.2;
+    default:
+      return 0;
   }
 }
 
@@ -124,8 +183,8 @@ std::vector<float> roundtrip(FormatId id, const std::vector<float>& x, int64_t r
 
 // Largest error over the tensor as a fraction of the group absmax; also checks finiteness.
 // abs_floor: absolute slack for magnitudes where fp16 scales lose relative precision.
-void expect_within_bound(FormatId id, const std::vector<float>& x, const std::vector<float>& y,
-                         int64_t rows, int64_t k, const std::string& what, double abs_floor = 0) {
+void expect_within_bound(FormatId id, const std::vector<float>& x, const std::vector<float>& y, int64_t rows, int64_t k,
+                         const std::string& what, double abs_floor = 0) {
   const auto& t = qb::traits(id);
   const int g = scale_group(id);
   const double bound = max_err_bound(id);
@@ -148,8 +207,8 @@ void expect_within_bound(FormatId id, const std::vector<float>& x, const std::ve
       }
     }
   }
-  EXPECT_EQ(worst_at, -1) << t.name << " " << what << ": error exceeds bound by " << worst << " at index "
-                          << worst_at << " (x=" << (worst_at >= 0 ? x[size_t(worst_at)] : 0.f)
+  EXPECT_EQ(worst_at, -1) << t.name << " " << what << ": error exceeds bound by " << worst << " at index " << worst_at
+                          << " (x=" << (worst_at >= 0 ? x[size_t(worst_at)] : 0.f)
                           << ", y=" << (worst_at >= 0 ? y[size_t(worst_at)] : 0.f) << ")";
 }
 
@@ -218,12 +277,27 @@ TEST_P(EveryFormat, EdgeCases) {
   // Huge: near the largest magnitude each format accepts (fp16 scales cap most of them).
   float big_scale = 30000.0f;
   switch (id) {
-    case FormatId::F32: case FormatId::BF16: case FormatId::Q8_K: case FormatId::INT8_PC:
-    case FormatId::INT8_PT: case FormatId::NF4: big_scale = 1e30f; break;
-    case FormatId::MXFP4: big_scale = 1e37f; break;
-    case FormatId::Q4_0: case FormatId::Q5_0: case FormatId::Q8_0: big_scale = 60000.0f; break;
-    case FormatId::Q8_1: big_scale = 1000.0f; break;
-    default: break;
+    case FormatId::F32:
+    case FormatId::BF16:
+    case FormatId::Q8_K:
+    case FormatId::INT8_PC:
+    case FormatId::INT8_PT:
+    case FormatId::NF4:
+      big_scale = 1e30f;
+      break;
+    case FormatId::MXFP4:
+      big_scale = 1e37f;
+      break;
+    case FormatId::Q4_0:
+    case FormatId::Q5_0:
+    case FormatId::Q8_0:
+      big_scale = 60000.0f;
+      break;
+    case FormatId::Q8_1:
+      big_scale = 1000.0f;
+      break;
+    default:
+      break;
   }
   std::vector<float> big(g);
   float gmax = 0;
@@ -282,22 +356,43 @@ TEST_P(EveryFormat, RefusesNonFiniteAndBadLengths) {
   EXPECT_THROW(qb::quantize(id, x.data(), q.data(), 1, 0, "w"), qb::FormatError);
   // Magnitudes whose scale would overflow are refused (fp32-scaled formats have no such limit).
   const float too_big = id == FormatId::BF16 ? 3.39e38f : id == FormatId::MXFP4 ? 1e38f : 1e36f;
-  if (id != FormatId::F32 && id != FormatId::Q8_K && id != FormatId::INT8_PC &&
-      id != FormatId::INT8_PT && id != FormatId::NF4) {
+  if (id != FormatId::F32 && id != FormatId::Q8_K && id != FormatId::INT8_PC && id != FormatId::INT8_PT &&
+      id != FormatId::NF4) {
     x[3] = too_big;
     EXPECT_THROW(qb::quantize(id, x.data(), q.data(), 1, k, "w"), qb::FormatError) << t.name;
   }
 }
 
 TEST(FormatTable, BitsPerWeight) {
-  const struct { FormatId id; double bpw; } expect[] = {
-      {FormatId::F32, 32},     {FormatId::F16, 16},      {FormatId::BF16, 16},    {FormatId::Q4_0, 4.5},
-      {FormatId::Q4_1, 5},     {FormatId::Q5_0, 5.5},    {FormatId::Q5_1, 6},     {FormatId::Q8_0, 8.5},
-      {FormatId::Q8_1, 9},     {FormatId::Q2_K, 2.625},  {FormatId::Q3_K, 3.4375}, {FormatId::Q4_K, 4.5},
-      {FormatId::Q5_K, 5.5},   {FormatId::Q6_K, 6.5625}, {FormatId::Q8_K, 9.125}, {FormatId::IQ4_NL, 4.5},
-      {FormatId::IQ4_XS, 4.25}, {FormatId::TQ1_0, 1.6875}, {FormatId::TQ2_0, 2.0625}, {FormatId::MXFP4, 4.25},
-      {FormatId::INT8_PC, 8 + 32.0 / 4096}, {FormatId::INT8_PT, 8 + 64.0 / 4096}, {FormatId::INT4_G32, 5},
-      {FormatId::INT4_G64, 4.5}, {FormatId::INT4_G128, 4.25}, {FormatId::NF4, 4.5}};
+  const struct {
+    FormatId id;
+    double bpw;
+  } expect[] = {{FormatId::F32, 32},
+                {FormatId::F16, 16},
+                {FormatId::BF16, 16},
+                {FormatId::Q4_0, 4.5},
+                {FormatId::Q4_1, 5},
+                {FormatId::Q5_0, 5.5},
+                {FormatId::Q5_1, 6},
+                {FormatId::Q8_0, 8.5},
+                {FormatId::Q8_1, 9},
+                {FormatId::Q2_K, 2.625},
+                {FormatId::Q3_K, 3.4375},
+                {FormatId::Q4_K, 4.5},
+                {FormatId::Q5_K, 5.5},
+                {FormatId::Q6_K, 6.5625},
+                {FormatId::Q8_K, 9.125},
+                {FormatId::IQ4_NL, 4.5},
+                {FormatId::IQ4_XS, 4.25},
+                {FormatId::TQ1_0, 1.6875},
+                {FormatId::TQ2_0, 2.0625},
+                {FormatId::MXFP4, 4.25},
+                {FormatId::INT8_PC, 8 + 32.0 / 4096},
+                {FormatId::INT8_PT, 8 + 64.0 / 4096},
+                {FormatId::INT4_G32, 5},
+                {FormatId::INT4_G64, 4.5},
+                {FormatId::INT4_G128, 4.25},
+                {FormatId::NF4, 4.5}};
   ASSERT_EQ(std::size(expect), size_t(FormatId::COUNT));
   for (const auto& e : expect) EXPECT_DOUBLE_EQ(qb::traits(e.id).bits_per_weight(4096), e.bpw) << qb::traits(e.id).name;
   // GGUF block sizes are the public contract.
@@ -328,8 +423,16 @@ TEST(FormatTable, ActivationQuantizersCarryTheirSums) {
 
 // ---- fp16 / bf16 conversions ------------------------------------------------------------------
 
-uint32_t bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
-float from_bits(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+uint32_t bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+float from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
 
 // Independent fp16 decoder: value = (-1)^s * 2^(e-15) * (1 + m/1024), subnormals 2^-14 * m/1024.
 double ref_half_value(uint16_t h) {

@@ -16,9 +16,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
-#include <cstdlib>
 
 #include "kernels/matmul_test_util.h"
 
@@ -72,12 +72,27 @@ TEST(FloatKernels, QuantizeActBitExact) {
   std::vector<float> x;
   std::mt19937 rng(3);
   for (float v : make_values(301, false, rng)) x.push_back(v * 100.0f);
-  const float specials[] = {0.0f, -0.0f, 65504.0f, 65519.0f, 65520.0f, -1e9f, 6e-8f, 3e-8f, 2.9802322e-08f,
-                            1e-40f, -1e-40f, 1.0f + std::ldexp(1.0f, -11), 1.0f + 3 * std::ldexp(1.0f, -11),
-                            1.0f + std::ldexp(1.0f, -8), 1.0f + 3 * std::ldexp(1.0f, -8),
-                            std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
-                            std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
-                            std::numeric_limits<float>::denorm_min(), 3.4e38f};
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            65504.0f,
+                            65519.0f,
+                            65520.0f,
+                            -1e9f,
+                            6e-8f,
+                            3e-8f,
+                            2.9802322e-08f,
+                            1e-40f,
+                            -1e-40f,
+                            1.0f + std::ldexp(1.0f, -11),
+                            1.0f + 3 * std::ldexp(1.0f, -11),
+                            1.0f + std::ldexp(1.0f, -8),
+                            1.0f + 3 * std::ldexp(1.0f, -8),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(),
+                            -std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::denorm_min(),
+                            3.4e38f};
   for (float v : specials) x.push_back(v);
   const int64_t k = int64_t(x.size());
   for (FormatId f : kFormats) {
@@ -106,8 +121,8 @@ std::vector<qbt::Shape> float_shapes() {
   std::vector<qbt::Shape> v;
   for (const auto& s : qbt::odd_shapes(1)) v.push_back({s.m, s.k * 37, s.n});  // k = 37..333: tails
   v.push_back({5, 1, 3});
-  v.push_back({6, 5000, 2});   // GEMM k-blocking with a tail block
-  v.push_back({7, 9000, 1});   // GEMV long rows
+  v.push_back({6, 5000, 2});     // GEMM k-blocking with a tail block
+  v.push_back({7, 9000, 1});     // GEMV long rows
   v.push_back({160, 2080, 40});  // BF16 AMX: 2x2 tile blocks, 1x1 edges, two k-blocks, k tail
   return v;
 }
@@ -137,10 +152,10 @@ TEST_P(FloatVsScalar, OddShapesThreadsAlignment) {
               const double tol = exact ? 0.0 : (double(s.k) + 32) * std::ldexp(1.0, -24) * mag[i];
               if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
                 ++bad;
-                ADD_FAILURE() << kern->name << (exact ? " exact" : " random") << (no_amx ? " QB_NO_AMX" : "")
-                              << " " << qbt::shape_name(s) << (threads ? " 2 threads" : " 1 thread") << " row "
-                              << (i % size_t(s.m)) << " col " << (i / size_t(s.m)) << ": got " << got[i]
-                              << " want " << want[i] << " tol " << tol;
+                ADD_FAILURE() << kern->name << (exact ? " exact" : " random") << (no_amx ? " QB_NO_AMX" : "") << " "
+                              << qbt::shape_name(s) << (threads ? " 2 threads" : " 1 thread") << " row "
+                              << (i % size_t(s.m)) << " col " << (i / size_t(s.m)) << ": got " << got[i] << " want "
+                              << want[i] << " tol " << tol;
               }
             }
           }

@@ -25,15 +25,19 @@ namespace {
 
 using qb::FormatId;
 
-const FormatId kFormats[] = {FormatId::INT8_PC, FormatId::INT8_PT, FormatId::INT4_G32,
+const FormatId kFormats[] = {FormatId::INT8_PC,  FormatId::INT8_PT,   FormatId::INT4_G32,
                              FormatId::INT4_G64, FormatId::INT4_G128, FormatId::NF4};
 
 const qb::kern::LegacyGeom* int4_geom(FormatId f) {
   switch (f) {
-    case FormatId::INT4_G32: return &qb::kern::kInt4G32;
-    case FormatId::INT4_G64: return &qb::kern::kInt4G64;
-    case FormatId::INT4_G128: return &qb::kern::kInt4G128;
-    default: return nullptr;
+    case FormatId::INT4_G32:
+      return &qb::kern::kInt4G32;
+    case FormatId::INT4_G64:
+      return &qb::kern::kInt4G64;
+    case FormatId::INT4_G128:
+      return &qb::kern::kInt4G128;
+    default:
+      return nullptr;
   }
 }
 
@@ -115,7 +119,8 @@ std::vector<double> magnitudes(FormatId f, const std::vector<uint8_t>& w, const 
             const uint8_t q = grp[4 + 16 * (b % g->bpg) + i];
             sq += (q & 15) * std::abs(int(int8_t(xbk[4 + 2 * i]))) + (q >> 4) * std::abs(int(int8_t(xbk[5 + 2 * i])));
           }
-          acc += std::fabs(double(half_at(grp)) * half_at(xbk)) * sq + std::fabs(double(half_at(grp + 2)) * half_at(xbk + 2));
+          acc += std::fabs(double(half_at(grp)) * half_at(xbk)) * sq +
+                 std::fabs(double(half_at(grp + 2)) * half_at(xbk + 2));
         }
       } else {
         const bool pt = f == FormatId::INT8_PT;
@@ -195,9 +200,8 @@ TEST_P(IntVsScalar, OddShapesThreadsAlignment) {
             if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
               ++bad;
               ADD_FAILURE() << kern->name << (exact ? " exact" : " random") << " " << qbt::shape_name(s)
-                            << (threads ? " 2 threads" : " 1 thread") << " row " << (i % size_t(s.m))
-                            << " col " << (i / size_t(s.m)) << ": got " << got[i] << " want " << want[i]
-                            << " tol " << tol;
+                            << (threads ? " 2 threads" : " 1 thread") << " row " << (i % size_t(s.m)) << " col "
+                            << (i / size_t(s.m)) << ": got " << got[i] << " want " << want[i] << " tol " << tol;
             }
           }
         }
@@ -224,7 +228,8 @@ TEST_P(IntVsScalar, ScalarMatchesDequantizedReference) {
         double ref = 0;
         for (int64_t i = 0; i < s.k; ++i) ref += double(wf[size_t(r * s.k + i)]) * xf[size_t(j * s.k + i)];
         const double M = mag[size_t(j * s.m + r)];
-        EXPECT_NEAR(got[size_t(j * s.m + r)], ref, (double(s.k / 32) + 8) * std::ldexp(1.0, -22) * M + std::ldexp(1.0, -10) * M)
+        EXPECT_NEAR(got[size_t(j * s.m + r)], ref,
+                    (double(s.k / 32) + 8) * std::ldexp(1.0, -22) * M + std::ldexp(1.0, -10) * M)
             << qb::traits(f).name << " " << qbt::shape_name(s) << " row " << r << " col " << j;
       }
   }

@@ -10,10 +10,22 @@ using qbt::FieldKind;
 using namespace qb;
 
 const qbt::SbFormat kFormats[] = {
-    {FormatId::Q2_K, 256, {{offsetof(block_q2_K, d), FieldKind::Half, false}, {offsetof(block_q2_K, dmin), FieldKind::Half, true}}, kern::decode_q2_K, nullptr},
+    {FormatId::Q2_K,
+     256,
+     {{offsetof(block_q2_K, d), FieldKind::Half, false}, {offsetof(block_q2_K, dmin), FieldKind::Half, true}},
+     kern::decode_q2_K,
+     nullptr},
     {FormatId::Q3_K, 256, {{offsetof(block_q3_K, d), FieldKind::Half, false}}, kern::decode_q3_K, nullptr},
-    {FormatId::Q4_K, 256, {{offsetof(block_q4_K, d), FieldKind::Half, false}, {offsetof(block_q4_K, dmin), FieldKind::Half, true}}, kern::decode_q4_K, nullptr},
-    {FormatId::Q5_K, 256, {{offsetof(block_q5_K, d), FieldKind::Half, false}, {offsetof(block_q5_K, dmin), FieldKind::Half, true}}, kern::decode_q5_K, nullptr},
+    {FormatId::Q4_K,
+     256,
+     {{offsetof(block_q4_K, d), FieldKind::Half, false}, {offsetof(block_q4_K, dmin), FieldKind::Half, true}},
+     kern::decode_q4_K,
+     nullptr},
+    {FormatId::Q5_K,
+     256,
+     {{offsetof(block_q5_K, d), FieldKind::Half, false}, {offsetof(block_q5_K, dmin), FieldKind::Half, true}},
+     kern::decode_q5_K,
+     nullptr},
     {FormatId::Q6_K, 256, {{offsetof(block_q6_K, d), FieldKind::Half, false}}, kern::decode_q6_K, nullptr},
     {FormatId::Q8_K, 256, {{offsetof(block_q8_K, d), FieldKind::Float, false}}, kern::decode_q8_K, nullptr},
 };

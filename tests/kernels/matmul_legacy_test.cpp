@@ -32,12 +32,18 @@ using qb::kern::LegacyGeom;
 
 const LegacyGeom& geom(FormatId f) {
   switch (f) {
-    case FormatId::Q4_0: return qb::kern::kQ4_0;
-    case FormatId::Q4_1: return qb::kern::kQ4_1;
-    case FormatId::Q5_0: return qb::kern::kQ5_0;
-    case FormatId::Q5_1: return qb::kern::kQ5_1;
-    case FormatId::Q8_0: return qb::kern::kQ8_0;
-    default: return qb::kern::kQ8_1;
+    case FormatId::Q4_0:
+      return qb::kern::kQ4_0;
+    case FormatId::Q4_1:
+      return qb::kern::kQ4_1;
+    case FormatId::Q5_0:
+      return qb::kern::kQ5_0;
+    case FormatId::Q5_1:
+      return qb::kern::kQ5_1;
+    case FormatId::Q8_0:
+      return qb::kern::kQ8_0;
+    default:
+      return qb::kern::kQ8_1;
   }
 }
 
@@ -184,7 +190,7 @@ TEST_P(LegacyVsScalar, OddShapesThreadsAlignment) {
   std::mt19937 rng(1234 + int(f));
   for (const bool exact : {true, false})
     for (qbt::Shape s : qbt::odd_shapes(32)) {
-      if (exact && s.k > 9 * 32) continue;  // exactness argument needs short rows
+      if (exact && s.k > 9 * 32) continue;               // exactness argument needs short rows
       if (s.m == 9 && s.n == 1) s = {48, 32 * 133, 35};  // AMX: 3 row tiles, 2 column tiles + edges
       const auto w = make_weights(f, s.m, s.k, exact, rng);
       const auto X = make_acts(s.n, s.k, exact, rng);
@@ -203,10 +209,10 @@ TEST_P(LegacyVsScalar, OddShapesThreadsAlignment) {
               const double tol = exact ? 0.0 : (nb + 64) * std::ldexp(1.0, -23) * mag[i];
               if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
                 ++bad;
-                ADD_FAILURE() << kern->name << (exact ? " exact" : " random") << (no_amx ? " QB_NO_AMX" : "")
-                              << " " << qbt::shape_name(s) << (threads ? " 2 threads" : " 1 thread") << " row "
-                              << (i % size_t(s.m)) << " col " << (i / size_t(s.m)) << ": got " << got[i]
-                              << " want " << want[i] << " tol " << tol;
+                ADD_FAILURE() << kern->name << (exact ? " exact" : " random") << (no_amx ? " QB_NO_AMX" : "") << " "
+                              << qbt::shape_name(s) << (threads ? " 2 threads" : " 1 thread") << " row "
+                              << (i % size_t(s.m)) << " col " << (i / size_t(s.m)) << ": got " << got[i] << " want "
+                              << want[i] << " tol " << tol;
               }
             }
           }
@@ -249,8 +255,8 @@ TEST_P(LegacyVsScalar, ScalarMatchesDequantizedReference) {
         // for the minimum term: add the fp16 rounding of s (2^-11 relative) times |m|.
         const double tol = (double(s.k / 32) + 8) * std::ldexp(1.0, -22) * mag[size_t(j * s.m + r)] +
                            (geom(f).m_off >= 0 ? std::ldexp(1.0, -10) * mag[size_t(j * s.m + r)] : 0.0);
-        EXPECT_NEAR(got[size_t(j * s.m + r)], ref, tol) << qb::traits(f).name << " " << qbt::shape_name(s)
-                                                        << " row " << r << " col " << j;
+        EXPECT_NEAR(got[size_t(j * s.m + r)], ref, tol)
+            << qb::traits(f).name << " " << qbt::shape_name(s) << " row " << r << " col " << j;
       }
   }
 }

@@ -42,7 +42,7 @@ struct ScaleField {
 
 struct SbFormat {
   qb::FormatId id;
-  int block;                      // weights per block (256 or 32)
+  int block;  // weights per block (256 or 32)
   std::vector<ScaleField> fields;
   qb::kern::DecodeSbFn decode_sb;  // super-block formats
   qb::kern::Decode32Fn decode32;   // 32-weight formats
@@ -59,8 +59,7 @@ inline void put_scale(uint8_t* p, FieldKind kind, float v) {
   }
 }
 
-inline std::vector<uint8_t> sb_weights(const SbFormat& f, int64_t m, int64_t k, bool exact,
-                                       std::mt19937& rng) {
+inline std::vector<uint8_t> sb_weights(const SbFormat& f, int64_t m, int64_t k, bool exact, std::mt19937& rng) {
   const auto& t = qb::traits(f.id);
   std::vector<uint8_t> w(t.row_bytes(k) * size_t(m));
   std::uniform_int_distribution<int> byte(0, 255), sign(0, 1), e(-3, -1), ee(120, 130);
@@ -102,9 +101,8 @@ inline std::vector<float> sb_acts(int64_t n, int64_t k, int ablock, bool exact, 
 }
 
 // M of the tolerance per output: sum over blocks of |d dx sumi| + |dmin dx summ|.
-inline std::vector<double> sb_magnitudes(const SbFormat& f, const std::vector<uint8_t>& w,
-                                         const qb::MatmulKernel& kern, const std::vector<float>& X,
-                                         const Shape& s) {
+inline std::vector<double> sb_magnitudes(const SbFormat& f, const std::vector<uint8_t>& w, const qb::MatmulKernel& kern,
+                                         const std::vector<float>& X, const Shape& s) {
   using namespace qb::kern;
   const size_t arb = kern.act_row_bytes(s.k), rb = qb::traits(f.id).row_bytes(s.k);
   const size_t wbb = size_t(qb::traits(f.id).block_bytes);
@@ -165,7 +163,7 @@ inline void check_quantize_act(const SbFormat& f) {
   std::normal_distribution<float> nd(0.0f, 3.0f);
   for (auto& v : x) v = nd(rng);
   for (int i = 0; i < 256; ++i) x[size_t(i)] = float(i - 128) * 0.5f;  // many exact ties
-  for (int i = 256; i < 512; ++i) x[size_t(i)] = 0.0f;                  // all-zero block
+  for (int i = 256; i < 512; ++i) x[size_t(i)] = 0.0f;                 // all-zero block
   for (int i = 512; i < 768; ++i) x[size_t(i)] *= (i % 7 == 0) ? 1e6f : 1e-3f;
   // A block with absmax 127 (scale exactly 1 for Q8_0 and Q8_K): x.5 values are exact ties
   // (Q8_0 activations and Q8_K round them to even).
@@ -182,7 +180,8 @@ inline void check_quantize_act(const SbFormat& f) {
   for (const auto* kern : all) {
     Bytes got(nbytes, 1);
     kern->quantize_act(x.data(), got.data(), k);
-    EXPECT_EQ(0, std::memcmp(got.data(), ref.data(), nbytes)) << kern->name << " quantize_act differs from the reference codec";
+    EXPECT_EQ(0, std::memcmp(got.data(), ref.data(), nbytes))
+        << kern->name << " quantize_act differs from the reference codec";
   }
 }
 
@@ -211,9 +210,8 @@ inline void check_vs_scalar(const SbFormat& f) {
             if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
               ++bad;
               ADD_FAILURE() << kern->name << (exact ? " exact" : " random") << " " << shape_name(s)
-                            << (threads ? " 2 threads" : " 1 thread") << " row " << (i % size_t(s.m))
-                            << " col " << (i / size_t(s.m)) << ": got " << got[i] << " want " << want[i]
-                            << " tol " << tol;
+                            << (threads ? " 2 threads" : " 1 thread") << " row " << (i % size_t(s.m)) << " col "
+                            << (i / size_t(s.m)) << ": got " << got[i] << " want " << want[i] << " tol " << tol;
             }
           }
         }
@@ -255,8 +253,7 @@ inline void check_subrange(const SbFormat& f) {
 inline void check_scalar_vs_dequantized(const SbFormat& f) {
   const auto* scalar = qb::find_kernel(f.id, qb::BackendId::Scalar);
   ASSERT_NE(scalar, nullptr);
-  if (!qb::traits(f.id).dequantize_row || !qb::traits(scalar->act).dequantize_row ||
-      !qb::traits(scalar->act).quantize)
+  if (!qb::traits(f.id).dequantize_row || !qb::traits(scalar->act).dequantize_row || !qb::traits(scalar->act).quantize)
     GTEST_SKIP() << "reference codecs for " << qb::traits(f.id).name << " or its activation not built yet";
   std::mt19937 rng(99 + int(f.id));
   const int b = f.block;
@@ -289,8 +286,8 @@ inline void check_scalar_vs_dequantized(const SbFormat& f) {
           for (int64_t i = 0; i < s.k; ++i) ref += double(wf[size_t(r * s.k + i)]) * xf[size_t(j * s.k + i)];
           const double tol = (double(s.k / b) + 8) * std::ldexp(1.0, -21) * mag[size_t(j * s.m + r)];
           EXPECT_NEAR(got[size_t(j * s.m + r)], ref, tol)
-              << qb::traits(f.id).name << (real ? " quantized" : " random codes") << " " << shape_name(s)
-              << " row " << r << " col " << j;
+              << qb::traits(f.id).name << (real ? " quantized" : " random codes") << " " << shape_name(s) << " row "
+              << r << " col " << j;
         }
     }
   }
@@ -299,12 +296,12 @@ inline void check_scalar_vs_dequantized(const SbFormat& f) {
 }  // namespace qbt
 
 // One test suite per family: TableRows, QuantizeAct, VsScalar, SubRange, ScalarVsDequantized.
-#define QBT_SB_TESTS(Suite, kFormats)                                                              \
-  class Suite : public ::testing::TestWithParam<qbt::SbFormat> {};                                 \
-  TEST_P(Suite, TableRowsAndNames) { qbt::check_table(GetParam()); }                               \
-  TEST_P(Suite, QuantizeActMatchesReferenceCodec) { qbt::check_quantize_act(GetParam()); }         \
-  TEST_P(Suite, BackendsMatchScalarOnOddShapes) { qbt::check_vs_scalar(GetParam()); }              \
-  TEST_P(Suite, ComputeRowSubRange) { qbt::check_subrange(GetParam()); }                           \
+#define QBT_SB_TESTS(Suite, kFormats)                                                                \
+  class Suite : public ::testing::TestWithParam<qbt::SbFormat> {};                                   \
+  TEST_P(Suite, TableRowsAndNames) { qbt::check_table(GetParam()); }                                 \
+  TEST_P(Suite, QuantizeActMatchesReferenceCodec) { qbt::check_quantize_act(GetParam()); }           \
+  TEST_P(Suite, BackendsMatchScalarOnOddShapes) { qbt::check_vs_scalar(GetParam()); }                \
+  TEST_P(Suite, ComputeRowSubRange) { qbt::check_subrange(GetParam()); }                             \
   TEST_P(Suite, ScalarMatchesDequantizedReference) { qbt::check_scalar_vs_dequantized(GetParam()); } \
-  INSTANTIATE_TEST_SUITE_P(Formats, Suite, ::testing::ValuesIn(kFormats),                          \
+  INSTANTIATE_TEST_SUITE_P(Formats, Suite, ::testing::ValuesIn(kFormats),                            \
                            [](const auto& info) { return std::string(qb::traits(info.param.id).name); })

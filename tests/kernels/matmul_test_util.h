@@ -74,8 +74,7 @@ inline std::string shape_name(const Shape& s) {
 
 // Y (n x m, row stride ldy = m + 3, starting 1 float past alignment) = W . X with kernel `kern`.
 inline std::vector<float> run_matmul(const qb::MatmulKernel& kern, const uint8_t* w_src, size_t w_bytes,
-                                     const std::vector<float>& X, const Shape& s, bool two_threads,
-                                     size_t misalign) {
+                                     const std::vector<float>& X, const Shape& s, bool two_threads, size_t misalign) {
   Bytes w(w_bytes, misalign);
   std::memcpy(w.data(), w_src, w_bytes);
   Bytes xq(size_t(s.n) * kern.act_row_bytes(s.k), misalign);

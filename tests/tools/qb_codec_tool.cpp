@@ -68,8 +68,8 @@ int main(int argc, char** argv) {
   if (!t) usage(std::string("unknown format '") + argv[2] + "'");
   const int64_t rows = parse_count(argv[3], "ROWS"), k = parse_count(argv[4], "K");
   if (k % t->block_size)
-    usage("K=" + std::to_string(k) + " is not a multiple of " + std::string(t->name) +
-          "'s block size " + std::to_string(t->block_size));
+    usage("K=" + std::to_string(k) + " is not a multiple of " + std::string(t->name) + "'s block size " +
+          std::to_string(t->block_size));
   const size_t qbytes = size_t(rows) * t->row_bytes(k), fbytes = size_t(rows * k) * sizeof(float);
   try {
     if (cmd == "quantize") {

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
-namespace CLI { class App; }
+namespace CLI {
+class App;
+}
 
 namespace qb {
 
@@ -36,10 +38,10 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-#define QB_REGISTER_COMMAND(ident, name, order, fn)                     \
-  static const bool qb_cmd_registered_##ident = [] {                    \
-    ::qb::register_command({name, order, fn});                          \
-    return true;                                                        \
+#define QB_REGISTER_COMMAND(ident, name, order, fn)  \
+  static const bool qb_cmd_registered_##ident = [] { \
+    ::qb::register_command({name, order, fn});       \
+    return true;                                     \
   }()
 
 }  // namespace qb

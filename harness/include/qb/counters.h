@@ -11,9 +11,9 @@ namespace qb {
 
 struct CounterAvailability {
   bool available = false;
-  std::string reason;                 // why not, from PAPI
-  int hw_counters = 0;                // PAPI_num_hwctrs-like figure
-  std::vector<std::string> events;    // the events that could be added
+  std::string reason;               // why not, from PAPI
+  int hw_counters = 0;              // PAPI_num_hwctrs-like figure
+  std::vector<std::string> events;  // the events that could be added
 };
 
 const CounterAvailability& papi_availability();  // probed once
@@ -33,8 +33,8 @@ class CounterScope {
   Impl* p_;
 };
 
-nlohmann::json rusage_snapshot();   // max_rss_bytes, minor/major faults, voluntary/involuntary ctx switches
-nlohmann::json energy_probe();      // {"available":bool, "reason"|"domains"}
+nlohmann::json rusage_snapshot();  // max_rss_bytes, minor/major faults, voluntary/involuntary ctx switches
+nlohmann::json energy_probe();     // {"available":bool, "reason"|"domains"}
 
 // Microjoules between two reads of a RAPL energy_uj counter that wraps to 0 past max_range_uj
 // (the domain's max_energy_range_uj). One wrap at most; -1 when it went backwards and the range

@@ -37,7 +37,7 @@ struct Measurement {
   bool valid = true;
   std::vector<std::string> reasons;  // why not valid
   double total_time_s = 0;
-  bool cap_hit = false;  // stopped by max_time_s / max_samples, not by reaching the targets
+  bool cap_hit = false;     // stopped by max_time_s / max_samples, not by reaching the targets
   nlohmann::json counters;  // PAPI/rusage/energy over the timed loop (qb/counters.h), and "stop"
 };
 
@@ -50,21 +50,21 @@ void judge(Measurement& m, const MeasureOptions& opt, bool cap_hit);
 // without losing a suite's own reasons, e.g. a failed output check).
 bool is_sampling_reason(const std::string& reason);
 
-MeasureOptions quick_options();    // --quick: shorter minimum times, still >= 5 samples
+MeasureOptions quick_options();  // --quick: shorter minimum times, still >= 5 samples
 MeasureOptions default_options();
 
 // ---- interference -------------------------------------------------------------------------
 // What the rest of the machine did while a cell ran: /proc/stat (all CPUs), /proc/loadavg and our
 // own CPU time (getrusage), read before and after.
 struct CpuSnapshot {
-  bool ok = false;           // /proc/stat readable
-  uint64_t busy = 0;         // user+nice+system+irq+softirq jiffies, all CPUs (steal excluded)
-  uint64_t steal = 0;        // jiffies the hypervisor ran someone else
-  uint64_t total = 0;        // every field of the "cpu" line
-  double load1 = 0;          // /proc/loadavg, 1 minute
-  int runnable = 0;          // /proc/loadavg 4th field, before the '/'
-  double self_cpu_s = 0;     // this process, user + system, all threads
-  double t = 0;              // steady clock, seconds
+  bool ok = false;        // /proc/stat readable
+  uint64_t busy = 0;      // user+nice+system+irq+softirq jiffies, all CPUs (steal excluded)
+  uint64_t steal = 0;     // jiffies the hypervisor ran someone else
+  uint64_t total = 0;     // every field of the "cpu" line
+  double load1 = 0;       // /proc/loadavg, 1 minute
+  int runnable = 0;       // /proc/loadavg 4th field, before the '/'
+  double self_cpu_s = 0;  // this process, user + system, all threads
+  double t = 0;           // steady clock, seconds
 };
 CpuSnapshot cpu_snapshot();
 // Parses the two files' text (exposed for tests).
@@ -83,9 +83,9 @@ struct Interference {
   uint64_t steal_jiffies = 0, other_jiffies = 0, total_jiffies = 0;
   double load1_before = 0, load1_after = 0;
   int runnable_before = 0, runnable_after = 0;
-  bool measured = false;   // false when /proc/stat was unreadable
+  bool measured = false;  // false when /proc/stat was unreadable
   bool disturbed = false;
-  std::string reason;      // set when disturbed
+  std::string reason;  // set when disturbed
 };
 Interference assess_interference(const CpuSnapshot& before, const CpuSnapshot& after,
                                  const InterferenceLimits& lim = {});

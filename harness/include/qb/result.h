@@ -17,11 +17,11 @@ inline constexpr char kNoField = '-';
 
 struct Cell {
   std::string suite;
-  std::string format;     // format name, or "-" when the suite has none (bandwidth)
-  std::string backend;    // backend name, or "-"
-  std::string workload;   // e.g. "gemv_4096x14336", "read_L2", "gaussian"
+  std::string format;    // format name, or "-" when the suite has none (bandwidth)
+  std::string backend;   // backend name, or "-"
+  std::string workload;  // e.g. "gemv_4096x14336", "read_L2", "gaussian"
   int threads = 1;
-  std::string placement;  // "compact", "spread", "one-per-core", or "-"
+  std::string placement;                             // "compact", "spread", "one-per-core", or "-"
   nlohmann::json params = nlohmann::json::object();  // suite-specific inputs (m, k, n, bytes...)
 
   std::string key() const;  // unique id: suite/format/backend/workload/threads/placement
@@ -29,16 +29,16 @@ struct Cell {
 
 struct CellResult {
   Cell cell;
-  std::string status = "ok";          // "ok" | "failed" | "unsupported"
-  std::string error;                  // reason when not ok
+  std::string status = "ok";                          // "ok" | "failed" | "unsupported"
+  std::string error;                                  // reason when not ok
   nlohmann::json metrics = nlohmann::json::object();  // vocabulary names (qb/metrics.h) → numbers
   bool has_stats = false;
-  Stats stats;                        // of the timing samples, seconds
-  std::vector<double> samples;        // raw samples, seconds (journal keeps them)
+  Stats stats;                  // of the timing samples, seconds
+  std::vector<double> samples;  // raw samples, seconds (journal keeps them)
   nlohmann::json counters = nlohmann::json::object();
   bool valid = false;
-  std::vector<std::string> reasons;   // why not valid
-  double wall_s = 0;                  // time spent on the cell, harness included
+  std::vector<std::string> reasons;  // why not valid
+  double wall_s = 0;                 // time spent on the cell, harness included
 };
 
 void to_json(nlohmann::json& j, const Cell& c);

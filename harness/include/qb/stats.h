@@ -10,8 +10,8 @@ namespace qb {
 struct Stats {
   int64_t n = 0;
   double min = 0, max = 0, median = 0, mean = 0, p90 = 0, p99 = 0;
-  double stdev = 0;  // sample standard deviation (n-1), computed two-pass
-  double cv = 0;     // stdev / mean
+  double stdev = 0;                           // sample standard deviation (n-1), computed two-pass
+  double cv = 0;                              // stdev / mean
   double median_ci_lo = 0, median_ci_hi = 0;  // bootstrap 95% CI of the median
   // Precision of the reported statistic: (ci_hi - ci_lo) / 2 / median. Validity is gated on it.
   double median_ci_rel = 0;

@@ -19,18 +19,18 @@ class ThreadPool;
 
 // A linear-layer shape: y(m) = W(m×k) x(k), with n activation vectors.
 struct Shape {
-  std::string name;    // "4096x14336" or a catalogue name like "llama3-8b.ffn_down"
+  std::string name;  // "4096x14336" or a catalogue name like "llama3-8b.ffn_down"
   int64_t m = 0, k = 0;
-  std::string model;   // catalogue model it belongs to, "" for custom shapes
-  int count = 1;       // how many times per model forward (layers × occurrences)
+  std::string model;  // catalogue model it belongs to, "" for custom shapes
+  int count = 1;      // how many times per model forward (layers × occurrences)
 };
 
 struct RunConfig {
   std::vector<std::string> suites, formats, backends, placements;  // empty = all that apply
-  std::vector<int> threads;                                         // empty = 1..cores
-  std::vector<Shape> shapes;                                        // empty = suite default
-  std::vector<int64_t> batch;                                       // n values for gemm (default {1, 512})
-  std::string model;                                                // --model FILE
+  std::vector<int> threads;                                        // empty = 1..cores
+  std::vector<Shape> shapes;                                       // empty = suite default
+  std::vector<int64_t> batch;                                      // n values for gemm (default {1, 512})
+  std::string model;                                               // --model FILE
   // Model suites (perplexity): tokens per chunk, chunks (-1: all), text file ("" : the default
   // dataset), where model variants and KLD bases are cached ("" : <out_dir>/variants).
   int64_t ctx = 512;
@@ -85,17 +85,17 @@ class Suite {
 };
 
 void register_suite(std::unique_ptr<Suite> s);
-std::vector<Suite*> all_suites();            // sorted by order()
+std::vector<Suite*> all_suites();  // sorted by order()
 Suite* find_suite(const std::string& name);
 
-#define QB_REGISTER_SUITE(Type)                                         \
-  static const bool qb_suite_registered_##Type = [] {                   \
-    ::qb::register_suite(std::make_unique<Type>());                     \
-    return true;                                                        \
+#define QB_REGISTER_SUITE(Type)                       \
+  static const bool qb_suite_registered_##Type = [] { \
+    ::qb::register_suite(std::make_unique<Type>());   \
+    return true;                                      \
   }()
 
 // Helpers shared by suites.
-std::vector<int> resolve_threads(const RunContext& ctx);        // cfg.threads or 1..cores
+std::vector<int> resolve_threads(const RunContext& ctx);  // cfg.threads or 1..cores
 std::vector<std::string> resolve_placements(const RunContext& ctx);
 // The requested placements whose PU sets differ for this thread count (on a machine where two
 // plans bind the same PUs, measuring both would only measure the same thing twice); placements

@@ -9,33 +9,33 @@
 namespace qb {
 
 struct CacheInfo {
-  int level = 0;          // 1, 2, 3
-  std::string type;       // "data", "unified", "instruction"
+  int level = 0;     // 1, 2, 3
+  std::string type;  // "data", "unified", "instruction"
   uint64_t size_bytes = 0;
   int line_bytes = 0;
-  std::vector<int> pus;   // OS indexes of the PUs sharing it
+  std::vector<int> pus;  // OS indexes of the PUs sharing it
 };
 
 struct CoreInfo {
-  int core_id = 0;        // logical index
+  int core_id = 0;  // logical index
   int package = 0;
   int numa_node = 0;
-  std::vector<int> pus;   // OS indexes of its hardware threads
+  std::vector<int> pus;  // OS indexes of its hardware threads
 };
 
 struct Topology {
   std::string cpu_model, vendor;
-  std::vector<std::string> isa;   // feature names present
+  std::vector<std::string> isa;  // feature names present
   int packages = 0, numa_nodes = 0, cores = 0, pus = 0;
   std::vector<uint64_t> numa_memory_bytes;
   std::vector<CoreInfo> core_list;
   std::vector<CacheInfo> caches;  // data/unified caches, one entry per instance
   uint64_t mem_total_bytes = 0, mem_available_bytes = 0;
-  double cgroup_cpu_limit = 0;        // CPUs allowed by cgroup quota, 0 = none
+  double cgroup_cpu_limit = 0;          // CPUs allowed by cgroup quota, 0 = none
   uint64_t cgroup_mem_limit_bytes = 0;  // 0 = none
   bool hypervisor = false;
   std::string os, kernel;
-  std::string governor;               // cpufreq governor or "unknown"
+  std::string governor;  // cpufreq governor or "unknown"
 
   // Size of the per-core cache of a level (the smallest instance), 0 if absent.
   uint64_t cache_size(int level) const;

@@ -11,10 +11,22 @@ namespace qb {
 // asimd) is not listed.
 namespace isa {
 enum : uint32_t {
-  kAvx2 = 1u << 0, kFma = 1u << 1, kF16c = 1u << 2, kBmi2 = 1u << 3,
-  kAvx512f = 1u << 4, kAvx512bw = 1u << 5, kAvx512vl = 1u << 6, kAvx512dq = 1u << 7,
-  kAvx512vnni = 1u << 8, kAvx512bf16 = 1u << 9, kAvx512fp16 = 1u << 10,
-  kDotprod = 1u << 16, kI8mm = 1u << 17, kArmBf16 = 1u << 18, kArmFp16 = 1u << 19, kSve = 1u << 20,
+  kAvx2 = 1u << 0,
+  kFma = 1u << 1,
+  kF16c = 1u << 2,
+  kBmi2 = 1u << 3,
+  kAvx512f = 1u << 4,
+  kAvx512bw = 1u << 5,
+  kAvx512vl = 1u << 6,
+  kAvx512dq = 1u << 7,
+  kAvx512vnni = 1u << 8,
+  kAvx512bf16 = 1u << 9,
+  kAvx512fp16 = 1u << 10,
+  kDotprod = 1u << 16,
+  kI8mm = 1u << 17,
+  kArmBf16 = 1u << 18,
+  kArmFp16 = 1u << 19,
+  kSve = 1u << 20,
 };
 }  // namespace isa
 std::vector<std::string> isa_names(uint32_t mask);  // e.g. {"avx512f","avx512vnni"}
@@ -32,7 +44,7 @@ struct CpuFeatures {
   std::string vendor, model;
 
   std::vector<std::string> names() const;  // the features present, e.g. {"avx2","fma",...}
-  uint32_t isa_mask() const;                // isa:: bits granted (CPU has it and the OS saves its state)
+  uint32_t isa_mask() const;               // isa:: bits granted (CPU has it and the OS saves its state)
 };
 
 const CpuFeatures& cpu_features();  // detected once, cached

@@ -18,9 +18,9 @@ enum class BackendId : uint8_t { Scalar, Avx2, Avx512, Neon, COUNT };
 
 struct BackendInfo {
   BackendId id;
-  std::string_view name;      // "scalar", "avx2", "avx512", "neon"
-  bool available;             // this CPU (and this build) can run it
-  std::string missing;        // why not, e.g. "CPU lacks avx512vnni" or "not built for x86-64"
+  std::string_view name;  // "scalar", "avx2", "avx512", "neon"
+  bool available;         // this CPU (and this build) can run it
+  std::string missing;    // why not, e.g. "CPU lacks avx512vnni" or "not built for x86-64"
 };
 
 std::span<const BackendInfo> own_backends();
@@ -30,15 +30,15 @@ const BackendInfo* find_backend(std::string_view name);  // nullptr if unknown
 struct MatmulKernel {
   FormatId weight;
   BackendId backend;
-  FormatId act;  // storage format of quantized activations (F32 for float paths)
+  FormatId act;           // storage format of quantized activations (F32 for float paths)
   std::string_view name;  // e.g. "gemv_q4_0_q8_0_avx512vnni"
   // Bytes of one quantized activation vector of length k.
   size_t (*act_row_bytes)(int64_t k);
   // Quantize one activation vector.
   void (*quantize_act)(const float* x, void* xq, int64_t k);
   // Rows [r0, r1) of Y for all n activation vectors (Xq vector j at Xq + j*xq_stride).
-  void (*compute)(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1,
-                  const void* Xq, size_t xq_stride, int64_t n, float* Y, int64_t ldy);
+  void (*compute)(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                  int64_t n, float* Y, int64_t ldy);
 };
 
 // One kernel source file as dispatch sees it. Dispatch calls its kernels only when the CPU grants
@@ -68,7 +68,7 @@ void serial_for(int64_t ntasks, const std::function<void(int64_t task)>& fn);
 
 // Full matmul: quantizes X into xq_buf (at least n * act_row_bytes(k) bytes), then computes Y,
 // splitting rows across tasks. Throws FormatError when k is not a multiple of the block size.
-void matmul(const MatmulKernel& kern, const void* W, int64_t m, int64_t k, const float* X,
-            int64_t n, float* Y, int64_t ldy, void* xq_buf, const ParallelFor& pf = serial_for);
+void matmul(const MatmulKernel& kern, const void* W, int64_t m, int64_t k, const float* X, int64_t n, float* Y,
+            int64_t ldy, void* xq_buf, const ParallelFor& pf = serial_for);
 
 }  // namespace qb

@@ -20,15 +20,15 @@ class PeerMatmul {
 };
 
 struct PeerBackend {
-  std::string name;        // "openblas", "onednn", "xnnpack"
+  std::string name;  // "openblas", "onednn", "xnnpack"
   bool available = false;
-  std::string missing;     // why not (package absent at build time, CPU, ...)
+  std::string missing;  // why not (package absent at build time, CPU, ...)
   // qbench formats this peer stands in for, and what it really computes for each.
   std::vector<FormatId> formats;
   std::string (*computes)(FormatId f) = nullptr;
   // Prepares W (m × k, F32 row-major) for n up to max_n activation vectors with `threads` threads.
-  std::unique_ptr<PeerMatmul> (*create)(FormatId f, const float* W, int64_t m, int64_t k,
-                                        int64_t max_n, int threads) = nullptr;
+  std::unique_ptr<PeerMatmul> (*create)(FormatId f, const float* W, int64_t m, int64_t k, int64_t max_n,
+                                        int threads) = nullptr;
 };
 
 std::span<const PeerBackend> peer_backends();
