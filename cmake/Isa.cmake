@@ -15,11 +15,15 @@ set(QB_FLAGS_AVX2   -mavx2 -mfma -mf16c -mbmi2)
 set(QB_FLAGS_AVX512 -mavx2 -mfma -mf16c -mbmi2 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni)
 # BF16 kernels live in *_avx512bf16.cpp so that VNNI-only CPUs (Cascade Lake, Ice Lake) keep the rest.
 set(QB_FLAGS_AVX512BF16 ${QB_FLAGS_AVX512} -mavx512bf16)
+# AMX kernels (own rows, own names) live in *_amxint8.cpp / *_amxbf16.cpp: gated on the tile unit
+# and Linux's permission as well, so the VNNI/BF16 files keep running where AMX is absent or off.
+set(QB_FLAGS_AMXINT8 ${QB_FLAGS_AVX512} -mamx-tile -mamx-int8)
+set(QB_FLAGS_AMXBF16 ${QB_FLAGS_AVX512BF16} -mamx-tile -mamx-bf16)
 # dotprod only: dispatch gates NEON on asimd+dotprod, so no i8mm/bf16/fp16 code may be generated.
 set(QB_FLAGS_NEON   -march=armv8.2-a+dotprod)
 
 # qb_isa_sources(<target> <files...>): adds files, applying flags from the name suffix
-# (_avx2.cpp, _avx512.cpp, _avx512bf16.cpp, _neon.cpp); files of the other architecture are skipped.
+# (_avx2.cpp, _avx512.cpp, _avx512bf16.cpp, _amxint8.cpp, _amxbf16.cpp, _neon.cpp); files of the other architecture are skipped.
 function(qb_isa_sources target)
   foreach(f ${ARGN})
     if(f MATCHES "_avx2\\.cpp$")
@@ -32,6 +36,15 @@ function(qb_isa_sources target)
         continue()
       endif()
       set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_AVX512BF16}")
+    elseif(f MATCHES "_amxint8\\.cpp$" OR f MATCHES "_amxbf16\\.cpp$")
+      if(NOT QB_ARCH_X86)
+        continue()
+      endif()
+      if(f MATCHES "_amxint8\\.cpp$")
+        set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_AMXINT8}")
+      else()
+        set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_AMXBF16}")
+      endif()
     elseif(f MATCHES "_avx512\\.cpp$")
       if(NOT QB_ARCH_X86)
         continue()

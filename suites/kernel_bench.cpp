@@ -402,7 +402,7 @@ PreparedMatmul::PreparedMatmul(FormatId f, const BackendRef& b, int64_t m_, int6
     kernel_name_ = b.name;
     computes_ = b.peer_info->computes ? b.peer_info->computes(f) : "";
   } else {
-    kern_ = find_kernel(f, b.own->id);
+    kern_ = find_kernel(f, b.own->id, n);
     w_ = quantized_weights(f, m, k);
     xq_.assign(size_t(n) * kern_->act_row_bytes(k) + 64, 0);
     weight_bytes_ = double(m) * double(traits(f).row_bytes(k));

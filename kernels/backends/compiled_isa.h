@@ -44,6 +44,15 @@ constexpr uint32_t compiled_isa() {
 #if defined(__AVX512FP16__)
   m |= isa::kAvx512fp16;
 #endif
+#if defined(__AMX_TILE__)
+  m |= isa::kAmxTile;
+#endif
+#if defined(__AMX_INT8__)
+  m |= isa::kAmxInt8;
+#endif
+#if defined(__AMX_BF16__)
+  m |= isa::kAmxBf16;
+#endif
 #if defined(__ARM_FEATURE_DOTPROD)
   m |= isa::kDotprod;
 #endif

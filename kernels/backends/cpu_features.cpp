@@ -7,6 +7,8 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 #if defined(__aarch64__)
 #include <sys/auxv.h>
@@ -95,6 +97,9 @@ CpuFeatures detect() {
   if (!f.os_avx) f.avx = f.avx2 = f.fma = f.f16c = false;
   if (!f.os_avx512)
     f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512vnni = f.avx512bf16 = f.avx512fp16 = false;
+  // Linux hands out AMX tile data per process on request; asked here, once, not per kernel call.
+  if (f.amx_tile && f.os_amx)
+    f.amx_permitted = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
 #elif defined(__aarch64__)
   const unsigned long hw = getauxval(AT_HWCAP);
   const unsigned long hw2 = getauxval(AT_HWCAP2);
@@ -162,6 +167,10 @@ uint32_t CpuFeatures::isa_mask() const {
   set(avx512vnni, isa::kAvx512vnni);
   set(avx512bf16, isa::kAvx512bf16);
   set(avx512fp16, isa::kAvx512fp16);
+  const bool amx = amx_tile && os_amx && amx_permitted;
+  set(amx, isa::kAmxTile);
+  set(amx && amx_int8, isa::kAmxInt8);
+  set(amx && amx_bf16, isa::kAmxBf16);
   set(neon && dotprod, isa::kDotprod);
   set(neon && i8mm, isa::kI8mm);
   set(neon && arm_bf16, isa::kArmBf16);
@@ -182,6 +191,9 @@ std::vector<std::string> isa_names(uint32_t mask) {
                                                             {isa::kAvx512vnni, "avx512vnni"},
                                                             {isa::kAvx512bf16, "avx512bf16"},
                                                             {isa::kAvx512fp16, "avx512fp16"},
+                                                            {isa::kAmxTile, "amx_tile"},
+                                                            {isa::kAmxInt8, "amx_int8"},
+                                                            {isa::kAmxBf16, "amx_bf16"},
                                                             {isa::kDotprod, "dotprod"},
                                                             {isa::kI8mm, "i8mm"},
                                                             {isa::kArmBf16, "bf16"},

@@ -3,6 +3,7 @@
 // every ISA bit its source file is gated on (KernelSource::required).
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ constexpr uint32_t kNeedAvx2 = isa::kAvx2 | isa::kFma | isa::kF16c | isa::kBmi2;
 constexpr uint32_t kNeedAvx512 =
     kNeedAvx2 | isa::kAvx512f | isa::kAvx512bw | isa::kAvx512vl | isa::kAvx512dq | isa::kAvx512vnni;
 constexpr uint32_t kNeedNeon = isa::kDotprod;
+// AMX rows: their files add -mamx-tile and -mamx-int8 / -mamx-bf16 (cmake/Isa.cmake).
+constexpr uint32_t kNeedAmxInt8 = kNeedAvx512 | isa::kAmxTile | isa::kAmxInt8;
+constexpr uint32_t kNeedAmxBf16 = kNeedAvx512 | isa::kAvx512bf16 | isa::kAmxTile | isa::kAmxBf16;
 
 std::vector<KernelSource> make_sources() {
   using namespace kern;
@@ -40,6 +44,9 @@ std::vector<KernelSource> make_sources() {
   QB_FAMILY(Avx2, avx2, kNeedAvx2)
   QB_FAMILY(Avx512, avx512, kNeedAvx512)
   QB_SRC(Avx512, float_avx512bf16, kNeedAvx512 | isa::kAvx512bf16);
+  // After the files they override: a later granted source wins the table slot.
+  QB_SRC(Avx512, legacy_amxint8, kNeedAmxInt8);
+  QB_SRC(Avx512, float_amxbf16, kNeedAmxBf16);
 #endif
 #if defined(__aarch64__)
   QB_FAMILY(Neon, neon, kNeedNeon)
@@ -54,10 +61,18 @@ const std::vector<KernelSource>& sources() {
   return s;
 }
 
+bool amx_off_by_env() {
+  const char* off = std::getenv("QB_NO_AMX");
+  return off && *off && *off != '0';
+}
+
+using Table = std::array<std::array<const MatmulKernel*, size_t(FormatId::COUNT)>, size_t(BackendId::COUNT)>;
+
 struct Dispatch {
   std::vector<BackendInfo> backends;
-  // kernels[backend][format]
-  std::array<std::array<const MatmulKernel*, size_t(FormatId::COUNT)>, size_t(BackendId::COUNT)> table{};
+  // kernels[backend][format]: `table` for GEMM (AMX rows where granted), `gemv` for n == 1
+  // (no AMX rows: they would run their VNNI/vdpbf16ps fallback under the AMX name).
+  Table table{}, gemv{};
   std::array<BackendId, size_t(FormatId::COUNT)> best{};
 
   Dispatch() {
@@ -90,9 +105,14 @@ struct Dispatch {
 
     // Each file's kernels are loaded only where the CPU grants what that file needs (e.g. BF16 on
     // avx512 needs avx512bf16, the backend's VNNI kernels do not).
-    for (const KernelSource& s : sources()) {
-      if (!backends[size_t(s.backend)].available || !isa_granted(s.required, cpu)) continue;
-      for (const MatmulKernel& k : s.kernels) table[size_t(s.backend)][size_t(k.weight)] = &k;
+    // AMX is decided here, once: granted by the CPU and Linux (cpu_features) and not QB_NO_AMX=1.
+    const bool allow_amx = !amx_off_by_env();
+    for (size_t b = 0; b < size_t(BackendId::COUNT); ++b) {
+      if (!backends[b].available) continue;
+      for (size_t f = 0; f < size_t(FormatId::COUNT); ++f) {
+        table[b][f] = choose_kernel(FormatId(f), BackendId(b), cpu, allow_amx);
+        gemv[b][f] = choose_kernel(FormatId(f), BackendId(b), cpu, false);
+      }
     }
     // Best = the widest available backend that has a kernel for the format.
     for (size_t fi = 0; fi < size_t(FormatId::COUNT); ++fi) {
@@ -123,7 +143,21 @@ const BackendInfo* find_backend(std::string_view name) {
   return nullptr;
 }
 
+const MatmulKernel* choose_kernel(FormatId w, BackendId b, uint32_t cpu, bool allow_amx) {
+  const MatmulKernel* best = nullptr;
+  for (const KernelSource& s : sources()) {
+    if (s.backend != b || !isa_granted(s.required, cpu) || (!allow_amx && (s.required & isa::kAmxTile))) continue;
+    for (const MatmulKernel& k : s.kernels)
+      if (k.weight == w) best = &k;
+  }
+  return best;
+}
+
 const MatmulKernel* find_kernel(FormatId w, BackendId b) { return dispatch().table[size_t(b)][size_t(w)]; }
+
+const MatmulKernel* find_kernel(FormatId w, BackendId b, int64_t n) {
+  return (n == 1 ? dispatch().gemv : dispatch().table)[size_t(b)][size_t(w)];
+}
 
 BackendId best_backend(FormatId w) { return dispatch().best[size_t(w)]; }
 

@@ -9,6 +9,7 @@
 #include "compiled_isa.h"
 #include "float_common.h"
 #include "kernel_tables.h"
+#include "tile_driver-inl.h"
 
 namespace qb::kern {
 namespace {
@@ -30,66 +31,34 @@ inline __m256 load8(const uint8_t* p) {
   }
 }
 
-template <FormatId F, int R, int C>
-void tile(const uint8_t* const* w, const uint8_t* const* x, int64_t len, float* out) {
-  constexpr int64_t eb = int64_t(float_elem_bytes<F>());
-  __m256 acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= len; i += 8) {
-    __m256 wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = load8<F>(w[r] + i * eb);
-    for (int c = 0; c < C; ++c) {
-      const __m256 xv = load8<F>(x[c] + i * eb);
-      for (int r = 0; r < R; ++r) acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      float s = hsum8(acc[r][c]);
-      for (int64_t t = i; t < len; ++t) s += float_at<F>(w[r], t) * float_at<F>(x[c], t);
-      out[r * 4 + c] = s;
-    }
-}
-
-using TileFn = void (*)(const uint8_t* const*, const uint8_t* const*, int64_t, float*);
-
+// gemm_<f>_<f>_4x2_avx2: one tile of up to 4 rows x 2 columns over len elements.
 template <FormatId F>
-TileFn pick(int r, int c) {
-  static constexpr TileFn table[4][2] = {{&tile<F, 1, 1>, &tile<F, 1, 2>},
-                                         {&tile<F, 2, 1>, &tile<F, 2, 2>},
-                                         {&tile<F, 3, 1>, &tile<F, 3, 2>},
-                                         {&tile<F, 4, 1>, &tile<F, 4, 2>}};
-  return table[r - 1][c - 1];
-}
+struct FloatTileAvx2 : FloatGeometry<F> {
+  static constexpr int kMR = 4, kNR = 2;
 
-template <FormatId F>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-             int64_t n, float* Y, int64_t ldy) {
-  constexpr int64_t eb = int64_t(float_elem_bytes<F>());
-  const int64_t kc = n == 1 ? k : 4096 / eb;
-  const auto* w = static_cast<const uint8_t*>(W);
-  const auto* xq = static_cast<const uint8_t*>(Xq);
-  float out[16];
-  const uint8_t *rows[4], *cols[2];
-  for (int64_t k0 = 0; k0 < k; k0 += kc) {
-    const int64_t len = std::min(kc, k - k0);
-    for (int64_t rt = r0; rt < r1; rt += 4) {
-      const int R = int(std::min<int64_t>(4, r1 - rt));
-      for (int r = 0; r < R; ++r) rows[r] = w + (rt + r) * w_stride + k0 * eb;
-      for (int64_t ct = 0; ct < n; ct += 2) {
-        const int C = int(std::min<int64_t>(2, n - ct));
-        for (int c = 0; c < C; ++c) cols[c] = xq + (ct + c) * xq_stride + k0 * eb;
-        pick<F>(R, C)(rows, cols, len, out);
-        for (int c = 0; c < C; ++c) {
-          float* y = Y + (ct + c) * ldy + rt;
-          for (int r = 0; r < R; ++r) y[r] = k0 == 0 ? out[r * 4 + c] : y[r] + out[r * 4 + c];
-        }
+  template <int R, int C>
+  static void tile(const uint8_t* const* w, const uint8_t* const* x, int64_t len, float* out) {
+    constexpr int64_t eb = int64_t(float_elem_bytes<F>());
+    __m256 acc[R][C];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+      __m256 wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = load8<F>(w[r] + i * eb);
+      for (int c = 0; c < C; ++c) {
+        const __m256 xv = load8<F>(x[c] + i * eb);
+        for (int r = 0; r < R; ++r) acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);
       }
     }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) {
+        float s = hsum8(acc[r][c]);
+        for (int64_t t = i; t < len; ++t) s += float_at<F>(w[r], t) * float_at<F>(x[c], t);
+        out[r * 4 + c] = s;
+      }
   }
-}
+};
 
 // Activation conversion, the reference codecs' bits. F16: vcvtps2ph rounds to nearest even
 // like the codec; NaN lanes are rewritten to the codec's quiet NaN (sign | 0x7e00).
@@ -125,7 +94,7 @@ void quantize_act(const float* x, void* dst, int64_t k) {
 
 template <FormatId F>
 constexpr MatmulKernel make(const char* name) {
-  return {F, BackendId::Avx2, F, name, float_act_row_bytes<F>, quantize_act<F>, compute<F>};
+  return {F, BackendId::Avx2, F, name, float_act_row_bytes<F>, quantize_act<F>, gemm_strided<FloatTileAvx2<F>>};
 }
 
 constexpr MatmulKernel kKernels[] = {

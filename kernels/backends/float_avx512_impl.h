@@ -3,24 +3,21 @@
 // (vcvtph2ps) and uses FMA; F32 is FMA. Tiles of 4 rows x 4 columns with fp32 accumulators;
 // for GEMM k is blocked to 4 KiB of weights per row, so a tile's 4 rows and 4 columns stay in
 // L1 while the column loop reuses the rows. Tails of k use masked loads (any k).
-// BF16 GEMM also has an optional AMX path (see compute_bf16).
+// BF16 GEMM also has AMX rows of their own (gemm_bf16_amx, gemm_bf16_bf16_32x32_amx).
 //
-// Included by two files compiled with different flags, so that dispatch can gate each kernel on
-// exactly what it uses: float_avx512.cpp (F32, F16: no AVX512_BF16 needed) and
-// float_avx512bf16.cpp (BF16, built with -mavx512bf16: __AVX512BF16__ selects its parts here).
+// Included by three files compiled with different flags, so that dispatch can gate each kernel
+// on exactly what it uses: float_avx512.cpp (F32, F16: no AVX512_BF16 needed),
+// float_avx512bf16.cpp (BF16, built with -mavx512bf16: __AVX512BF16__ selects its parts here) and
+// float_amxbf16.cpp (BF16 GEMM on AMX-BF16: __AMX_BF16__ selects its parts).
 #pragma once
 #include "qb/x86_intrin.h"
 
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <vector>
 
 #include "float_common.h"
 #include "kernel_tables.h"
-#include "qb/cpu_features.h"
+#include "tile_driver-inl.h"
 
 namespace qb::kern {
 namespace {
@@ -71,114 +68,53 @@ struct Ops<FormatId::F32> {
   static __m512 madd(__m512 acc, V a, V b) { return _mm512_fmadd_ps(a, b, acc); }
 };
 
-// out[r*4+c] = dot of len elements of weight row r and activation column c.
-template <FormatId F, int R, int C>
-void tile(const uint8_t* const* w, const uint8_t* const* x, int64_t len, float* out) {
-  using O = Ops<F>;
-  constexpr int64_t eb = int64_t(float_elem_bytes<F>());
-  __m512 acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + O::kStep <= len; i += O::kStep) {
-    typename O::V wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = O::load(w[r] + i * eb);
-    for (int c = 0; c < C; ++c) {
-      const typename O::V xv = O::load(x[c] + i * eb);
-      for (int r = 0; r < R; ++r) acc[r][c] = O::madd(acc[r][c], wv[r], xv);
-    }
-  }
-  if (i < len) {
-    const __mmask32 m = __mmask32((uint64_t(1) << (len - i)) - 1);
-    typename O::V wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = O::load(w[r] + i * eb, m);
-    for (int c = 0; c < C; ++c) {
-      const typename O::V xv = O::load(x[c] + i * eb, m);
-      for (int r = 0; r < R; ++r) acc[r][c] = O::madd(acc[r][c], wv[r], xv);
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    if constexpr (C == 4)
-      _mm_storeu_ps(out + r * 4, hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
-    else
-      for (int c = 0; c < C; ++c) out[r * 4 + c] = hsum(acc[r][c]);
-  }
-}
-
-using TileFn = void (*)(const uint8_t* const*, const uint8_t* const*, int64_t, float*);
-
-template <FormatId F, int R>
-TileFn pick_c(int c) {
-  switch (c) {
-    case 1:
-      return &tile<F, R, 1>;
-    case 2:
-      return &tile<F, R, 2>;
-    case 3:
-      return &tile<F, R, 3>;
-    default:
-      return &tile<F, R, 4>;
-  }
-}
+// gemm_<f>_<f>_4x4_avx512*: out[r*4+c] = dot of len elements of weight row r and column c.
 template <FormatId F>
-TileFn pick(int r, int c) {
-  switch (r) {
-    case 1:
-      return pick_c<F, 1>(c);
-    case 2:
-      return pick_c<F, 2>(c);
-    case 3:
-      return pick_c<F, 3>(c);
-    default:
-      return pick_c<F, 4>(c);
-  }
-}
+struct FloatTileAvx512 : FloatGeometry<F> {
+  static constexpr int kMR = 4, kNR = 4;
 
-template <FormatId F>
-void compute_dp(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-                int64_t n, float* Y, int64_t ldy) {
-  constexpr int64_t eb = int64_t(float_elem_bytes<F>());
-  const int64_t kc = n == 1 ? k : 4096 / eb;
-  const auto* w = static_cast<const uint8_t*>(W);
-  const auto* xq = static_cast<const uint8_t*>(Xq);
-  float out[16];
-  const uint8_t *rows[4], *cols[4];
-  for (int64_t k0 = 0; k0 < k; k0 += kc) {
-    const int64_t len = std::min(kc, k - k0);
-    for (int64_t rt = r0; rt < r1; rt += 4) {
-      const int R = int(std::min<int64_t>(4, r1 - rt));
-      for (int r = 0; r < R; ++r) rows[r] = w + (rt + r) * w_stride + k0 * eb;
-      for (int64_t ct = 0; ct < n; ct += 4) {
-        const int C = int(std::min<int64_t>(4, n - ct));
-        for (int c = 0; c < C; ++c) cols[c] = xq + (ct + c) * xq_stride + k0 * eb;
-        pick<F>(R, C)(rows, cols, len, out);
-        for (int c = 0; c < C; ++c) {
-          float* y = Y + (ct + c) * ldy + rt;
-          for (int r = 0; r < R; ++r) y[r] = k0 == 0 ? out[r * 4 + c] : y[r] + out[r * 4 + c];
-        }
+  template <int R, int C>
+  static void tile(const uint8_t* const* w, const uint8_t* const* x, int64_t len, float* out) {
+    using O = Ops<F>;
+    constexpr int64_t eb = int64_t(float_elem_bytes<F>());
+    __m512 acc[R][C];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + O::kStep <= len; i += O::kStep) {
+      typename O::V wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = O::load(w[r] + i * eb);
+      for (int c = 0; c < C; ++c) {
+        const typename O::V xv = O::load(x[c] + i * eb);
+        for (int r = 0; r < R; ++r) acc[r][c] = O::madd(acc[r][c], wv[r], xv);
       }
     }
+    if (i < len) {
+      const __mmask32 m = __mmask32((uint64_t(1) << (len - i)) - 1);
+      typename O::V wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = O::load(w[r] + i * eb, m);
+      for (int c = 0; c < C; ++c) {
+        const typename O::V xv = O::load(x[c] + i * eb, m);
+        for (int r = 0; r < R; ++r) acc[r][c] = O::madd(acc[r][c], wv[r], xv);
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      if constexpr (C == 4)
+        _mm_storeu_ps(out + r * 4, hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+      else
+        for (int c = 0; c < C; ++c) out[r * 4 + c] = hsum(acc[r][c]);
+    }
   }
-}
+};
 
-#if defined(__AVX512BF16__)
-// ---- Optional AMX path for BF16 GEMM (tdpbf16ps: 16x16 fp32 tile += 16x32 bf16 by 32x16) ----
-// Used when the CPU has AMX-BF16, Linux grants the tile state (arch_prctl), and the task has at
-// least 16 rows and 16 columns; QB_NO_AMX=1 turns it off (the tests run both paths).
+#if defined(__AMX_BF16__)
+// ---- AMX path for BF16 GEMM (tdpbf16ps: 16x16 fp32 tile += 16x32 bf16 by 32x16) ----
+// Dispatch loads its row where the CPU has AMX-BF16 and Linux granted the tile state (asked
+// once, in cpu_features()), unless QB_NO_AMX=1. Tasks under 16 rows or 16 columns, and GEMV,
+// run the vdpbf16ps tiles.
 // A tiles are 16 weight rows x 32 k, loaded straight from W; B tiles are 16 activation columns
 // packed as (k pair) x column dwords, once per call; C accumulates in memory per k-block.
 // Rows, columns and k beyond whole tiles (16, 16, 32) go through the vdpbf16ps tiles above.
-bool amx_enabled() {
-  static const bool ok = [] {
-    const CpuFeatures& f = cpu_features();
-    if (!(f.amx_tile && f.amx_bf16 && f.os_amx)) return false;
-    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
-  }();
-  if (!ok) return false;
-  const char* off = std::getenv("QB_NO_AMX");
-  return !(off && *off && *off != '0');
-}
-
 struct AmxScratch {
   std::vector<uint8_t> b;  // packed activations: [col group][k chunk] 16 x 64 bytes
   std::vector<float> c;    // accumulators: [row block][col group] 16 x 16 floats
@@ -242,11 +178,11 @@ __attribute__((target("amx-tile,amx-bf16"))) void amx_block(const uint8_t* a, si
 
 using AmxBlockFn = void (*)(const uint8_t*, size_t, const uint8_t*, size_t, int64_t, int64_t, float*, size_t, bool);
 
-void compute_bf16(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-                  int64_t n, float* Y, int64_t ldy) {
+void gemm_bf16_amx(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                   int64_t n, float* Y, int64_t ldy) {
   const int64_t R16 = (r1 - r0) / 16 * 16, N16 = n / 16 * 16, K32 = k / 32 * 32;
-  if (n == 1 || R16 == 0 || N16 == 0 || K32 == 0 || !amx_enabled())
-    return compute_dp<FormatId::BF16>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
+  if (n == 1 || R16 == 0 || N16 == 0 || K32 == 0)
+    return gemm_strided<FloatTileAvx512<FormatId::BF16>>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* xq = static_cast<const uint8_t*>(Xq);
   const int64_t nchunks = K32 / 32, ncg = N16 / 16, nrb = R16 / 16;
@@ -289,7 +225,7 @@ void compute_bf16(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t
       if (K32 < k) {
         for (int r = 0; r < 4; ++r) rows[r] = w + (r0 + rt + r) * int64_t(w_stride) + K32 * 2;
         for (int c = 0; c < 4; ++c) cols[c] = xq + (ct + c) * xq_stride + K32 * 2;
-        tile<FormatId::BF16, 4, 4>(rows, cols, k - K32, tail);
+        FloatTileAvx512<FormatId::BF16>::tile<4, 4>(rows, cols, k - K32, tail);
       }
       for (int c = 0; c < 4; ++c)
         for (int r = 0; r < 4; ++r) {
@@ -299,23 +235,24 @@ void compute_bf16(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t
         }
     }
   // Rows and columns outside whole tiles.
-  if (R16 < r1 - r0) compute_dp<FormatId::BF16>(k, W, w_stride, r0 + R16, r1, Xq, xq_stride, n, Y, ldy);
+  if (R16 < r1 - r0)
+    gemm_strided<FloatTileAvx512<FormatId::BF16>>(k, W, w_stride, r0 + R16, r1, Xq, xq_stride, n, Y, ldy);
   if (N16 < n)
-    compute_dp<FormatId::BF16>(k, W, w_stride, r0, r0 + R16, xq + N16 * xq_stride, xq_stride, n - N16, Y + N16 * ldy,
-                               ldy);
+    gemm_strided<FloatTileAvx512<FormatId::BF16>>(k, W, w_stride, r0, r0 + R16, xq + N16 * xq_stride, xq_stride,
+                                                  n - N16, Y + N16 * ldy, ldy);
 }
 
-#endif  // __AVX512BF16__
+#endif  // __AMX_BF16__
 
 template <FormatId F>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-             int64_t n, float* Y, int64_t ldy) {
-#if defined(__AVX512BF16__)
+void gemm_float_avx512(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                       size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+#if defined(__AMX_BF16__)
   if constexpr (F == FormatId::BF16)
-    compute_bf16(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
+    gemm_bf16_amx(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
   else
 #endif
-    compute_dp<F>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
+    gemm_strided<FloatTileAvx512<F>>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
 }
 
 // Activation conversion with the reference codecs' exact bits (RNE; NaN -> quiet NaN as they do;
@@ -351,10 +288,14 @@ void quantize_act(const float* x, void* dst, int64_t k) {
 
 template <FormatId F>
 constexpr MatmulKernel make(const char* name) {
-  return {F, BackendId::Avx512, F, name, float_act_row_bytes<F>, quantize_act<F>, compute<F>};
+  return {F, BackendId::Avx512, F, name, float_act_row_bytes<F>, quantize_act<F>, gemm_float_avx512<F>};
 }
 
-#if defined(__AVX512BF16__)
+#if defined(__AMX_BF16__)
+constexpr MatmulKernel kKernels[] = {
+    make<FormatId::BF16>("gemm_bf16_bf16_32x32_amx"),
+};
+#elif defined(__AVX512BF16__)
 constexpr MatmulKernel kKernels[] = {
     make<FormatId::BF16>("gemm_bf16_bf16_4x4_avx512bf16"),
 };

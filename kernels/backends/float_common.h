@@ -16,6 +16,17 @@ constexpr size_t float_elem_bytes() {
   return F == FormatId::F32 ? 4 : 2;
 }
 
+// Float rows and activations as the tile driver's strided k-steps of one element (gemm_strided);
+// GEMM blocks k to 4 KiB of weights per row. Shared by the float microkernels of every ISA.
+template <FormatId F>
+struct FloatGeometry {
+  static constexpr bool kRowScale = false;
+  static constexpr int64_t kKStep = 1, kWStep = int64_t(float_elem_bytes<F>()), kXStep = kWStep;
+  static constexpr int64_t kGemmKc = 4096 / kWStep;
+  using Row = const uint8_t*;
+  using Col = const uint8_t*;
+};
+
 template <FormatId F>
 size_t float_act_row_bytes(int64_t k) {
   return size_t(k) * float_elem_bytes<F>();

@@ -8,6 +8,7 @@
 #include "compiled_isa.h"
 #include "float_common.h"
 #include "kernel_tables.h"
+#include "tile_driver-inl.h"
 
 namespace qb::kern {
 namespace {
@@ -22,71 +23,40 @@ inline float32x4_t load4(const uint8_t* p) {
     return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
 }
 
-template <FormatId F, int R, int C>
-void tile(const uint8_t* const* w, const uint8_t* const* x, int64_t len, float* out) {
-  constexpr int64_t eb = int64_t(float_elem_bytes<F>());
-  float32x4_t acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = vdupq_n_f32(0.0f);
-  int64_t i = 0;
-  for (; i + 4 <= len; i += 4) {
-    float32x4_t wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = load4<F>(w[r] + i * eb);
-    for (int c = 0; c < C; ++c) {
-      const float32x4_t xv = load4<F>(x[c] + i * eb);
-      for (int r = 0; r < R; ++r) acc[r][c] = vfmaq_f32(acc[r][c], wv[r], xv);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      float s = vaddvq_f32(acc[r][c]);
-      for (int64_t t = i; t < len; ++t) s += float_at<F>(w[r], t) * float_at<F>(x[c], t);
-      out[r * 4 + c] = s;
-    }
-}
-
-using TileFn = void (*)(const uint8_t* const*, const uint8_t* const*, int64_t, float*);
-
-template <FormatId F, int R>
-constexpr TileFn pick_c(int c) {
-  return c == 1 ? &tile<F, R, 1> : c == 2 ? &tile<F, R, 2> : c == 3 ? &tile<F, R, 3> : &tile<F, R, 4>;
-}
+// gemm_<f>_<f>_4x4_neon: one tile of up to 4 rows x 4 columns over len elements.
 template <FormatId F>
-TileFn pick(int r, int c) {
-  return r == 1 ? pick_c<F, 1>(c) : r == 2 ? pick_c<F, 2>(c) : r == 3 ? pick_c<F, 3>(c) : pick_c<F, 4>(c);
-}
+struct FloatTileNeon : FloatGeometry<F> {
+  static constexpr int kMR = 4, kNR = 4;
 
-template <FormatId F>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-             int64_t n, float* Y, int64_t ldy) {
-  constexpr int64_t eb = int64_t(float_elem_bytes<F>());
-  const int64_t kc = n == 1 ? k : 4096 / eb;
-  const auto* w = static_cast<const uint8_t*>(W);
-  const auto* xq = static_cast<const uint8_t*>(Xq);
-  float out[16];
-  const uint8_t *rows[4], *cols[4];
-  for (int64_t k0 = 0; k0 < k; k0 += kc) {
-    const int64_t len = std::min(kc, k - k0);
-    for (int64_t rt = r0; rt < r1; rt += 4) {
-      const int R = int(std::min<int64_t>(4, r1 - rt));
-      for (int r = 0; r < R; ++r) rows[r] = w + (rt + r) * w_stride + k0 * eb;
-      for (int64_t ct = 0; ct < n; ct += 4) {
-        const int C = int(std::min<int64_t>(4, n - ct));
-        for (int c = 0; c < C; ++c) cols[c] = xq + (ct + c) * xq_stride + k0 * eb;
-        pick<F>(R, C)(rows, cols, len, out);
-        for (int c = 0; c < C; ++c) {
-          float* y = Y + (ct + c) * ldy + rt;
-          for (int r = 0; r < R; ++r) y[r] = k0 == 0 ? out[r * 4 + c] : y[r] + out[r * 4 + c];
-        }
+  template <int R, int C>
+  static void tile(const uint8_t* const* w, const uint8_t* const* x, int64_t len, float* out) {
+    constexpr int64_t eb = int64_t(float_elem_bytes<F>());
+    float32x4_t acc[R][C];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[r][c] = vdupq_n_f32(0.0f);
+    int64_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+      float32x4_t wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = load4<F>(w[r] + i * eb);
+      for (int c = 0; c < C; ++c) {
+        const float32x4_t xv = load4<F>(x[c] + i * eb);
+        for (int r = 0; r < R; ++r) acc[r][c] = vfmaq_f32(acc[r][c], wv[r], xv);
       }
     }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) {
+        float s = vaddvq_f32(acc[r][c]);
+        for (int64_t t = i; t < len; ++t) s += float_at<F>(w[r], t) * float_at<F>(x[c], t);
+        out[r * 4 + c] = s;
+      }
   }
-}
+};
 
 template <FormatId F>
 constexpr MatmulKernel make(const char* name) {
   // Activation conversion: the scalar converters are the reference codecs' own bit recipes.
-  return {F, BackendId::Neon, F, name, float_act_row_bytes<F>, float_quantize_scalar<F>, compute<F>};
+  return {
+      F, BackendId::Neon, F, name, float_act_row_bytes<F>, float_quantize_scalar<F>, gemm_strided<FloatTileNeon<F>>};
 }
 
 constexpr MatmulKernel kKernels[] = {

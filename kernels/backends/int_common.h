@@ -16,6 +16,14 @@ constexpr LegacyGeom kInt4G32{20, 4, -1, 2, 0, 4, 1, true};
 constexpr LegacyGeom kInt4G64{18, 4, -1, 2, 0, 4, 2, true};
 constexpr LegacyGeom kInt4G128{17, 4, -1, 2, 0, 4, 4, true};
 
+// What an INT8_PC/INT8_PT tile reads per weight row: codes from the k-block on, the row's zero
+// point (PT) and scale (applied by the tile driver to each k-block's partial sum).
+struct Int8Row {
+  const uint8_t* q;
+  int32_t zp;
+  float scale;
+};
+
 inline float load_f32(const uint8_t* p) {
   float v;
   std::memcpy(&v, p, 4);
@@ -33,7 +41,7 @@ inline float int8_pc_dot_scalar(int64_t k, const uint8_t* w, const uint8_t* x) {
   const auto* q = reinterpret_cast<const int8_t*>(w + 4);
   float sumf = 0.0f;
   for (int64_t b = 0; b < k / 32; ++b) {
-    const uint8_t* xb = x + b * 34;
+    const uint8_t* xb = x + b * int64_t(sizeof(block_q8_0));
     int sumi = 0;
     for (int j = 0; j < 32; ++j) sumi += int(q[b * 32 + j]) * int(int8_t(xb[2 + j]));
     sumf += float(sumi) * half_at(xb);
@@ -48,7 +56,7 @@ inline float int8_pt_dot_scalar(int64_t k, const uint8_t* w, const uint8_t* x) {
   const uint8_t* q = w + 8;
   float sumf = 0.0f;
   for (int64_t b = 0; b < k / 32; ++b) {
-    const uint8_t* xb = x + b * 34;
+    const uint8_t* xb = x + b * int64_t(sizeof(block_q8_0));
     int sumi = 0;
     for (int j = 0; j < 32; ++j) sumi += (int(q[b * 32 + j]) - zp) * int(int8_t(xb[2 + j]));
     sumf += float(sumi) * half_at(xb);
@@ -62,7 +70,7 @@ inline float int4_dot_scalar(const LegacyGeom& g, int64_t k, const uint8_t* w, c
   for (int64_t b = 0; b < k / 32; ++b) {
     const uint8_t* grp = w + (b / g.bpg) * g.group_bytes();
     const uint8_t* qs = grp + 4 + 16 * (b % g.bpg);
-    const uint8_t* xb = x + b * 36;
+    const uint8_t* xb = x + b * int64_t(sizeof(block_q8_1));
     int sumi = 0;
     for (int i = 0; i < 16; ++i) {
       sumi += int(qs[i] & 0x0F) * int(int8_t(xb[4 + 2 * i]));
@@ -87,6 +95,22 @@ inline float nf4_dot_scalar(int64_t k, const uint8_t* w, const uint8_t* x) {
     }
   }
   return float(sum);
+}
+
+// NF4 rows and F32 activations as strided k-steps of 64 weights (one group): the tile driver's
+// gemm_strided geometry, shared by the NF4 microkernels of every ISA.
+struct Nf4Geometry {
+  static constexpr bool kRowScale = false;
+  static constexpr int64_t kKStep = 64, kWStep = 36, kXStep = 64 * 4;
+  static constexpr int64_t kGemmKc = 32;  // GEMM: 2048 weights per k-block (8 KiB of activations)
+  using Row = const uint8_t*;
+  using Col = const uint8_t*;
+};
+
+// Rows of an INT8 matrix as the tile driver's Int8Row, from block kb on.
+template <bool PT>
+inline Int8Row int8_row(const uint8_t* row, int64_t kb) {
+  return {row + (PT ? 8 : 4) + kb * 32, PT ? load_i32(row + 4) : 0, load_f32(row)};
 }
 
 inline size_t f32_row_bytes(int64_t k) { return size_t(k) * 4; }

@@ -24,6 +24,8 @@ QB_KERNEL_FAMILY(iquant)
 QB_KERNEL_FAMILY(ternary)
 #undef QB_KERNEL_FAMILY
 QB_KERNEL_FILE(float_avx512bf16)  // BF16 kernels need AVX512_BF16; F32/F16 in float_avx512 do not
+QB_KERNEL_FILE(legacy_amxint8)    // AMX rows: GEMM on tiles, preferred where AMX is granted
+QB_KERNEL_FILE(float_amxbf16)
 #undef QB_KERNEL_FILE
 
 }  // namespace qb::kern

@@ -11,10 +11,6 @@
 namespace qb::kern {
 namespace {
 
-constexpr int64_t kKB = 128;
-constexpr int64_t kNC = 64;
-constexpr int kMaxR = 4, kMaxC = 2;
-
 inline float hsum8(__m256 v) {
   __m128 b = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   b = _mm_add_ps(b, _mm_movehl_ps(b, b));
@@ -46,95 +42,67 @@ inline __m256i decode(const uint8_t* wb, int sub) {
   }
 }
 
-struct ActView {
-  const int8_t* qs;
-  const float* d;
-  const float* s;
-};
+// gemm_<w>_<a>_4x2_avx2: a tile of up to 4 rows x 2 columns over nbk blocks of 32 codes.
+template <const LegacyGeom& G, bool Q81>
+struct LegacyTileAvx2 {
+  static constexpr int kMR = 4, kNR = 2;
+  static constexpr bool kRowScale = false, kQ81 = Q81;
+  static constexpr int kLayout = G.evenodd ? kNaturalEvenOdd : kNatural;
+  using Row = const uint8_t*;
+  using Col = ActView;
+  static void convert(ActPanel& P) {
+    for (size_t i = 0; i < P.nhalfs(); ++i) P.d[i] = _cvtsh_ss(P.dh[i]), P.s[i] = _cvtsh_ss(P.sh[i]);
+  }
 
-template <const LegacyGeom& G, int R, int C>
-void tile(const uint8_t* const* w, const ActView* x, int64_t nbk, float* out) {
-  __m256 acc[R][C];
-  float macc[R][C] = {};
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-  const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i negoff = _mm256_set1_epi16(int16_t(-G.off));
-  for (int64_t b = 0; b < nbk; ++b) {
-    __m256i wv[R];
-    float dw[R], mw[R];
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* wb = w[r] + (b / G.bpg) * G.group_bytes();
-      wv[r] = decode<G>(wb, int(b % G.bpg));
-      dw[r] = half_f16c(wb);
-      if constexpr (G.m_off >= 0) mw[r] = half_f16c(wb + G.m_off);
-    }
-    for (int c = 0; c < C; ++c) {
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[c].qs + b * 32));
-      const float dx = x[c].d[b];
-      __m256i base = _mm256_setzero_si256();
-      if constexpr (G.off != 0 && G.bits != 8)
-        base = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), xv), negoff);
+  template <int R, int C>
+  static void tile(const Row* w, const Col* x, int64_t nbk, float* out) {
+    __m256 acc[R][C];
+    float macc[R][C] = {};
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i negoff = _mm256_set1_epi16(int16_t(-G.off));
+    for (int64_t b = 0; b < nbk; ++b) {
+      __m256i wv[R];
+      float dw[R], mw[R];
       for (int r = 0; r < R; ++r) {
-        __m256i p16;
-        if constexpr (G.bits == 8)
-          p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(wv[r], wv[r]), _mm256_sign_epi8(xv, wv[r]));
-        else
-          p16 = _mm256_maddubs_epi16(wv[r], xv);
-        const __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(p16, ones), base);
-        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw[r] * dx), acc[r][c]);
-        if constexpr (G.m_off >= 0) macc[r][c] += mw[r] * x[c].s[b];
+        const uint8_t* wb = w[r] + (b / G.bpg) * G.group_bytes();
+        wv[r] = decode<G>(wb, int(b % G.bpg));
+        dw[r] = half_f16c(wb);
+        if constexpr (G.m_off >= 0) mw[r] = half_f16c(wb + G.m_off);
+      }
+      for (int c = 0; c < C; ++c) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[c].qs + b * 32));
+        const float dx = x[c].d[b];
+        __m256i base = _mm256_setzero_si256();
+        if constexpr (G.off != 0 && G.bits != 8)
+          base = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), xv), negoff);
+        for (int r = 0; r < R; ++r) {
+          __m256i p16;
+          if constexpr (G.bits == 8)
+            p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(wv[r], wv[r]), _mm256_sign_epi8(xv, wv[r]));
+          else
+            p16 = _mm256_maddubs_epi16(wv[r], xv);
+          const __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(p16, ones), base);
+          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw[r] * dx), acc[r][c]);
+          if constexpr (G.m_off >= 0) macc[r][c] += mw[r] * x[c].s[b];
+        }
       }
     }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) out[r * 4 + c] = hsum8(acc[r][c]) + macc[r][c];
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) out[r * 4 + c] = hsum8(acc[r][c]) + macc[r][c];
-}
-
-using TileFn = void (*)(const uint8_t* const*, const ActView*, int64_t, float*);
-
-template <const LegacyGeom& G>
-TileFn pick(int r, int c) {
-  static constexpr TileFn table[kMaxR][kMaxC] = {{&tile<G, 1, 1>, &tile<G, 1, 2>},
-                                                 {&tile<G, 2, 1>, &tile<G, 2, 2>},
-                                                 {&tile<G, 3, 1>, &tile<G, 3, 2>},
-                                                 {&tile<G, 4, 1>, &tile<G, 4, 2>}};
-  return table[r - 1][c - 1];
-}
+};
 
 thread_local ActPanel tls_panel;
 
 template <const LegacyGeom& G, bool Q81>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-             int64_t n, float* Y, int64_t ldy) {
-  const int64_t nb = k / 32;
+void gemm_legacy_avx2(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                      size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
   const auto* w = static_cast<const uint8_t*>(W);
-  const int64_t kb_blocks = n == 1 ? nb : kKB;
-  ActPanel& P = tls_panel;
-  float out[16];
-  const uint8_t* rows[kMaxR];
-  for (int64_t cb = 0; cb < n; cb += kNC) {
-    const int64_t nc = std::min(kNC, n - cb);
-    P.load(static_cast<const uint8_t*>(Xq), xq_stride, cb, nc, k, Q81, G.evenodd ? kNaturalEvenOdd : kNatural);
-    for (size_t i = 0; i < P.nhalfs(); ++i) P.d[i] = _cvtsh_ss(P.dh[i]), P.s[i] = _cvtsh_ss(P.sh[i]);
-    for (int64_t kb = 0; kb < nb; kb += kb_blocks) {
-      const int64_t nbk = std::min(kb_blocks, nb - kb);
-      for (int64_t rt = r0; rt < r1; rt += kMaxR) {
-        const int R = int(std::min<int64_t>(kMaxR, r1 - rt));
-        for (int r = 0; r < R; ++r) rows[r] = w + (rt + r) * w_stride + kb * G.block_bytes;
-        for (int64_t ct = 0; ct < nc; ct += kMaxC) {
-          const int C = int(std::min<int64_t>(kMaxC, nc - ct));
-          ActView xv[kMaxC];
-          for (int c = 0; c < C; ++c) xv[c] = {P.col_qs(ct + c) + kb * 32, P.col_d(ct + c) + kb, P.col_s(ct + c) + kb};
-          pick<G>(R, C)(rows, xv, nbk, out);
-          for (int c = 0; c < C; ++c) {
-            float* y = Y + (cb + ct + c) * ldy + rt;
-            for (int r = 0; r < R; ++r) y[r] = kb == 0 ? out[r * 4 + c] : y[r] + out[r * 4 + c];
-          }
-        }
-      }
-    }
-  }
+  panel_gemm<LegacyTileAvx2<G, Q81>>(tls_panel, k, r0, r1, Xq, xq_stride, n, Y, ldy, 4, [&](int64_t r, int64_t kb) {
+    return w + r * int64_t(w_stride) + kb * G.block_bytes;
+  });
 }
 
 // Activation quantizers, bit-exact with qb::quantize_activations: nearest, ties to even (the
@@ -146,7 +114,7 @@ inline __m256i round_even(__m256 v) {
 template <bool Q81>
 void quantize_act(const float* x, void* dst, int64_t k) {
   auto* y = static_cast<uint8_t*>(dst);
-  const int bb = Q81 ? 36 : 34, qo = Q81 ? 4 : 2;
+  const int bb = Q81 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0)), qo = Q81 ? 4 : 2;
   const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   for (int64_t i = 0; i < k / 32; ++i) {
     __m256 v[4];

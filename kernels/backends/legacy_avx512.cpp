@@ -9,8 +9,7 @@
 // Activations are unpacked once per call into a panel (codes in the order the weights expand
 // to). Tiles: 3 rows x 3 columns, k blocked by 128 blocks for GEMM so a tile's weights and
 // activations stay in L1; GEMV (n == 1) streams whole rows, 4 at a time.
-// GEMM of Q4_0/Q5_0/Q8_0/Q8_1 uses AMX-INT8 (tdpbssd per block, exact int32, then lane-wise
-// scales) when the CPU and the OS allow it; QB_NO_AMX=1 disables it.
+// GEMM of Q4_0/Q5_0/Q8_0/Q8_1 on AMX-INT8 has rows of its own: legacy_amxint8.cpp.
 #include "legacy_avx512.h"
 #include "compiled_isa.h"
 #include "kernel_tables.h"
@@ -20,17 +19,17 @@ namespace {
 
 constexpr MatmulKernel kKernels[] = {
     {FormatId::Q4_0, BackendId::Avx512, FormatId::Q8_0, "gemm_q4_0_q8_0_3x3_avx512vnni", q8_0_row_bytes,
-     quantize_act<false>, compute<kQ4_0, false>},
+     quantize_act<false>, gemm_legacy_vnni<kQ4_0, false>},
     {FormatId::Q4_1, BackendId::Avx512, FormatId::Q8_1, "gemm_q4_1_q8_1_3x3_avx512vnni", q8_1_row_bytes,
-     quantize_act<true>, compute<kQ4_1, true>},
+     quantize_act<true>, gemm_legacy_vnni<kQ4_1, true>},
     {FormatId::Q5_0, BackendId::Avx512, FormatId::Q8_0, "gemm_q5_0_q8_0_3x3_avx512vnni", q8_0_row_bytes,
-     quantize_act<false>, compute<kQ5_0, false>},
+     quantize_act<false>, gemm_legacy_vnni<kQ5_0, false>},
     {FormatId::Q5_1, BackendId::Avx512, FormatId::Q8_1, "gemm_q5_1_q8_1_3x3_avx512vnni", q8_1_row_bytes,
-     quantize_act<true>, compute<kQ5_1, true>},
+     quantize_act<true>, gemm_legacy_vnni<kQ5_1, true>},
     {FormatId::Q8_0, BackendId::Avx512, FormatId::Q8_0, "gemm_q8_0_q8_0_3x3_avx512vnni", q8_0_row_bytes,
-     quantize_act<false>, compute<kQ8_0, false>},
+     quantize_act<false>, gemm_legacy_vnni<kQ8_0, false>},
     {FormatId::Q8_1, BackendId::Avx512, FormatId::Q8_1, "gemm_q8_1_q8_1_3x3_avx512vnni", q8_1_row_bytes,
-     quantize_act<true>, compute<kQ8_1, true>},
+     quantize_act<true>, gemm_legacy_vnni<kQ8_1, true>},
 };
 
 }  // namespace

@@ -2,25 +2,18 @@
 // int family's INT4_Gxx layouts are legacy-like). Internal linkage: include only from
 // translation units compiled with the AVX-512 flags.
 #pragma once
-#include <sys/syscall.h>
-#include <unistd.h>
 #include "qb/x86_intrin.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <type_traits>
 #include <vector>
 
 #include "legacy_common.h"
-#include "qb/cpu_features.h"
 
 namespace qb::kern {
 namespace {
 
-constexpr int64_t kKB = 128;  // blocks per k-block (GEMM); a multiple of 4
-constexpr int64_t kNC = 64;   // activation columns per panel
-constexpr int kMaxC = 3;      // GEMM tile: kGemmR rows x 3 columns (fits the 32 zmm registers)
-constexpr int kGemmR = 3;
+constexpr int kGemmR = 3;  // GEMM tile: 3 rows x 3 columns (fits the 32 zmm registers)
 
 // Horizontal sums/max (GCC 12's _mm512_reduce_* trip -Wmaybe-uninitialized in its own header).
 inline float hsum(__m512 v) {
@@ -61,13 +54,6 @@ inline void halfs_to_floats(const uint16_t* h, float* f, size_t n) {
     _mm512_storeu_ps(f + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + i))));
   for (; i < n; ++i) f[i] = _cvtsh_ss(h[i]);
 }
-
-// Activation column c of a tile: codes, d_x and s_x from the tile's first block.
-struct ActView {
-  const int8_t* qs;
-  const float* d;
-  const float* s;
-};
 
 // 4/5-bit formats (and INT4_Gxx): one step = a quad of blocks. Two zmm loads cover the quad's bytes; one word
 // permute gathers the 64 code bytes, another the scales: [d_b x4 .. d_b+3 x4 | m_b 0 0 0 ..].
@@ -187,54 +173,45 @@ struct Q8Tile {
 template <const LegacyGeom& G>
 using TileOf = std::conditional_t<G.bits == 8, Q8Tile<G>, NibTile<G>>;
 
-using TileFn = void (*)(const uint8_t* const*, const ActView*, int64_t, float*);
-
-template <const LegacyGeom& G, int R>
-TileFn pick_c(int c) {
-  switch (c) {
-    case 1:
-      return &TileOf<G>::template run<R, 1>;
-    case 2:
-      return &TileOf<G>::template run<R, 2>;
-    default:
-      return &TileOf<G>::template run<R, 3>;
+// gemm_<w>_<a>_3x3_avx512vnni (4x3 for GEMV): the tile driver's view of NibTile / Q8Tile.
+template <const LegacyGeom& G, bool Q81>
+struct LegacyTileAvx512 {
+  static constexpr int kMR = 4, kNR = 3;
+  static constexpr bool kRowScale = false, kQ81 = Q81;
+  static constexpr int kLayout = G.bits == 8 ? kNatural : G.evenodd ? kQuadEvenOdd : kQuad;
+  using Row = const uint8_t*;
+  using Col = ActView;
+  static void convert(ActPanel& P) {
+    halfs_to_floats(P.dh.data(), P.d.data(), P.nhalfs());
+    if (Q81) halfs_to_floats(P.sh.data(), P.s.data(), P.nhalfs());
   }
-}
-template <const LegacyGeom& G>
-TileFn pick(int r, int c) {
-  switch (r) {
-    case 1:
-      return pick_c<G, 1>(c);
-    case 2:
-      return pick_c<G, 2>(c);
-    case 3:
-      return pick_c<G, 3>(c);
-    default:
-      return pick_c<G, 4>(c);
+  template <int R, int C>
+  static void tile(const Row* w, const Col* x, int64_t nbk, float* out) {
+    TileOf<G>::template run<R, C>(w, x, nbk, out);
   }
-}
+};
 
 thread_local ActPanel tls_panel;
 
-// Columns in panels of kNC (unpacked once per call), k in blocks of kKB for GEMM (a tile's
-// weights and activations stay in L1), 4-row x 3-column tiles; GEMV streams whole rows.
+template <const LegacyGeom& G, bool Q81>
+void gemm_legacy_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                      size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+  const auto* w = static_cast<const uint8_t*>(W);
+  panel_gemm<LegacyTileAvx512<G, Q81>>(
+      tls_panel, k, r0, r1, Xq, xq_stride, n, Y, ldy, n == 1 ? 4 : kGemmR,
+      [&](int64_t r, int64_t kb) { return w + r * int64_t(w_stride) + kb * G.block_bytes; });
+}
+
+#if defined(__AMX_INT8__)
 // ---- Optional AMX-INT8 GEMM path (Q4_0, Q5_0, Q8_0, Q8_1 weights: no minimum term) ----
 // Per block of 32: tdpbssd gives the exact int32 dot of 16 weight rows (codes - offset, s8) by
 // 16 activation columns (s8); it is stored and scaled lane-wise into fp32 accumulators
 // (d_w * d_x per row x column), 16 zmm per 16x16 output tile. Weights are unpacked to s8 once
 // per 16-row block, activations packed to the tile layout (dwords of 4 codes) once per call.
-// Used when the CPU has AMX-INT8, Linux grants the tile state, and the task has >= 16 rows and
-// >= 16 columns; QB_NO_AMX=1 turns it off. Edges go through the VNNI tiles.
-inline bool amx_int8_enabled() {
-  static const bool ok = [] {
-    const CpuFeatures& f = cpu_features();
-    if (!(f.amx_tile && f.amx_int8 && f.os_amx)) return false;
-    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
-  }();
-  if (!ok) return false;
-  const char* off = std::getenv("QB_NO_AMX");
-  return !(off && *off && *off != '0');
-}
+// Compiled only into legacy_amxint8.cpp (-mamx-tile -mamx-int8): dispatch loads its rows
+// (gemm_*_16x16_amx) where the CPU has AMX-INT8 and Linux granted the tile state (asked once,
+// in cpu_features()), unless QB_NO_AMX=1. Rows and columns outside whole 16x16 tiles, and GEMV,
+// go through the VNNI tiles above.
 
 template <const LegacyGeom& G>
 constexpr bool kAmxFormat = G.m_off < 0 && G.bpg == 1 && !G.evenodd;
@@ -286,14 +263,14 @@ __attribute__((target("amx-tile,amx-int8"))) inline void amx_i8_tile(const int8_
 
 // Rows [r0, r0 + 16 * nrb) x columns [0, 16 * ncg) through AMX; returns false if not used.
 template <const LegacyGeom& G, bool Q81>
-bool compute_amx(int64_t k, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* xq,
-                 size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+bool amx_whole_tiles(int64_t k, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* xq,
+                     size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
   if constexpr (!kAmxFormat<G>) {
     return false;
   } else {
     const int64_t nrb = (r1 - r0) / 16, ncg = n / 16, nb = k / 32;
-    if (nrb == 0 || ncg == 0 || !amx_int8_enabled()) return false;
-    constexpr int abb = Q81 ? 36 : 34, aqo = Q81 ? 4 : 2;
+    if (nrb == 0 || ncg == 0) return false;
+    constexpr int abb = Q81 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0)), aqo = Q81 ? 4 : 2;
     AmxI8Scratch& s = tls_amx_i8;
     if (s.b.size() < size_t(ncg * nb * 512)) s.b.resize(size_t(ncg * nb * 512)), s.dx.resize(size_t(ncg * nb * 16));
     if (s.a.size() < size_t(nb * 512)) s.a.resize(size_t(nb * 512)), s.dw.resize(size_t(nb * 16));
@@ -342,62 +319,23 @@ bool compute_amx(int64_t k, const uint8_t* w, size_t w_stride, int64_t r0, int64
   }
 }
 
+// The gemm_*_16x16_amx rows: whole 16x16 tiles by AMX, the rest (and GEMV) by the VNNI tiles.
 template <const LegacyGeom& G, bool Q81>
-void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-                  int64_t n, float* Y, int64_t ldy);
-
-template <const LegacyGeom& G, bool Q81>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-             int64_t n, float* Y, int64_t ldy) {
+void gemm_legacy_amx(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                     size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* xq = static_cast<const uint8_t*>(Xq);
-  if (n > 1 && compute_amx<G, Q81>(k, w, w_stride, r0, r1, xq, xq_stride, n, Y, ldy)) {
+  if (n > 1 && amx_whole_tiles<G, Q81>(k, w, w_stride, r0, r1, xq, xq_stride, n, Y, ldy)) {
     const int64_t R16 = (r1 - r0) / 16 * 16, N16 = n / 16 * 16;
-    if (R16 < r1 - r0) compute_vnni<G, Q81>(k, W, w_stride, r0 + R16, r1, Xq, xq_stride, n, Y, ldy);
+    if (R16 < r1 - r0) gemm_legacy_vnni<G, Q81>(k, W, w_stride, r0 + R16, r1, Xq, xq_stride, n, Y, ldy);
     if (N16 < n)
-      compute_vnni<G, Q81>(k, W, w_stride, r0, r0 + R16, xq + N16 * xq_stride, xq_stride, n - N16, Y + N16 * ldy, ldy);
+      gemm_legacy_vnni<G, Q81>(k, W, w_stride, r0, r0 + R16, xq + N16 * xq_stride, xq_stride, n - N16, Y + N16 * ldy,
+                               ldy);
     return;
   }
-  compute_vnni<G, Q81>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
+  gemm_legacy_vnni<G, Q81>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
 }
-
-template <const LegacyGeom& G, bool Q81>
-void compute_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-                  int64_t n, float* Y, int64_t ldy) {
-  const int64_t nb = k / 32;
-  const auto* w = static_cast<const uint8_t*>(W);
-  const int64_t kb_blocks = n == 1 ? nb : kKB;
-  ActPanel& P = tls_panel;
-  float out[16];
-  const uint8_t* rows[4];
-  for (int64_t cb = 0; cb < n; cb += kNC) {
-    const int64_t nc = std::min(kNC, n - cb);
-    P.load(static_cast<const uint8_t*>(Xq), xq_stride, cb, nc, k, Q81,
-           G.bits == 8 ? kNatural
-           : G.evenodd ? kQuadEvenOdd
-                       : kQuad);
-    halfs_to_floats(P.dh.data(), P.d.data(), P.nhalfs());
-    if (Q81) halfs_to_floats(P.sh.data(), P.s.data(), P.nhalfs());
-    for (int64_t kb = 0; kb < nb; kb += kb_blocks) {
-      const int64_t nbk = std::min(kb_blocks, nb - kb);
-      const int64_t tile_r = n == 1 ? 4 : kGemmR;
-      for (int64_t rt = r0; rt < r1; rt += tile_r) {
-        const int R = int(std::min<int64_t>(tile_r, r1 - rt));
-        for (int r = 0; r < R; ++r) rows[r] = w + (rt + r) * w_stride + kb * G.block_bytes;
-        for (int64_t ct = 0; ct < nc; ct += kMaxC) {
-          const int C = int(std::min<int64_t>(kMaxC, nc - ct));
-          ActView xv[kMaxC];
-          for (int c = 0; c < C; ++c) xv[c] = {P.col_qs(ct + c) + kb * 32, P.col_d(ct + c) + kb, P.col_s(ct + c) + kb};
-          pick<G>(R, C)(rows, xv, nbk, out);
-          for (int c = 0; c < C; ++c) {
-            float* y = Y + (cb + ct + c) * ldy + rt;
-            for (int r = 0; r < R; ++r) y[r] = kb == 0 ? out[r * 4 + c] : y[r] + out[r * 4 + c];
-          }
-        }
-      }
-    }
-  }
-}
+#endif  // __AMX_INT8__
 
 // ---- activation quantizers, bit-exact with qb::quantize_activations (ties to even) ----
 inline __m512i round_even(__m512 v) {
@@ -407,7 +345,7 @@ inline __m512i round_even(__m512 v) {
 template <bool Q81>
 void quantize_act(const float* x, void* dst, int64_t k) {
   auto* y = static_cast<uint8_t*>(dst);
-  const int bb = Q81 ? 36 : 34, qo = Q81 ? 4 : 2;
+  const int bb = Q81 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0)), qo = Q81 ? 4 : 2;
   for (int64_t i = 0; i < k / 32; ++i) {
     const __m512 a = _mm512_loadu_ps(x + i * 32), b = _mm512_loadu_ps(x + i * 32 + 16);
     const float amax = hmax(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));

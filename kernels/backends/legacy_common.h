@@ -15,6 +15,7 @@
 #include "qb/blocks.h"
 #include "qb/formats.h"
 #include "qb/matmul.h"
+#include "tile_driver-inl.h"
 
 namespace qb::kern {
 namespace {
@@ -39,8 +40,8 @@ constexpr LegacyGeom kQ4_0{18, 2, -1, -1, 8, 4};
 constexpr LegacyGeom kQ4_1{20, 4, -1, 2, 0, 4};
 constexpr LegacyGeom kQ5_0{22, 6, 2, -1, 16, 5};
 constexpr LegacyGeom kQ5_1{24, 8, 4, 2, 0, 5};
-constexpr LegacyGeom kQ8_0{34, 2, -1, -1, 0, 8};
-constexpr LegacyGeom kQ8_1{36, 4, -1, -1, 0, 8};
+constexpr LegacyGeom kQ8_0{int(sizeof(block_q8_0)), 2, -1, -1, 0, 8};
+constexpr LegacyGeom kQ8_1{int(sizeof(block_q8_1)), 4, -1, -1, 0, 8};
 
 inline uint16_t load_u16(const void* p) {
   uint16_t v;
@@ -142,7 +143,7 @@ struct ActPanel {
     const size_t nq = size_t(nc * nbp * 32), nf = size_t(nc * nbp);
     if (qs.size() < nq) qs.resize(nq);
     if (d.size() < nf) d.resize(nf), s.resize(nf), dh.resize(nf), sh.resize(nf);
-    const int bb = q8_1 ? 36 : 34, qo = q8_1 ? 4 : 2;
+    const int bb = q8_1 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0)), qo = q8_1 ? 4 : 2;
     const int64_t even = nb & ~int64_t(3);
     for (int64_t c = 0; c < nc; ++c) {
       const uint8_t* x = xq + (c0 + c) * xq_stride;
@@ -178,6 +179,37 @@ struct ActPanel {
     for (size_t i = 0; i < nhalfs(); ++i) d[i] = fp16_to_fp32(dh[i]), s[i] = fp16_to_fp32(sh[i]);
   }
 };
+
+// Activation column c of an x86 tile: codes, d_x and s_x from the tile's first block.
+struct ActView {
+  const int8_t* qs;
+  const float* d;
+  const float* s;
+};
+
+constexpr int64_t kPanelKB = 128;  // blocks per k-block (GEMM); a multiple of 4
+constexpr int64_t kPanelNC = 64;   // activation columns per panel
+
+// Matmul over activation panels (x86 legacy and int families): columns in panels of kPanelNC,
+// each unpacked once (MK::kLayout, MK::kQ81) and its scales converted by MK::convert; the tile
+// driver then runs k in blocks of kPanelKB (GEMM: a tile's weights and activations stay in L1) or
+// whole rows (GEMV), tile_r rows per tile. row_at(r, kb): the tile's Row for row r from block kb.
+template <class MK, class RowAt>
+void panel_gemm(ActPanel& P, int64_t k, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride, int64_t n, float* Y,
+                int64_t ldy, int tile_r, const RowAt& row_at) {
+  const int64_t nb = k / 32;
+  for (int64_t cb = 0; cb < n; cb += kPanelNC) {
+    const int64_t nc = std::min(kPanelNC, n - cb);
+    P.load(static_cast<const uint8_t*>(Xq), xq_stride, cb, nc, k, MK::kQ81, MK::kLayout);
+    MK::convert(P);
+    TileDriver<MK>::run(
+        r0, r1, nc, nb, n == 1 ? nb : kPanelKB, tile_r, row_at,
+        [&](int64_t c, int64_t kb) {
+          return ActView{P.col_qs(c) + kb * 32, P.col_d(c) + kb, P.col_s(c) + kb};
+        },
+        Y + cb * ldy, ldy);
+  }
+}
 
 }  // namespace
 }  // namespace qb::kern

@@ -11,7 +11,6 @@
 namespace qb::kern {
 namespace {
 
-constexpr int kMaxR = 4, kMaxC = 4;
 constexpr int64_t kKB = 128;
 
 inline float half_neon(const uint8_t* p) {
@@ -42,72 +41,64 @@ inline void decode(const uint8_t* wb, int sub, int8x16_t& lo, int8x16_t& hi) {
   }
 }
 
-struct ActView {
+struct BlockView {
   const uint8_t* blocks;  // quantized activation row (Q8_0/Q8_1 blocks) from the tile's first block
   const float* d;
   const float* s;
 };
 
-template <const LegacyGeom& G, bool Q81, int R, int C>
-void tile(const uint8_t* const* w, const ActView* x, int64_t nbk, float* out) {
-  constexpr int abb = Q81 ? 36 : 34, aqo = Q81 ? 4 : 2;
-  float32x4_t acc[R][C];
-  float macc[R][C] = {};
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = vdupq_n_f32(0.0f);
-  for (int64_t b = 0; b < nbk; ++b) {
-    int8x16_t lo[R], hi[R];
-    float dw[R], mw[R];
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* wb = w[r] + (b / G.bpg) * G.group_bytes();
-      decode<G>(wb, int(b % G.bpg), lo[r], hi[r]);
-      dw[r] = half_neon(wb);
-      if constexpr (G.m_off >= 0) mw[r] = half_neon(wb + G.m_off);
-    }
-    for (int c = 0; c < C; ++c) {
-      const int8_t* xq = reinterpret_cast<const int8_t*>(x[c].blocks + b * abb + aqo);
-      int8x16_t xl, xh;
-      if constexpr (G.evenodd) {
-        const int8x16x2_t eo = vld2q_s8(xq);  // de-interleaves: even codes, odd codes
-        xl = eo.val[0], xh = eo.val[1];
-      } else {
-        xl = vld1q_s8(xq), xh = vld1q_s8(xq + 16);
-      }
-      const float dx = x[c].d[b];
-      for (int r = 0; r < R; ++r) {
-        const int32x4_t dot = vdotq_s32(vdotq_s32(vdupq_n_s32(0), lo[r], xl), hi[r], xh);
-        acc[r][c] = vfmaq_n_f32(acc[r][c], vcvtq_f32_s32(dot), dw[r] * dx);
-        if constexpr (G.m_off >= 0) macc[r][c] += mw[r] * x[c].s[b];
-      }
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) out[r * 4 + c] = vaddvq_f32(acc[r][c]) + macc[r][c];
-}
-
-using TileFn = void (*)(const uint8_t* const*, const ActView*, int64_t, float*);
-
-template <const LegacyGeom& G, bool Q81, int R>
-constexpr TileFn pick_c(int c) {
-  return c == 1   ? &tile<G, Q81, R, 1>
-         : c == 2 ? &tile<G, Q81, R, 2>
-         : c == 3 ? &tile<G, Q81, R, 3>
-                  : &tile<G, Q81, R, 4>;
-}
+// gemm_<w>_<a>_4x4_neondot: a tile of up to 4 rows x 4 columns over nbk blocks of 32 codes.
 template <const LegacyGeom& G, bool Q81>
-TileFn pick(int r, int c) {
-  return r == 1   ? pick_c<G, Q81, 1>(c)
-         : r == 2 ? pick_c<G, Q81, 2>(c)
-         : r == 3 ? pick_c<G, Q81, 3>(c)
-                  : pick_c<G, Q81, 4>(c);
-}
+struct LegacyTileNeon {
+  static constexpr int kMR = 4, kNR = 4;
+  static constexpr bool kRowScale = false;
+  using Row = const uint8_t*;
+  using Col = BlockView;
+
+  template <int R, int C>
+  static void tile(const Row* w, const Col* x, int64_t nbk, float* out) {
+    constexpr int abb = Q81 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0)), aqo = Q81 ? 4 : 2;
+    float32x4_t acc[R][C];
+    float macc[R][C] = {};
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[r][c] = vdupq_n_f32(0.0f);
+    for (int64_t b = 0; b < nbk; ++b) {
+      int8x16_t lo[R], hi[R];
+      float dw[R], mw[R];
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* wb = w[r] + (b / G.bpg) * G.group_bytes();
+        decode<G>(wb, int(b % G.bpg), lo[r], hi[r]);
+        dw[r] = half_neon(wb);
+        if constexpr (G.m_off >= 0) mw[r] = half_neon(wb + G.m_off);
+      }
+      for (int c = 0; c < C; ++c) {
+        const int8_t* xq = reinterpret_cast<const int8_t*>(x[c].blocks + b * abb + aqo);
+        int8x16_t xl, xh;
+        if constexpr (G.evenodd) {
+          const int8x16x2_t eo = vld2q_s8(xq);  // de-interleaves: even codes, odd codes
+          xl = eo.val[0], xh = eo.val[1];
+        } else {
+          xl = vld1q_s8(xq), xh = vld1q_s8(xq + 16);
+        }
+        const float dx = x[c].d[b];
+        for (int r = 0; r < R; ++r) {
+          const int32x4_t dot = vdotq_s32(vdotq_s32(vdupq_n_s32(0), lo[r], xl), hi[r], xh);
+          acc[r][c] = vfmaq_n_f32(acc[r][c], vcvtq_f32_s32(dot), dw[r] * dx);
+          if constexpr (G.m_off >= 0) macc[r][c] += mw[r] * x[c].s[b];
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) out[r * 4 + c] = vaddvq_f32(acc[r][c]) + macc[r][c];
+  }
+};
 
 thread_local std::vector<float> tls_scales;
 
 template <const LegacyGeom& G, bool Q81>
-void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-             int64_t n, float* Y, int64_t ldy) {
-  constexpr int abb = Q81 ? 36 : 34;
+void gemm_legacy_neon(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
+                      size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
+  constexpr int abb = Q81 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0));
   const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* xq = static_cast<const uint8_t*>(Xq);
@@ -120,29 +111,14 @@ void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, 
       sc[size_t(2 * (j * nb) + b)] = half_neon(xb);
       sc[size_t(2 * (j * nb) + nb + b)] = Q81 ? half_neon(xb + 2) : 0.0f;
     }
-  const int64_t kb_blocks = n == 1 ? nb : kKB;
-  float out[16];
-  const uint8_t* rows[kMaxR];
-  for (int64_t kb = 0; kb < nb; kb += kb_blocks) {
-    const int64_t nbk = std::min(kb_blocks, nb - kb);
-    for (int64_t rt = r0; rt < r1; rt += kMaxR) {
-      const int R = int(std::min<int64_t>(kMaxR, r1 - rt));
-      for (int r = 0; r < R; ++r) rows[r] = w + (rt + r) * w_stride + kb * G.block_bytes;
-      for (int64_t ct = 0; ct < n; ct += kMaxC) {
-        const int C = int(std::min<int64_t>(kMaxC, n - ct));
-        ActView xv[kMaxC];
-        for (int c = 0; c < C; ++c) {
-          const float* s = sc.data() + 2 * (ct + c) * nb;
-          xv[c] = {xq + (ct + c) * xq_stride + kb * abb, s + kb, s + nb + kb};
-        }
-        pick<G, Q81>(R, C)(rows, xv, nbk, out);
-        for (int c = 0; c < C; ++c) {
-          float* y = Y + (ct + c) * ldy + rt;
-          for (int r = 0; r < R; ++r) y[r] = kb == 0 ? out[r * 4 + c] : y[r] + out[r * 4 + c];
-        }
-      }
-    }
-  }
+  TileDriver<LegacyTileNeon<G, Q81>>::run(
+      r0, r1, n, nb, n == 1 ? nb : kKB, 4,
+      [&](int64_t r, int64_t kb) { return w + r * int64_t(w_stride) + kb * G.block_bytes; },
+      [&](int64_t c, int64_t kb) {
+        const float* s = sc.data() + 2 * c * nb;
+        return BlockView{xq + c * int64_t(xq_stride) + kb * abb, s + kb, s + nb + kb};
+      },
+      Y, ldy);
 }
 
 // Activation quantizers: bit-exact with qb::quantize_activations (vrndnq_f32: nearest, ties to
@@ -150,7 +126,7 @@ void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, 
 template <bool Q81>
 void quantize_act(const float* x, void* dst, int64_t k) {
   auto* y = static_cast<uint8_t*>(dst);
-  const int bb = Q81 ? 36 : 34, qo = Q81 ? 4 : 2;
+  const int bb = Q81 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0)), qo = Q81 ? 4 : 2;
   for (int64_t i = 0; i < k / 32; ++i) {
     float32x4_t v[8];
     float32x4_t mx = vdupq_n_f32(0.0f);

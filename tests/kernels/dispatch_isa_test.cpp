@@ -4,6 +4,7 @@
 // `compiled` comes from each file's own predefined macros, so this reads the real build flags.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <set>
 #include <string>
 
@@ -81,6 +82,58 @@ TEST(DispatchIsa, Avx512BackendDoesNotRequireBf16) {
   if (!(f.avx512f && f.avx512vnni)) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
   EXPECT_NE(find_kernel(FormatId::Q4_0, BackendId::Avx512), nullptr);
   EXPECT_EQ(find_kernel(FormatId::BF16, BackendId::Avx512) != nullptr, f.avx512bf16);
+}
+
+// AMX rows are kernels of their own: a report names them (..._amx), GEMV never gets them, and
+// QB_NO_AMX=1 leaves the VNNI / vdpbf16ps rows in their place.
+TEST(DispatchAmx, AmxRowsHaveTheirOwnNames) {
+  const uint32_t cpu = cpu_features().isa_mask();
+  if (!isa_granted(isa::kAmxTile | isa::kAmxInt8, cpu))
+    GTEST_SKIP() << "AMX-INT8 not granted here (CPU, XCR0 or Linux arch_prctl): " << names(cpu);
+  for (FormatId f : {FormatId::Q4_0, FormatId::Q5_0, FormatId::Q8_0, FormatId::Q8_1}) {
+    SCOPED_TRACE(std::string(traits(f).name));
+    const MatmulKernel* amx = choose_kernel(f, BackendId::Avx512, cpu, true);
+    const MatmulKernel* vnni = choose_kernel(f, BackendId::Avx512, cpu, false);
+    ASSERT_TRUE(amx && vnni);
+    EXPECT_TRUE(amx->name.ends_with("_amx")) << amx->name;
+    EXPECT_TRUE(vnni->name.ends_with("_avx512vnni")) << vnni->name;
+    EXPECT_EQ(find_kernel(f, BackendId::Avx512, 1), vnni) << "GEMV must not run under the AMX name";
+  }
+  // Q4_1 (a minimum term) has no AMX row: the VNNI one stays.
+  EXPECT_TRUE(choose_kernel(FormatId::Q4_1, BackendId::Avx512, cpu, true)->name.ends_with("_avx512vnni"));
+  if (isa_granted(isa::kAmxTile | isa::kAmxBf16 | isa::kAvx512bf16, cpu)) {
+    EXPECT_TRUE(choose_kernel(FormatId::BF16, BackendId::Avx512, cpu, true)->name.ends_with("_amx"));
+    EXPECT_TRUE(choose_kernel(FormatId::BF16, BackendId::Avx512, cpu, false)->name.ends_with("_avx512bf16"));
+  }
+}
+
+// QB_NO_AMX is read once, when dispatch starts, so each case runs in a fresh process (gtest's
+// threadsafe death-test style re-executes the binary).
+const char* dispatched_q4_0(const char* no_amx) {
+  if (no_amx)
+    setenv("QB_NO_AMX", no_amx, 1);
+  else
+    unsetenv("QB_NO_AMX");
+  const MatmulKernel* k = find_kernel(FormatId::Q4_0, BackendId::Avx512);
+  return k ? k->name.data() : "";
+}
+
+TEST(DispatchAmxDeathTest, QbNoAmxAtStartSelectsTheVnniRow) {
+  if (!isa_granted(isa::kAmxTile | isa::kAmxInt8, cpu_features().isa_mask()))
+    GTEST_SKIP() << "AMX-INT8 not granted here: nothing for QB_NO_AMX to turn off";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        fprintf(stderr, "dispatched %s\n", dispatched_q4_0("1"));
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "dispatched gemm_q4_0_q8_0_3x3_avx512vnni");
+  EXPECT_EXIT(
+      {
+        fprintf(stderr, "dispatched %s\n", dispatched_q4_0(nullptr));
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "dispatched gemm_q4_0_q8_0_16x16_amx");
 }
 #endif
 

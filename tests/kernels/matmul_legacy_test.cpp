@@ -13,8 +13,8 @@
 //    double): scalar rounds d_w*d_x, the product with sumi and each sum; the dequantizer rounds
 //    d*q per weight: a few ulps per block, allowed (blocks + 8) * 2^-22 * M.
 //  * quantize_act must write exactly the reference codec's bytes (compared with memcmp).
-//  * The avx512 backend runs twice: with its optional AMX-INT8 GEMM path allowed (used when the
-//    CPU and OS allow it) and with QB_NO_AMX=1; same tolerances (AMX block dots are exact ints).
+//  * Every row the CPU grants runs: on the avx512 backend the AMX-INT8 rows (where the CPU and OS
+//    allow them) beside the VNNI rows; same tolerances (AMX block dots are exact ints).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -197,36 +197,33 @@ TEST_P(LegacyVsScalar, OddShapesThreadsAlignment) {
       const auto want = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
       const auto mag = magnitudes(f, w, *scalar, X, s);
       const double nb = double(s.k / 32);
-      for (const auto* kern : kernels)
-        for (const bool no_amx : {false, true}) {
-          // The avx512 backend has an AMX-INT8 GEMM path where the CPU allows it: run both.
-          if (no_amx && kern->backend != qb::BackendId::Avx512) continue;
-          setenv("QB_NO_AMX", no_amx ? "1" : "0", 1);
-          for (const bool threads : {false, true}) {
-            const auto got = qbt::run_matmul(*kern, w.data(), w.size(), X, s, threads, threads ? 1 : 3);
-            int bad = 0;
-            for (size_t i = 0; i < got.size() && bad < 5; ++i) {
-              const double tol = exact ? 0.0 : (nb + 64) * std::ldexp(1.0, -23) * mag[i];
-              if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
-                ++bad;
-                ADD_FAILURE() << kern->name << (exact ? " exact" : " random") << (no_amx ? " QB_NO_AMX" : "") << " "
-                              << qbt::shape_name(s) << (threads ? " 2 threads" : " 1 thread") << " row "
-                              << (i % size_t(s.m)) << " col " << (i / size_t(s.m)) << ": got " << got[i] << " want "
-                              << want[i] << " tol " << tol;
-              }
+      for (const auto* kern : kernels) {
+        for (const bool threads : {false, true}) {
+          const auto got = qbt::run_matmul(*kern, w.data(), w.size(), X, s, threads, threads ? 1 : 3);
+          int bad = 0;
+          for (size_t i = 0; i < got.size() && bad < 5; ++i) {
+            const double tol = exact ? 0.0 : (nb + 64) * std::ldexp(1.0, -23) * mag[i];
+            if (!(std::fabs(double(got[i]) - want[i]) <= tol)) {
+              ++bad;
+              ADD_FAILURE() << kern->name << (exact ? " exact" : " random") << " " << qbt::shape_name(s)
+                            << (threads ? " 2 threads" : " 1 thread") << " row " << (i % size_t(s.m)) << " col "
+                            << (i / size_t(s.m)) << ": got " << got[i] << " want " << want[i] << " tol " << tol;
             }
           }
-          unsetenv("QB_NO_AMX");
         }
+      }
     }
 }
 
-// The loop above runs avx512 with AMX allowed; where AMX is not granted that is the VNNI path
-// twice, so say so instead of passing silently.
-TEST(LegacyAmx, Int8AmxPathExercisedOrSkipped) {
+// The loop above tests the AMX rows only where AMX is granted: say so instead of passing silently.
+TEST(LegacyAmx, Int8AmxRowsExercisedOrSkipped) {
   const std::string why = qbt::amx_unavailable_reason(true);
-  if (!why.empty()) GTEST_SKIP() << "AMX-INT8 path not exercised: " << why;
-  ASSERT_NE(qb::find_kernel(FormatId::Q8_0, qb::BackendId::Avx512), nullptr);
+  if (!why.empty()) GTEST_SKIP() << "AMX-INT8 rows not exercised: " << why;
+  for (FormatId f : {FormatId::Q4_0, FormatId::Q5_0, FormatId::Q8_0, FormatId::Q8_1}) {
+    int amx = 0;
+    for (const auto* k : qbt::simd_kernels(f)) amx += k->name.ends_with("_amx");
+    EXPECT_EQ(amx, 1) << "AMX-INT8 is granted but " << qb::traits(f).name << " has no tested _amx row";
+  }
 }
 
 // The oracle itself against dequantized weights and activations (needs the reference codecs).

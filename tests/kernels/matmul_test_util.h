@@ -95,10 +95,16 @@ inline std::vector<float> run_matmul(const qb::MatmulKernel& kern, const uint8_t
 
 // Backends other than scalar that this CPU runs and that have a kernel for `f`.
 inline std::vector<const qb::MatmulKernel*> simd_kernels(qb::FormatId f) {
+  // Every row this CPU may run, not only the dispatched one: where AMX is granted the avx512
+  // backend has an AMX row and the VNNI/vdpbf16ps row it overrides, and both are tested.
+  const uint32_t cpu = qb::cpu_features().isa_mask();
   std::vector<const qb::MatmulKernel*> out;
   for (const auto& b : qb::own_backends()) {
     if (b.id == qb::BackendId::Scalar || !b.available) continue;
-    if (const auto* k = qb::find_kernel(f, b.id)) out.push_back(k);
+    for (const qb::KernelSource& s : qb::kernel_sources())
+      if (s.backend == b.id && qb::isa_granted(s.required, cpu))
+        for (const qb::MatmulKernel& k : s.kernels)
+          if (k.weight == f) out.push_back(&k);
   }
   return out;
 }

@@ -22,6 +22,9 @@ enum : uint32_t {
   kAvx512vnni = 1u << 8,
   kAvx512bf16 = 1u << 9,
   kAvx512fp16 = 1u << 10,
+  kAmxTile = 1u << 11,  // AMX bits: the CPU has it, XCR0 enables tile state and Linux granted it
+  kAmxInt8 = 1u << 12,
+  kAmxBf16 = 1u << 13,
   kDotprod = 1u << 16,
   kI8mm = 1u << 17,
   kArmBf16 = 1u << 18,
@@ -38,6 +41,7 @@ struct CpuFeatures {
   bool avx512vnni = false, avx512bf16 = false, avx512fp16 = false, avx_vnni = false;
   bool amx_tile = false, amx_int8 = false, amx_bf16 = false;
   bool os_avx = false, os_avx512 = false, os_amx = false;  // OS saves the wider register state
+  bool amx_permitted = false;  // Linux granted this process the tile data (arch_prctl), asked once
   // aarch64
   bool neon = false, dotprod = false, i8mm = false, sve = false, arm_bf16 = false, arm_fp16 = false;
   bool hypervisor = false;

@@ -57,7 +57,15 @@ std::span<const KernelSource> kernel_sources();  // every kernel file built into
 inline bool isa_granted(uint32_t required, uint32_t cpu) { return (required & ~cpu) == 0; }
 
 // nullptr when the backend has no kernel for the format or the CPU cannot run the backend.
+// Where the CPU grants AMX (and QB_NO_AMX=1 is not set when dispatch starts), the avx512 GEMM
+// kernels of Q4_0/Q5_0/Q8_0/Q8_1/BF16 are the AMX rows (names ending in _amx).
 const MatmulKernel* find_kernel(FormatId w, BackendId b);
+// The kernel that runs n activation vectors: for n == 1 the non-AMX row (AMX rows run GEMV on
+// their VNNI/vdpbf16ps fallback), so a report names what actually ran.
+const MatmulKernel* find_kernel(FormatId w, BackendId b, int64_t n);
+// Dispatch's choice for a CPU whose isa_mask() is `cpu`: the last granted source's kernel
+// (AMX files come after the files they override; allow_amx = false skips them).
+const MatmulKernel* choose_kernel(FormatId w, BackendId b, uint32_t cpu, bool allow_amx);
 // The best available backend for a format on this CPU (dispatch decided once, at start).
 BackendId best_backend(FormatId w);
 
