@@ -7,6 +7,7 @@
 //    scaled by absmax, then FMA with the activations in natural order.
 #include "compiled_isa.h"
 #include "int_common.h"
+#include "kernel_rows.h"
 #include "kernel_tables.h"
 #include "legacy_avx2.h"
 
@@ -104,20 +105,8 @@ struct Nf4TileAvx2 : Nf4Geometry {
   }
 };
 
-constexpr MatmulKernel kKernels[] = {
-    {FormatId::INT8_PC, BackendId::Avx2, FormatId::Q8_0, "gemm_int8pc_q8_0_4x2_avx2", q8_0_row_bytes,
-     quantize_act<false>, gemm_int8_avx2<false>},
-    {FormatId::INT8_PT, BackendId::Avx2, FormatId::Q8_0, "gemm_int8pt_q8_0_4x2_avx2", q8_0_row_bytes,
-     quantize_act<false>, gemm_int8_avx2<true>},
-    {FormatId::INT4_G32, BackendId::Avx2, FormatId::Q8_1, "gemm_int4g32_q8_1_4x2_avx2", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_avx2<kInt4G32, true>},
-    {FormatId::INT4_G64, BackendId::Avx2, FormatId::Q8_1, "gemm_int4g64_q8_1_4x2_avx2", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_avx2<kInt4G64, true>},
-    {FormatId::INT4_G128, BackendId::Avx2, FormatId::Q8_1, "gemm_int4g128_q8_1_4x2_avx2", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_avx2<kInt4G128, true>},
-    {FormatId::NF4, BackendId::Avx2, FormatId::F32, "gemm_nf4_f32_4x2_avx2", f32_row_bytes, copy_f32,
-     gemm_strided<Nf4TileAvx2>},
-};
+constexpr MatmulKernel kKernels[] = {QB_INT_ROWS(Avx2, "4x2_avx2", "4x2_avx2", "4x2_avx2", gemm_int8_avx2,
+                                                 gemm_legacy_avx2, gemm_strided<Nf4TileAvx2>, quantize_act)};
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 //    activations are split into even/odd elements (the nibble order) by two-source permutes.
 #include "compiled_isa.h"
 #include "int_common.h"
+#include "kernel_rows.h"
 #include "kernel_tables.h"
 #include "legacy_avx512.h"
 
@@ -106,20 +107,9 @@ struct Nf4TileAvx512 : Nf4Geometry {
   }
 };
 
-constexpr MatmulKernel kKernels[] = {
-    {FormatId::INT8_PC, BackendId::Avx512, FormatId::Q8_0, "gemm_int8pc_q8_0_4x3_avx512vnni", q8_0_row_bytes,
-     quantize_act<false>, gemm_int8_avx512<false>},
-    {FormatId::INT8_PT, BackendId::Avx512, FormatId::Q8_0, "gemm_int8pt_q8_0_4x3_avx512vnni", q8_0_row_bytes,
-     quantize_act<false>, gemm_int8_avx512<true>},
-    {FormatId::INT4_G32, BackendId::Avx512, FormatId::Q8_1, "gemm_int4g32_q8_1_3x3_avx512vnni", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_vnni<kInt4G32, true>},
-    {FormatId::INT4_G64, BackendId::Avx512, FormatId::Q8_1, "gemm_int4g64_q8_1_3x3_avx512vnni", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_vnni<kInt4G64, true>},
-    {FormatId::INT4_G128, BackendId::Avx512, FormatId::Q8_1, "gemm_int4g128_q8_1_3x3_avx512vnni", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_vnni<kInt4G128, true>},
-    {FormatId::NF4, BackendId::Avx512, FormatId::F32, "gemm_nf4_f32_4x3_avx512", f32_row_bytes, copy_f32,
-     gemm_strided<Nf4TileAvx512>},
-};
+constexpr MatmulKernel kKernels[] = {QB_INT_ROWS(Avx512, "4x3_avx512vnni", "3x3_avx512vnni", "4x3_avx512",
+                                                 gemm_int8_avx512, gemm_legacy_vnni, gemm_strided<Nf4TileAvx512>,
+                                                 quantize_act)};
 
 }  // namespace
 

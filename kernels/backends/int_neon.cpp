@@ -7,6 +7,7 @@
 //    fused multiply-add with every column of the tile.
 #include "compiled_isa.h"
 #include "int_common.h"
+#include "kernel_rows.h"
 #include "kernel_tables.h"
 #include "legacy_neon.h"
 
@@ -114,20 +115,8 @@ struct Nf4TileNeon : Nf4Geometry {
   }
 };
 
-constexpr MatmulKernel kKernels[] = {
-    {FormatId::INT8_PC, BackendId::Neon, FormatId::Q8_0, "gemm_int8pc_q8_0_4x4_neondot", q8_0_row_bytes,
-     quantize_act<false>, gemm_int8_neon<false>},
-    {FormatId::INT8_PT, BackendId::Neon, FormatId::Q8_0, "gemm_int8pt_q8_0_4x4_neondot", q8_0_row_bytes,
-     quantize_act<false>, gemm_int8_neon<true>},
-    {FormatId::INT4_G32, BackendId::Neon, FormatId::Q8_1, "gemm_int4g32_q8_1_4x4_neondot", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_neon<kInt4G32, true>},
-    {FormatId::INT4_G64, BackendId::Neon, FormatId::Q8_1, "gemm_int4g64_q8_1_4x4_neondot", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_neon<kInt4G64, true>},
-    {FormatId::INT4_G128, BackendId::Neon, FormatId::Q8_1, "gemm_int4g128_q8_1_4x4_neondot", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_neon<kInt4G128, true>},
-    {FormatId::NF4, BackendId::Neon, FormatId::F32, "gemm_nf4_f32_4x4_neon", f32_row_bytes, copy_f32,
-     gemm_strided<Nf4TileNeon>},
-};
+constexpr MatmulKernel kKernels[] = {QB_INT_ROWS(Neon, "4x4_neondot", "4x4_neondot", "4x4_neon", gemm_int8_neon,
+                                                 gemm_legacy_neon, gemm_strided<Nf4TileNeon>, quantize_act)};
 
 }  // namespace
 

@@ -9,25 +9,13 @@
 // blocks k by 128 blocks so a tile's weights and activations stay in L1.
 #include "legacy_avx2.h"
 #include "compiled_isa.h"
+#include "kernel_rows.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
 namespace {
 
-constexpr MatmulKernel kKernels[] = {
-    {FormatId::Q4_0, BackendId::Avx2, FormatId::Q8_0, "gemm_q4_0_q8_0_4x2_avx2", q8_0_row_bytes, quantize_act<false>,
-     gemm_legacy_avx2<kQ4_0, false>},
-    {FormatId::Q4_1, BackendId::Avx2, FormatId::Q8_1, "gemm_q4_1_q8_1_4x2_avx2", q8_1_row_bytes, quantize_act<true>,
-     gemm_legacy_avx2<kQ4_1, true>},
-    {FormatId::Q5_0, BackendId::Avx2, FormatId::Q8_0, "gemm_q5_0_q8_0_4x2_avx2", q8_0_row_bytes, quantize_act<false>,
-     gemm_legacy_avx2<kQ5_0, false>},
-    {FormatId::Q5_1, BackendId::Avx2, FormatId::Q8_1, "gemm_q5_1_q8_1_4x2_avx2", q8_1_row_bytes, quantize_act<true>,
-     gemm_legacy_avx2<kQ5_1, true>},
-    {FormatId::Q8_0, BackendId::Avx2, FormatId::Q8_0, "gemm_q8_0_q8_0_4x2_avx2", q8_0_row_bytes, quantize_act<false>,
-     gemm_legacy_avx2<kQ8_0, false>},
-    {FormatId::Q8_1, BackendId::Avx2, FormatId::Q8_1, "gemm_q8_1_q8_1_4x2_avx2", q8_1_row_bytes, quantize_act<true>,
-     gemm_legacy_avx2<kQ8_1, true>},
-};
+constexpr MatmulKernel kKernels[] = {QB_LEGACY_ROWS(Avx2, "4x2_avx2", gemm_legacy_avx2, quantize_act)};
 
 }  // namespace
 

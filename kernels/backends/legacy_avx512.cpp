@@ -12,25 +12,13 @@
 // GEMM of Q4_0/Q5_0/Q8_0/Q8_1 on AMX-INT8 has rows of its own: legacy_amxint8.cpp.
 #include "legacy_avx512.h"
 #include "compiled_isa.h"
+#include "kernel_rows.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
 namespace {
 
-constexpr MatmulKernel kKernels[] = {
-    {FormatId::Q4_0, BackendId::Avx512, FormatId::Q8_0, "gemm_q4_0_q8_0_3x3_avx512vnni", q8_0_row_bytes,
-     quantize_act<false>, gemm_legacy_vnni<kQ4_0, false>},
-    {FormatId::Q4_1, BackendId::Avx512, FormatId::Q8_1, "gemm_q4_1_q8_1_3x3_avx512vnni", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_vnni<kQ4_1, true>},
-    {FormatId::Q5_0, BackendId::Avx512, FormatId::Q8_0, "gemm_q5_0_q8_0_3x3_avx512vnni", q8_0_row_bytes,
-     quantize_act<false>, gemm_legacy_vnni<kQ5_0, false>},
-    {FormatId::Q5_1, BackendId::Avx512, FormatId::Q8_1, "gemm_q5_1_q8_1_3x3_avx512vnni", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_vnni<kQ5_1, true>},
-    {FormatId::Q8_0, BackendId::Avx512, FormatId::Q8_0, "gemm_q8_0_q8_0_3x3_avx512vnni", q8_0_row_bytes,
-     quantize_act<false>, gemm_legacy_vnni<kQ8_0, false>},
-    {FormatId::Q8_1, BackendId::Avx512, FormatId::Q8_1, "gemm_q8_1_q8_1_3x3_avx512vnni", q8_1_row_bytes,
-     quantize_act<true>, gemm_legacy_vnni<kQ8_1, true>},
-};
+constexpr MatmulKernel kKernels[] = {QB_LEGACY_ROWS(Avx512, "3x3_avx512vnni", gemm_legacy_vnni, quantize_act)};
 
 }  // namespace
 

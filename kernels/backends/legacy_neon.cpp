@@ -5,25 +5,13 @@
 // Tiles of up to 4 rows x 4 columns; activation scales converted once per call.
 #include "legacy_neon.h"
 #include "compiled_isa.h"
+#include "kernel_rows.h"
 #include "kernel_tables.h"
 
 namespace qb::kern {
 namespace {
 
-constexpr MatmulKernel kKernels[] = {
-    {FormatId::Q4_0, BackendId::Neon, FormatId::Q8_0, "gemm_q4_0_q8_0_4x4_neondot", q8_0_row_bytes, quantize_act<false>,
-     gemm_legacy_neon<kQ4_0, false>},
-    {FormatId::Q4_1, BackendId::Neon, FormatId::Q8_1, "gemm_q4_1_q8_1_4x4_neondot", q8_1_row_bytes, quantize_act<true>,
-     gemm_legacy_neon<kQ4_1, true>},
-    {FormatId::Q5_0, BackendId::Neon, FormatId::Q8_0, "gemm_q5_0_q8_0_4x4_neondot", q8_0_row_bytes, quantize_act<false>,
-     gemm_legacy_neon<kQ5_0, false>},
-    {FormatId::Q5_1, BackendId::Neon, FormatId::Q8_1, "gemm_q5_1_q8_1_4x4_neondot", q8_1_row_bytes, quantize_act<true>,
-     gemm_legacy_neon<kQ5_1, true>},
-    {FormatId::Q8_0, BackendId::Neon, FormatId::Q8_0, "gemm_q8_0_q8_0_4x4_neondot", q8_0_row_bytes, quantize_act<false>,
-     gemm_legacy_neon<kQ8_0, false>},
-    {FormatId::Q8_1, BackendId::Neon, FormatId::Q8_1, "gemm_q8_1_q8_1_4x4_neondot", q8_1_row_bytes, quantize_act<true>,
-     gemm_legacy_neon<kQ8_1, true>},
-};
+constexpr MatmulKernel kKernels[] = {QB_LEGACY_ROWS(Neon, "4x4_neondot", gemm_legacy_neon, quantize_act)};
 
 }  // namespace
 
