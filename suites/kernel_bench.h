@@ -131,8 +131,11 @@ class PreparedMatmul {
   // Compares a sample of Y (after run) against a reference: the scalar kernel when this is a
   // SIMD backend with a scalar kernel, else a float reference on the dequantized (own) or
   // original F32 (peer) weights. Returns {max |Δ| / rms(ref), tolerance, reference name}.
+  // Peers that write qbench's codec bytes (PeerBackend::qbench_codec) are compared with those
+  // bytes dequantized. rel_err_f32: the same measure against the original F32 weights, for every
+  // backend (the format's error plus the kernel's; comparable across backends).
   struct Check {
-    double rel_err = 0, tol = 0;
+    double rel_err = 0, tol = 0, rel_err_f32 = 0;
     std::string reference;
     bool ok() const { return rel_err <= tol; }
   };

@@ -82,7 +82,12 @@ class ThroughputSuite : public Suite {
       c.params = {{"m", s.m}, {"k", s.k}, {"n", n}, {"shape", s.name}, {"residency", kb::residency_for(n)}};
       if (!s.model.empty()) c.params["model"] = s.model;
       if (!rules.empty()) c.params["plan_rules"] = rules;
-      if (b.peer) c.params["binding"] = "peer library's own threads (not bound by qbench)";
+      if (b.peer) {
+        c.params["binding"] = "peer library's own threads (not bound by qbench)";
+        c.params["backend_kind"] = b.peer_info->kind;
+        c.params["backend_mode"] = b.peer_info->mode;
+        if (!b.peer_info->version.empty()) c.params["backend_version"] = b.peer_info->version;
+      }
       cells.push_back(c);
     };
     for (const auto& fname : resolve_formats(ctx)) {
@@ -169,6 +174,10 @@ class ThroughputSuite : public Suite {
     r.cell.params["check"] = {{"reference", chk.reference}, {"rel_err", chk.rel_err},
                               {"tolerance", chk.tol},       {"ok", chk.ok()},
                               {"threads", cell.threads},    {"placement", cell.placement}};
+    r.cell.params["check"]["rel_err_f32"] = chk.rel_err_f32;
+    // Accuracy is part of the cell: max |y - y_f32| / rms(y_f32) on the sampled rows, against the
+    // original F32 weights, so a fast backend computing something else shows here.
+    r.metrics["rel_err"] = chk.rel_err_f32;
     if (!chk.ok()) {
       r.valid = false;
       r.reasons.push_back(fmt::format("output check failed: max |y - ref| / rms(ref) = {:.3g} > {:.3g} vs {}",

@@ -101,17 +101,30 @@ void add_list(CLI::App& app) {
       for (const auto& p : peer_backends()) {
         std::vector<std::string> fmts;
         for (auto f : p.formats) fmts.emplace_back(traits(f).name);
-        nlohmann::json e = {{"name", p.name}, {"kind", "peer"}, {"available", p.available}, {"formats", fmts}};
+        nlohmann::json e = {{"name", p.name}, {"kind", p.kind}, {"available", p.available}, {"formats", fmts}};
         if (!p.available) e["missing"] = p.missing;
+        if (p.kind == "framework") {
+          e["mode"] = p.mode;
+          e["version"] = p.version;
+          if (p.native_name) {
+            nlohmann::json native = nlohmann::json::object();
+            for (auto f : p.formats) native[std::string(traits(f).name)] = p.native_name(f);
+            e["native_formats"] = native;
+          }
+        }
         j.push_back(e);
       }
       if (*json) return print(j);
-      for (const auto& b : j)
-        std::printf("%-9s %-6s %-11s %s\n", b["name"].get<std::string>().c_str(), b["kind"].get<std::string>().c_str(),
+      for (const auto& b : j) {
+        std::printf("%-9s %-9s %-11s %s\n", b["name"].get<std::string>().c_str(), b["kind"].get<std::string>().c_str(),
                     b["available"].get<bool>() ? "available" : "unavailable",
                     b["available"].get<bool>()
                         ? fmt::format("{}", fmt::join(b["formats"].get<std::vector<std::string>>(), " ")).c_str()
                         : b["missing"].get<std::string>().c_str());
+        if (b.contains("version") && !b["version"].get<std::string>().empty())
+          std::printf("%-9s %-9s %s, %s\n", "", "", b["mode"].get<std::string>().c_str(),
+                      b["version"].get<std::string>().c_str());
+      }
     } else {
       for (Suite* s : all_suites()) j.push_back({{"name", s->name()}, {"description", s->description()}});
       if (*json) return print(j);

@@ -43,6 +43,8 @@ const MetricDef kMetrics[] = {
     {"snr_db", "dB", true, "signal-to-noise ratio of the quantized weights"},
     {"cosine", "", true, "cosine similarity between original and dequantized weights"},
     {"rel_frobenius", "", false, "relative Frobenius norm of the error"},
+    {"rel_err", "", false,
+     "matmul output error vs the original F32 weights: max |y - y_f32| / rms(y_f32) on the checked rows"},
     {"ppl", "", false, "perplexity"},
     {"kld", "nats", false, "KL divergence against the full-precision model"},
     // perplexity suite: the model against its KLD base (the source file), per scored token.

@@ -1,5 +1,6 @@
-// The peer backends, in a fixed order. Each peer file provides make_<name>_peer(): an available
-// backend when its library was found at build time, else an entry saying why not.
+// The peer backends and framework adapters, in a fixed order. Each file provides
+// make_<name>_peer(): an available backend when its library was found at build time, else an
+// entry saying why not.
 #include <algorithm>
 
 #include "qb/peers.h"
@@ -9,9 +10,11 @@ namespace qb {
 PeerBackend make_openblas_peer();
 PeerBackend make_onednn_peer();
 PeerBackend make_xnnpack_peer();
+PeerBackend make_ggml_peer();
 
 std::span<const PeerBackend> peer_backends() {
-  static const std::vector<PeerBackend> peers = {make_openblas_peer(), make_onednn_peer(), make_xnnpack_peer()};
+  static const std::vector<PeerBackend> peers = {make_openblas_peer(), make_onednn_peer(), make_xnnpack_peer(),
+                                                 make_ggml_peer()};
   return peers;
 }
 
