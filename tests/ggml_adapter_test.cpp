@@ -98,20 +98,30 @@ double act_step(FormatId act_qb, ggml_type act_ggml, const float* x, int64_t i, 
   if (qbench_side) {
     switch (act_qb) {
       case FormatId::Q8_0:
-      case FormatId::Q8_1: return q8_step(32);
-      case FormatId::Q8_K: return q8_step(256);
-      case FormatId::F16: return ax * std::ldexp(1.0, -10);
-      case FormatId::BF16: return ax * std::ldexp(1.0, -7);
-      default: return 0;
+      case FormatId::Q8_1:
+        return q8_step(32);
+      case FormatId::Q8_K:
+        return q8_step(256);
+      case FormatId::F16:
+        return ax * std::ldexp(1.0, -10);
+      case FormatId::BF16:
+        return ax * std::ldexp(1.0, -7);
+      default:
+        return 0;
     }
   }
   switch (act_ggml) {
     case GGML_TYPE_Q8_0:
-    case GGML_TYPE_Q8_1: return q8_step(32);
-    case GGML_TYPE_Q8_K: return q8_step(256) * 128.0 / 127.0;  // ggml's Q8_K scales by -128/max
-    case GGML_TYPE_F16: return ax * std::ldexp(1.0, -10);
-    case GGML_TYPE_BF16: return ax * std::ldexp(1.0, -7);
-    default: return 0;
+    case GGML_TYPE_Q8_1:
+      return q8_step(32);
+    case GGML_TYPE_Q8_K:
+      return q8_step(256) * 128.0 / 127.0;  // ggml's Q8_K scales by -128/max
+    case GGML_TYPE_F16:
+      return ax * std::ldexp(1.0, -10);
+    case GGML_TYPE_BF16:
+      return ax * std::ldexp(1.0, -7);
+    default:
+      return 0;
   }
 }
 

@@ -31,8 +31,8 @@ namespace {
 // type id is the ggml type (same numbering); Q8_1 and Q8_K are activation-only types in ggml.
 const std::vector<FormatId>& ggml_formats() {
   static const std::vector<FormatId> v = {
-      FormatId::F32,  FormatId::F16,  FormatId::BF16, FormatId::Q4_0,   FormatId::Q4_1,   FormatId::Q5_0,
-      FormatId::Q5_1, FormatId::Q8_0, FormatId::Q2_K, FormatId::Q3_K,   FormatId::Q4_K,   FormatId::Q5_K,
+      FormatId::F32,  FormatId::F16,    FormatId::BF16,   FormatId::Q4_0,  FormatId::Q4_1,  FormatId::Q5_0,
+      FormatId::Q5_1, FormatId::Q8_0,   FormatId::Q2_K,   FormatId::Q3_K,  FormatId::Q4_K,  FormatId::Q5_K,
       FormatId::Q6_K, FormatId::IQ4_NL, FormatId::IQ4_XS, FormatId::TQ1_0, FormatId::TQ2_0, FormatId::MXFP4};
   return v;
 }
