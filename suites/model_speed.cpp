@@ -114,6 +114,7 @@ class ModelSpeedSuite : public Suite {
                       {"prompt_len", cfg.prompt_len},
                       {"gen_len", cfg.gen_len},
                       {"depth", cfg.depth},
+                      {"kv_type", cfg.kv_type},
                       {"tokens", len},
                       {"own_backend", b == kLlamaCpp ? "" : b}};
           cells.push_back(std::move(c));
@@ -144,6 +145,7 @@ class ModelSpeedSuite : public Suite {
     eo.format = v.load_format;
     eo.threads = cell.threads;
     eo.backend = p.value("own_backend", "");
+    eo.kv_type = p.value("kv_type", "f16");
     eo.n_ctx = depth + (prefill_ ? prompt_len : gen_len + 1) + 1;
     reset_peak_rss();
     const auto t_load = std::chrono::steady_clock::now();

@@ -1,5 +1,5 @@
 // `qbench perplexity --model M.gguf [--dataset FILE] [--ctx N] [--chunks N] [--format F]
-//  [--backend B] [--threads N] [--kv f16|f32] [--kld-base FILE] [--json]`: perplexity of a GGUF model on
+//  [--backend B] [--threads N] [--kv-type f16|f32|q8_0] [--kld-base FILE] [--json]`: perplexity of a GGUF model on
 // a text by llama-perplexity's method (harness/model/perplexity.h), the forward pass on qbench's
 // kernels; with --kld-base, KL divergence against a base model's log-probabilities (model/kld.h).
 // Progress (chunks, tokens/s, ETA) on stderr. Debug outputs for cross-checks against llama.cpp:
@@ -40,12 +40,7 @@ void run_perplexity(const Args& a) {
   mo.format = a.format;
   mo.threads = a.threads;
   mo.n_ctx = a.ctx;
-  if (a.kv == "f16")
-    mo.kv = model::KvType::F16;
-  else if (a.kv == "f32")
-    mo.kv = model::KvType::F32;
-  else
-    throw UsageError(fmt::format("unknown --kv '{}'; valid: f16, f32", a.kv));
+  mo.kv = model::parse_kv_type(a.kv);
   const std::string dataset = a.dataset.empty() ? model::default_dataset() : a.dataset;
   const std::string text = model::read_text_file(dataset);
 
@@ -144,7 +139,7 @@ void run_perplexity(const Args& a) {
     j["seconds"] = r.seconds;
     j["tokens_per_s"] = r.tokens_per_s;
     j["threads"] = m->threads();
-    j["kv"] = a.kv;
+    j["kv"] = std::string(model::kv_type_name(mo.kv));
     j["format"] = a.format.empty() ? "as stored" : a.format;
     j["backend"] = a.backend.empty() ? "best" : a.backend;
     j["kernels"] = m->kernel_summary();
@@ -197,7 +192,7 @@ void add_perplexity(CLI::App& app) {
   cmd->add_option("--format", a->format, "Requantize linear weights to this format (default: as stored)");
   cmd->add_option("--backend", a->backend, "Own backend (scalar, avx2, avx512, neon; default: best per format)");
   cmd->add_option("--threads", a->threads, "Worker threads (default: all PUs)")->check(CLI::Range(1, 4096));
-  cmd->add_option("--kv", a->kv, "KV cache type: f16 (default) or f32");
+  cmd->add_option("--kv-type,--kv", a->kv, "KV cache type: f16 (default), f32 or q8_0");
   cmd->add_option(
       "--kld-base", a->kld_base,
       "KL divergence: write this model's top-k log-probabilities to FILE when it does not exist, else compare "

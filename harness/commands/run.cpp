@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "kernel_bench.h"
+#include "model/attention.h"
 #include "qb/catalogue.h"
 #include "qb/command.h"
 #include "qb/report.h"
@@ -26,6 +27,7 @@ struct RunArgs {
   bool no_fsync = false;
   double ci_target_pct = 0;
   int64_t prompt_len = 512, gen_len = 128, depth = 0;
+  std::string kv_type = "f16";
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -125,6 +127,7 @@ void add_run(CLI::App& app) {
   cmd->add_option("--depth", args->depth,
                   "Model prefill/decode after this many tokens of context (default 0, llama-bench -d)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
+  cmd->add_option("--kv-type", args->kv_type, "Model prefill/decode: KV cache type f16 (default), f32 or q8_0");
   cmd->add_flag("--quick", args->quick, "Fewer shapes, shorter minimum times (still valid statistics)");
   cmd->add_option("--out", args->out,
                   "Output directory for report.json, journal.jsonl and renderings (default: qbench-out/<time>)");
@@ -149,6 +152,7 @@ void add_run(CLI::App& app) {
     cfg.prompt_len = args->prompt_len;
     cfg.gen_len = args->gen_len;
     cfg.depth = args->depth;
+    cfg.kv_type = std::string(model::kv_type_name(model::parse_kv_type(args->kv_type)));
     cfg.ctx = args->ctx;
     cfg.chunks = args->chunks;
     cfg.dataset = args->dataset;

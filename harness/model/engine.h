@@ -16,9 +16,10 @@ namespace qb::model {
 struct EngineOptions {
   std::string path;  // GGUF file
   int threads = 1;
-  int64_t n_ctx = 1024;  // KV cache length: prompt + generated tokens must fit
-  std::string backend;   // qbench: own backend name ("" = best per format); ignored by llama.cpp
-  std::string format;    // qbench: requantize linear weights to this format at load ("" = as stored)
+  int64_t n_ctx = 1024;         // KV cache length: prompt + generated tokens must fit
+  std::string backend;          // qbench: own backend name ("" = best per format); ignored by llama.cpp
+  std::string format;           // qbench: requantize linear weights to this format at load ("" = as stored)
+  std::string kv_type = "f16";  // KV cache element type: f16, f32 or q8_0 (both engines)
 };
 
 class Engine {

@@ -8,6 +8,8 @@
 // its Q4_0 is measured on the plain CPU path; the report says so in `describe()`.
 #include "model/engine.h"
 
+#include "model/attention.h"
+
 #include <fmt/format.h>
 
 #include "qb/command.h"
@@ -50,6 +52,18 @@ void init_backend_once() {
   });
 }
 
+ggml_type kv_ggml_type(KvType t) {
+  switch (t) {
+    case KvType::F32:
+      return GGML_TYPE_F32;
+    case KvType::Q8_0:
+      return GGML_TYPE_Q8_0;
+    case KvType::F16:
+      break;
+  }
+  return GGML_TYPE_F16;
+}
+
 class LlamaCppEngine final : public Engine {
  public:
   explicit LlamaCppEngine(const EngineOptions& o) : threads_(o.threads) {
@@ -67,6 +81,11 @@ class LlamaCppEngine final : public Engine {
     cp.n_threads = o.threads;
     cp.n_threads_batch = o.threads;
     cp.no_perf = true;
+    // The same cache type as qbench's runtime; a Q8_0 V cache needs flash attention, which the
+    // default (auto) turns on where it can.
+    const ggml_type kv = kv_ggml_type(parse_kv_type(o.kv_type));
+    cp.type_k = kv;
+    cp.type_v = kv;
     ctx_ = llama_init_from_model(model_, cp);
     if (!ctx_) {
       llama_model_free(model_);

@@ -15,6 +15,7 @@ class QbenchEngine final : public Engine {
     mo.threads = o.threads;
     mo.n_ctx = o.n_ctx;
     mo.format = o.format;
+    mo.kv = parse_kv_type(o.kv_type);
     m_ = Model::load(o.path, mo);
   }
   void reset() override { m_->reset(); }

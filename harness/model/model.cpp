@@ -38,56 +38,6 @@ inline void rmsnorm(const float* x, const float* w, float* y, int64_t n, float e
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
-// Attention's inner loops in GCC vector extensions (16 floats: zmm on AVX-512, 4 NEON or SSE
-// registers elsewhere), built for AVX-512 and generic x86-64 and picked at load time on x86: the
-// rest of this file is built for the baseline ISA, where these loops ran scalar (a quarter of a
-// ctx-512 prefill).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define QB_ATTN_CLONES __attribute__((target_clones("avx512f", "default")))
-#else
-#define QB_ATTN_CLONES
-#endif
-typedef float V16 __attribute__((vector_size(64)));
-typedef float V16u __attribute__((vector_size(64), aligned(4), may_alias));  // unaligned loads
-#define load16(p) (*reinterpret_cast<const V16u*>(p))
-
-// One query row against keys lo..p (rows of K/V at stride kv_stride, head_dim D, D % 16 == 0):
-// scores (times kq_scale), softmax (max subtracted, sum in double), probabilities times V into out.
-QB_ATTN_CLONES void attend_row(const float* qv, const float* K, const float* V, int64_t kv_stride, int64_t lo,
-                               int64_t p, int64_t D, float kq_scale, bool kv16, float* s, float* out) {
-  float mx = -INFINITY;
-  for (int64_t j = lo; j <= p; ++j) {
-    const float* kr = K + j * kv_stride;
-    V16 a0 = {}, a1 = {};
-    int64_t i = 0;
-    for (; i + 32 <= D; i += 32) {
-      a0 += load16(qv + i) * load16(kr + i);
-      a1 += load16(qv + i + 16) * load16(kr + i + 16);
-    }
-    for (; i < D; i += 16) a0 += load16(qv + i) * load16(kr + i);
-    a0 += a1;
-    float d = 0.0f;
-    for (int l = 0; l < 16; ++l) d += a0[l];
-    s[j] = d * kq_scale;
-    mx = std::max(mx, s[j]);
-  }
-  double sum = 0.0;
-  for (int64_t j = lo; j <= p; ++j) {
-    const float e = std::exp(s[j] - mx);
-    s[j] = e;
-    sum += e;
-  }
-  const float inv = float(1.0 / sum);
-  // With an F16 cache the probabilities meet V in fp16, as in ggml's mul_mat(V, softmax(KQ)).
-  for (int64_t j = lo; j <= p; ++j) s[j] = kv16 ? fp16_to_fp32(fp32_to_fp16(s[j] * inv)) : s[j] * inv;
-  for (int64_t i = 0; i < D; i += 16) {
-    V16 acc = {};
-    for (int64_t j = lo; j <= p; ++j) acc += s[j] * load16(V + j * kv_stride + i);
-    std::memcpy(out + i, &acc, sizeof acc);
-  }
-}
-#undef load16
-
 inline float gelu_tanh_f32(float x) {
   constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
   return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
@@ -137,8 +87,7 @@ struct Model::Layer {
   Linear wq, wk, wv, wo, gate, up, down;
   std::vector<float> attn_norm, q_norm, k_norm, post_attn_norm, ffn_norm, post_ffw_norm;
   std::vector<float> bq, bk, bv, bo;  // attention biases (llama family; empty: none)
-  std::vector<uint16_t> k16, v16;     // KV cache [n_ctx][n_head_kv * head_dim]
-  std::vector<float> k32, v32;
+  std::vector<uint8_t> kc, vc;        // KV cache [n_ctx][n_head_kv * head_dim] as KvType (attention.h)
 };
 
 Model::~Model() = default;
@@ -361,20 +310,17 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   }
 
   if (opt.n_ctx <= 0) throw UsageError("context length must be positive");
+  if (opt.kv == KvType::Q8_0 && D % 32 != 0)
+    throw UsageError(
+        fmt::format("{}: a Q8_0 KV cache needs a head size that is a multiple of 32 (head size {})", path, D));
   const uint64_t need = f.file_size() + m->kv_bytes_for(opt.n_ctx);
   const uint64_t avail = mem_available_bytes();
   if (avail > 0 && need > avail)
     throw UsageError(fmt::format("{}: weights + KV cache need {} bytes but only {} bytes of memory are available", path,
                                  need, avail));
   for (Layer& L : m->layers_) {
-    const size_t n = size_t(opt.n_ctx * kv_row);
-    if (opt.kv == KvType::F16) {
-      L.k16.assign(n, 0);
-      L.v16.assign(n, 0);
-    } else {
-      L.k32.assign(n, 0.0f);
-      L.v32.assign(n, 0.0f);
-    }
+    L.kc.assign(kv_bytes_of(opt.kv, opt.n_ctx * kv_row), 0);
+    L.vc.assign(kv_bytes_of(opt.kv, opt.n_ctx * kv_row), 0);
   }
 
   int nt = opt.threads > 0 ? opt.threads : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -383,8 +329,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
 }
 
 uint64_t Model::kv_bytes_for(int64_t n_ctx) const {
-  const uint64_t elem = opt_.kv == KvType::F16 ? 2 : 4;
-  return 2 * uint64_t(cfg_.n_layer) * uint64_t(n_ctx) * uint64_t(cfg_.n_head_kv * cfg_.head_dim) * elem;
+  return 2 * uint64_t(cfg_.n_layer) * uint64_t(kv_bytes_of(opt_.kv, n_ctx * cfg_.n_head_kv * cfg_.head_dim));
 }
 uint64_t Model::kv_bytes() const { return kv_bytes_for(opt_.n_ctx); }
 
@@ -493,25 +438,11 @@ void Model::attention(int64_t il, int64_t n, const float* q, float* out) {
     else
       pool_->parallel_for(ntasks, fn);
   };
-  const float *K, *V;
-  if (opt_.kv == KvType::F16) {
-    kf_.resize(size_t(n_kv * kv_row));
-    vf_.resize(size_t(n_kv * kv_row));
-    run(n_kv, [&](int64_t j) {
-      for (int64_t i = 0; i < kv_row; ++i) {
-        kf_[size_t(j * kv_row + i)] = fp16_to_fp32(L.k16[size_t(j * kv_row + i)]);
-        vf_[size_t(j * kv_row + i)] = fp16_to_fp32(L.v16[size_t(j * kv_row + i)]);
-      }
-    });
-    K = kf_.data();
-    V = vf_.data();
-  } else {
-    K = L.k32.data();
-    V = L.v32.data();
-  }
   const bool swa = c.is_swa[size_t(il)];
   const bool kv16 = opt_.kv == KvType::F16;
   const int64_t group = c.n_head / c.n_head_kv;
+  // The cache is read as stored: rows of kv_row values, head hk's values head_off * hk bytes in.
+  const size_t row_bytes = kv_bytes_of(opt_.kv, kv_row), head_off = kv_bytes_of(opt_.kv, D);
   constexpr int64_t kBlock = 8;
   const int64_t nblocks = (n + kBlock - 1) / kBlock;
   run(c.n_head * nblocks, [&](int64_t task) {
@@ -521,8 +452,8 @@ void Model::attention(int64_t il, int64_t n, const float* q, float* out) {
     for (int64_t t = b * kBlock; t < std::min(n, (b + 1) * kBlock); ++t) {
       const int64_t p = n_past_ + t;
       const int64_t lo = swa ? std::max<int64_t>(0, p - c.n_swa + 1) : 0;
-      attend_row(q + (t * c.n_head + h) * D, K + hk * D, V + hk * D, kv_row, lo, p, D, c.kq_scale, kv16, s.data(),
-                 out + (t * c.n_head + h) * D);
+      attend_row(opt_.kv, q + (t * c.n_head + h) * D, L.kc.data() + head_off * hk, L.vc.data() + head_off * hk,
+                 row_bytes, lo, p, D, c.kq_scale, kv16, s.data(), out + (t * c.n_head + h) * D);
     }
   });
   times_.attention_s += seconds_since(t0);
@@ -583,16 +514,9 @@ void Model::llama_layer(int64_t il, int64_t n, Scratch& s) {
       if (!L.k_norm.empty()) rmsnorm(r, L.k_norm.data(), r, D, c.eps);
       rope(r);
     }
-    const size_t off = size_t(pos * KV);
-    for (int64_t i = 0; i < KV; ++i) {
-      if (kv16) {
-        L.k16[off + size_t(i)] = fp32_to_fp16(kt[i]);
-        L.v16[off + size_t(i)] = fp32_to_fp16(vt[i]);
-      } else {
-        L.k32[off + size_t(i)] = kt[i];
-        L.v32[off + size_t(i)] = vt[i];
-      }
-    }
+    const size_t off = kv_bytes_of(opt_.kv, pos * KV);
+    kv_store(opt_.kv, kt, L.kc.data() + off, KV);
+    kv_store(opt_.kv, vt, L.vc.data() + off, KV);
   });
   attention(il, n, s.q.data(), s.att.data());
   matmul(L.wo, s.att.data(), n, s.o.data());
@@ -688,16 +612,9 @@ void Model::eval(std::span<const int32_t> tokens, int64_t first_output, const Lo
         rmsnorm(r, L.k_norm.data(), r, D, c.eps);
         rope(r);
       }
-      const size_t off = size_t(pos * KV);
-      for (int64_t i = 0; i < KV; ++i) {
-        if (kv16) {
-          L.k16[off + size_t(i)] = fp32_to_fp16(k[size_t(t * KV + i)]);
-          L.v16[off + size_t(i)] = fp32_to_fp16(v[size_t(t * KV + i)]);
-        } else {
-          L.k32[off + size_t(i)] = k[size_t(t * KV + i)];
-          L.v32[off + size_t(i)] = v[size_t(t * KV + i)];
-        }
-      }
+      const size_t off = kv_bytes_of(opt_.kv, pos * KV);
+      kv_store(opt_.kv, &k[size_t(t * KV)], L.kc.data() + off, KV);
+      kv_store(opt_.kv, &v[size_t(t * KV)], L.vc.data() + off, KV);
     });
     attention(il, n, q.data(), att.data());
     matmul(L.wo, att.data(), n, o.data());

@@ -1,6 +1,7 @@
 // Model runtime: a decoder-only transformer from a GGUF file, every linear layer through qb_kernels
 // (any weight format x own backend: GEMM over a batch of tokens, GEMV for one), F32 activations,
-// KV cache F16 (default) or F32. Architectures: gemma3, llama (Llama 2/3, Mistral, SmolLM), qwen2, qwen3.
+// KV cache F16 (default), F32 or Q8_0 (attention.h). Architectures: gemma3, llama (Llama 2/3, Mistral, SmolLM), qwen2,
+// qwen3.
 //
 // Gemma 3 graph (checked against llama.cpp's src/models/gemma3.cpp):
 //   x = embed(tok) * sqrt(d_model)
@@ -37,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/attention.h"
 #include "model/phase_times.h"
 #include "model/tokenizer.h"
 #include "qb/formats.h"
@@ -50,8 +52,6 @@ class File;
 }
 
 namespace qb::model {
-
-enum class KvType { F16, F32 };
 
 struct ModelOptions {
   std::string backend;  // own backend name; empty: the best one for each tensor's format
@@ -152,7 +152,6 @@ class Model {
   int64_t n_past_ = 0;
   std::vector<uint8_t> xq_;
   PhaseTimes times_;
-  std::vector<float> kf_, vf_;  // F16 cache widened for one layer's attention
   std::vector<float> logits_;
 };
 

@@ -42,6 +42,7 @@ struct RunConfig {
   // Model suites (prefill, decode): llama-bench's pp<prompt_len> and tg<gen_len> after `depth`
   // tokens of context.
   int64_t prompt_len = 512, gen_len = 128, depth = 0;
+  std::string kv_type = "f16";  // model suites: KV cache type of both engines (f16, f32, q8_0)
 };
 
 // Shared state of one run, visible to every suite.
