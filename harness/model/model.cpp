@@ -405,8 +405,9 @@ void Model::matmuls(std::initializer_list<Product> ps, const float* x, int64_t n
       kern.quantize_act(x, xq_.data() + xq_bytes, w.k);
       xq_bytes = need;
     }
-    // Row chunks as qb::matmul's GEMV: multiples of 16 rows (tiled kernels), ~32 per matrix.
-    q.chunk = std::max<int64_t>(16, (w.m / 32 + 15) / 16 * 16);
+    // One contiguous range of rows per thread (multiples of 16 rows for tiled kernels), as
+    // llama.cpp's GEMV split; the task walks it in sub-blocks and prefetches the next (below).
+    q.chunk = std::max<int64_t>(16, ((w.m + threads() - 1) / threads() + 15) / 16 * 16);
     q.tasks = (w.m + q.chunk - 1) / q.chunk;
     ntasks += q.tasks;
     ++np;
@@ -418,7 +419,19 @@ void Model::matmuls(std::initializer_list<Product> ps, const float* x, int64_t n
     const Linear& w = *q.w;
     const int64_t r0 = task * q.chunk, r1 = std::min(w.m, r0 + q.chunk);
     const size_t stride = w.kernel->act_row_bytes(w.k);
-    w.kernel->compute(w.k, w.data, traits(w.format).row_bytes(w.k), r0, r1, xq_.data() + q.xq_off, stride, 1, q.y, w.m);
+    const size_t wrow = traits(w.format).row_bytes(w.k);
+    // Sub-blocks of 64 rows; the next one's bytes are prefetched into L2 before this one is
+    // computed. Measured on Gemma 3 270M Q4_0 tg32, 2 threads, 7 interleaved rounds: output
+    // layer 18.5 -> 15.5 ms/token (median), decode 37.5 -> 43.3 tokens/s; the contiguous split
+    // alone (no prefetch) gave no gain (35.2 tokens/s).
+    constexpr int64_t kSub = 64;
+    const auto* base = static_cast<const char*>(static_cast<const void*>(w.data));
+    for (int64_t a = r0; a < r1; a += kSub) {
+      const int64_t b = std::min(r1, a + kSub), next_end = std::min(r1, b + kSub);
+      const size_t bytes = size_t(next_end - b) * wrow;
+      for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(base + size_t(b) * wrow + o, 0, 2);
+      w.kernel->compute(w.k, w.data, wrow, a, b, xq_.data() + q.xq_off, stride, 1, q.y, w.m);
+    }
   });
   times_.matmul_s[size_t(parts[0].w->role)] += seconds_since(t0);
 }
