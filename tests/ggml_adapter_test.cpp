@@ -28,7 +28,8 @@ const PeerBackend& ggml_peer() {
 }
 
 // Gaussian weights with a few outliers per row (the case where quantizers' choices differ most).
-std::vector<float> weights(int64_t m, int64_t k, uint32_t seed) {
+// Unused in a build without libggml (its tests compile out).
+[[maybe_unused]] std::vector<float> weights(int64_t m, int64_t k, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0.f, 0.02f);
   std::vector<float> w(size_t(m * k));
