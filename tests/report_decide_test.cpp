@@ -518,3 +518,34 @@ TEST(Recommend, ModelGroundedQualityAndSpeed) {
   o.gate_max_ppl_increase_pct = 1.0;
   EXPECT_EQ(decide(rs, o).candidates.front().format, "Q8_0");
 }
+
+// The steps that choose what quality and size are read on: the quant-error distribution and the
+// memory suite's model.
+TEST(Recommend, DistributionAndModelSizeSteps) {
+  auto v = qbt::sample_results();
+  v.push_back(qbt::qe("Q4_K", 30, 4.5, "laplace"));
+  EXPECT_DOUBLE_EQ(*find(decide(v, DecisionOptions{}), "Q4_K", "avx2")->snr_db, 21);  // gaussian by default
+  DecisionOptions lap;
+  lap.distribution = "laplace";
+  auto dl = decide(v, lap);
+  EXPECT_EQ(dl.distribution, "laplace");
+  EXPECT_DOUBLE_EQ(*find(dl, "Q4_K", "avx2")->snr_db, 30);
+  lap.distribution = "cauchy";
+  EXPECT_THROW(decide(v, lap), qb::UsageError);
+
+  for (auto [model, bytes] : {std::pair<const char*, double>{"small", 7e8}, {"big", 7e9}})
+    v.push_back(qbt::cell("memory", "Q4_K", "-", std::string("model_") + model, 1, "-", {{"model_bytes", bytes}}));
+  auto largest = decide(v, DecisionOptions{});
+  EXPECT_EQ(largest.model, "");
+  EXPECT_DOUBLE_EQ(*find(largest, "Q4_K", "avx2")->model_bytes, 7e9);  // the largest: conservative
+  DecisionOptions small;
+  small.model = "small";
+  EXPECT_DOUBLE_EQ(*find(decide(v, small), "Q4_K", "avx2")->model_bytes, 7e8);
+  small.model = "huge";
+  EXPECT_THROW(decide(v, small), qb::UsageError);
+  // The latency suite's decode model is the default when it has memory cells.
+  v.push_back(qbt::decode_estimate("Q4_K", "avx2", 50, "small"));
+  auto dec = decide(v, DecisionOptions{});
+  EXPECT_EQ(dec.model, "small");
+  EXPECT_DOUBLE_EQ(*find(dec, "Q4_K", "avx2")->model_bytes, 7e8);
+}
