@@ -13,6 +13,7 @@
 
 #include "decision_html.h"
 #include "device_class.h"
+#include "frameworks.h"
 #include "qb/command.h"
 #include "qb/formats.h"
 #include "qb/report.h"
@@ -198,6 +199,15 @@ struct FormatQuality {
 };
 using QualityByFormat = std::map<std::string, FormatQuality>;
 
+// --frameworks: the cells of those frameworks and the format-level ones (none copied without it).
+std::vector<CellResult> restrict_frameworks(const std::vector<CellResult>& results, const DecisionOptions& opt,
+                                            const BackendKinds& kinds, Decision& d) {
+  if (opt.frameworks.empty()) return {};
+  const auto names = parse_frameworks(fmt::format("{}", fmt::join(opt.frameworks, ",")), kinds);  // checks them
+  d.notes.push_back(fmt::format("candidates of {} only (--frameworks)", fmt::join(names, ", ")));
+  return select_frameworks(results, names, kinds);
+}
+
 // The quant-error distribution quality is read on: the one asked for, else gaussian, else the first.
 std::string choose_distribution(const std::vector<CellResult>& results, const std::string& asked) {
   std::set<std::string> dists;
@@ -308,7 +318,7 @@ struct CandidateSet {
 // of the quality and memory cells. Counts each candidate's invalid and failed cells, and lists
 // the report's invalid cells.
 CandidateSet collect_candidates(const std::vector<CellResult>& results, const DecisionOptions& opt,
-                                const SpeedScope& scope, Decision& d) {
+                                const SpeedScope& scope, const BackendKinds& kinds, Decision& d) {
   CandidateSet set;
   for (const auto& r : results) {
     if (r.cell.format == "-") continue;
@@ -318,6 +328,7 @@ CandidateSet collect_candidates(const std::vector<CellResult>& results, const De
     c.backend = scope.any ? r.cell.backend : "-";
     c.threads = scope.any ? r.cell.threads : 0;
     c.placement = scope.any ? r.cell.placement : "-";
+    c.framework = framework_of(c.backend, kinds);
     auto [it, fresh] = set.by_id.emplace(c.id(), c);
     set.cells[c.id()].push_back(&r);
     if (is_invalid(r)) {
@@ -803,12 +814,14 @@ std::string explain(const Candidate& c, const ScoreWeights& w, const std::string
 
 // The pipeline: quality by format, candidates from the speed cells, baseline, each candidate's
 // numbers, constraints and gates, Pareto front, score, rank, reasons, nearest miss.
-Decision decide(const std::vector<CellResult>& results, const DecisionOptions& opt) {
+Decision decide(const std::vector<CellResult>& all_results, const DecisionOptions& opt, const BackendKinds& kinds) {
   Decision d;
   d.opt = opt;
+  const std::vector<CellResult> selected = restrict_frameworks(all_results, opt, kinds, d);
+  const std::vector<CellResult>& results = opt.frameworks.empty() ? all_results : selected;
   QualityByFormat qual = collect_quality(results, opt, d);
   const SpeedScope scope = speed_scope(results, opt, d);
-  CandidateSet set = collect_candidates(results, opt, scope, d);
+  CandidateSet set = collect_candidates(results, opt, scope, kinds, d);
   choose_baseline(set, d);
   const auto base_speed = best_baseline_speed(results, opt, scope, d.baseline_format);
   const QualityRefs refs = quality_refs(qual, d);
@@ -922,6 +935,7 @@ nlohmann::json Decision::to_json() const {
     arr.push_back({{"id", c.id()},
                    {"format", c.format},
                    {"backend", c.backend},
+                   {"framework", c.framework},
                    {"threads", c.threads},
                    {"placement", c.placement},
                    {"rank", c.rank},
@@ -984,13 +998,14 @@ std::string Decision::text() const {
   for (auto* c : t) o += fmt::format("  {}. {}  ({})\n", c->rank, marked_id(*c), c->why);
   if (no_gate_pass) o += "warning: " + no_gate_pass->message() + "\n";
   const size_t ngates = candidates.empty() ? 0 : candidates[0].gates.size();
-  o += fmt::format("\n{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}", "rank", "candidate", "quality", "bits/w",
-                   "GB/s", "tok/s", "speedup", "mem-red", "pareto");
+  o += fmt::format("\n{:>4} {:<34} {:<14} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}", "rank", "candidate", "framework",
+                   "quality", "bits/w", "GB/s", "tok/s", "speedup", "mem-red", "pareto");
   for (size_t i = 0; i < ngates; ++i) o += fmt::format(" {:>5}", fmt::format("G{}", i + 1));
   o += "\n";
   for (const auto& c : candidates) {
-    o += fmt::format("{:>4} {:<34} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}", c.rank ? std::to_string(c.rank) : "-",
-                     c.id().substr(0, 34), quality_str(c), opt_str(c.bits_per_weight, 3),
+    o += fmt::format("{:>4} {:<34} {:<14} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}",
+                     c.rank ? std::to_string(c.rank) : "-", c.id().substr(0, 34),
+                     c.framework.empty() ? "—" : c.framework, quality_str(c), opt_str(c.bits_per_weight, 3),
                      opt_str(c.gb_per_s, 3) + (c.is_estimate("gb_per_s") ? "~" : ""),
                      opt_str(c.tokens_per_s, 3) + (c.is_estimate("tokens_per_s") ? "~" : ""),
                      c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, c.is_estimate("speedup") ? "~" : "") : "—",
@@ -1026,15 +1041,17 @@ std::string Decision::markdown() const {
     for (const auto& x : invalid_cells) o += "- " + md_escape(x) + "\n";
   }
   if (candidates.empty()) return o;
-  o += "\n### Decision matrix\n\n| rank | candidate | quality | bits/w | speed | speed-up | memory | Pareto | score | ";
+  o += "\n### Decision matrix\n\n| rank | candidate | framework | quality | bits/w | speed | speed-up | memory | "
+       "Pareto | score | ";
   for (const auto& g : candidates.empty() ? std::vector<Check>{} : candidates[0].gates) o += md_escape(g.name) + " | ";
-  o += "why |\n|---:|---|---:|---:|---:|---:|---:|:-:|---:|";
+  o += "why |\n|---:|---|---|---:|---:|---:|---:|---:|:-:|---:|";
   for (size_t i = 0; i < (candidates.empty() ? 0 : candidates[0].gates.size()); ++i) o += ":-:|";
   o += "---|\n";
   for (const auto& c : candidates) {
-    o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} | ", c.rank ? std::to_string(c.rank) : "—",
-                     md_escape(marked_id(c)), md_escape(quality_str(c)), opt_str(c.bits_per_weight, 3),
-                     md_escape(speed_str(c)), speedup_str(c), mem_str(c), c.pareto ? "★" : "", c.score);
+    o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2f} | ", c.rank ? std::to_string(c.rank) : "—",
+                     md_escape(marked_id(c)), md_escape(c.framework.empty() ? "—" : c.framework),
+                     md_escape(quality_str(c)), opt_str(c.bits_per_weight, 3), md_escape(speed_str(c)), speedup_str(c),
+                     mem_str(c), c.pareto ? "★" : "", c.score);
     for (const auto& g : c.gates) o += gate_str(g) + (g.evaluated ? " " + md_escape(g.detail) : "") + " | ";
     o += md_escape(c.why) + " |\n";
   }
@@ -1047,7 +1064,7 @@ std::string Decision::html() const {
     o += "<p class=\"note unsatisfied\"><b>No recommendation:</b> " + html_escape(unsatisfied->message()) + "</p>\n";
   if (no_gate_pass) o += "<p class=\"note no-gate-pass\">Warning: " + html_escape(no_gate_pass->message()) + "</p>\n";
   o += "<table class=\"decision sortable\" id=\"decision-matrix\"><thead><tr>"
-       "<th data-type=\"num\">rank</th><th>candidate</th><th data-type=\"num\">quality</th>"
+       "<th data-type=\"num\">rank</th><th>candidate</th><th>framework</th><th data-type=\"num\">quality</th>"
        "<th data-type=\"num\">bits/w</th><th data-type=\"num\">speed</th><th data-type=\"num\">speed-up</th>"
        "<th data-type=\"num\">memory</th><th>Pareto</th><th data-type=\"num\">score</th>";
   if (!candidates.empty())
@@ -1070,6 +1087,7 @@ std::string Decision::html() const {
                                      : std::string());
     o += fmt::format("<td data-v=\"{}\">{}</td>", c.rank ? c.rank : 100000, c.rank ? std::to_string(c.rank) : "—");
     o += "<td>" + html_escape(marked_id(c)) + "</td>";
+    o += "<td>" + html_escape(c.framework.empty() ? "—" : c.framework) + "</td>";
     o += "<td" + numattr(qv) + ">" + html_escape(quality_str(c)) + "</td>";
     o += "<td" + numattr(c.bits_per_weight) + ">" + opt_str(c.bits_per_weight, 3) + "</td>";
     o += "<td" + numattr(sv) + ">" + html_escape(speed_str(c)) + "</td>";
@@ -1111,7 +1129,7 @@ namespace {
 struct RecommendArgs {
   std::string report, memory_budget, min_throughput, max_p99, max_quality_loss, device_class, weights, distribution,
       model;
-  std::string html, md, junit;
+  std::string html, md, junit, frameworks;
   bool json = false, include_invalid = false;
   double max_ppl_increase = 5.0, max_kld = 0.10;
   std::string phase;
@@ -1140,7 +1158,7 @@ DecisionOptions recommend_options(const RecommendArgs& a) {
 void add_recommend(CLI::App& app) {
   auto a = std::make_shared<RecommendArgs>();
   auto* cmd = app.add_subcommand("recommend",
-                                 "Rank (format, backend, threads, placement) candidates under constraints "
+                                 "Rank (framework, format, backend, threads, placement) candidates under constraints "
                                  "(exit 0: a recommendation, 1: no candidate satisfies the constraints, 2: bad input)");
   cmd->add_option("report", a->report, "report.json of a run")->required();
   cmd->add_option("--memory-budget", a->memory_budget,
@@ -1157,6 +1175,9 @@ void add_recommend(CLI::App& app) {
   cmd->add_option("--weights", a->weights, "Score weights, e.g. quality=1,speed=1,memory=1");
   cmd->add_option("--distribution", a->distribution, "quant-error distribution for quality (default gaussian)");
   cmd->add_option("--model", a->model, "Model (memory suite workload) whose size must fit the budget");
+  cmd->add_option("--frameworks", a->frameworks,
+                  "Rank only candidates of these frameworks, comma-separated: qbench, peer library, llama.cpp/ggml, "
+                  "llama.cpp, onnxruntime, openvino, mlx (as the report's backends name them)");
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->add_option("--html", a->html,
                   "Write the decision as a self-contained HTML page (Pareto plot, ranked table, reasons)");
@@ -1175,7 +1196,9 @@ void add_recommend(CLI::App& app) {
   cmd->callback([a] {
     DecisionOptions o = recommend_options(*a);
     auto rep = load(a->report);
-    Decision d = decide(rep.results, o);
+    const BackendKinds kinds = backend_kinds(rep.doc);
+    if (!a->frameworks.empty()) o.frameworks = parse_frameworks(a->frameworks, kinds);
+    Decision d = decide(rep.results, o, kinds);
     if (!a->html.empty()) write_file_atomic(a->html, decision_page_html(d, rep.results));
     if (!a->md.empty()) write_file_atomic(a->md, "## Decision\n\n" + d.markdown());
     if (!a->junit.empty()) write_file_atomic(a->junit, d.junit());

@@ -1,5 +1,5 @@
 // The decision engine behind `qbench recommend` and the decision matrix of the HTML/Markdown
-// reports: candidates (format, backend, threads, placement) joined with quality, memory and speed,
+// reports: candidates (framework, format, backend, threads, placement) joined with quality, memory and speed,
 // Pareto front, constraints, default gates, ranking with reasons.
 #pragma once
 #include <optional>
@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "frameworks.h"
 #include "qb/result.h"
 
 namespace qb::rep {
@@ -34,6 +35,8 @@ struct DecisionOptions {
   double gate_max_ppl_increase_pct = 5.0, gate_max_kld = 0.10;
   // Speed axis when the report has model cells: "decode" (interactive) or "prefill" (batch).
   std::string model_phase = "decode";
+  // --frameworks: rank only these frameworks' candidates (frameworks.h names); empty = all.
+  std::vector<std::string> frameworks;
 };
 
 // Applies a device class's defaults (device_class.h) only where the option was not given: memory
@@ -73,6 +76,7 @@ struct NearestMiss {
 
 struct Candidate {
   std::string format, backend, placement;
+  std::string framework;  // of the backend (frameworks.h); "" for format-only candidates
   int threads = 0;
   std::string id() const;
 
@@ -136,7 +140,8 @@ struct Decision {
   std::string invalid_list_text() const;
 };
 
-Decision decide(const std::vector<CellResult>& results, const DecisionOptions& opt);
+// kinds: the report's backend kinds (backend_kinds()); without them this build's backends say.
+Decision decide(const std::vector<CellResult>& results, const DecisionOptions& opt, const BackendKinds& kinds = {});
 
 // Named steps of decide() kept apart (nearest_miss.cpp).
 std::optional<NearestMiss> find_nearest_miss(const std::vector<Candidate>& cands, bool gates);

@@ -284,7 +284,7 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   const json topo = machine.value("topology", json::object());
   const json results = report["results"];
   auto res = results_of(report);
-  Decision d = decide(res, DecisionOptions{});
+  Decision d = decide(res, DecisionOptions{}, backend_kinds(report));
   std::vector<std::string> suites = suites_of(report);
 
   int n_ok = 0, n_failed = 0, n_invalid = 0, n_unsup = 0;

@@ -171,7 +171,7 @@ std::string render_markdown(const nlohmann::json& report) {
   o += fmt::format("Created {} on {} · {} cells, {} failed, {} invalid\n\n", md_escape(jstr(report, "created")),
                    md_escape(jstr(topo, "cpu_model")), jstr(run, "cells"), jstr(run, "cells_failed"),
                    jstr(run, "cells_invalid"));
-  Decision d = decide(results_of(report), DecisionOptions{});
+  Decision d = decide(results_of(report), DecisionOptions{}, backend_kinds(report));
   o += "## Summary\n\n" + d.markdown() + "\n";
   const auto res = results_of(report);
   Footnotes fn;

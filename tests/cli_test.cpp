@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -145,6 +146,12 @@ TEST(Cli, ResumeAfterKillKeepsFinishedCells) {
                 std::to_string(c["threads"].get<int>()) + c["placement"].get<std::string>());
   EXPECT_EQ(int(keys.size()), total);
   EXPECT_LE(count_lines(journal) - 1, total + 1);
+  // The header lists every backend with its kind (the decision's framework of a cell).
+  std::map<std::string, std::string> kinds;
+  for (auto& b : rep["machine"]["backends"]) kinds[b["name"].get<std::string>()] = b["kind"].get<std::string>();
+  EXPECT_EQ(kinds["scalar"], "qbench");
+  EXPECT_EQ(kinds["ggml"], "framework");
+  EXPECT_EQ(kinds["llama.cpp"], "framework");
   fs::remove_all(dir);
 }
 

@@ -27,12 +27,29 @@ namespace qb {
 
 namespace fs = std::filesystem;
 
+std::vector<BackendKind> all_backend_kinds() {
+  std::vector<BackendKind> v;
+  for (const auto& b : own_backends()) v.push_back({std::string(b.name), "qbench", ""});
+  for (const auto& p : peer_backends()) v.push_back({p.name, p.kind, p.version});
+  // The model suites run the whole model on llama.cpp (suites/model_speed.cpp).
+  v.push_back({"llama.cpp", "framework", ""});
+  return v;
+}
+
 std::vector<std::string> all_backend_names() {
   std::vector<std::string> v;
-  for (const auto& b : own_backends()) v.emplace_back(b.name);
-  for (const auto& p : peer_backends()) v.push_back(p.name);
-  v.push_back("llama.cpp");  // framework: the model suites run the whole model on it (suites/model_speed.cpp)
+  for (const auto& b : all_backend_kinds()) v.push_back(b.name);
   return v;
+}
+
+nlohmann::json backends_json() {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& b : all_backend_kinds()) {
+    nlohmann::json e = {{"name", b.name}, {"kind", b.kind}};
+    if (!b.version.empty()) e["version"] = b.version;
+    a.push_back(e);
+  }
+  return a;
 }
 
 namespace {
@@ -339,6 +356,7 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
   }
   if (header.is_null() || header.empty()) {
     header = {{"qbench", qbench_build_info()}, {"machine", machine_fingerprint()}, {"config", config_to_json(cfg)}};
+    header["machine"]["backends"] = backends_json();  // kinds tell the decision which framework a cell is
     // Cost of the thread pool's fork/join, to put the smallest measured times in perspective.
     nlohmann::json pf = nlohmann::json::object();
     for (int t : std::vector<int>{1, std::max(1, topo.pus)})

@@ -34,7 +34,14 @@ RunSummary run_benchmarks(const RunConfig& cfg, bool resume, const RunOptions& o
 // Cost of one empty parallel_for on a pool of n threads (median, microseconds).
 double empty_parallel_for_us(int threads, const std::string& placement);
 
-// Every backend name a cell may carry: qbench's own, then peers.
-std::vector<std::string> all_backend_names();
+// Every backend a cell may carry, with its kind: "qbench" (own kernels), "peer" (a BLAS-like
+// library) or "framework" (an inference framework's kernels or runtime), and the library's version.
+struct BackendKind {
+  std::string name, kind, version;
+};
+std::vector<BackendKind> all_backend_kinds();
+std::vector<std::string> all_backend_names();  // the names of all_backend_kinds()
+// The report's machine.backends: [{name, kind, version?}].
+nlohmann::json backends_json();
 
 }  // namespace qb
