@@ -179,11 +179,6 @@ struct Gathered {
   bool is_estimate() const { return measured.empty() && !estimated.empty(); }
 };
 
-std::string cell_name(const CellResult& r) {
-  return fmt::format("{} {} {} {} {}t {}", r.cell.suite, r.cell.format, r.cell.backend, r.cell.workload, r.cell.threads,
-                     r.cell.placement);
-}
-
 std::string pct(double v) { return fmt::format("{:.0f}%", v); }
 
 bool top_is_empty(const Decision& d) {
@@ -855,6 +850,7 @@ Decision decide(const std::vector<CellResult>& all_results, const DecisionOption
   const ScoreWeights w = score(all, obj, scope, opt);
   d.candidates = rank(all);
   for (auto& c : d.candidates) c.why = explain(c, w, d.baseline_format);
+  d.comparison = compare_frameworks(results, kinds);
   d.has_model_cells = std::any_of(results.begin(), results.end(), [](const CellResult& r) {
     return r.status == "ok" && (r.cell.suite == "perplexity" || r.cell.suite == "prefill" || r.cell.suite == "decode");
   });
@@ -1018,6 +1014,7 @@ std::string Decision::text() const {
   if (std::any_of(candidates.begin(), candidates.end(), [](const Candidate& c) { return !c.estimated.empty(); }))
     o += "~ estimate: no cell measured this number (the latency suite's decode estimate)\n";
   o += invalid_list_text();
+  o += "\nFramework comparison:\n" + framework_comparison_text(comparison);
   return o;
 }
 
@@ -1040,6 +1037,7 @@ std::string Decision::markdown() const {
                      opt.include_invalid ? "included (--include-invalid)" : "left out of the ranking");
     for (const auto& x : invalid_cells) o += "- " + md_escape(x) + "\n";
   }
+  o += "\n### Framework comparison\n\n" + framework_comparison_markdown(comparison);
   if (candidates.empty()) return o;
   o += "\n### Decision matrix\n\n| rank | candidate | framework | quality | bits/w | speed | speed-up | memory | "
        "Pareto | score | ";

@@ -129,6 +129,8 @@ struct Decision {
   // when none passes every evaluated default gate (a warning: candidates still rank).
   std::optional<NearestMiss> unsatisfied, no_gate_pass;
   bool has_model_cells = false;  // perplexity, prefill or decode cells in the report
+  // Per format family, the fastest and the most accurate framework (frameworks.h).
+  FrameworkComparison comparison;
 
   nlohmann::json to_json() const;
   std::string text() const;

@@ -538,6 +538,10 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   }
   h += "</section>\n";
 
+  // --- Framework comparison
+  h += "<section id=\"frameworks\"><h2>Framework comparison</h2>\n<div class=\"wrap\">" +
+       framework_comparison_html(d.comparison) + "</div></section>\n";
+
   // --- Decision matrix
   h += "<section id=\"decision\"><h2>Decision matrix</h2>\n";
   h += fmt::format("<p class=\"meta\">Baseline {}. Quality: {}. Speed: {}. {} Click a column to sort.</p>\n",
@@ -622,7 +626,8 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   page += "<nav class=\"noprint\"><a href=\"#summary\">Summary</a>" +
           std::string(d.has_model_cells ? "<a href=\"#decision-model\">Decision</a>" : "") +
           "<a href=\"#machine\">Machine</a><a href=\"#heatmaps\">Performance</a>"
-          "<a href=\"#latency\">Latency</a><a href=\"#quality\">Quality</a><a href=\"#decision\">Decision matrix</a>"
+          "<a href=\"#latency\">Latency</a><a href=\"#quality\">Quality</a><a href=\"#frameworks\">Frameworks</a>"
+          "<a href=\"#decision\">Decision matrix</a>"
           "<a href=\"#flagged\">Invalid/failed</a><a href=\"#results\">All results</a><a "
           "href=\"#config\">Configuration</a></nav>\n";
   if (chartjs.empty())

@@ -261,6 +261,11 @@ LoadedReport load(const std::string& path) {
   return r;
 }
 
+std::string cell_name(const CellResult& r) {
+  return fmt::format("{} {} {} {} {}t {}", r.cell.suite, r.cell.format, r.cell.backend, r.cell.workload, r.cell.threads,
+                     r.cell.placement);
+}
+
 bool glob_match(std::string_view p, std::string_view t) {
   size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
   while (ti < t.size()) {

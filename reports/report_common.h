@@ -46,6 +46,9 @@ std::vector<CellResult> results_of(const nlohmann::json& report);
 // Simple glob: '*' and '?' (used by qualify selectors and compare filters).
 bool glob_match(std::string_view pattern, std::string_view text);
 
+// How the decision names one cell: "suite format backend workload Nt placement".
+std::string cell_name(const CellResult& r);
+
 // The full-precision baseline formats in order of preference.
 bool is_full_precision(const std::string& format);
 

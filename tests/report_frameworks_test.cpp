@@ -1,13 +1,17 @@
 // The framework decision (issue 15): which framework a backend's cells measure, recommend
-// --frameworks, on synthetic reports of qbench's kernels, ggml (llama.cpp's kernels) and an ONNX
-// Runtime adapter the report declares in machine.backends.
+// --frameworks and the framework comparison (winners per format family), on synthetic reports of qbench's kernels, ggml
+// (llama.cpp's kernels) and an ONNX Runtime adapter the report declares in machine.backends.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
 #include <set>
 
 #include "decide.h"
 #include "frameworks.h"
 #include "qb/command.h"
+#include "render.h"
+#include "report_common.h"
 #include "report_synthetic.h"
 
 using namespace qb::rep;
@@ -128,4 +132,123 @@ TEST(Frameworks, CliFrameworksOption) {
   EXPECT_EQ(qbt::run_qbench("recommend " + p + " --frameworks tensorflow", &out), 2) << out;
   EXPECT_NE(out.find("unknown framework 'tensorflow'"), std::string::npos) << out;
   EXPECT_NE(out.find("onnxruntime"), std::string::npos) << out;
+}
+
+namespace {
+
+// rel_err (output vs F32 weights) of each format on each backend, added to the throughput cells.
+const std::map<std::string, double> kRelErr = {
+    {"F16/avx2", 0.001}, {"F16/ggml", 0.002},     {"F16/onnxruntime", 0.0005},
+    {"Q8_0/avx2", 0.01}, {"Q8_0/ggml", 0.01},     {"Q4_0/avx2", 0.05},
+    {"Q4_0/ggml", 0.04}, {"INT4_G32/avx2", 0.06}, {"INT4_G32/onnxruntime", 0.07}};
+
+std::vector<qb::CellResult> with_rel_err(std::vector<qb::CellResult> v) {
+  for (auto& r : v)
+    if (r.cell.suite == "throughput") r.metrics["rel_err"] = kRelErr.at(r.cell.format + "/" + r.cell.backend);
+  return v;
+}
+
+// The expected winner computed from the inputs: per family, each format measured by two or more
+// backends is one shared cell; most cells won wins, then the geometric mean of value / best.
+struct Expected {
+  std::string winner;
+  int wins = 0, shared = 0;
+};
+Expected expected_winner(const std::map<std::string, std::map<std::string, double>>& by_format, bool higher) {
+  std::map<std::string, int> wins;
+  std::map<std::string, std::vector<double>> rel;
+  int shared = 0;
+  for (const auto& [format, values] : by_format) {
+    if (values.size() < 2) continue;
+    ++shared;
+    double best = higher ? 0 : INFINITY;
+    for (const auto& [b, x] : values) best = higher ? std::max(best, x) : std::min(best, x);
+    int at_best = 0;
+    for (const auto& [b, x] : values) at_best += x == best;
+    for (const auto& [b, x] : values) {
+      wins[b] += at_best == 1 && x == best;
+      rel[b].push_back(higher ? x / best : best / x);
+    }
+  }
+  Expected e;
+  e.shared = shared;
+  double best_rel = -1;
+  for (const auto& [b, n] : wins) {
+    double g = 0;
+    for (double x : rel[b]) g += std::log(x);
+    g = std::exp(g / double(rel[b].size()));
+    if (n > e.wins || (n == e.wins && g > best_rel)) e = {b, n, shared}, best_rel = g;
+  }
+  return e;
+}
+
+}  // namespace
+
+TEST(Frameworks, ComparisonWinnersMatchTheInputs) {
+  const auto fc = compare_frameworks(with_rel_err(three_frameworks()), kKinds);
+  EXPECT_EQ(fc.frameworks, (std::vector<std::string>{"llama.cpp/ggml", "onnxruntime", "qbench"}));
+  EXPECT_TRUE(fc.absent.empty()) << fc.absent;
+  // Inputs by family: speed factors (GEMV GB/s scales with them) and rel_err.
+  std::map<std::string, std::map<std::string, std::map<std::string, double>>> speed, err;
+  for (const auto& f : kFs) {
+    const std::pair<const char*, double> backends[] = {{"avx2", f.avx2}, {"ggml", f.ggml}, {"onnxruntime", f.ort}};
+    for (auto [b, s] : backends)
+      if (s > 0) {
+        const std::string fw = framework_of(b, kKinds), fam = comparison_family(f.name);
+        speed[fam][f.name][fw] = s;
+        err[fam][f.name][fw] = kRelErr.at(std::string(f.name) + "/" + b);
+      }
+  }
+  std::set<std::string> want, got;
+  for (const auto& [fam, by_format] : speed) want.insert(fam + " gb_per_s"), want.insert(fam + " rel_err");
+  for (const auto& c : fc.claims) got.insert(c.family + " " + c.metric);
+  EXPECT_EQ(got, want);  // GEMV speed and output error per family; SNR has one framework (qbench's codecs)
+  for (const auto& c : fc.claims) {
+    SCOPED_TRACE(c.family + " " + c.metric);
+    const bool is_speed = c.metric == "gb_per_s";
+    Expected e = expected_winner((is_speed ? speed : err)[c.family], is_speed);
+    EXPECT_EQ(c.winner, e.winner);
+    EXPECT_EQ(c.wins, e.wins);
+    EXPECT_EQ(c.shared, e.shared);
+    EXPECT_EQ(c.aspect, is_speed ? "fastest" : "most accurate");
+    EXPECT_GE(c.ratio, 1.0);
+    ASSERT_FALSE(c.evidence.empty());
+    EXPECT_NE(c.evidence[0].find(std::string(" ") +
+                                 (c.winner == "qbench"        ? "avx2"
+                                  : c.winner == "onnxruntime" ? "onnxruntime"
+                                                              : "ggml") +
+                                 " "),
+              std::string::npos)
+        << c.evidence[0];
+  }
+  // The spot checks behind the independent count: legacy GEMV is 1-1 on cells won (Q8_0 to ggml at
+  // 2.0 vs 1.8, Q4_0 to qbench at 3.0 vs 2.6) and qbench leads on the geometric mean.
+  for (const auto& c : fc.claims)
+    if (c.family == "legacy" && c.metric == "gb_per_s") {
+      EXPECT_EQ(c.winner, "qbench");
+      EXPECT_EQ(c.wins, 1);
+      EXPECT_NEAR(c.ratio, std::sqrt(1.8 / 2.0 * 3.0 / 2.6), 0.02);
+    }
+}
+
+TEST(Frameworks, ComparisonAbsentWithOneFramework) {
+  const auto fc = compare_frameworks(qbt::sample_results(), {});
+  EXPECT_TRUE(fc.claims.empty());
+  EXPECT_NE(fc.absent.find("one framework (qbench)"), std::string::npos) << fc.absent;
+  const std::string html = render_html(qbt::make_report(qbt::sample_results()), "");
+  EXPECT_NE(html.find("<h2>Framework comparison</h2>"), std::string::npos);
+  EXPECT_NE(html.find("one framework (qbench)"), std::string::npos);
+}
+
+TEST(Frameworks, ComparisonInEveryRendering) {
+  const auto rep = report_with_kinds(with_rel_err(three_frameworks()));
+  const std::string html = render_html(rep, "");
+  EXPECT_NE(html.find("id=\"framework-comparison-table\""), std::string::npos);
+  EXPECT_NE(html.find("throughput Q4_0 avx2 gemv_4096x4096 2t compact"), std::string::npos);  // evidence named
+  const std::string md = render_markdown(rep);
+  EXPECT_NE(md.find("### Framework comparison"), std::string::npos);
+  EXPECT_NE(md.find("| legacy | fastest | GEMV GB/s | **qbench** |"), std::string::npos) << md;
+  Decision d = decide(results_of(rep), DecisionOptions{}, backend_kinds(rep));
+  EXPECT_NE(d.text().find("Framework comparison"), std::string::npos);
+  EXPECT_NE(d.text().find("most accurate"), std::string::npos);
 }
