@@ -209,8 +209,8 @@ FrameworkComparison compare_frameworks(const std::vector<CellResult>& results, c
   fc.frameworks.assign(frameworks.begin(), frameworks.end());
   if (fc.frameworks.size() < 2) {
     fc.absent = fc.frameworks.empty()
-                    ? "no framework comparison: the report has no measured cell of any framework"
-                    : "no framework comparison: the report has cells of one framework (" + fc.frameworks[0] +
+                    ? "no framework comparison: the report has no valid cell of any framework"
+                    : "no framework comparison: the report has valid cells of one framework (" + fc.frameworks[0] +
                           "); run with --backends naming two or more (e.g. avx2,ggml)";
     return fc;
   }
