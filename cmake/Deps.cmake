@@ -27,6 +27,9 @@ if(NOT QB_KERNELS_ONLY)
   qb_require(CLI11_FOUND "CLI11" libcli11-dev)
   find_package(benchmark QUIET)
   qb_require(benchmark_FOUND "Google Benchmark" libbenchmark-dev)
+  # The embedded results database (--results sqlite:PATH).
+  find_package(SQLite3 QUIET)
+  qb_require(SQLite3_FOUND "SQLite 3" libsqlite3-dev)
 
   find_path(HWLOC_INCLUDE hwloc.h)
   find_library(HWLOC_LIB hwloc)

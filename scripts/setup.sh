@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # Build and run.
 DEB_CORE=(build-essential cmake pkg-config libbenchmark-dev nlohmann-json3-dev libfmt-dev libhwloc-dev
           libpapi-dev libcli11-dev libgtest-dev googletest libopenblas-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev
-          libjs-chart.js python3 ca-certificates git)
+          libsqlite3-dev libjs-chart.js python3 ca-certificates git)
 # oneDNN's CMake config needs OpenCL's headers and loader, which libdnnl-dev only recommends (and
 # this script installs without recommends); without them the onednn backend is listed unavailable.
 DEB_CORE+=(ocl-icd-opencl-dev)

@@ -18,6 +18,7 @@
 #include "qb/measure.h"
 #include "qb/metrics.h"
 #include "qb/report.h"
+#include "qb/results_db.h"
 
 namespace qb {
 namespace {
@@ -146,7 +147,7 @@ namespace {
 
 void add_import(CLI::App& app) {
   struct Args {
-    std::string gb, into, out;
+    std::string gb, into, out, results;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
@@ -154,6 +155,7 @@ void add_import(CLI::App& app) {
   cmd->add_option("GB_JSON", a->gb, "Google Benchmark output (--benchmark_format=json or --benchmark_out)")->required();
   cmd->add_option("--into", a->into, "Report to add the cells to (created if absent)")->required();
   cmd->add_option("--out", a->out, "Write the result here instead of over --into");
+  cmd->add_option("--results", a->results, "Also store the report's cells in a results database: sqlite:PATH");
   cmd->callback([a] {
     std::ifstream in(a->gb);
     if (!in) throw UsageError(fmt::format("cannot read '{}'", a->gb));
@@ -200,7 +202,7 @@ void add_import(CLI::App& app) {
     write_file_atomic(dst, out.dump(1));
     if (!globals().quiet)
       std::printf("imported %zu microbench cells from %s into %s\n", cells.size(), a->gb.c_str(), dst.c_str());
-    set_exit_code(kExitOk);
+    set_exit_code(store_results(a->results, out));
   });
 }
 

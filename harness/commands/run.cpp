@@ -13,7 +13,9 @@
 #include "qb/catalogue.h"
 #include "qb/command.h"
 #include "qb/report.h"
+#include "qb/results_db.h"
 #include "qb/runner.h"
+#include "qb/shard.h"
 
 namespace qb {
 namespace {
@@ -28,6 +30,7 @@ struct RunArgs {
   double ci_target_pct = 0;
   int64_t prompt_len = 512, gen_len = 128, depth = 0;
   std::string kv_type = "f16";
+  std::string shard, results;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -128,6 +131,11 @@ void add_run(CLI::App& app) {
                   "Model prefill/decode after this many tokens of context (default 0, llama-bench -d)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 20));
   cmd->add_option("--kv-type", args->kv_type, "Model prefill/decode: KV cache type f16 (default), f32 or q8_0");
+  cmd->add_option("--shard", args->shard,
+                  "Measure only shard I of N (0-based) of the plan, split by expected cell time; join the shards "
+                  "with `qbench merge` (docs/fleet.md)");
+  cmd->add_option("--results", args->results,
+                  "Also store every cell in a results database: sqlite:PATH (history, regressions; docs/fleet.md)");
   cmd->add_flag("--quick", args->quick, "Fewer shapes, shorter minimum times (still valid statistics)");
   cmd->add_option("--out", args->out,
                   "Output directory for report.json, journal.jsonl and renderings (default: qbench-out/<time>)");
@@ -161,6 +169,7 @@ void add_run(CLI::App& app) {
       throw UsageError(fmt::format("bad --residency '{}': expected dram or llc", args->residency));
     kb::set_residency_option(args->residency);
     cfg.quick = args->quick;
+    if (!args->shard.empty()) cfg.shard = parse_shard(args->shard);
     cfg.measure = args->quick ? quick_options() : default_options();
     if (ci_target->count()) {
       if (!(args->ci_target_pct > 0 && args->ci_target_pct < 100))
@@ -172,7 +181,7 @@ void add_run(CLI::App& app) {
     if (resume && (!cfg.suites.empty() || !cfg.formats.empty() || !cfg.backends.empty() || !cfg.threads.empty() ||
                    !cfg.placements.empty() || !cfg.shapes.empty() || !cfg.batch.empty() || !cfg.model.empty() ||
                    args->quick || ctx_opt->count() || chunks_opt->count() || !cfg.dataset.empty() ||
-                   !cfg.cache_dir.empty() || !args->residency.empty()))
+                   !cfg.cache_dir.empty() || !args->residency.empty() || !args->shard.empty()))
       throw UsageError("--resume DIR continues the plan journaled in DIR: give no selection options with it");
     if (resume && !args->out.empty() && args->out != args->resume)
       throw UsageError("--resume DIR continues DIR: do not give a different --out");
@@ -184,9 +193,17 @@ void add_run(CLI::App& app) {
       cfg.out_dir = std::string("qbench-out/") + buf;
     }
     if (!resume) check_memory(cfg);
+    std::unique_ptr<ResultsStore> db;
+    if (!args->results.empty()) {
+      try {
+        db = open_results(args->results);
+      } catch (const ResultsError& e) {
+        throw UsageError(e.what());
+      }
+    }
     RunSummary sum;
     try {
-      sum = run_benchmarks(cfg, resume, RunOptions{.fsync = !args->no_fsync});
+      sum = run_benchmarks(cfg, resume, RunOptions{.fsync = !args->no_fsync, .results = db.get()});
     } catch (const IoError& e) {
       // Disk full or I/O error: the journal holds every complete cell (see Journal::append).
       std::fprintf(stderr, "qbench: %s\n", e.what());
@@ -198,6 +215,14 @@ void add_run(CLI::App& app) {
       std::printf("\n%d cells (%d measured, %d resumed, %d failed, %d invalid) in %.1f s\nreport: %s\njournal: %s\n",
                   sum.cells, sum.measured, sum.skipped, sum.failed, sum.invalid, sum.wall_s, sum.report_path.c_str(),
                   sum.journal_path.c_str());
+    }
+    if (!sum.results_error.empty()) {
+      std::fprintf(stderr,
+                   "qbench: results database: %s; the journal keeps every cell: `qbench run --resume %s "
+                   "--results %s` stores them\n",
+                   sum.results_error.c_str(), cfg.out_dir.c_str(), args->results.c_str());
+      set_exit_code(kExitIoError);
+      return;
     }
     set_exit_code(kExitOk);
   });

@@ -200,6 +200,7 @@ nlohmann::json build_report(const nlohmann::json& header, const std::vector<Cell
   rep["machine"] = header.value("machine", nlohmann::json::object());
   rep["config"] = header.value("config", nlohmann::json::object());
   rep["run"] = header.value("run", nlohmann::json::object());
+  if (header.contains("shard")) rep["shard"] = header["shard"];
   int failed = 0, unsupported = 0, invalid = 0;
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& r : results) {
@@ -267,6 +268,22 @@ void write_file_atomic(const std::string& path, const std::string& text) {
                               std::strerror(err), written, text.size()));
   }
   fs::rename(tmp, path);
+}
+
+std::string write_report_files(const std::string& dir, const nlohmann::json& report) {
+  const std::string path = (fs::path(dir) / "report.json").string();
+  write_file_atomic(path, report.dump(1));
+  for (const auto& rd : all_renderers()) {
+    try {
+      write_file_atomic((fs::path(dir) / rd.file_name).string(), rd.render(report));
+    } catch (const IoError&) {
+      throw;  // a full disk is not a renderer's fault: exit 3 like the journal
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "qbench: warning: %s renderer failed: %s (report.json is complete)\n", rd.name.c_str(),
+                   e.what());
+    }
+  }
+  return path;
 }
 
 }  // namespace qb

@@ -245,31 +245,33 @@ nlohmann::json config_to_json(const RunConfig& cfg) {
   nlohmann::json shapes = nlohmann::json::array();
   for (const auto& s : cfg.shapes)
     shapes.push_back({{"name", s.name}, {"m", s.m}, {"k", s.k}, {"model", s.model}, {"count", s.count}});
-  return {{"suites", cfg.suites},
-          {"formats", cfg.formats},
-          {"backends", cfg.backends},
-          {"threads", cfg.threads},
-          {"placements", cfg.placements},
-          {"shapes", shapes},
-          {"batch", cfg.batch},
-          {"model", cfg.model},
-          {"prompt_len", cfg.prompt_len},
-          {"gen_len", cfg.gen_len},
-          {"depth", cfg.depth},
-          {"ctx", cfg.ctx},
-          {"chunks", cfg.chunks},
-          {"dataset", cfg.dataset},
-          {"cache_dir", cfg.cache_dir},
-          {"quick", cfg.quick},
-          {"measure",
-           {{"warmup", cfg.measure.warmup},
-            {"min_time_s", cfg.measure.min_time_s},
-            {"min_samples", cfg.measure.min_samples},
-            {"max_time_s", cfg.measure.max_time_s},
-            {"max_ci_rel", cfg.measure.max_ci_rel},
-            {"max_retries", cfg.measure.max_retries},
-            {"rounds", cfg.measure.rounds},
-            {"order_seed", cfg.measure.order_seed}}}};
+  nlohmann::json j = {{"suites", cfg.suites},
+                      {"formats", cfg.formats},
+                      {"backends", cfg.backends},
+                      {"threads", cfg.threads},
+                      {"placements", cfg.placements},
+                      {"shapes", shapes},
+                      {"batch", cfg.batch},
+                      {"model", cfg.model},
+                      {"prompt_len", cfg.prompt_len},
+                      {"gen_len", cfg.gen_len},
+                      {"depth", cfg.depth},
+                      {"ctx", cfg.ctx},
+                      {"chunks", cfg.chunks},
+                      {"dataset", cfg.dataset},
+                      {"cache_dir", cfg.cache_dir},
+                      {"quick", cfg.quick},
+                      {"measure",
+                       {{"warmup", cfg.measure.warmup},
+                        {"min_time_s", cfg.measure.min_time_s},
+                        {"min_samples", cfg.measure.min_samples},
+                        {"max_time_s", cfg.measure.max_time_s},
+                        {"max_ci_rel", cfg.measure.max_ci_rel},
+                        {"max_retries", cfg.measure.max_retries},
+                        {"rounds", cfg.measure.rounds},
+                        {"order_seed", cfg.measure.order_seed}}}};
+  if (cfg.shard.count > 1) j["shard"] = {{"index", cfg.shard.index}, {"count", cfg.shard.count}};
+  return j;
 }
 
 RunConfig config_from_json(const nlohmann::json& j) {
@@ -289,6 +291,7 @@ RunConfig config_from_json(const nlohmann::json& j) {
   c.dataset = j.value("dataset", "");
   c.cache_dir = j.value("cache_dir", "");
   c.quick = j.value("quick", false);
+  if (j.contains("shard")) c.shard = {j["shard"].value("index", 0), j["shard"].value("count", 1)};
   for (const auto& s : j.value("shapes", nlohmann::json::array())) {
     Shape sh;
     sh.name = s.at("name").get<std::string>();
@@ -327,6 +330,40 @@ double empty_parallel_for_us(int threads, const std::string& placement) {
   auto m = measure(o, [&] { pool.parallel_for(pool.size(), fn); });
   return m.stats.median * 1e6;
 }
+
+namespace {
+// Fingerprints the whole plan (header run.plan_fingerprint: the study a results database files the
+// run under) and, with --shard, keeps this shard's cells and records the split in the header. A
+// resumed run must plan the study it started with.
+void record_plan(const RunConfig& cfg, std::vector<std::pair<Suite*, Cell>>& plan, nlohmann::json& header) {
+  std::vector<Cell> cells;
+  for (const auto& sc : plan) cells.push_back(sc.second);
+  const std::string fp = plan_fingerprint(config_to_json(cfg), cells);
+  if (!header["run"].is_object()) header["run"] = nlohmann::json::object();
+  const std::string journaled = header["run"].value("plan_fingerprint", fp);
+  if (journaled != fp)
+    throw UsageError(
+        fmt::format("--resume: this machine plans a different study (fingerprint {}) than the one "
+                    "journaled (fingerprint {}); resume the run where it was started",
+                    fp, journaled));
+  header["run"]["plan_fingerprint"] = fp;
+  if (cfg.shard.count <= 1) return;
+  const std::vector<int> owner = assign_shards(cells, cfg.shard.count, cfg.measure);
+  std::vector<std::pair<Suite*, Cell>> mine;
+  double expected = 0, expected_all = 0;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const double e = expected_cell_s(plan[i].second, cfg.measure);
+    expected_all += e;
+    if (owner[i] != cfg.shard.index) continue;
+    expected += e;
+    mine.push_back(std::move(plan[i]));
+  }
+  header["shard"] = {{"index", cfg.shard.index},       {"count", cfg.shard.count}, {"plan_fingerprint", fp},
+                     {"plan_cells", cells.size()},     {"cells", mine.size()},     {"expected_s", expected},
+                     {"plan_expected_s", expected_all}};
+  plan = std::move(mine);
+}
+}  // namespace
 
 RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions& opts) {
   RunConfig cfg = cfg_in;
@@ -367,7 +404,6 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
   for (Suite* s : all_suites())
     if (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end())
       suites.push_back(s);
-  Journal journal(cfg.out_dir, header, opts.fsync);
 
   // One pool alive at a time, cached by (threads, placement).
   std::unique_ptr<ThreadPool> pool;
@@ -398,8 +434,27 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
   std::vector<std::pair<Suite*, Cell>> plan;
   for (Suite* s : suites)
     for (auto& c : s->plan(ctx)) plan.emplace_back(s, std::move(c));
+  record_plan(cfg, plan, header);
+  Journal journal(cfg.out_dir, header, opts.fsync);
 
   RunSummary sum;
+  // The results database: per cell while it answers; the first error is kept and writing stops
+  // until the final sync below tries again.
+  int64_t db_run = -1;
+  auto db_error = [&](const std::exception& e) {
+    if (sum.results_error.empty() && !globals().quiet)
+      std::fprintf(stderr, "\nqbench: warning: results database: %s (the journal keeps every cell)\n", e.what());
+    sum.results_error = e.what();
+    db_run = -1;
+  };
+  if (opts.results) {
+    try {
+      db_run = opts.results->put_run(run_record(header));
+    } catch (const ResultsError& e) {
+      db_error(e);
+    }
+  }
+
   sum.cells = int(plan.size());
   sum.journal_path = journal.path();
   Progress progress(int(plan.size()), globals().quiet);
@@ -413,6 +468,13 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
     const auto a0 = std::chrono::steady_clock::now();
     journal.append(r);
     append_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count());
+    if (db_run >= 0) {
+      try {
+        opts.results->put_cell(db_run, header["machine"], r, cfg.shard.count > 1 ? cfg.shard.index : -1);
+      } catch (const ResultsError& e) {
+        db_error(e);
+      }
+    }
     if (r.status == "failed")
       ++sum.failed;
     else if (r.status == "ok" && !r.valid)
@@ -539,16 +601,13 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
        "and its statistics computed on the union"},
       {"order", order_log}};
   auto report = build_report(jh, results);
-  sum.report_path = (fs::path(cfg.out_dir) / "report.json").string();
-  write_file_atomic(sum.report_path, report.dump(1));
-  for (const auto& rd : all_renderers()) {
+  sum.report_path = write_report_files(cfg.out_dir, report);
+  if (opts.results) {
     try {
-      write_file_atomic((fs::path(cfg.out_dir) / rd.file_name).string(), rd.render(report));
-    } catch (const IoError&) {
-      throw;  // a full disk is not a renderer's fault: exit 3 like the journal
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "qbench: warning: %s renderer failed: %s (report.json is complete)\n", rd.name.c_str(),
-                   e.what());
+      store_report(*opts.results, report);  // resumed cells and any the database missed
+      sum.results_error.clear();
+    } catch (const ResultsError& e) {
+      sum.results_error = e.what();
     }
   }
   sum.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();

@@ -64,5 +64,8 @@ struct Renderer {
 };
 void register_renderer(Renderer r);
 const std::vector<Renderer>& all_renderers();
+// DIR/report.json and every registered rendering beside it; returns the report's path. A renderer
+// that throws is a warning (report.json is complete); a full disk is IoError.
+std::string write_report_files(const std::string& dir, const nlohmann::json& report);
 
 }  // namespace qb

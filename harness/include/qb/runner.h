@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "qb/results_db.h"
 #include "qb/suite.h"
 
 namespace qb {
@@ -18,11 +19,16 @@ struct RunSummary {
   std::string report_path, journal_path;
   int cells = 0, measured = 0, skipped = 0, failed = 0, invalid = 0;
   double wall_s = 0;
+  std::string results_error;  // --results: why the database missed cells ("" when all stored)
 };
 
 // How the run is carried out, not what it measures (so not journaled as config).
 struct RunOptions {
   bool fsync = true;  // fsync the journal after every cell (--no-fsync turns it off)
+  // --results: each cell is stored as soon as it is journaled, and the whole journal again at
+  // the end (idempotent), so cells missed by a lost connection are synced by the end or by a
+  // later --resume. A database error never stops the run: the journal is the source of truth.
+  ResultsStore* results = nullptr;
 };
 
 // Runs the plan into cfg.out_dir. With resume, cells already in the journal (status ok or

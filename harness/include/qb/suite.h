@@ -11,6 +11,7 @@
 
 #include "qb/measure.h"
 #include "qb/result.h"
+#include "qb/shard.h"
 #include "qb/topology.h"
 
 namespace qb {
@@ -43,6 +44,7 @@ struct RunConfig {
   // tokens of context.
   int64_t prompt_len = 512, gen_len = 128, depth = 0;
   std::string kv_type = "f16";  // model suites: KV cache type of both engines (f16, f32, q8_0)
+  ShardSpec shard;              // --shard I/N: measure only this shard's cells of the plan
 };
 
 // Shared state of one run, visible to every suite.
