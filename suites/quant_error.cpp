@@ -6,6 +6,10 @@
 // With --model FILE.gguf it adds one cell per format (workload "model") over the model's real
 // weight matrices: each 2-D tensor is decoded from its stored type to f32 (up to kModelRowsPerTensor
 // evenly spaced rows), re-quantized to the target format, and compared with the decoded weights.
+// A framework with format variants of its own named in --backends (onnxruntime, openvino, mlx)
+// adds one cell per variant x distribution (backend "framework:variant"): the same weights
+// quantized by the framework's own quantizer, compared with the weights as the framework decodes
+// them, and bits per weight as it stores them.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -17,6 +21,7 @@
 #include <vector>
 
 #include "gguf/gguf.h"
+#include "kernel_bench.h"
 #include "qb/formats.h"
 #include "qb/suite.h"
 
@@ -199,6 +204,25 @@ class QuantErrorSuite : public Suite {
         c.params = {{"rows", rows}, {"k", k}, {"seed", d.seed}, {"distribution", d.what}};
         cells.push_back(std::move(c));
       }
+    if (kb::backends_explicit(ctx))
+      for (const auto& b : kb::requested_backends(ctx))
+        for (const auto& f : resolve_formats(ctx)) {
+          const FormatTraits* ft = find_format(f);
+          if (!ft) continue;
+          for (const auto& v : kb::variant_refs(b, ft->id))
+            for (const auto& d : kDistributions) {
+              Cell c;
+              c.suite = name();
+              c.format = f;
+              c.backend = v.name;
+              c.workload = d.name;
+              c.threads = 1;
+              c.placement = std::string("-");
+              c.params = {{"rows", rows}, {"k", k}, {"seed", d.seed}, {"distribution", d.what}};
+              if (!v.variant.empty()) c.params.update({{"framework", b.name}, {"variant", v.variant}});
+              cells.push_back(std::move(c));
+            }
+        }
     if (!ctx.cfg.model.empty())
       for (const auto& f : resolve_formats(ctx)) {
         Cell c;
@@ -273,6 +297,23 @@ class QuantErrorSuite : public Suite {
 
     const std::vector<float>& x = data(*dist, rows, k);
     Sums sums;
+    if (cell.backend != "-") {  // a framework's variant: its quantizer, its decoding, its storage
+      const kb::BackendRef b = kb::backend_ref(cell.backend);
+      if (!b.available) return kb::unsupported(cell, "backend " + b.name + " unavailable: " + b.missing);
+      if (b.variant.empty() || !b.peer_info->create_variant)
+        return kb::unsupported(cell, "backend " + b.name + " has no format variants of its own");
+      auto mm = b.peer_info->create_variant(b.variant, x.data(), rows, k, 1, 1);
+      std::vector<float> w_hat;
+      if (!mm->dequantized(w_hat) || w_hat.size() != x.size())
+        throw std::runtime_error(b.name + " gave no dequantized weights of " + std::to_string(rows) + "x" +
+                                 std::to_string(k));
+      sums.add(x.data(), w_hat.data(), w_hat.size());
+      sums.write(r.metrics);
+      r.metrics["bits_per_weight"] = 8.0 * double(mm->weight_bytes()) / double(rows * k);
+      r.cell.params["dequantized_by"] = b.peer_info->name + " (the framework's own decoding of its stored weights)";
+      r.valid = true;
+      return r;
+    }
     roundtrip(*t, x.data(), rows, k, cell.workload, sums);
     sums.write(r.metrics);
     r.metrics["bits_per_weight"] = t->bits_per_weight(k);

@@ -31,29 +31,6 @@ namespace {
 
 using kb::BackendRef;
 
-BackendRef backend_ref(const std::string& name) {
-  for (const auto& b : own_backends())
-    if (b.name == name) {
-      BackendRef r;
-      r.name = name;
-      r.available = b.available;
-      r.missing = b.missing;
-      r.own = &b;
-      return r;
-    }
-  for (const auto& p : peer_backends())
-    if (p.name == name) {
-      BackendRef r;
-      r.name = name;
-      r.peer = true;
-      r.available = p.available;
-      r.missing = p.missing;
-      r.peer_info = &p;
-      return r;
-    }
-  throw std::runtime_error("unknown backend " + name);
-}
-
 class ThroughputSuite : public Suite {
  public:
   std::string name() const override { return "throughput"; }
@@ -87,6 +64,10 @@ class ThroughputSuite : public Suite {
         c.params["backend_kind"] = b.peer_info->kind;
         c.params["backend_mode"] = b.peer_info->mode;
         if (!b.peer_info->version.empty()) c.params["backend_version"] = b.peer_info->version;
+        if (!b.variant.empty()) {
+          c.params["framework"] = b.peer_info->name;
+          c.params["variant"] = b.variant;
+        }
       }
       cells.push_back(c);
     };
@@ -94,7 +75,15 @@ class ThroughputSuite : public Suite {
       const FormatTraits* ft = find_format(fname);
       if (!ft) continue;
       const std::string fn(ft->name);
+      std::vector<BackendRef> expanded;  // a framework with variants: one backend per variant of this format
       for (const auto& b : backends) {
+        if (b.peer && b.available && b.peer_info->variants) {
+          for (auto& v : kb::variant_refs(b, ft->id)) expanded.push_back(v);
+        } else {
+          expanded.push_back(b);
+        }
+      }
+      for (const auto& b : expanded) {
         if (b.peer && b.available && !bexp) {
           const auto& fs = b.peer_info->formats;
           if (std::find(fs.begin(), fs.end(), ft->id) == fs.end()) continue;  // peers: only their formats by default
@@ -147,10 +136,11 @@ class ThroughputSuite : public Suite {
     if (cell.workload == "harness_overhead") return overhead(cell, ctx);
     const FormatTraits* ft = find_format(cell.format);
     if (!ft) throw std::runtime_error("unknown format " + cell.format);
-    const BackendRef b = backend_ref(cell.backend);
+    const BackendRef b = kb::backend_ref(cell.backend);
     const int64_t m = cell.params["m"], k = cell.params["k"], n = cell.params["n"];
     const std::string why = kb::unsupported_reason(ft->id, b, k);
     if (!why.empty()) return kb::unsupported(cell, why);
+    if (n > 1 && !b.no_gemm.empty()) return kb::unsupported(cell, b.no_gemm);
     ThreadPool* pool = nullptr;
     if (!b.peer) {
       pool = ctx.pool(cell.threads, cell.placement);
@@ -164,10 +154,16 @@ class ThroughputSuite : public Suite {
     }
     const std::string residency = cell.params.value("residency", "llc");
     if (residency == "dram") mm->rotate(ctx.topo, pool);
-    Measurement meas = qb::measure(ctx.cfg.measure, [&] { mm->run(pool); });
+    // A subprocess framework's call is timed inside its process; the protocol's cost is reported.
+    Measurement meas = qb::measure_self_timed(ctx.cfg.measure, [&] { return mm->run(pool); });
     CellResult r;
     r.cell = cell;
     kb::fill_from_measurement(r, meas);
+    if (const double ov = mm->protocol_overhead_s(); ov >= 0) {
+      r.cell.params["timing"] = "inside the framework's process (perf_counter_ns around the framework call)";
+      r.cell.params["protocol_overhead_s"] = ov;
+      r.cell.params["protocol_overhead_pct"] = 100.0 * ov / meas.stats.median;
+    }
     // Output check of this very cell: a kernel may be right on one thread count or placement
     // and wrong on another.
     const auto chk = mm->check();

@@ -65,7 +65,8 @@ TEST(Peers, ListedWithReasonOrMatchFloatReference) {
   std::vector<float> W(size_t(m * k)), X(size_t(3 * k));
   for (auto& v : W) v = nd(rng);
   for (auto& v : X) v = nx(rng);
-  ASSERT_EQ(peer_backends().size(), 4u);  // openblas, onednn, xnnpack + the ggml framework adapter
+  // openblas, onednn, xnnpack + the framework adapters ggml, onnxruntime, openvino, mlx, qnn
+  ASSERT_EQ(peer_backends().size(), 8u);
   std::string absent;
   int checked = 0;
   for (const auto& p : peer_backends()) {

@@ -1,6 +1,7 @@
 // `qbench topology`, `qbench list formats|backends|suites`, `qbench version`.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -106,7 +107,21 @@ void add_list(CLI::App& app) {
         if (p.kind == "framework") {
           e["mode"] = p.mode;
           e["version"] = p.version;
-          if (p.native_name) {
+          if (p.available && p.variants) {  // the framework's own variants and the qbench format of each
+            nlohmann::json native = nlohmann::json::object();
+            try {
+              for (const auto& v : p.variants()) {
+                native[v.name] = std::string(traits(v.format).name);
+                if (std::find(fmts.begin(), fmts.end(), traits(v.format).name) == fmts.end())
+                  fmts.emplace_back(traits(v.format).name);
+              }
+              e["formats"] = fmts;
+              e["native_formats"] = native;
+            } catch (const std::exception& ex) {
+              e["available"] = false;
+              e["missing"] = ex.what();
+            }
+          } else if (p.native_name) {
             nlohmann::json native = nlohmann::json::object();
             for (auto f : p.formats) native[std::string(traits(f).name)] = p.native_name(f);
             e["native_formats"] = native;

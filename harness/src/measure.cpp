@@ -53,6 +53,13 @@ bool is_sampling_reason(const std::string& r) {
 }
 
 Measurement measure(const MeasureOptions& opt, const std::function<void()>& body) {
+  return measure_self_timed(opt, [&] {
+    body();
+    return -1.0;
+  });
+}
+
+Measurement measure_self_timed(const MeasureOptions& opt, const std::function<double()>& body) {
   Measurement m;
   for (int i = 0; i < opt.warmup; ++i) body();
   CounterScope counters;
@@ -63,8 +70,8 @@ Measurement measure(const MeasureOptions& opt, const std::function<void()>& body
   double ci_rel = 0;
   for (;;) {
     const auto t0 = Clock::now();
-    body();
-    m.samples.push_back(seconds_since(t0));
+    const double own = body();
+    m.samples.push_back(own >= 0 ? own : seconds_since(t0));
     const double total = seconds_since(start);
     const bool minimums = total >= opt.min_time_s && int(m.samples.size()) >= opt.min_samples;
     if (minimums && m.samples.size() >= next_check) {

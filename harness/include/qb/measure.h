@@ -43,6 +43,9 @@ struct Measurement {
 
 // Times body() (one sample per call) with a steady clock.
 Measurement measure(const MeasureOptions& opt, const std::function<void()>& body);
+// The same loop for calls that time themselves: body() returns the seconds it measured (e.g. a
+// framework call timed inside its own process), or a negative number to take the loop's clock.
+Measurement measure_self_timed(const MeasureOptions& opt, const std::function<double()>& body);
 // Fills stats, valid and reasons from samples (used by measure, and by suites that time
 // themselves, e.g. per-call latency).
 void judge(Measurement& m, const MeasureOptions& opt, bool cap_hit);

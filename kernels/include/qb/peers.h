@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "qb/formats.h"
@@ -20,10 +21,33 @@ class PeerMatmul {
   virtual ~PeerMatmul() = default;
   // Y (n vectors of length m) = W · X (n vectors of length k), on the threads given at creation.
   virtual void run(const float* X, int64_t n, float* Y) = 0;
+  // Seconds of the last run() as timed inside the framework's own process (subprocess adapters:
+  // the framework call alone, without the protocol); < 0 when the caller's clock is the measure.
+  virtual double last_run_seconds() const { return -1; }
+  // Median per-call cost of the protocol (round trip minus the in-framework time) over the calls
+  // so far, seconds; < 0 for in-process peers.
+  virtual double protocol_overhead_seconds() const { return -1; }
+  // The weights as the framework itself decodes them (m × k, F32 row-major), for output checks and
+  // the quant-error suite; false when the peer cannot say (then the check uses the F32 weights).
+  virtual bool dequantized(std::vector<float>& /*w_hat*/) const { return false; }
   virtual size_t weight_bytes() const = 0;  // bytes of weights as the peer stores them
   // Another instance with the same prepared weights in memory of its own (rotation copies);
   // nullptr when the peer has no cheaper way than create().
   virtual std::unique_ptr<PeerMatmul> clone() const { return nullptr; }
+  // The most rotation copies worth making of this instance.
+  virtual int64_t max_copies() const { return 256; }
+};
+
+// One of a framework's own format variants (e.g. ONNX Runtime's MatMulNBits block 32 symmetric,
+// accuracy_level 4), and the closest qbench format it stands in for. Cells of a variant name the
+// backend "framework:variant", so variants that map to one qbench format stay distinct cells.
+struct PeerVariant {
+  std::string name;     // "nbits4_b32_sym_acc4"
+  FormatId format{};    // closest qbench format
+  std::string what;     // in words, the framework's terms
+  int bits = 0;         // bits of each stored weight, before scales (32 for F32)
+  int act_bits = 32;    // bits of the activations inside the call (8 when the framework quantizes them)
+  std::string no_gemm;  // why n > 1 is not measured (a path too slow to time), "" when it is
 };
 
 struct PeerBackend {
@@ -44,9 +68,18 @@ struct PeerBackend {
   // Prepares W (m × k, F32 row-major) for n up to max_n activation vectors with `threads` threads.
   std::unique_ptr<PeerMatmul> (*create)(FormatId f, const float* W, int64_t m, int64_t k, int64_t max_n,
                                         int threads) = nullptr;
+  // Frameworks with variants of their own (subprocess adapters): the list (asked of the framework's
+  // worker on first use; throws std::runtime_error when it cannot start) and a creator per variant.
+  // A backend with `variants` has no `create`.
+  std::vector<PeerVariant> (*variants)() = nullptr;
+  std::unique_ptr<PeerMatmul> (*create_variant)(const std::string& variant, const float* W, int64_t m, int64_t k,
+                                                int64_t max_n, int threads) = nullptr;
 };
 
 std::span<const PeerBackend> peer_backends();
+// By name; "framework:variant" finds the framework.
 const PeerBackend* find_peer(const std::string& name);
+// "onnxruntime:nbits4_b32_sym_acc4" -> {"onnxruntime", "nbits4_b32_sym_acc4"}; no ':' -> {name, ""}.
+std::pair<std::string, std::string> split_variant(const std::string& backend);
 
 }  // namespace qb
