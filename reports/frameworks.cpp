@@ -11,6 +11,7 @@
 
 #include "qb/command.h"
 #include "qb/formats.h"
+#include "qb/peers.h"
 #include "qb/runner.h"
 #include "report_common.h"
 
@@ -37,8 +38,9 @@ BackendKinds backend_kinds(const nlohmann::json& report) {
   return k;
 }
 
-std::string framework_of(const std::string& backend, const BackendKinds& kinds) {
-  if (backend.empty() || backend == "-") return "";
+std::string framework_of(const std::string& cell_backend, const BackendKinds& kinds) {
+  if (cell_backend.empty() || cell_backend == "-") return "";
+  const std::string backend = split_variant(cell_backend).first;  // "onnxruntime:nbits4_b32_sym_acc4"
   std::string kind;
   if (auto it = kinds.find(backend); it != kinds.end()) {
     kind = it->second;

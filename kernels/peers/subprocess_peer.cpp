@@ -128,7 +128,10 @@ void Worker::fail(const std::string& what) {
   std::string status;
   if (pid_ > 0) {
     int st = 0;
-    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+    bool exited = false;  // a worker whose socket closed is exiting: give it 1 s to say its status
+    for (int i = 0; i < 100 && !(exited = waitpid(pid_, &st, WNOHANG) == pid_); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (exited) {
       status = WIFEXITED(st)     ? " (exit status " + std::to_string(WEXITSTATUS(st)) + ")"
                : WIFSIGNALED(st) ? " (killed by signal " + std::to_string(WTERMSIG(st)) + ")"
                                  : "";
