@@ -10,6 +10,7 @@
 # tarball and apt's .deb files, so a second run skips the downloads. pip's cache is the host's own
 # (QB_CI_PIP_CACHE, default ~/.cache/pip): its downloads and the wheels pip built, so the
 # llama-cpp-python wheel (a 10-minute llama.cpp build) is built once per machine, not per CI run.
+# ccache's objects are kept in QB_CI_CACHE/ccache.
 # The root inherits the host's package-index settings: its apt sources and Acquire settings,
 # /etc/pip.conf, the PIP_* / SSL_CERT_* / REQUESTS_CA_BUNDLE / proxy variables, and the CA bundle.
 set -euo pipefail
@@ -111,7 +112,7 @@ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 cp /etc/hosts "$root/etc/hosts" 2>/dev/null || true
 
 pass=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
-      TERM=dumb DEBIAN_FRONTEND=noninteractive)
+      TERM=dumb DEBIAN_FRONTEND=noninteractive CCACHE_DIR=/root/.cache/ccache CCACHE_MAXSIZE=20G)
 while IFS='=' read -r name _; do
   case $name in
     PIP_* | SSL_CERT_* | REQUESTS_CA_BUNDLE | CURL_CA_BUNDLE | http_proxy | https_proxy | no_proxy | \
@@ -125,6 +126,10 @@ bind /sys "$root/sys"
 bind /dev "$root/dev"
 bind "$cache/apt-archives" "$root/var/cache/apt/archives"
 bind "$pip_cache" "$root/root/.cache/pip"
+# ccache's objects, kept like the .deb files: a run rebuilds only what changed since the last one
+# (a cold cache is the full build). Its own folder, so no host configuration leaks in.
+mkdir -p "$cache/ccache"
+bind "$cache/ccache" "$root/root/.cache/ccache"
 # A local pip find-links folder named by the host's settings is visible at the same path.
 for d in ${PIP_FIND_LINKS:-}; do
   [ -d "$d" ] && bind "$d" "$root$d" ro

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # Build and run.
 DEB_CORE=(build-essential cmake pkg-config libbenchmark-dev nlohmann-json3-dev libfmt-dev libhwloc-dev
           libpapi-dev libcli11-dev libgtest-dev googletest libopenblas-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev
-          libsqlite3-dev libjs-chart.js python3 ca-certificates git)
+          libsqlite3-dev libjs-chart.js python3 ca-certificates git ccache)
 # oneDNN's CMake config needs OpenCL's headers and loader, which libdnnl-dev only recommends (and
 # this script installs without recommends); without them the onednn backend is listed unavailable.
 DEB_CORE+=(ocl-icd-opencl-dev)
@@ -85,6 +85,7 @@ if [ "${QB_SETUP_MINIMAL:-0}" != 1 ]; then
 fi
 
 BUILD=${QB_BUILD_DIR:-build}
+. scripts/compiler-cache.sh
 # Preset "release" (CMakePresets.json). QB_WERROR=ON|OFF (ON in scripts/test.sh and CI) makes
 # warnings errors; unset, the build directory keeps what it had (switching recompiles everything).
 cmake --preset release -B "$BUILD" -DPython3_EXECUTABLE="$PY" ${QB_WERROR:+-DQB_WERROR="$QB_WERROR"} >/dev/null

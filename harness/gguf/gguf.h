@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "qb/command.h"
+#include "qb/errors.h"
 #include "qb/formats.h"
 
 namespace qb::gguf {

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "gguf/gguf.h"
-#include "qb/command.h"
+#include "qb/errors.h"
 #include "qb/formats.h"
 #include "qb/thread_pool.h"
 

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "qb/command.h"
+#include "qb/errors.h"
 #include "qb/cpu_features.h"
 #include "qb/formats.h"
 #include "qb/matmul.h"

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "qb/command.h"
+#include "qb/errors.h"
 
 #ifdef QB_HAVE_LLAMACPP
 #include <llama.h>

@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "gguf/gguf.h"
-#include "qb/command.h"
+#include "qb/errors.h"
 #include "qb/thread_pool.h"
 
 namespace qb::model {

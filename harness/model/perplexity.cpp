@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "qb/command.h"
+#include "qb/errors.h"
 
 namespace qb::model {
 

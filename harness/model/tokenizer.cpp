@@ -7,7 +7,7 @@
 #include "gguf/gguf.h"
 #include "model/tokenizer_bpe.h"
 #include "model/tokenizer_spm.h"
-#include "qb/command.h"
+#include "qb/errors.h"
 
 namespace qb::model {
 

@@ -9,7 +9,7 @@
 
 #include "gguf/gguf.h"
 #include "model/unicode.h"
-#include "qb/command.h"
+#include "qb/errors.h"
 
 namespace qb::model {
 

@@ -12,7 +12,7 @@
 #include "gguf/gguf.h"
 #include "gguf/presets.h"
 #include "gguf/quantize_file.h"
-#include "qb/command.h"
+#include "qb/errors.h"
 #include "qb/formats.h"
 
 namespace qb::model {

@@ -1,5 +1,6 @@
 // CLI subcommands register themselves, so a new command is one file (harness/ or reports/).
 #pragma once
+#include "qb/errors.h"
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -31,12 +32,6 @@ struct GlobalOptions {
   bool quiet = false;  // --quiet: no progress, no summary tables
 };
 GlobalOptions& globals();
-
-// Thrown by commands for bad input (bad file, bad argument): main prints "qbench: <what>" and
-// exits with 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 #define QB_REGISTER_COMMAND(ident, name, order, fn)  \
   static const bool qb_cmd_registered_##ident = [] { \
