@@ -168,8 +168,8 @@ class ModelSpeedSuite : public Suite {
     // the prompt; a decode sample is one generated token (a pass of gen_len tokens gives gen_len
     // samples, so the per-token median is known precisely from a single tg128 pass). Passes go on
     // until the per-round minimum (kMinPrefillPasses, or one decode pass) and the median's CI
-    // target are met, or the round's time cap (once the minimum is in). This keeps a tg128 cell at about one pass per round
-    // instead of five, which is what fits a 6-format x 3-backend x 2-thread study in 20 minutes.
+    // target are met, or the round's time cap (once the minimum is in). This keeps a tg128 cell at about one pass per
+    // round instead of five, which is what fits a 6-format x 3-backend x 2-thread study in 20 minutes.
     const MeasureOptions& mo = ctx.cfg.measure;
     Measurement m;
     const auto t0 = std::chrono::steady_clock::now();

@@ -31,7 +31,6 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-
 std::vector<int32_t> greedy(model::Engine& e, const std::vector<int32_t>& prompt, int n) {
   std::vector<int32_t> out;
   int32_t next = e.append(prompt);

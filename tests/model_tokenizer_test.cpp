@@ -82,7 +82,6 @@ fs::path tmpdir() {
   return d;
 }
 
-
 }  // namespace
 
 TEST(ModelTokenizer, SyntheticVocabMergesBytesAndUserDefined) {

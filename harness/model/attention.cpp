@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "qb/errors.h"
 #include "qb/cpu_features.h"
+#include "qb/errors.h"
 #include "qb/formats.h"
 #include "qb/matmul.h"
 #include "qb/x86_intrin.h"

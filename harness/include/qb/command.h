@@ -1,10 +1,10 @@
 // CLI subcommands register themselves, so a new command is one file (harness/ or reports/).
 #pragma once
-#include "qb/errors.h"
 #include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "qb/errors.h"
 
 namespace CLI {
 class App;
