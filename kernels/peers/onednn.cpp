@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "peer_common.h"
+#include "qb/cpu_features.h"
 #include "qb/peers.h"
 
 #if defined(QB_HAVE_ONEDNN)
@@ -42,7 +43,7 @@ class OnednnMatmul : public PeerMatmul {
       shift_.assign(size_t(m), 0.f);
       for (int64_t r = 0; r < m; ++r) {
         for (int64_t c = 0; c < k; ++c) rowsum_[size_t(r)] += wq_[size_t(r * k + c)];
-        shift_[size_t(r)] = 128.f * wscale_[size_t(r)] * float(rowsum_[size_t(r)]);
+        shift_[size_t(r)] = float(zero_) * wscale_[size_t(r)] * float(rowsum_[size_t(r)]);
       }
       wdt_ = dt::s8;
       user_w_ = wq_.data();
@@ -68,12 +69,12 @@ class OnednnMatmul : public PeerMatmul {
     std::unordered_map<int, dnnl::memory> args;
     if (f_ == FormatId::INT8_PC) {
       // Dynamic per-tensor activation scale, as an inference engine with dynamic quantization does.
-      // u8 activations (s8 + 128: oneDNN's fast VNNI path is u8×s8); the +128 shift is removed
-      // after the call with the weights' row sums: y -= 128 · sx · sw[r] · Σ_c Wq[r, c].
+      // u8 activations (s8 + zero_: oneDNN's fast VNNI path is u8×s8); the shift is removed
+      // after the call with the weights' row sums: y -= zero_ · sx · sw[r] · Σ_c Wq[r, c].
       xq_.resize(size_t(n * k_));
       const float a = peers::absmax(X, n * k_);
-      const float sx = a > 0 ? a / 127.f : 1.f, inv = 1.f / sx;
-      for (int64_t i = 0; i < n * k_; ++i) xq_[size_t(i)] = uint8_t(int(peers::q8(X[i], inv)) + 128);
+      const float sx = a > 0 ? a / float(zero_ - 1) : 1.f, inv = 1.f / sx;
+      for (int64_t i = 0; i < n * k_; ++i) xq_[size_t(i)] = uint8_t(int(peers::q8(X[i], inv)) + zero_);
       sx_ = sx;
       src = dnnl::memory(p.pd.src_desc(), engine(), xq_.data());
     } else if (f_ == FormatId::BF16) {
@@ -126,6 +127,10 @@ class OnednnMatmul : public PeerMatmul {
 
   FormatId f_;
   int64_t m_, k_;
+  // u8 activations' zero point: 128 (8 bits) where the CPU has VNNI; without it oneDNN multiplies
+  // u8 x s8 with vpmaddubsw, whose int16 pair sums saturate above 32767 (255 * 127 * 2 does), so
+  // activations get 7 bits (zero point 64, |q| <= 63; 127 * 127 * 2 fits), as oneDNN advises.
+  int zero_ = cpu_features().avx512vnni || cpu_features().avx_vnni || cpu_features().amx_int8 ? 128 : 64;
   [[maybe_unused]] int threads_;  // read only where oneDNN runs on GNU OpenMP (QB_HAVE_GOMP)
   dnnl::stream strm_;
   dt wdt_ = dt::f32;
@@ -146,7 +151,8 @@ std::string computes(FormatId f) {
     case FormatId::BF16:
       return "oneDNN bf16 matmul (activations converted to bf16 per call, f32 output)";
     case FormatId::INT8_PC:
-      return "oneDNN u8s8 matmul (s8 activations shifted by 128, shift removed with weight row sums), per-channel "
+      return "oneDNN u8s8 matmul (s8 activations shifted by 128, or 7-bit shifted by 64 without VNNI, where 8 bits "
+             "saturate; shift removed with weight row sums), per-channel "
              "weight scales, dynamic per-tensor activation scale ≈ INT8_PC";
     default:
       return "";
@@ -159,13 +165,28 @@ std::unique_ptr<PeerMatmul> create(FormatId f, const float* W, int64_t m, int64_
   return p;
 }
 
+// Whether this oneDNN has a kernel for f on this CPU: its bf16 matmul needs AVX-512 (Debian's
+// oneDNN throws "could not create a primitive descriptor iterator" on an AVX2-only CPU). Probed
+// once with a small matmul, so an unsupported format is listed as not run, not a failed cell.
+bool runs_here(FormatId f) {
+  const int64_t m = 16, k = 64;
+  std::vector<float> W(size_t(m * k), 0.5f), X(size_t(k), 1.f), Y(static_cast<size_t>(m));
+  try {
+    create(f, W.data(), m, k, 1, 1)->run(X.data(), 1, Y.data());
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 PeerBackend make_onednn_peer() {
   PeerBackend p;
   p.name = "onednn";
   p.available = true;
-  p.formats = {FormatId::F32, FormatId::BF16, FormatId::INT8_PC};
+  for (FormatId f : {FormatId::F32, FormatId::BF16, FormatId::INT8_PC})
+    if (runs_here(f)) p.formats.push_back(f);
   p.computes = computes;
   p.create = create;
   return p;
