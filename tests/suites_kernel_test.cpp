@@ -2,6 +2,7 @@
 // backends against a float reference, and import-gbench. No timing assertions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -260,8 +261,15 @@ TEST(KernelSuites, ComputeThroughputLatencyMemoryOnTinyShape) {
     EXPECT_TRUE(r.cell.workload == "gemv_64x256" || r.cell.workload == "gemm512_64x256") << r.cell.workload;
     if (r.status == "ok") {
       ++ok;
-      for (const char* m : {"gb_per_s", "gflop_per_s", "time_s", "roofline_pct", "bandwidth_pct"})
+      for (const char* m : {"gb_per_s", "gflop_per_s", "time_s"})
         EXPECT_TRUE(r.metrics.contains(m)) << r.cell.key() << " " << m;
+      // A "dram" GEMV faster than this run's DRAM read is invalid and has no share of it (the
+      // rotation did not defeat the caches: seen on a busy machine); every other cell has both.
+      const bool over_dram = std::any_of(r.reasons.begin(), r.reasons.end(),
+                                         [](const std::string& why) { return why.rfind("residency dram: ", 0) == 0; });
+      EXPECT_TRUE(!over_dram || !r.valid) << r.cell.key();
+      for (const char* m : {"roofline_pct", "bandwidth_pct"})
+        EXPECT_EQ(r.metrics.contains(m), !over_dram) << r.cell.key() << " " << m;
       EXPECT_TRUE(r.cell.params.contains("bound"));
       EXPECT_TRUE(r.cell.params.contains("computes"));
       ASSERT_TRUE(r.cell.params.contains("check"));
