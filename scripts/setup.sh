@@ -45,24 +45,21 @@ fi
 PY=$(command -v python3)
 # Debian's own python refuses system-wide pip installs (PEP 668); a user install is fine there.
 pip_install() { "$PY" -m pip install -q "$@" 2>/dev/null || "$PY" -m pip install -q --break-system-packages "$@"; }
+# pip_ensure WHAT SPEC...: installs the specs (NAME or NAME==VERSION) whose package is not installed.
+pip_ensure() {
+  local what=$1 spec missing=()
+  shift
+  for spec in "$@"; do
+    "$PY" -m pip show -q "${spec%%==*}" >/dev/null 2>&1 || missing+=("$spec")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "setup: installing $what: ${missing[*]}"
+  pip_install "${missing[@]}"
+}
 if [ "${QB_SETUP_MINIMAL:-0}" != 1 ]; then
-  pip_missing=()
-  for p in "${PIP_TEST[@]}"; do
-    "$PY" -m pip show -q "$p" >/dev/null 2>&1 || pip_missing+=("$p")
-  done
-  if [ ${#pip_missing[@]} -gt 0 ]; then
-    echo "setup: installing PyPI packages: ${pip_missing[*]}"
-    pip_install "${pip_missing[@]}"
-  fi
-  fw_missing=()
-  for spec in "${PIP_FRAMEWORKS[@]}"; do
-    "$PY" -m pip show -q "${spec%%==*}" >/dev/null 2>&1 || fw_missing+=("$spec")
-  done
-  if [ ${#fw_missing[@]} -gt 0 ]; then
-    echo "setup: installing framework packages: ${fw_missing[*]}"
-    pip_install "${fw_missing[@]}" ||
-      echo "setup: framework packages did not install; those backends are unavailable and their tests skip"
-  fi
+  pip_ensure "PyPI packages" "${PIP_TEST[@]}"
+  pip_ensure "framework packages" "${PIP_FRAMEWORKS[@]}" ||
+    echo "setup: framework packages did not install; those backends are unavailable and their tests skip"
   # llama.cpp for the side-by-side `llama.cpp` backend and the agreement tests (libllama + headers
   # from the llama-cpp-python wheel, which pip builds from source: about 10 minutes on 2 cores the
   # first time, then pip's wheel cache serves it). Pinned, so results and the cache key stay put;
