@@ -171,6 +171,7 @@ class PreparedMatmul {
   Rotation rot_;
   std::string residency_ = "llc", huge_pages_;
   int64_t next_copy_ = 0;
+  double peer_first_call_s_ = 0;  // the slowest rotation copy's first call (lazy framework set-up)
   int threads_ = 1;
   std::shared_ptr<const std::vector<float>> x_;
   std::vector<float> y_;

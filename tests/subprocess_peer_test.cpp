@@ -2,6 +2,8 @@
 // workers written in sh: one that dies, one that hangs, one that answers garbage, one that refuses,
 // and one that answers correctly. Each failure must be one clear exception, quickly; never a hang.
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -111,4 +113,38 @@ done)");
   }
   EXPECT_THROW(mm->run(x.data(), 1, y.data()), std::runtime_error);  // stays failed, no hang
   EXPECT_THROW(mm->run(x.data(), 3, y.data()), std::runtime_error);  // n above max_n
+}
+
+// A worker started from a thread bound to one PU (as a cell's pool binds its caller) still gets the
+// process's CPUs; the spawning thread keeps its binding. The fake worker reports `nproc` (which
+// honours its affinity) as weight_bytes.
+TEST(SubprocessPeer, WorkerIsNotConfinedToTheSpawningThreadsPU) {
+  const int all = process_cpu_count();
+  if (all < 2) GTEST_SKIP() << "this process may use " << all << " CPU(s): binding cannot narrow it";
+  cpu_set_t saved, one;
+  ASSERT_EQ(pthread_getaffinity_np(pthread_self(), sizeof saved, &saved), 0);
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &saved)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
+  const auto cmd = fake("nproc", R"(while read line; do
+  case "$line" in
+    *'"prepare"'*) echo "{\"ok\": true, \"id\": 1, \"weight_bytes\": $(nproc)}" ;;
+    *) echo '{"ok": true}' ;;
+  esac
+done)");
+  const std::vector<float> w(16 * 32, 0.5f);
+  uint64_t worker_cpus = 0;
+  cpu_set_t after;
+  {
+    auto mm = subprocess_create(cmd, "v", w.data(), 16, 32, 2, 1);
+    worker_cpus = mm->weight_bytes();
+    pthread_getaffinity_np(pthread_self(), sizeof after, &after);
+  }
+  pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+  EXPECT_EQ(worker_cpus, uint64_t(all));
+  EXPECT_EQ(CPU_COUNT(&after), 1) << "the spawning thread's binding was not restored";
 }

@@ -34,6 +34,9 @@ WorkerCommand framework_worker(const std::string& framework);
 // `fallback` (prepare quantizes the weights and may take minutes; run is one matmul).
 double worker_timeout(double fallback);
 
+// How many CPUs this process was started with: what a worker gets, whatever thread spawns it.
+int process_cpu_count();
+
 class Worker {
  public:
   explicit Worker(WorkerCommand cmd);  // starts the process; throws when it cannot
