@@ -1,5 +1,8 @@
 // Statistics on fixed synthetic samples with exact expected values.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -261,4 +264,29 @@ TEST(Interference, StealAndOtherProcessesAreDetected) {
   auto j = qb::interference_json(b);
   EXPECT_NEAR(j["other_cpu_pct"].get<double>(), 30.0, 1e-9);
   EXPECT_EQ(j["load1"][1], 3.10);
+}
+
+// A child's CPU time is this process's own (framework workers compute cells in children), not
+// interference: a child that burns 0.3 s of CPU between two snapshots shows in self_cpu_s.
+TEST(Interference, LiveChildrenCountAsSelf) {
+  int done[2];
+  ASSERT_EQ(pipe(done), 0);
+  const qb::CpuSnapshot a = qb::cpu_snapshot();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const clock_t until = clock() + clock_t(0.3 * CLOCKS_PER_SEC);
+    volatile unsigned sink = 0;
+    while (clock() < until) sink = sink + 1;
+    (void)!write(done[1], "x", 1);
+    for (;;) pause();  // stays alive (unwaited) until the parent kills it
+  }
+  char c;
+  ASSERT_EQ(read(done[0], &c, 1), 1);
+  const qb::CpuSnapshot b = qb::cpu_snapshot();
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  close(done[0]);
+  close(done[1]);
+  EXPECT_GE(b.self_cpu_s - a.self_cpu_s, 0.25) << "the child's 0.3 s of CPU is missing from self_cpu_s";
 }

@@ -66,7 +66,7 @@ struct CpuSnapshot {
   uint64_t total = 0;     // every field of the "cpu" line
   double load1 = 0;       // /proc/loadavg, 1 minute
   int runnable = 0;       // /proc/loadavg 4th field, before the '/'
-  double self_cpu_s = 0;  // this process, user + system, all threads
+  double self_cpu_s = 0;  // this process (all threads) and its live children, user + system
   double t = 0;           // steady clock, seconds
 };
 CpuSnapshot cpu_snapshot();
