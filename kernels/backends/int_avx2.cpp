@@ -3,8 +3,11 @@
 //    holds each block's even codes then its odd codes, the order the nibbles expand to.
 //  INT8_PC x Q8_0: sign trick (|w| x sign(x, w) into vpmaddubsw, <= 2*128*127 per i16 pair).
 //  INT8_PT x Q8_0: codes - 128 by the same trick, plus (128 - zp) * sum(x) per lane, exact.
-//  NF4 x F32: codes looked up in the 16-entry codebook (two 8-entry vpermps + blend on bit 3),
-//    scaled by absmax, then FMA with the activations in natural order.
+//  NF4 x F32: codes looked up as the four byte planes of the codebook floats (vpshufb) and
+//    interleaved into exact floats; activations permuted once per call to the lookup's order.
+#include <bit>
+#include <vector>
+
 #include "compiled_isa.h"
 #include "int_common.h"
 #include "kernel_rows.h"
@@ -65,39 +68,76 @@ void gemm_int8_avx2(int64_t k, const void* W, size_t w_stride, int64_t r0, int64
                                [&](int64_t r, int64_t kb) { return int8_row<PT>(w + r * int64_t(w_stride), kb); });
 }
 
-// NF4: 8 consecutive weights (from 4 code bytes) as floats times absmax.
-inline __m256 nf4_decode8(const uint8_t* q4, __m256 tlo, __m256 thi) {
-  const __m128i b = _mm_shuffle_epi8(_mm_cvtsi32_si128(int(load_u32(q4))),
-                                     _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1));
-  const __m256i idx = _mm256_and_si256(
-      _mm256_srlv_epi32(_mm256_cvtepu8_epi32(b), _mm256_setr_epi32(4, 0, 4, 0, 4, 0, 4, 0)), _mm256_set1_epi32(15));
-  const __m256 lo = _mm256_permutevar8x32_ps(tlo, idx), hi = _mm256_permutevar8x32_ps(thi, idx);
-  return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+// ---- NF4 x F32 ----
+// A group's 32 code bytes become two index vectors (high nibbles: even elements, low nibbles:
+// odd ones). Each index vector is looked up in four 16-entry byte tables, byte j of every
+// codebook float (vpshufb), and the four byte planes are interleaved into 4 x 8 exact floats:
+// 12 shuffles per 32 weights, where vpermps + blend on the code's bit 3 cost 7 uops per 8.
+// The interleave leaves the floats in lane order, so the activations are permuted to match once
+// per call (nf4_permute_x) instead of permuting every row's weights.
+
+// The 32 floats of one index vector: dword s of 128-bit lane L of result j comes from byte
+// 16L + 4j + s of idx.
+inline void nf4_lookup32(__m256i idx, const __m256i (&t)[4], __m256 (&f)[4]) {
+  const __m256i p0 = _mm256_shuffle_epi8(t[0], idx), p1 = _mm256_shuffle_epi8(t[1], idx);
+  const __m256i p2 = _mm256_shuffle_epi8(t[2], idx), p3 = _mm256_shuffle_epi8(t[3], idx);
+  const __m256i a = _mm256_unpacklo_epi8(p0, p1), b = _mm256_unpackhi_epi8(p0, p1);
+  const __m256i c = _mm256_unpacklo_epi8(p2, p3), d = _mm256_unpackhi_epi8(p2, p3);
+  f[0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(a, c));
+  f[1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(a, c));
+  f[2] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(b, d));
+  f[3] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(b, d));
 }
 
-// gemm_nf4_f32_4x2_avx2: a tile of up to 4 rows x 2 columns over ngroups groups of 64.
+// One group of 64 activations in the order nf4_lookup32 yields weights: half h (0: even
+// elements 2b, 1: odd 2b+1), vector j, lane L, dword s <- code byte b = 16L + 4j + s.
+inline void nf4_permute_group(const float* x, float* p) {
+  const __m256i evens_first = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+  __m256 a[8];  // a[t]: [evens | odds] of x[8t .. 8t+7] (code bytes 4t .. 4t+3)
+  for (int t = 0; t < 8; ++t) a[t] = _mm256_permutevar8x32_ps(_mm256_loadu_ps(x + 8 * t), evens_first);
+  for (int j = 0; j < 4; ++j) {
+    _mm256_storeu_ps(p + 8 * j, _mm256_permute2f128_ps(a[j], a[j + 4], 0x20));
+    _mm256_storeu_ps(p + 32 + 8 * j, _mm256_permute2f128_ps(a[j], a[j + 4], 0x31));
+  }
+}
+
+// gemm_nf4_f32_4x2_avx2: a tile of up to 4 rows x 2 columns over ngroups groups of 64, the
+// activations permuted by nf4_permute_group. Per group, sum(code * x) then times absmax.
 struct Nf4TileAvx2 : Nf4Geometry {
   static constexpr int kMR = 4, kNR = 2;
 
   template <int R, int C>
   static void tile(const Row* w, const Col* x, int64_t ngroups, float* out) {
-    const __m256 clo = _mm256_loadu_ps(codec::kNf4Values), chi = _mm256_loadu_ps(codec::kNf4Values + 8);
+    __m256i t[4];
+    for (int j = 0; j < 4; ++j) {
+      alignas(16) uint8_t plane[16];
+      for (int i = 0; i < 16; ++i) plane[i] = uint8_t(std::bit_cast<uint32_t>(codec::kNf4Values[i]) >> (8 * j));
+      t[j] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(plane)));
+    }
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
     __m256 acc[R][C];
     for (int r = 0; r < R; ++r)
       for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
     for (int64_t g = 0; g < ngroups; ++g) {
-      __m256 tlo[R], thi[R];
       for (int r = 0; r < R; ++r) {
-        const __m256 a = _mm256_set1_ps(load_f32(w[r] + g * 36));
-        tlo[r] = _mm256_mul_ps(clo, a), thi[r] = _mm256_mul_ps(chi, a);
-      }
-      for (int h = 0; h < 8; ++h) {
-        __m256 wv[R];
-        for (int r = 0; r < R; ++r) wv[r] = nf4_decode8(w[r] + g * 36 + 4 + 4 * h, tlo[r], thi[r]);
-        for (int c = 0; c < C; ++c) {
-          const __m256 xv = _mm256_loadu_ps(reinterpret_cast<const float*>(x[c]) + g * 64 + 8 * h);
-          for (int r = 0; r < R; ++r) acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);
+        const uint8_t* grp = w[r] + g * 36;
+        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(grp + 4));
+        const __m256i idx[2] = {_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_and_si256(q, low4)};
+        __m256 s[C][2];
+        for (int h = 0; h < 2; ++h) {
+          __m256 f[4];
+          nf4_lookup32(idx[h], t, f);
+          for (int c = 0; c < C; ++c) {
+            const float* xg = reinterpret_cast<const float*>(x[c]) + g * 64 + 32 * h;
+            __m256 v = _mm256_mul_ps(f[0], _mm256_loadu_ps(xg));
+            v = _mm256_fmadd_ps(f[1], _mm256_loadu_ps(xg + 8), v);
+            __m256 u = _mm256_mul_ps(f[2], _mm256_loadu_ps(xg + 16));
+            s[c][h] = _mm256_fmadd_ps(f[3], _mm256_loadu_ps(xg + 24), u);
+            s[c][h] = _mm256_add_ps(s[c][h], v);
+          }
         }
+        const __m256 amax = _mm256_set1_ps(load_f32(grp));
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(_mm256_add_ps(s[c][0], s[c][1]), amax, acc[r][c]);
       }
     }
     for (int r = 0; r < R; ++r)
@@ -105,8 +145,21 @@ struct Nf4TileAvx2 : Nf4Geometry {
   }
 };
 
+thread_local std::vector<float> tls_nf4_x;
+
+void gemm_nf4_avx2(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                   int64_t n, float* Y, int64_t ldy) {
+  if (tls_nf4_x.size() < size_t(n * k)) tls_nf4_x.resize(size_t(n * k));
+  const auto* xs = static_cast<const uint8_t*>(Xq);
+  for (int64_t c = 0; c < n; ++c)
+    for (int64_t g = 0; g < k / 64; ++g)
+      nf4_permute_group(reinterpret_cast<const float*>(xs + c * int64_t(xq_stride)) + g * 64,
+                        tls_nf4_x.data() + c * k + g * 64);
+  gemm_strided<Nf4TileAvx2>(k, W, w_stride, r0, r1, tls_nf4_x.data(), size_t(k) * 4, n, Y, ldy);
+}
+
 constexpr MatmulKernel kKernels[] = {QB_INT_ROWS(Avx2, "4x2_avx2", "4x2_avx2", "4x2_avx2", gemm_int8_avx2,
-                                                 gemm_legacy_avx2, gemm_strided<Nf4TileAvx2>, quantize_act)};
+                                                 gemm_legacy_avx2, gemm_nf4_avx2, quantize_act)};
 
 }  // namespace
 
