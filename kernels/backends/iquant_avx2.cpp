@@ -1,5 +1,6 @@
 // I-quant / codebook formats, AVX2 (+FMA, F16C) kernels: IQ4_NL and MXFP4 x Q8_0 (vpshufb
-// codebook lookup, |w| x sign-moved x), IQ4_XS x Q8_K (super-block engine, signed codes).
+// codebook lookup, two blocks per ymm; IQ4_NL |w| x sign-moved x, MXFP4 unsigned value + 12),
+// IQ4_XS x Q8_K (super-block engine, signed codes).
 // Engines: kquant_common.h.
 #include "compiled_isa.h"
 #include "iquant_common.h"
@@ -15,15 +16,36 @@ inline __m256i table(const int8_t (&v)[16]) {
 }
 
 struct IQ4NL {
+  static constexpr int kOffset = 0;  // values -127..113: |w| x sign-moved x
   static constexpr size_t kBytes = sizeof(block_iq4_nl), kQsOff = offsetof(block_iq4_nl, qs);
   static __m256i table() { return ::qb::kern::table(kIq4nl); }
   static float scale(const uint8_t* b) { return _cvtsh_ss(load_as<uint16_t>(b + offsetof(block_iq4_nl, d))); }
+  static __m128 scale4(const uint8_t* b) {  // four consecutive blocks
+    __m128i h = _mm_setzero_si128();
+    h = _mm_insert_epi16(h, load_as<uint16_t>(b + offsetof(block_iq4_nl, d)), 0);
+    h = _mm_insert_epi16(h, load_as<uint16_t>(b + kBytes + offsetof(block_iq4_nl, d)), 1);
+    h = _mm_insert_epi16(h, load_as<uint16_t>(b + 2 * kBytes + offsetof(block_iq4_nl, d)), 2);
+    h = _mm_insert_epi16(h, load_as<uint16_t>(b + 3 * kBytes + offsetof(block_iq4_nl, d)), 3);
+    return _mm_cvtph_ps(h);
+  }
 };
 
 struct MXFP4 {
+  static constexpr int kOffset = 12;  // values -12..12 stored + 12: unsigned codes, no sign moves
   static constexpr size_t kBytes = sizeof(block_mxfp4), kQsOff = offsetof(block_mxfp4, qs);
-  static __m256i table() { return ::qb::kern::table(kMxfp4); }
+  static __m256i table() {
+    int8_t t[16];
+    for (int i = 0; i < 16; ++i) t[i] = int8_t(kMxfp4[i] + kOffset);
+    return ::qb::kern::table(t);
+  }
   static float scale(const uint8_t* b) { return e8m0_half(b[offsetof(block_mxfp4, e)]); }
+  static __m128 scale4(const uint8_t* b) {  // four consecutive blocks, e8m0_half on each lane
+    constexpr size_t e = offsetof(block_mxfp4, e);
+    const __m128i ev = _mm_setr_epi32(b[e], b[kBytes + e], b[2 * kBytes + e], b[3 * kBytes + e]);
+    const __m128i normal = _mm_slli_epi32(_mm_sub_epi32(ev, _mm_set1_epi32(1)), 23);
+    const __m128i sub = _mm_sllv_epi32(_mm_set1_epi32(0x00200000), ev);
+    return _mm_castsi128_ps(_mm_blendv_epi8(normal, sub, _mm_cmplt_epi32(ev, _mm_set1_epi32(2))));
+  }
 };
 
 struct IQ4XS {
