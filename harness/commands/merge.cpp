@@ -124,7 +124,8 @@ void add_merge(CLI::App& app) {
   auto* cmd = app.add_subcommand("merge", "Join the shard directories of one plan (`run --shard I/N`) into one report");
   cmd->add_option("dirs", *dirs, "Shard output directories (each with journal.jsonl or report.json)")->required();
   cmd->add_option("--out", *out, "Directory for the merged report.json and its renderings")->required();
-  cmd->add_option("--results", *results, "Also store the merged cells in a results database: sqlite:PATH");
+  cmd->add_option("--results", *results,
+                  "Also store the merged cells in a results database: sqlite:PATH or postgresql://...");
   cmd->callback([dirs, out, results] {
     std::vector<ShardRun> shards;
     for (const auto& d : *dirs) shards.push_back(read_shard(d));

@@ -135,7 +135,8 @@ void add_run(CLI::App& app) {
                   "Measure only shard I of N (0-based) of the plan, split by expected cell time; join the shards "
                   "with `qbench merge` (docs/fleet.md)");
   cmd->add_option("--results", args->results,
-                  "Also store every cell in a results database: sqlite:PATH (history, regressions; docs/fleet.md)");
+                  "Also store every cell in a results database: sqlite:PATH or postgresql://... (history, regressions; "
+                  "docs/fleet.md)");
   cmd->add_flag("--quick", args->quick, "Fewer shapes, shorter minimum times (still valid statistics)");
   cmd->add_option("--out", args->out,
                   "Output directory for report.json, journal.jsonl and renderings (default: qbench-out/<time>)");

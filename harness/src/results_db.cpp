@@ -24,7 +24,9 @@ std::unique_ptr<ResultsStore> open_results(const std::string& url, bool must_exi
     if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
     return open_sqlite_results(path.string());
   }
-  throw UsageError(fmt::format("bad --results '{}': expected sqlite:PATH (PostgreSQL is not in this build yet)", url));
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return open_postgres_results(url);
+  throw UsageError(
+      fmt::format("bad --results '{}': expected sqlite:PATH or postgresql://[HOST][:PORT][/DB][?...]", url));
 }
 
 RunRecord run_record(const nlohmann::json& rep) {

@@ -1,7 +1,7 @@
 // The results database: history of runs across commits and machines, beside the journal (which
 // stays the source of truth of one run). One schema (runs, machines, builds, cells, samples, with
 // a schema_version table and migrations) behind a small interface, so a second engine
-// (PostgreSQL) is one more implementation of ResultsStore. URLs: `sqlite:PATH`.
+// (PostgreSQL) is one more implementation of ResultsStore. URLs: `sqlite:PATH`, `postgresql://...`.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -58,10 +58,13 @@ class ResultsStore {
   virtual int64_t count_rows(const std::string& table) = 0;  // runs, machines, builds, cells, samples
 };
 
-// "sqlite:PATH" (the file and its directory are created unless must_exist, then migrated); anything
-// else, or a missing database that must exist, is a UsageError naming the URLs this build accepts.
+// "sqlite:PATH" (the file and its directory are created unless must_exist, then migrated) or
+// "postgresql://..." / "postgres://..." (a libpq URI without a password; the database must exist,
+// its schema is migrated); anything else, or a missing SQLite file that must exist, is a UsageError
+// naming the URLs this build accepts.
 std::unique_ptr<ResultsStore> open_results(const std::string& url, bool must_exist = false);
-std::unique_ptr<ResultsStore> open_sqlite_results(const std::string& path);  // results_sqlite.cpp
+std::unique_ptr<ResultsStore> open_sqlite_results(const std::string& path);   // results_sqlite.cpp
+std::unique_ptr<ResultsStore> open_postgres_results(const std::string& url);  // results_pg.cpp
 
 // The study a report (or journal header) belongs to: see RunRecord.
 RunRecord run_record(const nlohmann::json& report_or_header);
