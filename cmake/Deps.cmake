@@ -173,13 +173,47 @@ if(NOT QB_KERNELS_ONLY AND NOT CMAKE_CROSSCOMPILING)
   if(QB_GGML_REASON)
     message(STATUS "ggml adapter unavailable: ${QB_GGML_REASON}")
   endif()
+
+  # MLX, the in-process framework adapter `mlx` (kernels/peers/mlx.cpp): the C++ headers of the
+  # `mlx` wheel (mlx/include) and the libmlx of the `mlx-cpu` wheel (mlx/lib), both in the package
+  # folder of the same Python; the build's rpath points at the wheel's lib folder.
+  set(QB_MLX_REASON "no Python interpreter found at build time")
+  if(Python3_Interpreter_FOUND)
+    execute_process(
+      COMMAND ${Python3_EXECUTABLE} -c
+        "import importlib.util as u; s = u.find_spec('mlx'); print(list(s.submodule_search_locations)[0] if s else '')"
+      OUTPUT_VARIABLE QB_MLX_PKG OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    set(QB_MLX_REASON "Python package mlx is not installed for ${Python3_EXECUTABLE} (pip install mlx mlx-cpu, as scripts/setup.sh does)")
+    if(QB_MLX_PKG)
+      find_path(QB_MLX_INCLUDE mlx/mlx.h PATHS ${QB_MLX_PKG}/include NO_DEFAULT_PATH)
+      find_library(QB_MLX_LIB mlx PATHS ${QB_MLX_PKG}/lib ${QB_MLX_PKG} NO_DEFAULT_PATH)
+      if(QB_MLX_INCLUDE AND QB_MLX_LIB)
+        set(QB_MLX_REASON "")
+        execute_process(
+          COMMAND ${Python3_EXECUTABLE} -c
+            "import importlib.metadata as m; print(', '.join(p + ' ' + m.version(p) for p in ('mlx', 'mlx-cpu')))"
+          OUTPUT_VARIABLE QB_MLX_PACKAGE_VERSION OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+        add_library(qb::mlx INTERFACE IMPORTED)
+        target_include_directories(qb::mlx SYSTEM INTERFACE ${QB_MLX_INCLUDE})
+        target_link_libraries(qb::mlx INTERFACE ${QB_MLX_LIB})
+        message(STATUS "mlx (framework adapter, in process): ${QB_MLX_LIB}, ${QB_MLX_PACKAGE_VERSION}")
+      elseif(NOT QB_MLX_LIB)
+        set(QB_MLX_REASON "mlx at ${QB_MLX_PKG} has no libmlx (its CPU library comes from the mlx-cpu wheel: pip install mlx-cpu)")
+      else()
+        set(QB_MLX_REASON "mlx at ${QB_MLX_PKG} has no C++ headers (include/mlx/mlx.h)")
+      endif()
+    endif()
+  endif()
+  if(QB_MLX_REASON)
+    message(STATUS "mlx adapter unavailable: ${QB_MLX_REASON}")
+  endif()
 endif()
 
 # Subprocess framework adapters (kernels/peers/frameworks.cpp): each worker module names the Python
 # packages it imports; `qb_worker.py --probe` says their versions, or which are missing, without
 # importing them. The Python that configured the build runs the workers ($QB_PYTHON overrides).
 set(QB_WORKER_DIR ${CMAKE_SOURCE_DIR}/kernels/peers/workers)
-foreach(fw onnxruntime openvino mlx)
+foreach(fw onnxruntime openvino)
   set(QB_FW_${fw}_VERSION "")
   set(QB_FW_${fw}_MISSING "no Python interpreter found at build time")
   if(CMAKE_CROSSCOMPILING)

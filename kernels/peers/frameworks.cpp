@@ -1,4 +1,5 @@
-// Framework adapters run through a Python worker (subprocess_peer.h): onnxruntime, openvino, mlx.
+// Framework adapters run through a Python worker (subprocess_peer.h): onnxruntime, openvino (mlx runs
+// in process: mlx.cpp).
 // Each framework quantizes the F32 weights with its own quantizer into its own variants (listed by
 // its worker module, kernels/peers/workers/*_worker.py, the one table of them). Availability and
 // versions come from the Python packages found when the build was configured (cmake/Deps.cmake);
@@ -46,13 +47,12 @@ PeerBackend subprocess_peer(const char* version, const char* missing) {
   return p;
 }
 
-constexpr char kOnnxruntime[] = "onnxruntime", kOpenvino[] = "openvino", kMlx[] = "mlx";
+constexpr char kOnnxruntime[] = "onnxruntime", kOpenvino[] = "openvino";
 
 }  // namespace
 
 PeerBackend make_onnxruntime_peer() { return subprocess_peer<kOnnxruntime>(QB_ORT_VERSION, QB_ORT_MISSING); }
 PeerBackend make_openvino_peer() { return subprocess_peer<kOpenvino>(QB_OV_VERSION, QB_OV_MISSING); }
-PeerBackend make_mlx_peer() { return subprocess_peer<kMlx>(QB_MLX_VERSION, QB_MLX_MISSING); }
 
 PeerBackend make_qnn_peer() {
   PeerBackend p;

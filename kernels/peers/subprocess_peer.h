@@ -1,5 +1,5 @@
 // Subprocess framework adapters: a framework with no C/C++ API in its Python wheel (ONNX Runtime,
-// OpenVINO, MLX here) runs in a Python worker (kernels/peers/workers/qb_worker.py) that speaks
+// OpenVINO here) runs in a Python worker (kernels/peers/workers/qb_worker.py) that speaks
 // JSON lines over a socket on its stdin/stdout. Arrays go through files in /dev/shm that both
 // sides map; each run is timed inside the worker (perf_counter_ns around the framework call) and
 // the round trip minus that time is the protocol's overhead, reported beside the cell.

@@ -1,4 +1,4 @@
-// Peer libraries (OpenBLAS, oneDNN, XNNPACK) and framework adapters (ggml) behind one interface,
+// Peer libraries (OpenBLAS, oneDNN, XNNPACK) and framework adapters (ggml, mlx, ...) behind one interface,
 // so they run in the same matrix as qbench's own kernels. Each prepares weights from the same F32
 // weights in its own format. A framework adapter is a peer with a version, a run mode and its own
 // names for the formats: keeping one type means one timed call, one measurement loop and one
@@ -21,8 +21,9 @@ class PeerMatmul {
   virtual ~PeerMatmul() = default;
   // Y (n vectors of length m) = W · X (n vectors of length k), on the threads given at creation.
   virtual void run(const float* X, int64_t n, float* Y) = 0;
-  // Seconds of the last run() as timed inside the framework's own process (subprocess adapters:
-  // the framework call alone, without the protocol); < 0 when the caller's clock is the measure.
+  // Seconds of the last run()'s framework call alone, timed by the framework's side (subprocess
+  // adapters: inside its process, without the protocol; mlx: quantized_matmul + eval, without
+  // copying the result out); < 0 when the caller's clock is the measure.
   virtual double last_run_seconds() const { return -1; }
   // Median per-call cost of the protocol (round trip minus the in-framework time) over the calls
   // so far, seconds; < 0 for in-process peers.
@@ -68,8 +69,9 @@ struct PeerBackend {
   // Prepares W (m × k, F32 row-major) for n up to max_n activation vectors with `threads` threads.
   std::unique_ptr<PeerMatmul> (*create)(FormatId f, const float* W, int64_t m, int64_t k, int64_t max_n,
                                         int threads) = nullptr;
-  // Frameworks with variants of their own (subprocess adapters): the list (asked of the framework's
-  // worker on first use; throws std::runtime_error when it cannot start) and a creator per variant.
+  // Frameworks with variants of their own (subprocess adapters, mlx): the list (a subprocess
+  // adapter asks its worker on first use; throws std::runtime_error when it cannot start) and a
+  // creator per variant.
   // A backend with `variants` has no `create`.
   std::vector<PeerVariant> (*variants)() = nullptr;
   std::unique_ptr<PeerMatmul> (*create_variant)(const std::string& variant, const float* W, int64_t m, int64_t k,

@@ -22,7 +22,7 @@ import traceback
 import numpy as np
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-MODULES = {"onnxruntime": "ort_worker", "openvino": "ov_worker", "mlx": "mlx_worker"}
+MODULES = {"onnxruntime": "ort_worker", "openvino": "ov_worker"}
 
 
 def probe(name):
