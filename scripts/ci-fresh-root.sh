@@ -53,6 +53,9 @@ if [ ! -s "$tarball" ]; then
 fi
 
 root=$(mktemp -d "${QB_CI_ROOT_PARENT:-/var/tmp}/qbench-root.XXXXXX")
+# mktemp makes the directory 0700; as the root's "/", that would stop every user but root (the
+# PostgreSQL test runs initdb as the postgres user: "Permission denied").
+chmod 755 "$root"
 mounted=()
 cleanup() {
   local rc=$?
