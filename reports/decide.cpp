@@ -47,7 +47,7 @@ void parse_weights(DecisionOptions& o, const std::string& s) {
     auto eq = kv.find('=');
     if (eq == std::string::npos) throw UsageError(fmt::format("--weights: '{}' is not name=value", kv));
     std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
-    double w;
+    double w = 0;  // read only when stod succeeded (pos > 0); set for -Wmaybe-uninitialized under ASan
     size_t pos = 0;
     try {
       w = std::stod(v, &pos);
