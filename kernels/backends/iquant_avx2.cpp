@@ -1,10 +1,11 @@
 // I-quant / codebook formats, AVX2 (+FMA, F16C) kernels: IQ4_NL and MXFP4 x Q8_0 (vpshufb
 // codebook lookup, two blocks per ymm; IQ4_NL |w| x sign-moved x, MXFP4 unsigned value + 12),
-// IQ4_XS x Q8_K (super-block engine, signed codes).
-// Engines: kquant_common.h.
+// IQ4_XS x Q8_K (super-block microkernel, signed codes: sb_tile_avx2-inl.h).
+// 32-weight engine: kquant_common.h.
 #include "compiled_isa.h"
 #include "iquant_common.h"
 #include "kernel_tables.h"
+#include "sb_tile_avx2-inl.h"
 
 namespace qb::kern {
 
@@ -49,23 +50,32 @@ struct MXFP4 {
 };
 
 struct IQ4XS {
-  static constexpr bool kSigned = true, kHasMin = false;
+  static constexpr bool kSigned = true, kUnitScale = false;
+  static constexpr SbMin kMin = SbMin::None;
   static constexpr size_t kBytes = sizeof(block_iq4_xs);
-  static void decode(const uint8_t* b, DSb& o) {
-    const uint32_t sl = load_as<uint32_t>(b + offsetof(block_iq4_xs, scales_l));
-    const uint32_t sh = load_as<uint16_t>(b + offsetof(block_iq4_xs, scales_h));
+  static void head(const uint8_t* b, SbHead& h) {  // scale of sub-block c: 4 + 2 bits, stored +32
+    const __m256i sl = _mm256_set1_epi32(int(load_as<uint32_t>(b + offsetof(block_iq4_xs, scales_l))));
+    const __m256i sh = _mm256_set1_epi32(load_as<uint16_t>(b + offsetof(block_iq4_xs, scales_h)));
+    const __m256i lo =
+        _mm256_and_si256(_mm256_srlv_epi32(sl, _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)), _mm256_set1_epi32(0xF));
+    const __m256i hi =
+        _mm256_and_si256(_mm256_srlv_epi32(sh, _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)), _mm256_set1_epi32(3));
+    const __m256i ls = _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32));
+    // int16 words 0..7 of both lanes: one scale per chunk
+    h.sc = _mm256_permute4x64_epi64(_mm256_packs_epi32(ls, ls), 0x88);
+    h.mn = _mm256_setzero_si256();
+    h.d = _cvtsh_ss(load_as<uint16_t>(b + offsetof(block_iq4_xs, d)));
+    h.dm = 0.0f;
+  }
+  // Chunk c = sub-block c: low nibbles of qs[16c .. 16c+15], then their high nibbles.
+  template <int P>
+  static void codes(const uint8_t* b, __m256i (&u)[2]) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + offsetof(block_iq4_xs, qs) + 32 * P));
+    const __m256i lo = _mm256_and_si256(v, _mm256_set1_epi8(0xF));
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0xF));
     const __m256i tbl = ::qb::kern::table(kIq4nl);
-    const uint8_t* qs = b + offsetof(block_iq4_xs, qs);
-    for (int c = 0; c < 8; ++c) {  // chunk c = sub-block c
-      const int ls = int(((sl >> (4 * c)) & 0xF) | (((sh >> (2 * c)) & 3) << 4)) - 32;
-      o.s[c] = _mm256_set1_epi16(short(ls));
-      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 16 * c));
-      const __m256i nib = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1),
-                                           _mm256_set1_epi8(0xF));
-      o.u[c] = _mm256_shuffle_epi8(tbl, nib);
-    }
-    o.d = _cvtsh_ss(load_as<uint16_t>(b + offsetof(block_iq4_xs, d)));
-    o.dm = 0.0f;
+    u[0] = _mm256_shuffle_epi8(tbl, _mm256_permute2x128_si256(lo, hi, 0x20));
+    u[1] = _mm256_shuffle_epi8(tbl, _mm256_permute2x128_si256(lo, hi, 0x31));
   }
 };
 
@@ -75,8 +85,8 @@ void quantize_act_q8_K(const float* x, void* xq, int64_t k) { avx2::quantize_q8_
 const MatmulKernel kKernels[] = {
     {FormatId::IQ4_NL, BackendId::Avx2, FormatId::Q8_0, "gemm_iq4_nl_q8_0_avx2", q8_0_row_bytes, quantize_act_q8_0,
      compute_b32<IQ4NL>},
-    {FormatId::IQ4_XS, BackendId::Avx2, FormatId::Q8_K, "gemm_iq4_xs_q8_K_avx2", q8_K_row_bytes, quantize_act_q8_K,
-     compute_sb<IQ4XS>},
+    {FormatId::IQ4_XS, BackendId::Avx2, FormatId::Q8_K, "gemm_iq4_xs_q8_K_1x4_avx2", q8_K_row_bytes, quantize_act_q8_K,
+     gemm_sb_tiles<IQ4XS>},
     {FormatId::MXFP4, BackendId::Avx2, FormatId::Q8_0, "gemm_mxfp4_q8_0_avx2", q8_0_row_bytes, quantize_act_q8_0,
      compute_b32<MXFP4>},
 };

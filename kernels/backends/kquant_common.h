@@ -772,10 +772,10 @@ inline void quantize_q8_0(const float* x, void* vy, int64_t k) {
 #endif  // AVX-512
 
 // =============================================================================================
-// AVX2 (+FMA, F16C) engine, shared by kquant/iquant/ternary_avx2.cpp. No VNNI: the integer dot
-// is vpmaddubsw (unsigned codes x int8, or |w| x sign-moved x for signed codes) + vpmaddwd with
-// the group scales. One row at a time; each decoded super-block (kept in L1) is reused for up
-// to 4 activation columns, so GEMV streams the weights once and GEMM decodes once per 4 columns.
+// AVX2 (+FMA, F16C) pieces shared by kquant/iquant/ternary_avx2.cpp: the 32-weight engine
+// (IQ4_NL, MXFP4) and the activation quantizers. The super-block formats run on the
+// microkernel in sb_tile_avx2-inl.h. No VNNI: the integer dot is vpmaddubsw (unsigned codes x
+// int8, or |w| x sign-moved x for signed codes) + vpmaddwd.
 // =============================================================================================
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && !defined(__AVX512F__)
 }  // namespace QB_KQ_ISA
@@ -785,71 +785,11 @@ namespace qb::kern {
 inline namespace QB_KQ_ISA {
 namespace avx2 {
 
-struct alignas(32) DSb {
-  __m256i u[8];  // chunk c = elements 32c .. 32c+31: unsigned codes, or signed values (kSigned)
-  __m256i s[8];  // int16 scales: words 0..7 group 2c, words 8..15 group 2c+1
-  __m256i mn;    // int16 per 16-group, times bsum, times dm (offsets and K-quant mins)
-  float d, dm;
-};
-
-inline __m256i scale_pair(int a, int b) {
-  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(short(a))), _mm_set1_epi16(short(b)), 1);
-}
-
 inline float hsum8(__m256 v) {
   __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   q = _mm_add_ps(q, _mm_movehl_ps(q, q));
   q = _mm_add_ss(q, _mm_movehdup_ps(q));
   return _mm_cvtss_f32(q);
-}
-
-template <class F>
-inline void accumulate(const DSb& w, const uint8_t* xb, __m256& facc) {
-  __m256i acc = _mm256_setzero_si256();
-  for (int c = 0; c < 8; ++c) {
-    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + off::q8K_qs + 32 * c));
-    __m256i p;
-    if constexpr (F::kSigned)
-      p = _mm256_maddubs_epi16(_mm256_sign_epi8(w.u[c], w.u[c]), _mm256_sign_epi8(x, w.u[c]));
-    else
-      p = _mm256_maddubs_epi16(w.u[c], x);
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, w.s[c]));
-  }
-  const float dx = load_as<float>(xb + off::q8K_d);
-  facc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(w.d * dx), facc);
-  if constexpr (F::kHasMin) {
-    const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + off::q8K_bsums));
-    facc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(w.mn, bs)), _mm256_set1_ps(w.dm * dx), facc);
-  }
-}
-
-template <class F>
-void compute_sb(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-                int64_t n, float* Y, int64_t ldy) {
-  const int64_t nb = k / QK_K;
-  const auto* w = static_cast<const uint8_t*>(W);
-  const auto* x = static_cast<const uint8_t*>(Xq);
-  constexpr int kC = 4;
-  for (int64_t j0 = 0; j0 < n; j0 += kC) {
-    const int cols = int(n - j0 < kC ? n - j0 : kC);
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint8_t* wr = w + r * w_stride;
-      __m256 facc[kC];
-      for (int c = 0; c < kC; ++c) facc[c] = _mm256_setzero_ps();
-      for (int64_t i = 0; i < nb; ++i) {
-        _mm_prefetch(reinterpret_cast<const char*>(wr + (i + 4) * F::kBytes), _MM_HINT_T0);
-        DSb d;
-        F::decode(wr + i * F::kBytes, d);
-        const uint8_t* xb = x + j0 * xq_stride + i * sizeof(block_q8_K);
-        if (cols == kC) {
-          for (int c = 0; c < kC; ++c) accumulate<F>(d, xb + c * xq_stride, facc[c]);
-        } else {
-          for (int c = 0; c < cols; ++c) accumulate<F>(d, xb + c * xq_stride, facc[c]);
-        }
-      }
-      for (int c = 0; c < cols; ++c) Y[(j0 + c) * ldy + r] = hsum8(facc[c]);
-    }
-  }
 }
 
 // 32-weight codebook blocks x Q8_0 (IQ4_NL, MXFP4): signed codebook values via vpshufb,
