@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "matmul_reference.h"
 #include "qb/peers.h"
 
 using namespace qb;
@@ -33,20 +34,6 @@ std::vector<float> gaussian(size_t n, float sigma, uint32_t seed) {
   std::vector<float> v(n);
   for (auto& x : v) x = nd(rng);
   return v;
-}
-
-// max |y - ref| / rms(ref), ref = A (m x k) times X (n x k) in double.
-double rel_err(const std::vector<float>& y, const std::vector<float>& a, const std::vector<float>& x, int64_t m,
-               int64_t k, int64_t n) {
-  double ss = 0, mx = 0;
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t r = 0; r < m; ++r) {
-      double ref = 0;
-      for (int64_t c = 0; c < k; ++c) ref += double(a[size_t(r * k + c)]) * x[size_t(j * k + c)];
-      ss += ref * ref;
-      mx = std::max(mx, std::fabs(double(y[size_t(j * m + r)]) - ref));
-    }
-  return mx / std::sqrt(ss / double(n * m));
 }
 
 void check_framework(const Case& fc) {
@@ -95,8 +82,8 @@ void check_framework(const Case& fc) {
       std::vector<float> y(size_t(n * m), NAN);
       mm->run(x.data(), n, y.data());
       EXPECT_GT(mm->last_run_seconds(), 0);
-      EXPECT_LE(rel_err(y, w_hat, x, m, k, n), act_tol) << "n=" << n << " vs the framework's own W_hat";
-      EXPECT_LE(rel_err(y, w, x, m, k, n), 5 * bound + act_tol) << "n=" << n << " vs the F32 weights";
+      EXPECT_LE(qbt::matmul_rel_err(y, w_hat, x, m, k, n), act_tol) << "n=" << n << " vs the framework's own W_hat";
+      EXPECT_LE(qbt::matmul_rel_err(y, w, x, m, k, n), 5 * bound + act_tol) << "n=" << n << " vs the F32 weights";
     }
     if (in_process) {
       EXPECT_LT(mm->protocol_overhead_seconds(), 0);

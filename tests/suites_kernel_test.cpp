@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include "matmul_reference.h"
 #include "qb/catalogue.h"
 #include "qb/cpu_features.h"
 #include "qb/metrics.h"
@@ -89,15 +90,7 @@ TEST(Peers, ListedWithReasonOrMatchFloatReference) {
         std::vector<float> Y(size_t(n * m), NAN);
         mm->run(X.data(), n, Y.data());
         mm->run(X.data(), n, Y.data());  // twice: prepared state is reused
-        double ss = 0, mx = 0;
-        for (int64_t j = 0; j < n; ++j)
-          for (int64_t r = 0; r < m; ++r) {
-            double ref = 0;
-            for (int64_t c = 0; c < k; ++c) ref += double(W[size_t(r * k + c)]) * X[size_t(j * k + c)];
-            ss += ref * ref;
-            mx = std::max(mx, std::fabs(ref - Y[size_t(j * m + r)]));
-          }
-        const double rel = mx / std::sqrt(ss / double(n * m));
+        const double rel = qbt::matmul_rel_err(Y, W, X, m, k, n);
         const double tol = f == FormatId::F32 ? 1e-4 : f == FormatId::BF16 ? 3e-2 : 0.15;
         EXPECT_LT(rel, tol) << p.name << " " << traits(f).name << " n=" << n;
         EXPECT_GT(mm->weight_bytes(), 0u);
