@@ -80,11 +80,14 @@ std::string history_html(const std::string& metric, const std::map<SeriesKey, st
 
 void add_history(CLI::App& app) {
   struct Args {
-    std::string results, metric, where, since, html;
+    std::string results = kDefaultHistoryUrl, metric, where, since, html;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("history", "A metric over runs (commits, dates) per machine and cell, from --results");
-  cmd->add_option("--results", a->results, "Results database: sqlite:PATH or postgresql://...")->required();
+  cmd->add_option("--results", a->results,
+                  fmt::format("Results database: sqlite:PATH or postgresql://... (default: {}, where `run` "
+                              "stores by default)",
+                              kDefaultHistoryUrl));
   cmd->add_option("--metric", a->metric, "Metric name, e.g. gb_per_s (see reports/schema)")->required();
   cmd->add_option("--where", a->where,
                   "Cell filter FIELD=VALUE,... (suite, format, backend, workload, threads, "
@@ -111,14 +114,18 @@ void add_history(CLI::App& app) {
 
 void add_regressions(CLI::App& app) {
   struct Args {
-    std::string results, metrics = "tokens_per_s,gb_per_s,gflop_per_s", where, since, max_regression = "5%";
+    std::string results = kDefaultHistoryUrl, metrics = "tokens_per_s,gb_per_s,gflop_per_s", where, since,
+                max_regression = "5%";
     double significance = 0.01;
     int min_size = 5;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
       "regressions", "Change points per series (E-divisive means); exit 1 when the newest segment regressed");
-  cmd->add_option("--results", a->results, "Results database: sqlite:PATH or postgresql://...")->required();
+  cmd->add_option("--results", a->results,
+                  fmt::format("Results database: sqlite:PATH or postgresql://... (default: {}, where `run` "
+                              "stores by default)",
+                              kDefaultHistoryUrl));
   cmd->add_option("--metric", a->metrics, "Comma-separated metrics (default tokens_per_s,gb_per_s,gflop_per_s)");
   cmd->add_option("--where", a->where, "Cell filter FIELD=VALUE,... as for history");
   cmd->add_option("--since", a->since, "Only runs created at or after this ISO date/time");

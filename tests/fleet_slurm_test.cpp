@@ -81,5 +81,10 @@ TEST(FleetSlurm, ArrayTasksCoverThePlanOnceAndTheMergeJoinsThem) {
   EXPECT_EQ(qbt::run_qbench("fleet slurm --shards 2 --out " + d.string() + " -- --quick --shard 0/2", &out), 2);
   EXPECT_NE(out.find("give --shard to fleet slurm"), std::string::npos) << out;
   EXPECT_NE(sh("bash " + (d / "shards.sbatch").string() + " >/dev/null 2>&1"), 0) << "no SLURM_ARRAY_TASK_ID";
+  // Without --results only the merge stores (into its default database beside DIR/merged): the
+  // shards on many nodes must not share one SQLite file.
+  ASSERT_EQ(qbt::run_qbench("fleet slurm --shards 2 --out " + (d / "nodb").string() + " -- --quick", &out), 0) << out;
+  EXPECT_NE(slurp(d / "nodb" / "shards.sbatch").find(" --results none"), std::string::npos);
+  EXPECT_EQ(slurp(d / "nodb" / "merge.sbatch").find("--results"), std::string::npos);
   fs::remove_all(d);
 }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -198,4 +199,37 @@ TEST(ResultsDb, PostgresUrlWithoutPasswordAndUnreachableServer) {
     EXPECT_THROW(qb::open_results(nowhere), qb::UsageError);
   else
     EXPECT_THROW(qb::open_results(nowhere), qb::ResultsError);
+}
+
+// Without --results, `run` stores into qbench-results.sqlite beside its output (qbench-out/ for the
+// default output), which is where `history` reads by default; `--results none` stores nothing.
+TEST(ResultsDb, DefaultDatabaseBesideTheOutputAndNone) {
+  const fs::path d = fs::temp_directory_path() / ("qb_results_default_" + std::to_string(getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  std::string out;
+  const char* bin = std::getenv("QBENCH");
+  ASSERT_NE(bin, nullptr) << "QBENCH (the qbench binary) is set by CTest";
+  auto qb_in_d = [&](const std::string& args) {
+    const int st = std::system(("cd '" + d.string() + "' && '" + bin + "' " + args + " > out.txt 2>&1").c_str());
+    std::ifstream in(d / "out.txt");
+    out.assign(std::istreambuf_iterator<char>(in), {});
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  };
+  ASSERT_EQ(qb_in_d("run --suites quant-error --formats Q8_0 --quick --no-fsync"), 0) << out;
+  const fs::path db = d / "qbench-out" / "qbench-results.sqlite";
+  ASSERT_TRUE(fs::exists(db)) << out;
+  EXPECT_EQ(qb::open_results("sqlite:" + db.string(), true)->count_rows("cells"), 4) << "Q8_0 x 4 distributions";
+  // history with no --results reads that database: one series per cell.
+  ASSERT_EQ(qb_in_d("history --metric snr_db"), 0) << out;
+  size_t series = 0;
+  for (size_t p = out.find("quant-error/Q8_0"); p != std::string::npos; p = out.find("quant-error/Q8_0", p + 1))
+    ++series;
+  EXPECT_EQ(series, 4u) << out;
+  // --results none: the same study elsewhere leaves no database beside its output.
+  ASSERT_EQ(qb_in_d("run --suites quant-error --formats Q8_0 --quick --no-fsync --out other/r --results none"), 0)
+      << out;
+  EXPECT_TRUE(fs::exists(d / "other" / "r" / "journal.jsonl"));
+  EXPECT_FALSE(fs::exists(d / "other" / "qbench-results.sqlite"));
+  fs::remove_all(d);
 }

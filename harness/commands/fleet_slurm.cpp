@@ -50,7 +50,11 @@ void write_scripts(const SlurmArgs& a) {
   fs::create_directories(dir, ec);
   if (ec) throw UsageError(fmt::format("cannot create output directory '{}': {}", dir.string(), ec.message()));
   const std::string qb = sh_quote(a.qbench.empty() ? this_binary() : a.qbench);
+  // Without --results the merge stores into its default database (DIR/qbench-results.sqlite) and
+  // the shards store nothing: one SQLite file written from many nodes over a shared file system
+  // would rely on that file system's locking.
   const std::string results = a.results.empty() ? "" : " --results " + sh_quote(a.results);
+  const std::string shard_results = a.results.empty() ? " --results none" : results;
   std::string head;
   if (!a.partition.empty()) head += "#SBATCH --partition=" + a.partition + "\n";
   if (!a.time.empty()) head += "#SBATCH --time=" + a.time + "\n";
@@ -74,7 +78,7 @@ void write_scripts(const SlurmArgs& a) {
                   "exec {qb} run{run} --shard \"$i/{n}\" --out {d}{res}\n",
                   fmt::arg("n", a.shards), fmt::arg("last", a.shards - 1),
                   fmt::arg("log", (dir / "slurm-shard-%a.out").string()), fmt::arg("head", head),
-                  fmt::arg("d", shard_dir), fmt::arg("qb", qb), fmt::arg("res", results), fmt::arg("run", run)));
+                  fmt::arg("d", shard_dir), fmt::arg("qb", qb), fmt::arg("res", shard_results), fmt::arg("run", run)));
   std::string dirs;
   for (int i = 0; i < a.shards; ++i) dirs += " " + sh_quote((dir / ("s" + std::to_string(i))).string());
   write_file_atomic((dir / "merge.sbatch").string(),
@@ -113,7 +117,9 @@ void add_fleet(CLI::App& app) {
       ->required()
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--out", a->out, "Directory for the scripts, the shard outputs sI and merged/")->required();
-  cmd->add_option("--results", a->results, "Results database every shard and the merge store into (URL)");
+  cmd->add_option("--results", a->results,
+                  "Results database every shard and the merge store into (URL; default: the merge stores into "
+                  "DIR/qbench-results.sqlite)");
   cmd->add_option("--partition", a->partition, "Slurm partition (#SBATCH --partition)");
   cmd->add_option("--time", a->time, "Time limit per shard (#SBATCH --time, e.g. 02:00:00)");
   cmd->add_option("--qbench", a->qbench, "qbench binary the jobs run (default: this one; same path on every node)");

@@ -156,7 +156,8 @@ void add_import(CLI::App& app) {
   cmd->add_option("--into", a->into, "Report to add the cells to (created if absent)")->required();
   cmd->add_option("--out", a->out, "Write the result here instead of over --into");
   cmd->add_option("--results", a->results,
-                  "Also store the report's cells in a results database: sqlite:PATH or postgresql://...");
+                  "Results database for the report's cells: sqlite:PATH or postgresql://... (default: "
+                  "qbench-results.sqlite beside the report written; none: do not store)");
   cmd->callback([a] {
     std::ifstream in(a->gb);
     if (!in) throw UsageError(fmt::format("cannot read '{}'", a->gb));
@@ -203,7 +204,7 @@ void add_import(CLI::App& app) {
     write_file_atomic(dst, out.dump(1));
     if (!globals().quiet)
       std::printf("imported %zu microbench cells from %s into %s\n", cells.size(), a->gb.c_str(), dst.c_str());
-    set_exit_code(store_results(a->results, out));
+    set_exit_code(store_results(results_target(a->results, dst), out));
   });
 }
 

@@ -125,7 +125,8 @@ void add_merge(CLI::App& app) {
   cmd->add_option("dirs", *dirs, "Shard output directories (each with journal.jsonl or report.json)")->required();
   cmd->add_option("--out", *out, "Directory for the merged report.json and its renderings")->required();
   cmd->add_option("--results", *results,
-                  "Also store the merged cells in a results database: sqlite:PATH or postgresql://...");
+                  "Results database for the merged cells: sqlite:PATH or postgresql://... (default: "
+                  "qbench-results.sqlite beside --out; none: do not store)");
   cmd->callback([dirs, out, results] {
     std::vector<ShardRun> shards;
     for (const auto& d : *dirs) shards.push_back(read_shard(d));
@@ -137,7 +138,7 @@ void add_merge(CLI::App& app) {
     if (!globals().quiet)
       std::printf("merged %zu shards, %zu cells (plan %s): %s\n", shards.size(), rep["results"].size(),
                   rep["merged"]["plan_fingerprint"].get<std::string>().c_str(), path.c_str());
-    set_exit_code(store_results(*results, rep));
+    set_exit_code(store_results(results_target(*results, *out), rep));
   });
 }
 

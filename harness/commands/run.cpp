@@ -135,8 +135,8 @@ void add_run(CLI::App& app) {
                   "Measure only shard I of N (0-based) of the plan, split by expected cell time; join the shards "
                   "with `qbench merge` (docs/fleet.md)");
   cmd->add_option("--results", args->results,
-                  "Also store every cell in a results database: sqlite:PATH or postgresql://... (history, regressions; "
-                  "docs/fleet.md)");
+                  "Results database every cell is stored into: sqlite:PATH or postgresql://... (default: "
+                  "qbench-results.sqlite beside --out; none: do not store; history, regressions: docs/fleet.md)");
   cmd->add_flag("--quick", args->quick, "Fewer shapes, shorter minimum times (still valid statistics)");
   cmd->add_option("--out", args->out,
                   "Output directory for report.json, journal.jsonl and renderings (default: qbench-out/<time>)");
@@ -194,12 +194,14 @@ void add_run(CLI::App& app) {
       cfg.out_dir = std::string("qbench-out/") + buf;
     }
     if (!resume) check_memory(cfg);
+    const ResultsTarget target = results_target(args->results, cfg.out_dir);
     std::unique_ptr<ResultsStore> db;
-    if (!args->results.empty()) {
+    if (!target.url.empty()) {
       try {
-        db = open_results(args->results);
+        db = open_results(target.url);
       } catch (const ResultsError& e) {
-        throw UsageError(e.what());
+        if (!target.by_default) throw UsageError(e.what());
+        std::fprintf(stderr, "qbench: warning: default results database not used: %s\n", e.what());
       }
     }
     RunSummary sum;
@@ -216,14 +218,18 @@ void add_run(CLI::App& app) {
       std::printf("\n%d cells (%d measured, %d resumed, %d failed, %d invalid) in %.1f s\nreport: %s\njournal: %s\n",
                   sum.cells, sum.measured, sum.skipped, sum.failed, sum.invalid, sum.wall_s, sum.report_path.c_str(),
                   sum.journal_path.c_str());
+      if (db && sum.results_error.empty()) std::printf("results: %s\n", target.url.c_str());
     }
     if (!sum.results_error.empty()) {
       std::fprintf(stderr,
-                   "qbench: results database: %s; the journal keeps every cell: `qbench run --resume %s "
+                   "qbench: %sresults database: %s; the journal keeps every cell: `qbench run --resume %s "
                    "--results %s` stores them\n",
-                   sum.results_error.c_str(), cfg.out_dir.c_str(), args->results.c_str());
-      set_exit_code(kExitIoError);
-      return;
+                   target.by_default ? "warning: default " : "", sum.results_error.c_str(), cfg.out_dir.c_str(),
+                   target.url.c_str());
+      if (!target.by_default) {
+        set_exit_code(kExitIoError);
+        return;
+      }
     }
     set_exit_code(kExitOk);
   });

@@ -72,8 +72,20 @@ RunRecord run_record(const nlohmann::json& report_or_header);
 // Every result of a report, each with its machine (a merged report's per-shard machines);
 // returns the number of cells written.
 size_t store_report(ResultsStore& db, const nlohmann::json& report);
-// For commands with --results URL: stores the report when url is not empty; the exit code (0, or
-// kExitIoError after printing the error: the report on disk is complete either way).
-int store_results(const std::string& url, const nlohmann::json& report);
+// Where a command's results go. Without --results, into qbench-results.sqlite beside its output
+// (the directory of `run` and `merge`, the report file of `import-gbench`), so the runs written
+// under one folder (`run`'s default qbench-out/<time>) build one history there; `--results none` stores nothing. A
+// default database that cannot be opened or written is a warning (nobody asked for it); a named one is an error.
+inline constexpr const char* kResultsFileName = "qbench-results.sqlite";
+inline constexpr const char* kDefaultHistoryUrl = "sqlite:qbench-out/qbench-results.sqlite";  // `run`'s default
+struct ResultsTarget {
+  std::string url;  // "" = none
+  bool by_default = false;
+};
+ResultsTarget results_target(const std::string& option, const std::string& output);
+// For commands with --results: stores the report into the target; the exit code (0, or
+// kExitIoError after printing the error for a named database: the report on disk is complete
+// either way).
+int store_results(const ResultsTarget& target, const nlohmann::json& report);
 
 }  // namespace qb
