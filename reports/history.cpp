@@ -3,7 +3,10 @@
 // segment of a series is a regression beyond --max-regression).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -49,6 +52,80 @@ std::map<SeriesKey, std::vector<SeriesPoint>> query_series(const std::string& ur
   return by;
 }
 
+// CSV, one row per point: time,commit,machine,cell,<metric>,valid (RFC 4180 quoting). Apache
+// Otava's CSV source reads it as one series: filter to one cell and machine with --where.
+std::string csv_field(const std::string& v) {
+  if (v.find_first_of(",\"\n") == std::string::npos) return v;
+  std::string o = "\"";
+  for (char c : v) o += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return o + "\"";
+}
+
+std::string history_csv(const std::string& metric, const std::map<SeriesKey, std::vector<SeriesPoint>>& series) {
+  std::string o = "time,commit,machine,cell," + csv_field(metric) + ",valid\n";
+  for (const auto& [k, pts] : series)
+    for (const auto& p : pts)
+      o += fmt::format("{},{},{},{},{},{}\n", csv_field(p.created), csv_field(p.git_revision), csv_field(k.first),
+                       csv_field(k.second), fmt::format("{:.17g}", p.value), p.valid ? 1 : 0);
+  return o;
+}
+
+std::vector<std::string> csv_row(const std::string& line) {
+  std::vector<std::string> f(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      f.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      f.emplace_back();
+    } else if (c != '\r') {
+      f.back() += c;
+    }
+  }
+  return f;
+}
+
+// `metric`'s series from a CSV with a header row (history --csv's, or any with a time column and
+// the metric's column; machine and cell columns, when present, split it into series). Rows keep
+// the file's order (oldest first).
+std::map<SeriesKey, std::vector<SeriesPoint>> csv_series(const std::string& path, const std::string& metric) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(fmt::format("cannot read '{}'", path));
+  std::string line;
+  if (!std::getline(in, line)) throw UsageError(fmt::format("{}: empty, expected a header row", path));
+  const auto head = csv_row(line);
+  auto col = [&](const std::string& name) {
+    const auto it = std::find(head.begin(), head.end(), name);
+    return it == head.end() ? -1 : int(it - head.begin());
+  };
+  const int t = col("time"), c = col("commit"), m = col("machine"), k = col("cell"), v = col("valid"), x = col(metric);
+  if (t < 0) throw UsageError(fmt::format("{}: line 1: no 'time' column in the header", path));
+  std::map<SeriesKey, std::vector<SeriesPoint>> by;
+  if (x < 0) return by;  // this metric is not in the file
+  for (int n = 2; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    const auto f = csv_row(line);
+    if (f.size() != head.size())
+      throw UsageError(fmt::format("{}: line {}: {} fields, the header has {}", path, n, f.size(), head.size()));
+    SeriesPoint p;
+    p.created = f[size_t(t)];
+    if (c >= 0) p.git_revision = f[size_t(c)];
+    p.machine = m >= 0 ? f[size_t(m)] : "-";
+    p.cell_key = k >= 0 ? f[size_t(k)] : "-";
+    p.valid = v < 0 || f[size_t(v)] != "0";
+    char* end = nullptr;
+    p.value = std::strtod(f[size_t(x)].c_str(), &end);
+    if (f[size_t(x)].empty() || *end)
+      throw UsageError(fmt::format("{}: line {}: column '{}': '{}' is not a number", path, n, metric, f[size_t(x)]));
+    by[{p.machine, p.cell_key}].push_back(p);
+  }
+  return by;
+}
+
 std::string history_html(const std::string& metric, const std::map<SeriesKey, std::vector<SeriesPoint>>& series) {
   nlohmann::json sets = nlohmann::json::array();
   for (const auto& [k, pts] : series) {
@@ -80,7 +157,7 @@ std::string history_html(const std::string& metric, const std::map<SeriesKey, st
 
 void add_history(CLI::App& app) {
   struct Args {
-    std::string results = kDefaultHistoryUrl, metric, where, since, html;
+    std::string results = kDefaultHistoryUrl, metric, where, since, html, csv;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("history", "A metric over runs (commits, dates) per machine and cell, from --results");
@@ -94,6 +171,9 @@ void add_history(CLI::App& app) {
                   "placement, machine)");
   cmd->add_option("--since", a->since, "Only runs created at or after this ISO date/time (e.g. 2026-11-01)");
   cmd->add_option("--html", a->html, "Also write an HTML line plot (Chart.js) to this file");
+  cmd->add_option("--csv", a->csv,
+                  "Also write the points as CSV (time,commit,machine,cell,METRIC,valid; one series per file "
+                  "for Apache Otava: filter with --where)");
   cmd->callback([a] {
     if (!find_metric(a->metric)) throw UsageError(fmt::format("unknown metric '{}' (see reports/schema)", a->metric));
     const auto series = query_series(a->results, {a->metric, parse_where(a->where), a->since});
@@ -108,6 +188,7 @@ void add_history(CLI::App& app) {
       if (series.empty()) std::printf("no %s values match\n", a->metric.c_str());
     }
     if (!a->html.empty()) write_file_atomic(a->html, history_html(a->metric, series));
+    if (!a->csv.empty()) write_file_atomic(a->csv, history_csv(a->metric, series));
     set_exit_code(kExitOk);
   });
 }
@@ -115,7 +196,7 @@ void add_history(CLI::App& app) {
 void add_regressions(CLI::App& app) {
   struct Args {
     std::string results = kDefaultHistoryUrl, metrics = "tokens_per_s,gb_per_s,gflop_per_s", where, since,
-                max_regression = "5%";
+                max_regression = "5%", csv;
     double significance = 0.01;
     int min_size = 5;
   };
@@ -129,12 +210,16 @@ void add_regressions(CLI::App& app) {
   cmd->add_option("--metric", a->metrics, "Comma-separated metrics (default tokens_per_s,gb_per_s,gflop_per_s)");
   cmd->add_option("--where", a->where, "Cell filter FIELD=VALUE,... as for history");
   cmd->add_option("--since", a->since, "Only runs created at or after this ISO date/time");
+  auto* csv = cmd->add_option("--csv", a->csv,
+                              "Read the series from this CSV instead of a database (history --csv's columns; any "
+                              "CSV with a time column and the metric's column)");
   cmd->add_option("--max-regression", a->max_regression,
                   "Largest tolerated shift at the change point that starts the newest segment (default 5%)");
   cmd->add_option("--significance", a->significance, "Permutation-test p-value to accept a change point (0.01)")
       ->check(CLI::Range(0.001, 0.5));
   cmd->add_option("--min-size", a->min_size, "Fewest runs on each side of a change point (default 5)")
       ->check(CLI::Range(2, 1000));
+  csv->excludes("--where")->excludes("--since");
   cmd->callback([a] {
     const double max_pct = parse_percent(a->max_regression, "--max-regression");
     ChangePointOptions opt;
@@ -145,7 +230,9 @@ void add_regressions(CLI::App& app) {
     for (std::string metric; std::getline(ms, metric, ',');) {
       if (!find_metric(metric)) throw UsageError(fmt::format("unknown metric '{}' (see reports/schema)", metric));
       const bool up = higher_is_better(metric);
-      for (const auto& [k, pts] : query_series(a->results, {metric, parse_where(a->where), a->since})) {
+      const auto series = a->csv.empty() ? query_series(a->results, {metric, parse_where(a->where), a->since})
+                                         : csv_series(a->csv, metric);
+      for (const auto& [k, pts] : series) {
         ++series_n;
         std::vector<double> x;
         for (const auto& p : pts) x.push_back(p.value);

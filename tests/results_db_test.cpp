@@ -179,6 +179,26 @@ TEST(ResultsDb, RegressionsCommandFlagsANewestSegmentDrop) {
   EXPECT_EQ(qbt::run_qbench("history --results sqlite:" + bad + " --metric gb_per_s --where format=Q4_0", &out), 0);
   EXPECT_NE(out.find("rev39"), std::string::npos) << out;
   EXPECT_EQ(qbt::run_qbench("history --results sqlite:" + bad + " --metric no_such_metric", &out), 2) << out;
+
+  // The CSV export carries the same series: regressions on it finds the same change point.
+  const std::string csv = bad + ".csv";
+  ASSERT_EQ(qbt::run_qbench("history --results sqlite:" + bad + " --metric gb_per_s --csv " + csv, &out), 0) << out;
+  std::ifstream in(csv);
+  std::string header, line;
+  std::getline(in, header);
+  EXPECT_EQ(header, "time,commit,machine,cell,gb_per_s,valid");
+  int rows = 0;
+  while (std::getline(in, line)) rows += !line.empty();
+  EXPECT_EQ(rows, 40);
+  std::string from_db;
+  qbt::run_qbench("regressions --results sqlite:" + bad + " --metric gb_per_s", &from_db);
+  EXPECT_EQ(qbt::run_qbench("regressions --csv " + csv + " --metric gb_per_s", &out), 1) << out;
+  const auto point = [](const std::string& o) { return o.substr(o.find("change point at run"), 30); };
+  EXPECT_EQ(point(out), point(from_db)) << out << "\nvs the database:\n" << from_db;
+  // A malformed value is one error naming the file, line and column.
+  { std::ofstream(csv, std::ios::app) << "2026-03-01T00:00:00Z,rev40,m1,x,fast,1\n"; }
+  EXPECT_EQ(qbt::run_qbench("regressions --csv " + csv + " --metric gb_per_s", &out), 2) << out;
+  EXPECT_NE(out.find("line 42: column 'gb_per_s': 'fast' is not a number"), std::string::npos) << out;
 }
 
 // A PostgreSQL URL never carries the password (it would show on command lines and in logs), and
