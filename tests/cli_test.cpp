@@ -106,6 +106,19 @@ TEST(Cli, RefusesToOverwriteAJournal) {
   fs::remove_all(dir);
 }
 
+// A journal without its header (the run stopped before writing it, e.g. on a full disk) has no
+// plan to continue: --resume says so instead of starting the default plan there.
+TEST(Cli, ResumeOfAJournalWithoutHeaderIsRefused) {
+  const std::string dir = tmpdir("noheader");
+  fs::create_directories(dir);
+  { std::ofstream(dir + "/journal.jsonl"); }
+  auto r = run("--quiet run --resume " + dir + " --results none");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("has no journal header"), std::string::npos) << r.out;
+  EXPECT_EQ(fs::file_size(dir + "/journal.jsonl"), 0u) << "nothing was measured into it";
+  fs::remove_all(dir);
+}
+
 // Kill a run half-way: every finished cell stays in the journal, and --resume measures only the
 // rest.
 TEST(Cli, ResumeAfterKillKeepsFinishedCells) {
@@ -204,7 +217,8 @@ TEST(Cli, FullDiskExitsThreeAndStaysResumable) {
   // report written at the end, which is also checked) is what runs out of space.
   { std::ofstream(dir + "/ballast", std::ios::binary) << std::string(170 * 1024, 'b'); }
   const std::string out = dir + "/run";
-  auto r = run("--quiet run --suites bandwidth --threads 1 --quick --out " + out);
+  // No results database: its default place (beside --out) is on this tmpfs and would take the room.
+  auto r = run("--quiet run --suites bandwidth --threads 1 --quick --results none --out " + out);
   EXPECT_EQ(r.code, 3) << r.out;
   EXPECT_NE(r.out.find("cannot write journal '" + out + "/journal.jsonl': No space left on device"), std::string::npos)
       << r.out;
@@ -214,7 +228,7 @@ TEST(Cli, FullDiskExitsThreeAndStaysResumable) {
   EXPECT_GE(before, 1) << "no cell fitted: the test shows nothing about lines written before the error";
 
   ASSERT_EQ(std::system(("mount -o remount,size=64m " + dir).c_str()), 0);
-  auto resumed = run("--quiet run --resume " + out);
+  auto resumed = run("--quiet run --resume " + out + " --results none");
   EXPECT_EQ(resumed.code, 0) << resumed.out;
   expect_journal_intact(out + "/journal.jsonl");
   std::ifstream in(out + "/report.json");

@@ -379,8 +379,14 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
   if (resume) {
     if (!fs::exists(jpath)) throw UsageError(fmt::format("--resume: no journal at '{}'", jpath));
     done = read_journal(jpath, &header);
-    // A resumed run continues the journaled plan, whatever the command line selected.
-    if (header.contains("config")) {
+    // A resumed run continues the journaled plan, whatever the command line selected; without the
+    // header (the first run stopped before writing it) there is no plan to continue.
+    if (!header.contains("config"))
+      throw UsageError(
+          fmt::format("--resume: '{}' has no journal header (the run stopped before writing it): "
+                      "nothing to continue; start the run again",
+                      jpath));
+    {
       const std::string out = cfg.out_dir;
       cfg = config_from_json(header["config"]);
       cfg.out_dir = out;
