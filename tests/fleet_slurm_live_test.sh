@@ -8,14 +8,8 @@
 #   tests/fleet_slurm_live_test.sh build/qbench
 set -euo pipefail
 QB=$(realpath "${1:?usage: fleet_slurm_live_test.sh QBENCH}")
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tests/test_lib.sh
+. "$(dirname "$0")/test_lib.sh"
 [ "$(id -u)" = 0 ] || skip "slurmd must run as root to start jobs (run the test as root)"
 for b in munged mungekey slurmctld slurmd sbatch squeue scontrol; do
   command -v "$b" >/dev/null || PATH=$PATH:/usr/sbin command -v "$b" >/dev/null ||
