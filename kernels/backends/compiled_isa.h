@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "qb/cpu_features.h"
+#include "qb/x86_intrin.h"  // QB_AMX_* (one spelling for GCC and clang)
 
 namespace qb::kern {
 namespace {  // internal linkage: each file gets the value of its own flags
@@ -44,13 +45,13 @@ constexpr uint32_t compiled_isa() {
 #if defined(__AVX512FP16__)
   m |= isa::kAvx512fp16;
 #endif
-#if defined(__AMX_TILE__)
+#if defined(QB_AMX_TILE)
   m |= isa::kAmxTile;
 #endif
-#if defined(__AMX_INT8__)
+#if defined(QB_AMX_INT8)
   m |= isa::kAmxInt8;
 #endif
-#if defined(__AMX_BF16__)
+#if defined(QB_AMX_BF16)
   m |= isa::kAmxBf16;
 #endif
 #if defined(__ARM_FEATURE_DOTPROD)

@@ -8,7 +8,7 @@
 // Included by three files compiled with different flags, so that dispatch can gate each kernel
 // on exactly what it uses: float_avx512.cpp (F32, F16: no AVX512_BF16 needed),
 // float_avx512bf16.cpp (BF16, built with -mavx512bf16: __AVX512BF16__ selects its parts here) and
-// float_amxbf16.cpp (BF16 GEMM on AMX-BF16: __AMX_BF16__ selects its parts).
+// float_amxbf16.cpp (BF16 GEMM on AMX-BF16: QB_AMX_BF16 selects its parts).
 #pragma once
 #include "qb/x86_intrin.h"
 
@@ -107,7 +107,7 @@ struct FloatTileAvx512 : FloatGeometry<F> {
   }
 };
 
-#if defined(__AMX_BF16__)
+#if defined(QB_AMX_BF16)
 // ---- AMX path for BF16 GEMM (tdpbf16ps: 16x16 fp32 tile += 16x32 bf16 by 32x16) ----
 // Dispatch loads its row where the CPU has AMX-BF16 and Linux granted the tile state (asked
 // once, in cpu_features()), unless QB_NO_AMX=1. Tasks under 16 rows or 16 columns, and GEMV,
@@ -242,12 +242,12 @@ void gemm_bf16_amx(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_
                                                   n - N16, Y + N16 * ldy, ldy);
 }
 
-#endif  // __AMX_BF16__
+#endif  // QB_AMX_BF16
 
 template <FormatId F>
 void gemm_float_avx512(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
                        size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
-#if defined(__AMX_BF16__)
+#if defined(QB_AMX_BF16)
   if constexpr (F == FormatId::BF16)
     gemm_bf16_amx(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
   else
@@ -291,7 +291,7 @@ constexpr MatmulKernel make(const char* name) {
   return {F, BackendId::Avx512, F, name, float_act_row_bytes<F>, quantize_act<F>, gemm_float_avx512<F>};
 }
 
-#if defined(__AMX_BF16__)
+#if defined(QB_AMX_BF16)
 constexpr MatmulKernel kKernels[] = {
     make<FormatId::BF16>("gemm_bf16_bf16_32x32_amx"),
 };

@@ -202,7 +202,7 @@ void gemm_legacy_vnni(int64_t k, const void* W, size_t w_stride, int64_t r0, int
       [&](int64_t r, int64_t kb) { return w + r * int64_t(w_stride) + kb * G.block_bytes; });
 }
 
-#if defined(__AMX_INT8__)
+#if defined(QB_AMX_INT8)
 // ---- Optional AMX-INT8 GEMM path (Q4_0, Q5_0, Q8_0, Q8_1 weights: no minimum term) ----
 // Per block of 32: tdpbssd gives the exact int32 dot of 16 weight rows (codes - offset, s8) by
 // 16 activation columns (s8); it is stored and scaled lane-wise into fp32 accumulators
@@ -335,7 +335,7 @@ void gemm_legacy_amx(int64_t k, const void* W, size_t w_stride, int64_t r0, int6
   }
   gemm_legacy_vnni<G, Q81>(k, W, w_stride, r0, r1, Xq, xq_stride, n, Y, ldy);
 }
-#endif  // __AMX_INT8__
+#endif  // QB_AMX_INT8
 
 // ---- activation quantizers, bit-exact with qb::quantize_activations (ties to even) ----
 inline __m512i round_even(__m512 v) {
