@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/peers/subprocess_peer.h"
+#include "subprocess_peer.h"
 
 using namespace qb;
 using namespace qb::peers;

@@ -18,7 +18,7 @@
 #include <cmath>
 #include <random>
 
-#include "../../kernels/backends/int_common.h"
+#include "int_common.h"
 #include "kernels/matmul_test_util.h"
 
 namespace {

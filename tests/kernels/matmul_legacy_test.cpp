@@ -21,8 +21,8 @@
 #include <cstdlib>
 #include <random>
 
-#include "../../kernels/backends/legacy_common.h"
 #include "kernels/matmul_test_util.h"
+#include "legacy_common.h"
 #include "qb/blocks.h"
 
 namespace {

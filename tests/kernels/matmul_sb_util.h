@@ -24,11 +24,11 @@
 #include <random>
 #include <vector>
 
-#include "../../kernels/backends/iquant_common.h"
-#include "../../kernels/backends/kquant_common.h"
-#include "../../kernels/backends/ternary_common.h"
+#include "iquant_common.h"
 #include "kernels/matmul_test_util.h"
+#include "kquant_common.h"
 #include "qb/blocks.h"
+#include "ternary_common.h"
 
 namespace qbt {
 
