@@ -59,7 +59,8 @@ namespace {
 
 // Informational metrics: shown, never gate the verdict (noise measures, inputs).
 bool informational(const std::string& m) {
-  return m == "cv" || m == "overhead_pct" || m == "max_us" || m == "working_set_bytes" || m == "ipc";
+  return m == metric::cv || m == metric::overhead_pct || m == metric::max_us || m == metric::working_set_bytes ||
+         m == metric::ipc;
 }
 
 }  // namespace
@@ -88,11 +89,11 @@ Comparison compare_results(const std::vector<CellResult>& base, const std::vecto
     d.base_valid = br.valid;
     d.head_valid = hr.valid;
     d.utest = mann_whitney_u(br.samples, hr.samples);
-    if (br.status == "ok" && hr.status != "ok") {
+    if (br.status == CellStatus::Ok && hr.status != CellStatus::Ok) {
       d.status_regressed = true;
       d.flagged = true;
     }
-    if (br.status == "ok" && hr.status == "ok") {
+    if (br.status == CellStatus::Ok && hr.status == CellStatus::Ok) {
       for (const auto& [name, bv] : br.metrics.items()) {
         if (!bv.is_number() || !hr.metrics.contains(name) || !hr.metrics[name].is_number()) continue;
         MetricDelta m;
@@ -175,8 +176,8 @@ nlohmann::json Comparison::to_json() const {
   for (const auto& d : cells) {
     nlohmann::json e = cell_json(d.cell);
     e["key"] = d.key;
-    e["base_status"] = d.base_status;
-    e["head_status"] = d.head_status;
+    e["base_status"] = status_name(d.base_status);
+    e["head_status"] = status_name(d.head_status);
     e["base_valid"] = d.base_valid;
     e["head_valid"] = d.head_valid;
     e["flagged"] = d.flagged;
@@ -215,8 +216,8 @@ std::string Comparison::markdown() const {
   o += "| | cell | metric | base | head | delta | p (U test) | significant |\n|---|---|---|---:|---:|---:|---:|---|\n";
   for (const auto& d : cells) {
     if (d.status_regressed)
-      o += fmt::format("| ❌ | {} | status | {} | {} | | | |\n", md_escape(cell_name(d.cell)), md_escape(d.base_status),
-                       md_escape(d.head_status));
+      o += fmt::format("| ❌ | {} | status | {} | {} | | | |\n", md_escape(cell_name(d.cell)),
+                       md_escape(status_name(d.base_status)), md_escape(status_name(d.head_status)));
     for (const auto& m : d.metrics) {
       if (!m.gated) continue;
       const char* mark = m.flagged ? "❌" : (m.significant && m.regression_pct < -opt.max_regression_pct ? "✅" : "");
@@ -243,7 +244,7 @@ std::string Comparison::text() const {
   for (const auto& d : cells) {
     if (d.status_regressed)
       o += fmt::format("{:<2} {:<58} {:<14} {:>11} {:>11}\n", "!!", cell_name(d.cell).substr(0, 58), "status",
-                       d.base_status, d.head_status);
+                       status_name(d.base_status), status_name(d.head_status));
     for (const auto& m : d.metrics) {
       if (!m.gated) continue;
       const char* mark =

@@ -43,7 +43,7 @@ struct MetricDelta {
 struct CellDiff {
   Cell cell;
   std::string key;
-  std::string base_status, head_status;
+  CellStatus base_status = CellStatus::Ok, head_status = CellStatus::Ok;
   bool base_valid = true, head_valid = true;
   UTest utest;  // of the timing samples (base vs head)
   std::vector<MetricDelta> metrics;

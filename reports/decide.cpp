@@ -73,13 +73,13 @@ void parse_min_throughput(DecisionOptions& o, const std::string& s) {
   for (char c : s)
     if (c != ' ') t += char(std::tolower(static_cast<unsigned char>(c)));
   std::string num = t;
-  o.throughput_metric = "gb_per_s";
+  o.throughput_metric = metric::gb_per_s;
   for (const char* suf : {"gb/s", "gbps"})
     if (t.size() > strlen(suf) && t.ends_with(suf)) num = t.substr(0, t.size() - strlen(suf));
   for (const char* suf : {"tokens/s", "tok/s", "t/s"})
     if (t.size() > strlen(suf) && t.ends_with(suf)) {
       num = t.substr(0, t.size() - strlen(suf));
-      o.throughput_metric = "tokens_per_s";
+      o.throughput_metric = metric::tokens_per_s;
       break;
     }
   size_t pos = 0;
@@ -136,10 +136,12 @@ bool is_quality_suite(const std::string& s) { return s == "quant-error" || s == 
 
 // Time of one cell for speed-up ratios, seconds (lower is better), and whether it is an estimate.
 std::optional<MetricValue> cell_time(const CellResult& r) {
-  const std::pair<const char*, double> kTimes[] = {{"time_s", 1}, {"decode_ms", 1e-3}, {"p50_us", 1e-6}};
+  const std::pair<const char*, double> kTimes[] = {
+      {metric::time_s, 1}, {metric::decode_ms, 1e-3}, {metric::p50_us, 1e-6}};
   for (auto [name, scale] : kTimes)
     if (auto t = metric_value(r, name); t && t->value > 0) return MetricValue{t->value * scale, t->estimate};
-  if (auto t = metric_value(r, "tokens_per_s"); t && t->value > 0) return MetricValue{1.0 / t->value, t->estimate};
+  if (auto t = metric_value(r, metric::tokens_per_s); t && t->value > 0)
+    return MetricValue{1.0 / t->value, t->estimate};
   if (r.has_stats && r.stats.median > 0) return MetricValue{r.stats.median, is_estimate(r)};
   return std::nullopt;
 }
@@ -161,7 +163,7 @@ struct SpeedPoint {
   bool estimate = false;
 };
 SpeedPoint speed_point(const CellResult& r) {
-  if (auto g = metric_value(r, "gflop_per_s"); g && g->value > 0) {
+  if (auto g = metric_value(r, metric::gflop_per_s); g && g->value > 0) {
     std::string kind = work_kind(r).key;
     if (kind.empty()) kind = r.cell.params.value("n", int64_t(1)) == 1 ? "gemv" : "gemm";
     return {fmt::format("{}|{}", r.cell.suite, kind), g->value, g->estimate};
@@ -207,7 +209,7 @@ std::vector<CellResult> restrict_frameworks(const std::vector<CellResult>& resul
 std::string choose_distribution(const std::vector<CellResult>& results, const std::string& asked) {
   std::set<std::string> dists;
   for (const auto& r : results)
-    if (r.cell.suite == "quant-error" && r.status == "ok") dists.insert(r.cell.workload);
+    if (r.cell.suite == "quant-error" && r.status == CellStatus::Ok) dists.insert(r.cell.workload);
   if (asked.empty()) return dists.count("gaussian") ? "gaussian" : (dists.empty() ? "" : *dists.begin());
   if (!dists.empty() && !dists.count(asked))
     throw UsageError(fmt::format("--distribution: '{}' not in the report's quant-error workloads ({})", asked,
@@ -224,7 +226,7 @@ void choose_model_size(const std::vector<CellResult>& results, const DecisionOpt
   d.model = opt.model;
   if (d.model.empty())
     for (const auto& r : results)
-      if (r.cell.suite == "latency" && r.cell.workload.rfind("decode_", 0) == 0 && r.status == "ok") {
+      if (r.cell.suite == "latency" && r.cell.workload.rfind("decode_", 0) == 0 && r.status == CellStatus::Ok) {
         d.model = model_of(r.cell.workload);
         break;
       }
@@ -257,21 +259,21 @@ QualityByFormat collect_quality(const std::vector<CellResult>& results, const De
     if (!counts(r, opt.include_invalid) || r.cell.format == "-") continue;
     FormatQuality& q = qual[r.cell.format];
     if (r.cell.suite == "quant-error" && r.cell.workload == d.distribution) {
-      q.snr = metric(r, "snr_db");
-      q.cosine = metric(r, "cosine");
-      if (!q.snr && metric(r, "rmse").value_or(1) == 0) q.lossless = true;
-      if (auto b = metric(r, "bits_per_weight")) q.bpw = b;
+      q.snr = metric(r, metric::snr_db);
+      q.cosine = metric(r, metric::cosine);
+      if (!q.snr && metric(r, metric::rmse).value_or(1) == 0) q.lossless = true;
+      if (auto b = metric(r, metric::bits_per_weight)) q.bpw = b;
     } else if (r.cell.suite == "perplexity") {
       // Several backends or thread counts may score one format: keep the worst.
-      if (auto p = metric(r, "ppl")) q.ppl = q.ppl ? std::max(*q.ppl, *p) : *p;
-      if (auto k = metric(r, "kld_mean") ? metric(r, "kld_mean") : metric(r, "kld"))
+      if (auto p = metric(r, metric::ppl)) q.ppl = q.ppl ? std::max(*q.ppl, *p) : *p;
+      if (auto k = metric(r, metric::kld_mean) ? metric(r, metric::kld_mean) : metric(r, metric::kld))
         q.kld = q.kld ? std::max(*q.kld, *k) : *k;
-      if (auto x = metric(r, "ppl_ratio")) q.ppl_ratio = q.ppl_ratio ? std::max(*q.ppl_ratio, *x) : *x;
-      if (auto b = metric(r, "bits_per_weight")) q.bpw = b;
+      if (auto x = metric(r, metric::ppl_ratio)) q.ppl_ratio = q.ppl_ratio ? std::max(*q.ppl_ratio, *x) : *x;
+      if (auto b = metric(r, metric::bits_per_weight)) q.bpw = b;
     } else if (r.cell.suite == "memory") {
-      if (auto b = metric(r, "bits_per_weight"); b && !q.bpw) q.bpw = b;
+      if (auto b = metric(r, metric::bits_per_weight); b && !q.bpw) q.bpw = b;
     }
-    if (auto mb = metric(r, "model_bytes")) model_bytes[r.cell.format][model_of(r.cell.workload)] = *mb;
+    if (auto mb = metric(r, metric::model_bytes)) model_bytes[r.cell.format][model_of(r.cell.workload)] = *mb;
   }
   choose_model_size(results, opt, model_bytes, qual, d);
   return qual;
@@ -294,7 +296,7 @@ SpeedScope speed_scope(const std::vector<CellResult>& results, const DecisionOpt
   SpeedScope s;
   s.phase = opt.model_phase;
   for (const auto& r : results)
-    if (r.cell.suite == opt.model_phase && r.status == "ok") s.model_speed = true;
+    if (r.cell.suite == opt.model_phase && r.status == CellStatus::Ok) s.model_speed = true;
   for (const auto& r : results)
     if (s.is_speed_cell(r) && r.cell.format != "-") s.any = true;
   if (s.model_speed)
@@ -333,11 +335,11 @@ CandidateSet collect_candidates(const std::vector<CellResult>& results, const De
         it->second.invalid_reasons.push_back(
             fmt::format("{} {}: {}", r.cell.suite, r.cell.workload, invalid_reason(r)));
     }
-    if (r.status != "ok") {
+    if (r.status != CellStatus::Ok) {
       ++it->second.failed_cells;
       if (it->second.failures.size() < 3)
-        it->second.failures.push_back(
-            fmt::format("{} {}: {}", r.cell.suite, r.cell.workload, r.error.empty() ? r.status : r.error));
+        it->second.failures.push_back(fmt::format("{} {}: {}", r.cell.suite, r.cell.workload,
+                                                  r.error.empty() ? std::string(status_name(r.status)) : r.error));
     }
   }
   if (!scope.any) d.notes.push_back("no throughput or latency cells: candidates are formats only, speed not ranked");
@@ -455,13 +457,13 @@ void fill_speed(Candidate& c, const std::vector<const CellResult*>& cells, const
     if (!counts(*r, opt.include_invalid) || !scope.is_speed_cell(*r)) continue;
     ++c.speed_cells;
     // GB/s of weights is the decode (GEMV) figure; GEMM cells reuse weights and would drag it down.
-    if (auto v = metric_value(*r, "gb_per_s"); v && v->value > 0 && work_kind(*r).key == "gemv")
+    if (auto v = metric_value(*r, metric::gb_per_s); v && v->value > 0 && work_kind(*r).key == "gemv")
       gbs.add(v->value, v->estimate);
-    if (auto v = metric_value(*r, "tokens_per_s"); v && v->value > 0) tps.add(v->value, v->estimate);
-    if (auto v = metric_value(*r, "p99_us")) p99.add(v->value, v->estimate);
-    if (auto v = metric_value(*r, "decode_ms")) decode.add(v->value, v->estimate);
-    if (auto v = metric(*r, "weight_bytes")) wbytes = std::max(wbytes.value_or(0), *v);
-    if (auto v = metric(*r, "kv_cache_bytes")) kvbytes = std::max(kvbytes.value_or(0), *v);
+    if (auto v = metric_value(*r, metric::tokens_per_s); v && v->value > 0) tps.add(v->value, v->estimate);
+    if (auto v = metric_value(*r, metric::p99_us)) p99.add(v->value, v->estimate);
+    if (auto v = metric_value(*r, metric::decode_ms)) decode.add(v->value, v->estimate);
+    if (auto v = metric(*r, metric::weight_bytes)) wbytes = std::max(wbytes.value_or(0), *v);
+    if (auto v = metric(*r, metric::kv_cache_bytes)) kvbytes = std::max(kvbytes.value_or(0), *v);
     auto p = speed_point(*r);
     if (auto b = base_speed.find(p.key); p.v > 0 && b != base_speed.end()) ratios.add(p.v / b->second, p.estimate);
   }
@@ -470,10 +472,10 @@ void fill_speed(Candidate& c, const std::vector<const CellResult*>& cells, const
     out = worst ? *std::max_element(g.used().begin(), g.used().end()) : geomean(g.used());
     if (g.is_estimate()) c.estimated.insert(name);
   };
-  take("gb_per_s", gbs, false, c.gb_per_s);
-  take("tokens_per_s", tps, false, c.tokens_per_s);
-  take("p99_us", p99, true, c.p99_us);
-  take("decode_ms", decode, true, c.decode_ms);
+  take(metric::gb_per_s, gbs, false, c.gb_per_s);
+  take(metric::tokens_per_s, tps, false, c.tokens_per_s);
+  take(metric::p99_us, p99, true, c.p99_us);
+  take(metric::decode_ms, decode, true, c.decode_ms);
   take("speedup", ratios, false, c.speedup);
   c.weight_bytes = wbytes;
   c.kv_cache_bytes = kvbytes;
@@ -538,7 +540,7 @@ void apply_constraints(Candidate& c, const DecisionOptions& opt, const Decision&
     add(fmt::format("threads <= {}", opt.max_threads), true, c.threads <= opt.max_threads,
         fmt::format("{} threads", c.threads), true, double(c.threads), double(opt.max_threads), true, "threads");
   if (opt.min_throughput) {
-    bool tok = opt.throughput_metric == "tokens_per_s";
+    bool tok = opt.throughput_metric == metric::tokens_per_s;
     std::string name = fmt::format("throughput >= {} {}", fmt_num(*opt.min_throughput), tok ? "tokens/s" : "GB/s");
     auto v = tok ? c.tokens_per_s : c.gb_per_s;
     if (v)
@@ -554,8 +556,8 @@ void apply_constraints(Candidate& c, const DecisionOptions& opt, const Decision&
     std::string name = fmt::format("p99 latency <= {} us", fmt_num(*opt.max_p99_us));
     if (c.p99_us)
       add(name, true, *c.p99_us <= *opt.max_p99_us,
-          fmt::format("p99 {} us{}", fmt_num(*c.p99_us), c.is_estimate("p99_us") ? " (estimate)" : ""), true, c.p99_us,
-          opt.max_p99_us, true, "us");
+          fmt::format("p99 {} us{}", fmt_num(*c.p99_us), c.is_estimate(metric::p99_us) ? " (estimate)" : ""), true,
+          c.p99_us, opt.max_p99_us, true, "us");
     else
       add(name, false, false, "no p99 latency measured (latency suite)", true);
   }
@@ -672,8 +674,8 @@ Objectives objectives(const std::vector<Candidate*>& all, const QualityRefs& ref
 void mark_speed_estimates(const std::vector<Candidate*>& all, const Objectives& obj) {
   for (auto* c : all)
     c->speed_estimated = obj.speed(*c) && c->is_estimate(obj.use_speedup   ? "speedup"
-                                                         : c->tokens_per_s ? "tokens_per_s"
-                                                                           : "gb_per_s");
+                                                         : c->tokens_per_s ? metric::tokens_per_s
+                                                                           : metric::gb_per_s);
 }
 
 // The Pareto front among supported candidates; a dominated one names who dominates it and where.
@@ -852,7 +854,8 @@ Decision decide(const std::vector<CellResult>& all_results, const DecisionOption
   for (auto& c : d.candidates) c.why = explain(c, w, d.baseline_format);
   d.comparison = compare_frameworks(results, kinds);
   d.has_model_cells = std::any_of(results.begin(), results.end(), [](const CellResult& r) {
-    return r.status == "ok" && (r.cell.suite == "perplexity" || r.cell.suite == "prefill" || r.cell.suite == "decode");
+    return r.status == CellStatus::Ok &&
+           (r.cell.suite == "perplexity" || r.cell.suite == "prefill" || r.cell.suite == "decode");
   });
   // Nothing satisfies the constraints (or the gates): say which candidate comes nearest.
   if (!d.candidates.empty() && top_is_empty(d))
@@ -896,8 +899,8 @@ std::string quality_str(const Candidate& c) {
 const char* est(const Candidate& c, const char* metric) { return c.is_estimate(metric) ? " (estimate)" : ""; }
 std::string speed_str(const Candidate& c) {
   std::vector<std::string> v;
-  if (c.gb_per_s) v.push_back(fmt_num(*c.gb_per_s, 3) + " GB/s" + est(c, "gb_per_s"));
-  if (c.tokens_per_s) v.push_back(fmt_num(*c.tokens_per_s, 3) + " tok/s" + est(c, "tokens_per_s"));
+  if (c.gb_per_s) v.push_back(fmt_num(*c.gb_per_s, 3) + " GB/s" + est(c, metric::gb_per_s));
+  if (c.tokens_per_s) v.push_back(fmt_num(*c.tokens_per_s, 3) + " tok/s" + est(c, metric::tokens_per_s));
   return v.empty() ? "—" : fmt::format("{}", fmt::join(v, ", "));
 }
 std::string speedup_str(const Candidate& c) {
@@ -1002,8 +1005,8 @@ std::string Decision::text() const {
     o += fmt::format("{:>4} {:<34} {:<14} {:>9} {:>6} {:>9} {:>9} {:>8} {:>7} {:>6}",
                      c.rank ? std::to_string(c.rank) : "-", c.id().substr(0, 34),
                      c.framework.empty() ? "—" : c.framework, quality_str(c), opt_str(c.bits_per_weight, 3),
-                     opt_str(c.gb_per_s, 3) + (c.is_estimate("gb_per_s") ? "~" : ""),
-                     opt_str(c.tokens_per_s, 3) + (c.is_estimate("tokens_per_s") ? "~" : ""),
+                     opt_str(c.gb_per_s, 3) + (c.is_estimate(metric::gb_per_s) ? "~" : ""),
+                     opt_str(c.tokens_per_s, 3) + (c.is_estimate(metric::tokens_per_s) ? "~" : ""),
                      c.speedup ? fmt::format("{:.2f}x{}", *c.speedup, c.is_estimate("speedup") ? "~" : "") : "—",
                      c.memory_reduction_pct ? pct(*c.memory_reduction_pct) : "—", c.pareto ? "yes" : "");
     for (const auto& g : c.gates) o += fmt::format(" {:>5}", gate_str(g));

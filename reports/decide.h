@@ -10,15 +10,16 @@
 #include <nlohmann/json.hpp>
 
 #include "frameworks.h"
+#include "qb/metrics.h"
 #include "qb/result.h"
 
 namespace qb::rep {
 
 struct DecisionOptions {
-  std::optional<double> memory_budget_bytes;   // model bytes must fit
-  bool memory_budget_explicit = false;         // false: a device-class default (skipped without data)
-  std::optional<double> min_throughput;        // in throughput_metric units
-  std::string throughput_metric = "gb_per_s";  // or "tokens_per_s"
+  std::optional<double> memory_budget_bytes;         // model bytes must fit
+  bool memory_budget_explicit = false;               // false: a device-class default (skipped without data)
+  std::optional<double> min_throughput;              // in throughput_metric units
+  std::string throughput_metric = metric::gb_per_s;  // or "tokens_per_s"
   std::optional<double> max_p99_us;
   std::optional<double> max_quality_loss;  // in % (quality_loss_db false) or dB
   bool quality_loss_db = false;

@@ -216,7 +216,7 @@ std::string ranked_table(const Decision& d, size_t max_rows = 12) {
 
 // ---- (d) Where the time goes: per format and phase, the time_share_* split of its fastest cell.
 
-const char* kShares[] = {"time_share_matmul", "time_share_attention", "time_share_other"};
+const char* kShares[] = {metric::time_share_matmul, metric::time_share_attention, metric::time_share_other};
 
 struct Split {
   double share[3] = {0, 0, 0};
@@ -267,7 +267,7 @@ std::string time_share_table(const Decision& d, const std::vector<CellResult>& r
     if (!counts(r, d.opt.include_invalid) || (r.cell.suite != "prefill" && r.cell.suite != "decode")) continue;
     auto s = split_of(r);
     if (!s) continue;
-    double tps = metric_value(r, "tokens_per_s", false).value_or(MetricValue{}).value;
+    double tps = metric_value(r, metric::tokens_per_s, false).value_or(MetricValue{}).value;
     auto key = std::make_pair(r.cell.format, r.cell.suite);
     if (!best.count(key) || tps > best[key].first) best[key] = {tps, *s};
   }

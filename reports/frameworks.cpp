@@ -109,13 +109,13 @@ struct ComparedMetric {
   bool higher;
 };
 const ComparedMetric kCompared[] = {
-    {"fastest", "GEMV GB/s", "throughput", "gemv", "gb_per_s", true},
-    {"fastest", "GEMM GFLOP/s", "throughput", "gemm", "gflop_per_s", true},
-    {"fastest", "decode tokens/s", "decode", "", "tokens_per_s", true},
-    {"fastest", "prefill tokens/s", "prefill", "", "tokens_per_s", true},
-    {"most accurate", "output error vs F32 weights (rel_err)", "throughput", "", "rel_err", false},
-    {"most accurate", "weights SNR dB (quant-error)", "quant-error", "", "snr_db", true},
-    {"most accurate", "perplexity", "perplexity", "", "ppl", false},
+    {"fastest", "GEMV GB/s", "throughput", "gemv", metric::gb_per_s, true},
+    {"fastest", "GEMM GFLOP/s", "throughput", "gemm", metric::gflop_per_s, true},
+    {"fastest", "decode tokens/s", "decode", "", metric::tokens_per_s, true},
+    {"fastest", "prefill tokens/s", "prefill", "", metric::tokens_per_s, true},
+    {"most accurate", "output error vs F32 weights (rel_err)", "throughput", "", metric::rel_err, false},
+    {"most accurate", "weights SNR dB (quant-error)", "quant-error", "", metric::snr_db, true},
+    {"most accurate", "perplexity", "perplexity", "", metric::ppl, false},
 };
 
 // A cell's framework for the comparison: quant-error cells without a backend are qbench's own

@@ -31,7 +31,7 @@ nlohmann::json field_value(const CellResult& r, const std::string& field) {
   if (field == "workload") return r.cell.workload;
   if (field == "threads") return r.cell.threads;
   if (field == "placement") return r.cell.placement;
-  if (field == "status") return r.status;
+  if (field == "status") return std::string(status_name(r.status));
   if (field.rfind("params.", 0) == 0) {
     auto it = r.cell.params.find(field.substr(7));
     return it == r.cell.params.end() ? nlohmann::json(nullptr) : *it;
@@ -178,7 +178,7 @@ Qualification qualify(const nlohmann::json& profile, const std::string& profile_
       for (const auto& r : results) {
         if (!matches(r, s)) continue;
         ++matched;
-        if (r.status != "ok") {
+        if (r.status != CellStatus::Ok) {
           ++failed;
           continue;
         }

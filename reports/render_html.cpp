@@ -381,7 +381,7 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   {
     std::vector<size_t> lat;
     for (size_t i = 0; i < res.size(); ++i)
-      if (ok(results[i]) && (res[i].cell.suite == "latency" || std::isfinite(metric_of(results[i], "p99_us"))))
+      if (ok(results[i]) && (res[i].cell.suite == "latency" || std::isfinite(metric_of(results[i], metric::p99_us))))
         lat.push_back(i);
     if (lat.empty())
       h += "<p class=\"meta\">No latency cells in this report (run <code>--suites latency</code>).</p>\n";
@@ -396,8 +396,8 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
         const CellResult& cr = res[i];
         auto num = [&](const char* m) { return metric_td(cr, m, "—", true); };
         std::string n = (*r).contains("stats") && (*r)["stats"].is_object() ? jstr((*r)["stats"], "n") : "";
-        h += row_open(cr) + "<td>" + esc(cell_label(*r)) + "</td>" + num("p50_us") + num("p90_us") + num("p99_us") +
-             num("decode_ms") + num("tokens_per_s") + "<td>" + esc(n) + "</td><td>" +
+        h += row_open(cr) + "<td>" + esc(cell_label(*r)) + "</td>" + num(metric::p50_us) + num(metric::p90_us) +
+             num(metric::p99_us) + num(metric::decode_ms) + num(metric::tokens_per_s) + "<td>" + esc(n) + "</td><td>" +
              (cr.valid ? "yes" : "<span class=\"warn\">no</span>") + "</td></tr>\n";
         // CDF of the raw samples (µs), at most 12 series and 200 points each.
         if (series < 12 && (*r).contains("samples") && (*r)["samples"].is_array() && (*r)["samples"].size() >= 2) {
@@ -452,17 +452,17 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
         const bool fill = valid_pass || (!std::isfinite(q.snr) && !std::isfinite(q.ppl));
         if (!fill) continue;
         if (s == "quant-error" && jstr(r, "workload") == d.distribution) {
-          q.snr = metric_of(r, "snr_db");
-          q.cos = metric_of(r, "cosine");
-          q.bpw = metric_of(r, "bits_per_weight", q.bpw);
+          q.snr = metric_of(r, metric::snr_db);
+          q.cos = metric_of(r, metric::cosine);
+          q.bpw = metric_of(r, metric::bits_per_weight, q.bpw);
           if (!valid_pass) q.invalid = invalid_reason(res[i]);
         } else if (s == "perplexity") {
-          if (std::isfinite(metric_of(r, "ppl"))) q.ppl = metric_of(r, "ppl");
-          if (std::isfinite(metric_of(r, "kld"))) q.kld = metric_of(r, "kld");
+          if (std::isfinite(metric_of(r, metric::ppl))) q.ppl = metric_of(r, metric::ppl);
+          if (std::isfinite(metric_of(r, metric::kld))) q.kld = metric_of(r, metric::kld);
           if (!valid_pass && std::isfinite(q.ppl)) q.invalid = invalid_reason(res[i]);
         }
-        if (!std::isfinite(q.bpw) && std::isfinite(metric_of(r, "bits_per_weight")))
-          q.bpw = metric_of(r, "bits_per_weight");
+        if (!std::isfinite(q.bpw) && std::isfinite(metric_of(r, metric::bits_per_weight)))
+          q.bpw = metric_of(r, metric::bits_per_weight);
       }
     bool any_ppl = false, any_snr = false;
     for (auto& [f, q] : qp)

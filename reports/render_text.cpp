@@ -52,7 +52,7 @@ std::vector<std::string> suite_metrics(const nlohmann::json& report, const std::
   // In vocabulary order; an estimate form est_NAME sits beside NAME.
   for (const auto& m : all_metrics())
     for (std::string name : {std::string(m.name), "est_" + std::string(m.name)})
-      if (present.count(name) && out.size() < max && m.name != "cv") out.push_back(name);
+      if (present.count(name) && out.size() < max && m.name != metric::cv) out.push_back(name);
   return out;
 }
 
@@ -217,9 +217,9 @@ std::string render_markdown(const nlohmann::json& report) {
       const auto& r = report["results"][i];
       if (res[i].cell.suite != suite) continue;
       std::string st = jstr(r, "status") != "ok" ? "**" + md_escape(jstr(r, "status")) + "**" : "ok";
-      std::string valid = res[i].status != "ok" ? "—"
-                          : res[i].valid        ? "yes"
-                                                : "no" + fn.mark("invalid: " + invalid_reason(res[i]));
+      std::string valid = res[i].status != CellStatus::Ok ? "—"
+                          : res[i].valid                  ? "yes"
+                                                          : "no" + fn.mark("invalid: " + invalid_reason(res[i]));
       o += fmt::format("| {} | {} | {} |", md_cell_name(r), st, valid);
       for (const auto& x : ms) {
         auto v = metric_value(res[i], x, false);

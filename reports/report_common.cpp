@@ -288,9 +288,11 @@ bool glob_match(std::string_view p, std::string_view t) {
 bool is_full_precision(const std::string& f) { return f == "F32" || f == "F16" || f == "BF16"; }
 
 bool is_timing_metric(const std::string& m) {
-  static const char* kTiming[] = {
-      "gb_per_s", "gflop_per_s", "roofline_pct", "bandwidth_pct", "time_s",      "p50_us",       "p90_us",
-      "p99_us",   "max_us",      "decode_ms",    "tokens_per_s",  "ns_per_call", "overhead_pct", "ipc"};
+  static const char* kTiming[] = {metric::gb_per_s,      metric::gflop_per_s,  metric::roofline_pct,
+                                  metric::bandwidth_pct, metric::time_s,       metric::p50_us,
+                                  metric::p90_us,        metric::p99_us,       metric::max_us,
+                                  metric::decode_ms,     metric::tokens_per_s, metric::ns_per_call,
+                                  metric::overhead_pct,  metric::ipc};
   for (auto* k : kTiming)
     if (m == k) return true;
   return false;
@@ -319,9 +321,11 @@ std::optional<MetricValue> metric_value(const CellResult& r, const std::string& 
   return std::nullopt;
 }
 
-bool is_invalid(const CellResult& r) { return r.status == "ok" && !r.valid; }
+bool is_invalid(const CellResult& r) { return r.status == CellStatus::Ok && !r.valid; }
 
-bool counts(const CellResult& r, bool include_invalid) { return r.status == "ok" && (r.valid || include_invalid); }
+bool counts(const CellResult& r, bool include_invalid) {
+  return r.status == CellStatus::Ok && (r.valid || include_invalid);
+}
 
 std::string invalid_reason(const CellResult& r) {
   if (r.reasons.empty()) return "invalid (no reason recorded)";
@@ -332,14 +336,15 @@ WorkKind work_kind(const CellResult& r) {
   const auto& p = r.cell.params;
   if (r.cell.suite == "throughput" && p.contains("n") && p["n"].is_number_integer()) {
     const int64_t n = p["n"].get<int64_t>();
-    if (n == 1) return {"gemv", "GEMV (n=1)", "gb_per_s", 0};
-    if (n <= 32) return {fmt::format("batch{}", n), fmt::format("small batch (n={})", n), "gflop_per_s", 1};
-    return {fmt::format("gemm{}", n), fmt::format("GEMM (n={})", n), "gflop_per_s", 2};
+    if (n == 1) return {"gemv", "GEMV (n=1)", metric::gb_per_s, 0};
+    if (n <= 32) return {fmt::format("batch{}", n), fmt::format("small batch (n={})", n), metric::gflop_per_s, 1};
+    return {fmt::format("gemm{}", n), fmt::format("GEMM (n={})", n), metric::gflop_per_s, 2};
   }
   if (r.cell.suite == "latency" && r.cell.workload.starts_with("decode_"))
-    return {"decode", "model-level decode (estimate)", "tokens_per_s", 3};
-  if (metric_value(r, "tokens_per_s"))
-    return {"model", is_estimate(r, "tokens_per_s") ? "model-level (estimate)" : "model-level", "tokens_per_s", 4};
+    return {"decode", "model-level decode (estimate)", metric::tokens_per_s, 3};
+  if (metric_value(r, metric::tokens_per_s))
+    return {"model", is_estimate(r, metric::tokens_per_s) ? "model-level (estimate)" : "model-level",
+            metric::tokens_per_s, 4};
   return {};
 }
 

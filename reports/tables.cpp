@@ -57,7 +57,7 @@ PerfTable build(const std::string& suite, const WorkKind& kind, const std::vecto
   t.kind = kind;
   t.metric = kind.metric;
   if (t.metric.empty()) {  // a suite without kinds: tokens/s when it has them, else GB/s
-    for (const char* m : {"gb_per_s", "tokens_per_s"})
+    for (const char* m : {metric::gb_per_s, metric::tokens_per_s})
       for (const CellResult* r : cells)
         if (metric_value(*r, m)) t.metric = m;
   }
@@ -121,7 +121,7 @@ std::vector<PerfTable> perf_tables(const std::vector<CellResult>& results) {
   for (const auto& s : suites) {
     std::map<std::string, std::pair<WorkKind, std::vector<const CellResult*>>> kinds;
     for (const auto& r : results) {
-      if (r.cell.suite != s || r.status != "ok") continue;
+      if (r.cell.suite != s || r.status != CellStatus::Ok) continue;
       WorkKind k = work_kind(r);
       auto& slot = kinds[fmt::format("{:02}|{}", k.order, k.key)];
       slot.first = k;

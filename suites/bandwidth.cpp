@@ -11,6 +11,7 @@
 
 #include "qb/cpu_features.h"
 #include "qb/measure.h"
+#include "qb/metrics.h"
 #include "qb/suite.h"
 #include "qb/thread_pool.h"
 
@@ -256,6 +257,13 @@ class BandwidthSuite : public Suite {
     return cells;
   }
 
+  // The read rate of each level is the bound that throughput and latency cells are set against.
+  void publish_peaks(const CellResult& r, MachinePeaks& peaks) const override {
+    if (r.status == CellStatus::Ok && r.cell.params.value("op", "") == "read")
+      peaks.publish(PeakKind::ReadGBps, r.cell.params.value("level", ""), r.cell.threads,
+                    r.metrics.value(metric::gb_per_s, 0.0));
+  }
+
   CellResult measure(const Cell& cell, RunContext& ctx) override {
     const Op& op =
         *std::find_if(std::begin(kOps), std::end(kOps), [&](const Op& o) { return cell.params["op"] == o.name; });
@@ -321,9 +329,9 @@ class BandwidthSuite : public Suite {
     r.reasons = m.reasons;
     r.counters = m.counters;
     const double bytes = double(bytes_per_pass) * reps;
-    r.metrics["gb_per_s"] = bytes / m.stats.median / 1e9;
-    r.metrics["working_set_bytes"] = double(array_bytes) * op.arrays;
-    r.metrics["time_s"] = m.stats.median;
+    r.metrics[metric::gb_per_s] = bytes / m.stats.median / 1e9;
+    r.metrics[metric::working_set_bytes] = double(array_bytes) * op.arrays;
+    r.metrics[metric::time_s] = m.stats.median;
     r.cell = cell;
     r.cell.params["kernel_isa"] = k.isa;
     r.cell.params["reps_per_sample"] = reps;

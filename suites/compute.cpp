@@ -16,6 +16,7 @@
 
 #include "qb/cpu_features.h"
 #include "qb/measure.h"
+#include "qb/metrics.h"
 #include "qb/suite.h"
 #include "qb/thread_pool.h"
 
@@ -325,6 +326,13 @@ class ComputeSuite : public Suite {
     return cells;
   }
 
+  // Each probe's rate is the compute roofline of throughput cells (PeakKind::ComputeGflops, by workload).
+  void publish_peaks(const CellResult& r, MachinePeaks& peaks) const override {
+    if (r.status == CellStatus::Ok)
+      peaks.publish(PeakKind::ComputeGflops, r.cell.workload, r.cell.threads,
+                    r.metrics.value(metric::gflop_per_s, 0.0));
+  }
+
   CellResult measure(const Cell& cell, RunContext& ctx) override {
     ThreadPool* pool = ctx.pool(cell.threads, cell.placement);
     if (!pool) throw std::runtime_error("placement cannot place this many threads");
@@ -343,8 +351,8 @@ class ComputeSuite : public Suite {
     r.reasons = m.reasons;
     r.counters = m.counters;
     const double ops = p.ops_per_trip * double(iters) * nt;
-    r.metrics["gflop_per_s"] = ops / m.stats.median / 1e9;
-    r.metrics["time_s"] = m.stats.median;
+    r.metrics[metric::gflop_per_s] = ops / m.stats.median / 1e9;
+    r.metrics[metric::time_s] = m.stats.median;
     r.cell.params["ops_per_sample"] = ops;
     r.cell.params["probe"] = p.name;
     r.cell.params["kernel_isa"] = p.isa;
@@ -358,12 +366,12 @@ class ComputeSuite : public Suite {
     if (ghz > 0) {
       const double bound = p.peak_per_cycle * nt * ghz;
       r.cell.params["bound_gops"] = bound;
-      if (r.metrics["gflop_per_s"].get<double>() > 1.25 * bound) {
+      if (r.metrics[metric::gflop_per_s].get<double>() > 1.25 * bound) {
         r.valid = false;
         r.reasons.push_back(
             fmt::format("{:.1f} GOP/s exceeds 1.25x the theoretical {:.1f} ({} ops/cycle x {} threads x {:.2f} GHz): "
                         "the probe's work was optimised away",
-                        r.metrics["gflop_per_s"].get<double>(), bound, p.peak_per_cycle, nt, ghz));
+                        r.metrics[metric::gflop_per_s].get<double>(), bound, p.peak_per_cycle, nt, ghz));
       }
     }
     r.cell.params["unit"] = cell.workload == "fp32_fma" ? "GFLOP/s (FMA = 2 flops)" : "GOP/s (int8 MAC = 2 ops)";
@@ -375,15 +383,5 @@ class ComputeSuite : public Suite {
 QB_REGISTER_SUITE(ComputeSuite);
 
 }  // namespace
-
-// The compute peak (GFLOP/s or GOP/s) for `threads` measured by this run's compute suite; 0 when
-// the suite did not run. workload: "fp32_fma" or "int8_dot".
-double compute_peak(const RunContext& ctx, const std::string& workload, int threads) {
-  double best = 0;
-  for (const auto& r : ctx.done)
-    if (r.cell.suite == "compute" && r.cell.workload == workload && r.cell.threads == threads && r.status == "ok")
-      best = std::max(best, r.metrics.value("gflop_per_s", 0.0));
-  return best;
-}
 
 }  // namespace qb

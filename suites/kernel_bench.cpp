@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "qb/catalogue.h"
+#include "qb/metrics.h"
 #include "qb/thread_pool.h"
 
 namespace qb::kb {
@@ -399,16 +400,6 @@ std::string memory_refusal(const std::vector<Cell>& cells, const Topology& t) {
   return "";
 }
 
-double measured_read_gb_per_s(const RunContext& ctx, const std::string& level, int threads) {
-  if (level == "DRAM" && ctx.dram_read_gb_per_s) return ctx.dram_read_gb_per_s(threads);
-  double best = 0;
-  for (const auto& r : ctx.done)
-    if (r.cell.suite == "bandwidth" && r.cell.workload == "read_" + level && r.cell.threads == threads &&
-        r.status == "ok")
-      best = std::max(best, r.metrics.value("gb_per_s", 0.0));
-  return best;
-}
-
 // ---------------------------------------------------------------- data
 // Distinct random weights per matrix: rows repeat with period kUniqueWeights / k (at least 16 rows).
 constexpr int64_t kUniqueWeights = int64_t(1) << 18;
@@ -703,7 +694,7 @@ void fill_from_measurement(CellResult& r, const Measurement& m) {
 CellResult unsupported(const Cell& c, const std::string& why) {
   CellResult r;
   r.cell = c;
-  r.status = "unsupported";
+  r.status = CellStatus::Unsupported;
   r.error = why;
   r.valid = false;
   r.reasons = {"unsupported: " + why};

@@ -20,9 +20,6 @@ namespace qb {
 
 class ThreadPool;
 
-// Measured by the compute suite in this run (0 if it did not run): "fp32_fma" or "int8_dot".
-double compute_peak(const RunContext& ctx, const std::string& workload, int threads);
-
 namespace kb {
 
 // ---- plan rules (documented in the README section "Default plan of the kernel suites") ----
@@ -107,10 +104,6 @@ double planned_cell_bytes(const Cell& c, const Topology& t);
 // "" when every cell fits in available memory, else one line naming the first cell that does not,
 // with both numbers.
 std::string memory_refusal(const std::vector<Cell>& cells, const Topology& t);
-
-// GB/s read at `level` ("L1", "L2", "L3", "DRAM") with `threads` threads, measured by the
-// bandwidth suite earlier in this run; 0 when it was not.
-double measured_read_gb_per_s(const RunContext& ctx, const std::string& level, int threads);
 
 // ---- data ----
 // Random F32 weights ~ N(0, 0.02), deterministic per (m, k); cached (LRU under a byte budget).

@@ -15,6 +15,7 @@
 
 #include "kernel_bench.h"
 #include "qb/catalogue.h"
+#include "qb/metrics.h"
 #include "qb/thread_pool.h"
 
 namespace qb {
@@ -139,13 +140,13 @@ class LatencySuite : public Suite {
     r.cell = cell;
     kb::fill_from_measurement(r, meas);
     const Stats& s = meas.stats;
-    r.metrics["p50_us"] = s.median * 1e6;
-    r.metrics["p90_us"] = s.p90 * 1e6;
-    r.metrics["p99_us"] = s.p99 * 1e6;
-    r.metrics["max_us"] = s.max * 1e6;
-    r.metrics["cv"] = s.cv;
-    r.metrics["time_s"] = s.median;
-    r.metrics["gb_per_s"] = mm->weight_bytes() / s.median / 1e9;
+    r.metrics[metric::p50_us] = s.median * 1e6;
+    r.metrics[metric::p90_us] = s.p90 * 1e6;
+    r.metrics[metric::p99_us] = s.p99 * 1e6;
+    r.metrics[metric::max_us] = s.max * 1e6;
+    r.metrics[metric::cv] = s.cv;
+    r.metrics[metric::time_s] = s.median;
+    r.metrics[metric::gb_per_s] = mm->weight_bytes() / s.median / 1e9;
     r.cell.params["kernel"] = mm->kernel_name();
     r.cell.params["samples"] = s.n;
     r.cell.params.update(mm->residency_params());
@@ -214,12 +215,12 @@ class LatencySuite : public Suite {
                         {"residency", mm.residency_params()}});
       r.counters[p.names.front()] = meas.counters;
     }
-    r.metrics["est_decode_ms"] = total_s * 1e3;
-    r.metrics["est_tokens_per_s"] = 1.0 / total_s;
-    r.metrics["est_gb_per_s"] = bytes / total_s / 1e9;
-    r.metrics["bytes_per_token"] = bytes;
+    r.metrics[metric::est_decode_ms] = total_s * 1e3;
+    r.metrics[metric::est_tokens_per_s] = 1.0 / total_s;
+    r.metrics[metric::est_gb_per_s] = bytes / total_s / 1e9;
+    r.metrics[metric::bytes_per_token] = bytes;
     // A decode step reads every weight once: model bytes / DRAM read is a lower bound on its time.
-    const double dram_gbs = kb::measured_read_gb_per_s(ctx, "DRAM", cell.threads);
+    const double dram_gbs = ctx.peaks.dram_read_gb_per_s(cell.threads);
     if (dram_gbs > 0) {
       const double floor_s = bytes / (dram_gbs * 1e9);
       r.cell.params["bound"] = fmt::format(

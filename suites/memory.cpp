@@ -24,6 +24,7 @@
 #include "kernel_bench.h"
 #include "qb/catalogue.h"
 #include "qb/counters.h"
+#include "qb/metrics.h"
 
 namespace qb {
 namespace {
@@ -46,12 +47,12 @@ struct Achieved {
 Achieved achieved(const RunContext& ctx, const std::string& format) {
   Achieved a;
   for (const auto& r : ctx.done)
-    if (r.cell.suite == "throughput" && r.cell.format == format && r.status == "ok" &&
+    if (r.cell.suite == "throughput" && r.cell.format == format && r.status == CellStatus::Ok &&
         r.cell.workload.rfind("gemv_", 0) == 0) {
-      const double g = r.metrics.value("gb_per_s", 0.0);
+      const double g = r.metrics.value(metric::gb_per_s, 0.0);
       if (g > a.gb_per_s) {
         a.gb_per_s = g;
-        a.pct = r.metrics.value("bandwidth_pct", 0.0);
+        a.pct = r.metrics.value(metric::bandwidth_pct, 0.0);
         a.key = r.cell.key();
       }
     }
@@ -128,7 +129,7 @@ class MemorySuite : public Suite {
     r.valid = true;
     if (cell.workload == "process") {
       auto ru = rusage_snapshot();
-      r.metrics["peak_rss_bytes"] = ru.value("max_rss_bytes", 0.0);
+      r.metrics[metric::peak_rss_bytes] = ru.value("max_rss_bytes", 0.0);
       r.cell.params["what"] =
           "peak resident set size of the whole qbench process up to this cell (getrusage): every suite's "
           "buffers, the bandwidth suite's DRAM arrays included; not a format's or model's footprint "
@@ -144,18 +145,18 @@ class MemorySuite : public Suite {
         return kb::unsupported(
             cell, fmt::format("k={} is not a multiple of {}'s block size {}", k, ft->name, ft->block_size));
       const double bytes = double(m) * double(ft->row_bytes(k));
-      r.metrics["bytes"] = bytes;
-      r.metrics["working_set_bytes"] = bytes;
-      r.metrics["bits_per_weight"] = 8 * bytes / double(m * k);
+      r.metrics[metric::bytes] = bytes;
+      r.metrics[metric::working_set_bytes] = bytes;
+      r.metrics[metric::bits_per_weight] = 8 * bytes / double(m * k);
       r.cell.params["fits"] = kb::fits_level(ctx.topo, bytes);
-      if (ach.pct > 0) r.metrics["bandwidth_pct"] = ach.pct;
+      if (ach.pct > 0) r.metrics[metric::bandwidth_pct] = ach.pct;
       // This cell's own footprint: weights + one F32 activation vector + one F32 output vector.
       const size_t cell_bytes = size_t(bytes) + size_t(k) * 4 + size_t(m) * 4;
       if (ctx.topo.mem_available_bytes && cell_bytes > ctx.topo.mem_available_bytes / 4) {
         r.cell.params["peak_rss_method"] =
             fmt::format("not measured: {} bytes exceed a quarter of available memory", cell_bytes);
       } else {
-        r.metrics["peak_rss_bytes"] = double(touched_footprint(cell_bytes));
+        r.metrics[metric::peak_rss_bytes] = double(touched_footprint(cell_bytes));
         r.cell.params["peak_rss_method"] =
             "growth of VmRSS when this cell's weights, one F32 activation and one F32 output vector are "
             "written once (page-granular; qbench's own memory excluded)";
@@ -188,11 +189,11 @@ class MemorySuite : public Suite {
                         {"bytes", b},
                         {"fits", kb::fits_level(ctx.topo, b)}});
     }
-    r.metrics["model_bytes"] = total;
-    r.metrics["bits_per_weight"] = 8 * total / weights;
-    r.metrics["bytes_per_token"] = total;
-    r.metrics["working_set_bytes"] = largest;
-    if (per_layer > 0) r.metrics["bytes"] = per_layer;
+    r.metrics[metric::model_bytes] = total;
+    r.metrics[metric::bits_per_weight] = 8 * total / weights;
+    r.metrics[metric::bytes_per_token] = total;
+    r.metrics[metric::working_set_bytes] = largest;
+    if (per_layer > 0) r.metrics[metric::bytes] = per_layer;
     r.cell.params["bytes_metric"] = "bytes of one transformer layer's linear weights";
     r.cell.params["bytes_per_token_method"] =
         "estimate: every linear weight read once per decoded token (batch 1); KV cache and activations excluded";
@@ -201,9 +202,9 @@ class MemorySuite : public Suite {
     r.cell.params["weights"] = weights;
     r.cell.params["shapes"] = detail;
     if (ach.gb_per_s > 0) {
-      if (ach.pct > 0) r.metrics["bandwidth_pct"] = ach.pct;
+      if (ach.pct > 0) r.metrics[metric::bandwidth_pct] = ach.pct;
       // A model that does not fit in cache streams from DRAM: its rate is capped by DRAM bandwidth.
-      const double dram = ctx.dram_read_gb_per_s ? ctx.dram_read_gb_per_s(std::max(1, ctx.topo.pus)) : 0.0;
+      const double dram = ctx.peaks.dram_read_gb_per_s(std::max(1, ctx.topo.pus));
       const bool from_dram = kb::fits_level(ctx.topo, total) == "DRAM" && dram > 0;
       const double gbs = from_dram ? std::min(ach.gb_per_s, dram) : ach.gb_per_s;
       r.cell.params["bandwidth_bound_tokens_per_s"] = gbs * 1e9 / total;

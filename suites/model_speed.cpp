@@ -34,6 +34,7 @@
 #include "qb/formats.h"
 #include "qb/matmul.h"
 #include "qb/measure.h"
+#include "qb/metrics.h"
 #include "qb/suite.h"
 
 namespace qb {
@@ -56,9 +57,9 @@ double peak_rss_bytes() {
 void record_time_split(CellResult& r, const model::PhaseTimes& t) {
   const auto shares = model::time_shares(t);
   if (!shares || t.tokens <= 0) return;
-  r.metrics["time_share_matmul"] = shares->matmul;
-  r.metrics["time_share_attention"] = shares->attention;
-  r.metrics["time_share_other"] = shares->other;
+  r.metrics[metric::time_share_matmul] = shares->matmul;
+  r.metrics[metric::time_share_attention] = shares->attention;
+  r.metrics[metric::time_share_other] = shares->other;
   const double per_token_ms = 1e3 / double(t.tokens);
   nlohmann::json split;
   for (size_t i = 0; i < t.matmul_s.size(); ++i)
@@ -128,7 +129,7 @@ class ModelSpeedSuite : public Suite {
     r.cell = cell;
     const bool llama = cell.backend == kLlamaCpp;
     if (llama && !model::llamacpp_unavailable().empty()) {
-      r.status = "unsupported";
+      r.status = CellStatus::Unsupported;
       r.error = "llama.cpp unavailable: " + model::llamacpp_unavailable();
       return r;
     }
@@ -136,7 +137,7 @@ class ModelSpeedSuite : public Suite {
     const int64_t prompt_len = p["prompt_len"], gen_len = p["gen_len"], depth = p["depth"];
     const model::Variant v = model::make_variant(p["model"], cell.format, p["cache"], cell.threads, globals().quiet);
     if (!v.load_format.empty() && llama) {
-      r.status = "unsupported";
+      r.status = CellStatus::Unsupported;
       r.error = fmt::format("{} is a qbench format, not a GGUF file type: llama.cpp cannot load it", cell.format);
       return r;
     }
@@ -221,13 +222,13 @@ class ModelSpeedSuite : public Suite {
     r.valid = m.valid;
     r.reasons = m.reasons;
     r.counters["stop"] = {{"time_s", m.total_time_s}, {"passes", passes}, {"cap_hit", m.cap_hit}};
-    r.metrics["peak_rss_bytes"] = peak_rss_bytes();
-    r.metrics["weight_bytes"] = double(engine->weight_bytes());
-    if (engine->kv_bytes() > 0) r.metrics["kv_cache_bytes"] = double(engine->kv_bytes());
+    r.metrics[metric::peak_rss_bytes] = peak_rss_bytes();
+    r.metrics[metric::weight_bytes] = double(engine->weight_bytes());
+    if (engine->kv_bytes() > 0) r.metrics[metric::kv_cache_bytes] = double(engine->kv_bytes());
     record_time_split(r, phases);
     r.cell.params["engine"] = engine->describe();
     r.cell.params["variant"] = v.path;
-    r.metrics["bits_per_weight"] = model::file_bits_per_weight(v.path);
+    r.metrics[metric::bits_per_weight] = model::file_bits_per_weight(v.path);
     r.cell.params["load_s"] = load_s;
     r.cell.params["prompt"] = "fixed-seed random token ids after BOS (llama-bench style)";
     r.cell.params["peak_rss_method"] = "VmHWM of the process after resetting it (clear_refs 5) before this cell's load";
@@ -270,20 +271,20 @@ class ModelSpeedSuite : public Suite {
     if (!r.has_stats || r.stats.median <= 0 || r.samples.empty()) return;
     const double tokens = r.cell.params["tokens"].get<double>();
     if (prefill_) {
-      r.metrics["time_s"] = r.stats.median;
-      r.metrics["tokens_per_s"] = tokens / r.stats.median;
-      r.metrics["ttft_ms"] = 1e3 * r.stats.median;
+      r.metrics[metric::time_s] = r.stats.median;
+      r.metrics[metric::tokens_per_s] = tokens / r.stats.median;
+      r.metrics[metric::ttft_ms] = 1e3 * r.stats.median;
       return;
     }
     std::vector<double> steps = r.samples;
     std::sort(steps.begin(), steps.end());
     const double mean = std::accumulate(steps.begin(), steps.end(), 0.0) / double(steps.size());
-    r.metrics["time_s"] = tokens * mean;
-    r.metrics["tokens_per_s"] = 1.0 / mean;
-    r.metrics["p50_us"] = 1e6 * nearest_rank(steps, 0.50);
-    r.metrics["p90_us"] = 1e6 * nearest_rank(steps, 0.90);
-    r.metrics["p99_us"] = 1e6 * nearest_rank(steps, 0.99);
-    r.metrics["max_us"] = 1e6 * steps.back();
+    r.metrics[metric::time_s] = tokens * mean;
+    r.metrics[metric::tokens_per_s] = 1.0 / mean;
+    r.metrics[metric::p50_us] = 1e6 * nearest_rank(steps, 0.50);
+    r.metrics[metric::p90_us] = 1e6 * nearest_rank(steps, 0.90);
+    r.metrics[metric::p99_us] = 1e6 * nearest_rank(steps, 0.99);
+    r.metrics[metric::max_us] = 1e6 * steps.back();
     r.cell.params["latency_samples"] = steps.size();
   }
   bool prefill_;

@@ -27,6 +27,7 @@
 #include "qb/command.h"
 #include "qb/formats.h"
 #include "qb/matmul.h"
+#include "qb/metrics.h"
 #include "qb/suite.h"
 
 namespace qb {
@@ -109,7 +110,7 @@ class PerplexitySuite : public Suite {
       if (mo.backend.empty()) throw;
       CellResult u;  // e.g. a tensor format without a kernel on this backend
       u.cell = cell;
-      u.status = "unsupported";
+      u.status = CellStatus::Unsupported;
       u.error = e.what();
       return u;
     }
@@ -124,29 +125,29 @@ class PerplexitySuite : public Suite {
     CellResult r;
     r.cell = cell;
     auto& mt = r.metrics;
-    mt["ppl"] = run.ppl.ppl;
-    mt["ppl_stderr"] = run.ppl.ppl_stderr;
-    mt["kld_mean"] = k.kld_mean;
-    mt["kld_stderr"] = k.kld_stderr;
-    mt["kld_median"] = k.kld_median;
-    mt["kld_p90"] = k.kld_p90;
-    mt["kld_p95"] = k.kld_p95;
-    mt["kld_p99"] = k.kld_p99;
-    mt["kld_p999"] = k.kld_p999;
-    mt["kld_max"] = k.kld_max;
-    mt["top1_agreement"] = k.top1_agreement;
-    mt["delta_p_mean"] = k.delta_p_mean;
-    mt["delta_p_rms"] = k.delta_p_rms;
-    mt["delta_p_p01"] = k.delta_p_p01;
-    mt["delta_p_median"] = k.delta_p_median;
-    mt["delta_p_p99"] = k.delta_p_p99;
-    mt["ppl_ratio"] = k.ppl_ratio;
-    if (std::isfinite(k.ln_ppl_correlation)) mt["ln_ppl_correlation"] = k.ln_ppl_correlation;
-    mt["tokens_per_s"] = run.ppl.tokens_per_s;
+    mt[metric::ppl] = run.ppl.ppl;
+    mt[metric::ppl_stderr] = run.ppl.ppl_stderr;
+    mt[metric::kld_mean] = k.kld_mean;
+    mt[metric::kld_stderr] = k.kld_stderr;
+    mt[metric::kld_median] = k.kld_median;
+    mt[metric::kld_p90] = k.kld_p90;
+    mt[metric::kld_p95] = k.kld_p95;
+    mt[metric::kld_p99] = k.kld_p99;
+    mt[metric::kld_p999] = k.kld_p999;
+    mt[metric::kld_max] = k.kld_max;
+    mt[metric::top1_agreement] = k.top1_agreement;
+    mt[metric::delta_p_mean] = k.delta_p_mean;
+    mt[metric::delta_p_rms] = k.delta_p_rms;
+    mt[metric::delta_p_p01] = k.delta_p_p01;
+    mt[metric::delta_p_median] = k.delta_p_median;
+    mt[metric::delta_p_p99] = k.delta_p_p99;
+    mt[metric::ppl_ratio] = k.ppl_ratio;
+    if (std::isfinite(k.ln_ppl_correlation)) mt[metric::ln_ppl_correlation] = k.ln_ppl_correlation;
+    mt[metric::tokens_per_s] = run.ppl.tokens_per_s;
     if (v.load_format.empty()) {
-      mt["bits_per_weight"] = model::file_bits_per_weight(v.path);
+      mt[metric::bits_per_weight] = model::file_bits_per_weight(v.path);
     } else if (const FormatTraits* f = find_format(v.load_format)) {
-      mt["bits_per_weight"] = f->bits_per_weight(m->config().n_embd);  // linear weights only
+      mt[metric::bits_per_weight] = f->bits_per_weight(m->config().n_embd);  // linear weights only
       r.cell.params["bits_per_weight_basis"] = "linear weights requantized on load, nominal for rows of n_embd";
     }
     auto& p = r.cell.params;

@@ -23,6 +23,7 @@
 #include "gguf/gguf.h"
 #include "kernel_bench.h"
 #include "qb/formats.h"
+#include "qb/metrics.h"
 #include "qb/suite.h"
 
 namespace qb {
@@ -48,11 +49,11 @@ struct Sums {
     n += count;
   }
   void write(nlohmann::json& m) const {
-    m["rmse"] = n ? std::sqrt(se / double(n)) : 0.0;
-    m["max_abs_err"] = emax;
-    if (se > 0) m["snr_db"] = 10 * std::log10(sx / se);  // omitted when lossless (F32)
-    m["cosine"] = sx > 0 && sy > 0 ? sxy / std::sqrt(sx * sy) : 1.0;
-    m["rel_frobenius"] = sx > 0 ? std::sqrt(se / sx) : 0.0;
+    m[metric::rmse] = n ? std::sqrt(se / double(n)) : 0.0;
+    m[metric::max_abs_err] = emax;
+    if (se > 0) m[metric::snr_db] = 10 * std::log10(sx / se);  // omitted when lossless (F32)
+    m[metric::cosine] = sx > 0 && sy > 0 ? sxy / std::sqrt(sx * sy) : 1.0;
+    m[metric::rel_frobenius] = sx > 0 ? std::sqrt(se / sx) : 0.0;
   }
 };
 
@@ -275,7 +276,7 @@ class QuantErrorSuite : public Suite {
                                                               std::to_string(t->block_size) + ")"
                                                         : ": " + first_refusal));
       sums.write(r.metrics);
-      r.metrics["bits_per_weight"] = t->bits_per_weight(4096);
+      r.metrics[metric::bits_per_weight] = t->bits_per_weight(4096);
       r.cell.params["architecture"] = ms.arch;
       r.cell.params["tensors_used"] = used;
       r.cell.params["weights_compared"] = sums.n;
@@ -309,14 +310,14 @@ class QuantErrorSuite : public Suite {
                                  std::to_string(k));
       sums.add(x.data(), w_hat.data(), w_hat.size());
       sums.write(r.metrics);
-      r.metrics["bits_per_weight"] = 8.0 * double(mm->weight_bytes()) / double(rows * k);
+      r.metrics[metric::bits_per_weight] = 8.0 * double(mm->weight_bytes()) / double(rows * k);
       r.cell.params["dequantized_by"] = b.peer_info->name + " (the framework's own decoding of its stored weights)";
       r.valid = true;
       return r;
     }
     roundtrip(*t, x.data(), rows, k, cell.workload, sums);
     sums.write(r.metrics);
-    r.metrics["bits_per_weight"] = t->bits_per_weight(k);
+    r.metrics[metric::bits_per_weight] = t->bits_per_weight(k);
     r.valid = true;  // no timing involved: computed = valid
     return r;
   }

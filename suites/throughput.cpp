@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "kernel_bench.h"
+#include "qb/metrics.h"
 #include "qb/report.h"
 #include "qb/thread_pool.h"
 
@@ -129,7 +130,8 @@ class ThroughputSuite : public Suite {
     return c.workload != "harness_overhead" && c.params.value("n", int64_t(0)) == 1 ? "throughput GEMV" : "";
   }
   void rejudge(CellResult& r, const RunContext& ctx) const override {
-    if (r.status == "ok" && r.cell.params.value("n", 0) == 1 && r.metrics.contains("gb_per_s")) memory_roofline(r, ctx);
+    if (r.status == CellStatus::Ok && r.cell.params.value("n", 0) == 1 && r.metrics.contains(metric::gb_per_s))
+      memory_roofline(r, ctx);
   }
 
   CellResult measure(const Cell& cell, RunContext& ctx) override {
@@ -173,7 +175,7 @@ class ThroughputSuite : public Suite {
     r.cell.params["check"]["rel_err_f32"] = chk.rel_err_f32;
     // Accuracy is part of the cell: max |y - y_f32| / rms(y_f32) on the sampled rows, against the
     // original F32 weights, so a fast backend computing something else shows here.
-    r.metrics["rel_err"] = chk.rel_err_f32;
+    r.metrics[metric::rel_err] = chk.rel_err_f32;
     if (!chk.ok()) {
       r.valid = false;
       r.reasons.push_back(fmt::format("output check failed: max |y - ref| / rms(ref) = {:.3g} > {:.3g} vs {}",
@@ -182,10 +184,10 @@ class ThroughputSuite : public Suite {
     const double t = meas.stats.median;
     const double gbs = mm->weight_bytes() / t / 1e9;
     const double gflops = 2.0 * double(m) * double(k) * double(n) / t / 1e9;
-    r.metrics["time_s"] = t;
-    r.metrics["gb_per_s"] = gbs;
-    r.metrics["gflop_per_s"] = gflops;
-    r.metrics["bytes"] = mm->weight_bytes();
+    r.metrics[metric::time_s] = t;
+    r.metrics[metric::gb_per_s] = gbs;
+    r.metrics[metric::gflop_per_s] = gflops;
+    r.metrics[metric::bytes] = mm->weight_bytes();
     r.cell.params["kernel"] = mm->kernel_name();
     r.cell.params["computes"] = mm->computes();
     r.cell.params["weight_bytes"] = mm->weight_bytes();
@@ -195,14 +197,14 @@ class ThroughputSuite : public Suite {
     if (n == 1) {
       memory_roofline(r, ctx);
     } else {
-      const double dram = kb::measured_read_gb_per_s(ctx, "DRAM", cell.threads);
-      if (dram > 0) r.metrics["bandwidth_pct"] = 100.0 * gbs / dram;
+      const double dram = ctx.peaks.dram_read_gb_per_s(cell.threads);
+      if (dram > 0) r.metrics[metric::bandwidth_pct] = 100.0 * gbs / dram;
       const bool float_path = b.peer ? (ft->id == FormatId::F32 || ft->id == FormatId::BF16)
                                      : find_kernel(ft->id, b.own->id)->act == FormatId::F32;
       const std::string probe = float_path ? "fp32_fma" : "int8_dot";
-      const double peak = compute_peak(ctx, probe, cell.threads);
+      const double peak = ctx.peaks.get(PeakKind::ComputeGflops, probe, cell.threads);
       if (peak > 0) {
-        r.metrics["roofline_pct"] = 100.0 * gflops / peak;
+        r.metrics[metric::roofline_pct] = 100.0 * gflops / peak;
         r.cell.params["bound"] = fmt::format("compute: {} peak {:.1f} GOP/s at {} threads (compute suite, this run)",
                                              probe, peak, cell.threads);
       } else {
@@ -218,16 +220,17 @@ class ThroughputSuite : public Suite {
   static constexpr const char* kExceedsDram = "residency dram: ";
   static void memory_roofline(CellResult& r, const RunContext& ctx) {
     const int th = r.cell.threads;
-    const double gbs = r.metrics["gb_per_s"].get<double>();
+    const double gbs = r.metrics[metric::gb_per_s].get<double>();
     const std::string residency = r.cell.params.value("residency", "");
-    const double dram = kb::measured_read_gb_per_s(ctx, "DRAM", th);
-    r.metrics.erase("bandwidth_pct");
-    r.metrics.erase("roofline_pct");
+    const double dram = ctx.peaks.dram_read_gb_per_s(th);
+    r.metrics.erase(metric::bandwidth_pct);
+    r.metrics.erase(metric::roofline_pct);
     std::erase_if(r.reasons, [](const std::string& why) { return why.rfind(kExceedsDram, 0) == 0; });
     r.valid = r.reasons.empty();
-    if (dram > 0) r.metrics["bandwidth_pct"] = 100.0 * gbs / dram;
-    const std::string level = residency == "dram" ? "DRAM" : kb::fits_level(ctx.topo, r.metrics["bytes"].get<double>());
-    const double bw = level == "DRAM" ? dram : kb::measured_read_gb_per_s(ctx, level, th);
+    if (dram > 0) r.metrics[metric::bandwidth_pct] = 100.0 * gbs / dram;
+    const std::string level =
+        residency == "dram" ? "DRAM" : kb::fits_level(ctx.topo, r.metrics[metric::bytes].get<double>());
+    const double bw = level == "DRAM" ? dram : ctx.peaks.get(PeakKind::ReadGBps, level, th);
     if (bw <= 0) {
       r.cell.params["bound"] = fmt::format("memory: no {} read measured in this run (add --suites bandwidth)", level);
       return;
@@ -241,10 +244,10 @@ class ThroughputSuite : public Suite {
           fmt::format("{}{:.2f} GB/s exceeds this run's DRAM read {:.2f} GB/s by more than "
                       "10% (the rotation did not defeat the caches)",
                       kExceedsDram, gbs, bw));
-      r.metrics.erase("bandwidth_pct");
+      r.metrics.erase(metric::bandwidth_pct);
       return;
     }
-    r.metrics["roofline_pct"] = 100.0 * gbs / bw;
+    r.metrics[metric::roofline_pct] = 100.0 * gbs / bw;
   }
 
   // Harness cost per sample: two clock reads + the sample push (timing), one empty parallel_for
@@ -303,7 +306,8 @@ class ThroughputSuite : public Suite {
     std::vector<double> timing_share, dispatch_share;
     double kernel_s = 0, overhead_total = 0, dispatch_total = 0;
     for (const auto& d : ctx.done) {
-      if (d.cell.suite != name() || d.status != "ok" || !d.has_stats || d.cell.workload == "harness_overhead") continue;
+      if (d.cell.suite != name() || d.status != CellStatus::Ok || !d.has_stats || d.cell.workload == "harness_overhead")
+        continue;
       const double n = double(std::max<int64_t>(1, d.stats.n));
       const bool own = d.cell.params.value("binding", "").empty();
       timing_share.push_back(100.0 * timing_s / d.stats.median);
@@ -317,9 +321,9 @@ class ThroughputSuite : public Suite {
     r.samples = {};
     r.valid = !timing_share.empty();
     if (timing_share.empty()) r.reasons.push_back("no kernel cells measured before this cell to compare against");
-    r.metrics["ns_per_call"] = timing_s * 1e9;
+    r.metrics[metric::ns_per_call] = timing_s * 1e9;
     if (!timing_share.empty()) {
-      r.metrics["overhead_pct"] = 100.0 * overhead_total / kernel_s;
+      r.metrics[metric::overhead_pct] = 100.0 * overhead_total / kernel_s;
       r.cell.params["timing_pct_median_cell"] = percentile(timing_share, 0.5);
       r.cell.params["timing_pct_max_cell"] = *std::max_element(timing_share.begin(), timing_share.end());
       r.cell.params["journal_pct"] = 100.0 * journal_s * double(timing_share.size()) / kernel_s;

@@ -29,7 +29,7 @@ namespace {
 std::vector<qb::Cell> small_plan(const qb::RunConfig& cfg) {
   const std::vector<qb::CellResult> none;
   const qb::RunContext ctx{qb::machine_topology(), cfg, none,
-                           [](int, const std::string&) -> qb::ThreadPool* { return nullptr; }, [](int) { return 0.0; }};
+                           [](int, const std::string&) -> qb::ThreadPool* { return nullptr; }};
   return qb::find_suite("throughput")->plan(ctx);
 }
 

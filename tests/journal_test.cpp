@@ -138,3 +138,34 @@ TEST(Journal, WriteFileAtomicReportsAFullDisk) {
   EXPECT_FALSE(fs::exists(path));
   fs::remove_all(dir);
 }
+
+// Cell statuses travel as the schema's names; a line with another status is refused with its line
+// number and the status, not read as "ok".
+TEST(Journal, StatusNamesRoundTripAndAnUnknownOneIsRefused) {
+  for (auto s : {qb::CellStatus::Ok, qb::CellStatus::Failed, qb::CellStatus::Unsupported}) {
+    qb::CellResult r = cell(1, 3);
+    r.status = s;
+    const nlohmann::json j = r;
+    EXPECT_EQ(j["status"], std::string(qb::status_name(s)));
+    EXPECT_EQ(j.get<qb::CellResult>().status, s);
+  }
+  EXPECT_EQ(qb::status_name(qb::CellStatus::Unsupported), "unsupported");
+  const std::string dir = tmpdir("status");
+  const std::string path = dir + "/journal.jsonl";
+  {
+    qb::Journal j(dir, nlohmann::json{{"test", true}}, false);
+    j.append(cell(1, 3));
+  }
+  nlohmann::json bad = cell(2, 3);
+  bad["status"] = "skipped";
+  std::ofstream(path, std::ios::app) << bad.dump() << "\n" << nlohmann::json(cell(3, 3)).dump() << "\n";
+  try {
+    qb::read_journal(path);
+    ADD_FAILURE() << "a status outside the schema was accepted";
+  } catch (const std::exception& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("line 3"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'skipped'"), std::string::npos) << msg;
+  }
+  fs::remove_all(dir);
+}

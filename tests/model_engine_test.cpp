@@ -88,8 +88,7 @@ TEST(ModelEngine, PrefillAndDecodeCellsAgreeWithTheirSamples) {
   cfg.gen_len = 4;
   std::vector<CellResult> done;
   std::unique_ptr<ThreadPool> pool;
-  RunContext ctx{machine_topology(), cfg, done, [&](int, const std::string&) -> ThreadPool* { return nullptr; },
-                 [](int) { return 0.0; }};
+  RunContext ctx{machine_topology(), cfg, done, [&](int, const std::string&) -> ThreadPool* { return nullptr; }};
   for (const char* sname : {"prefill", "decode"}) {
     Suite* s = find_suite(sname);
     ASSERT_NE(s, nullptr) << sname;
@@ -100,11 +99,11 @@ TEST(ModelEngine, PrefillAndDecodeCellsAgreeWithTheirSamples) {
       if (c.backend == "llama.cpp" && kSanitized) continue;
       CellResult r = s->measure(c, ctx);
       if (c.backend == "llama.cpp" && !model::llamacpp_unavailable().empty()) {
-        EXPECT_EQ(r.status, "unsupported");
+        EXPECT_EQ(qb::status_name(r.status), "unsupported");
         EXPECT_NE(r.error.find("llama.cpp unavailable"), std::string::npos) << r.error;
         continue;
       }
-      ASSERT_EQ(r.status, "ok") << r.error;
+      ASSERT_EQ(qb::status_name(r.status), "ok") << r.error;
       const bool decode = std::string(sname) == "decode";
       const double tokens = decode ? 4 : 8;
       // Prefill: a sample per pass of the prompt, at least two passes. Decode: a sample per token

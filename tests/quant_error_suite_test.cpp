@@ -16,7 +16,7 @@ namespace {
 struct Ctx {
   qb::RunConfig cfg;
   std::vector<qb::CellResult> done;
-  qb::RunContext ctx{qb::machine_topology(), cfg, done, nullptr, nullptr};
+  qb::RunContext ctx{qb::machine_topology(), cfg, done, nullptr};
 };
 
 TEST(QuantErrorSuite, PlansOneCellPerFormatAndDistribution) {

@@ -118,7 +118,7 @@ TEST(Compare, OneSidedCellsAndStatusRegressions) {
   auto head = base;
   head.pop_back();  // F32 quant-error only in base
   head.push_back(qbt::qe("Q6_K", 30, 6.5625));
-  head[0].status = "failed";
+  head[0].status = qb::CellStatus::Failed;
   head[0].error = "out of memory";
   auto c = qb::rep::compare_results(base, head, {});
   ASSERT_EQ(c.only_base.size(), 1u);

@@ -285,7 +285,7 @@ TEST(Qualify, CountGateSeesFailedCells) {
   auto p = nlohmann::json::parse(R"({"gates": [{"name": "no failed throughput cell",
       "select": {"suite": "throughput", "status": "failed"}, "metric": "gb_per_s", "aggregate": "count", "op": "==", "threshold": 0}]})");
   EXPECT_EQ(qualify(p, "c.json", v).gates[0].status, "pass");
-  v[0].status = "failed";
+  v[0].status = qb::CellStatus::Failed;
   v[0].error = "boom";
   auto q = qualify(p, "c.json", v);
   EXPECT_EQ(q.gates[0].status, "fail");

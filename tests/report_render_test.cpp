@@ -24,7 +24,7 @@ nlohmann::json evil_report() {
   bad.reasons = {kEvilAttr, "CV, \"quoted\" | piped"};
   v.push_back(bad);
   auto failed = qbt::cell("latency", "Q4_0", kEvilAttr, "=HYPERLINK(\"http://x\")", 1, "compact", {});
-  failed.status = "failed";
+  failed.status = qb::CellStatus::Failed;
   failed.error = std::string("line1\nline2 | ") + kEvil;
   v.push_back(failed);
   auto rep = qbt::make_report(v);

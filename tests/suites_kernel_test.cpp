@@ -107,6 +107,7 @@ struct Harness {
   RunConfig cfg;
   std::vector<CellResult> done;
   std::unique_ptr<ThreadPool> pool;
+  MachinePeaks peaks;
   std::unique_ptr<RunContext> ctx;
   Harness() {
     cfg.quick = true;
@@ -121,7 +122,8 @@ struct Harness {
       if (!pool || pool->size() != t) pool = std::make_unique<ThreadPool>(std::vector<int>{}, t);
       return pool.get();
     };
-    ctx = std::make_unique<RunContext>(RunContext{machine_topology(), cfg, done, getpool, [](int) { return 10.0; }});
+    for (int t = 1; t <= std::max(2, machine_topology().pus); ++t) peaks.publish(PeakKind::ReadGBps, "DRAM", t, 10.0);
+    ctx = std::make_unique<RunContext>(RunContext{machine_topology(), cfg, done, getpool, peaks});
   }
   std::vector<CellResult> run(const std::string& suite) {
     Suite* s = find_suite(suite);
@@ -132,6 +134,7 @@ struct Harness {
       CellResult r = s->measure(c, *ctx);
       EXPECT_EQ(r.cell.key(), c.key()) << "suites add params, never change identity";
       done.push_back(r);
+      s->publish_peaks(r, peaks);  // as the runner does
       out.push_back(r);
     }
     return out;
@@ -140,8 +143,8 @@ struct Harness {
 
 void expect_well_formed(const CellResult& r) {
   SCOPED_TRACE(r.cell.key());
-  EXPECT_TRUE(r.status == "ok" || r.status == "unsupported" || r.status == "failed");
-  if (r.status != "ok") {
+  EXPECT_TRUE(r.status == CellStatus::Ok || r.status == CellStatus::Unsupported || r.status == CellStatus::Failed);
+  if (r.status != CellStatus::Ok) {
     EXPECT_FALSE(r.error.empty());
     EXPECT_FALSE(r.valid);
   }
@@ -174,7 +177,7 @@ double probe_peak_per_cycle(const std::string& workload, const std::string& prob
 // loop became a closed form).
 void expect_below_peak(const CellResult& r, double widest_peak) {
   SCOPED_TRACE(r.cell.key() + " probe " + r.cell.params.value("probe", "?"));
-  ASSERT_EQ(r.status, "ok") << r.error;
+  ASSERT_EQ(qb::status_name(r.status), "ok") << r.error;
   const double ghz = r.cell.params.value("clock_ghz", 0.0);
 #if defined(__x86_64__) || defined(__aarch64__)
   ASSERT_GT(ghz, 0.2) << "clock not measured";
@@ -235,7 +238,7 @@ TEST(KernelSuites, ComputeThroughputLatencyMemoryOnTinyShape) {
   ASSERT_EQ(compute.size(), 2u);
   for (const auto& r : compute) {
     expect_well_formed(r);
-    EXPECT_EQ(r.status, "ok");
+    EXPECT_EQ(qb::status_name(r.status), "ok");
     // Validity may fall to noise on a busy machine, never to the physical bound.
     for (const auto& why : r.reasons) EXPECT_EQ(why.find("theoretical"), std::string::npos) << why;
     expect_below_peak(r, widest_peak(r.cell.workload));
@@ -252,7 +255,7 @@ TEST(KernelSuites, ComputeThroughputLatencyMemoryOnTinyShape) {
       continue;
     }
     EXPECT_TRUE(r.cell.workload == "gemv_64x256" || r.cell.workload == "gemm512_64x256") << r.cell.workload;
-    if (r.status == "ok") {
+    if (r.status == CellStatus::Ok) {
       ++ok;
       for (const char* m : {"gb_per_s", "gflop_per_s", "time_s"})
         EXPECT_TRUE(r.metrics.contains(m)) << r.cell.key() << " " << m;
@@ -285,7 +288,7 @@ TEST(KernelSuites, ComputeThroughputLatencyMemoryOnTinyShape) {
       }
     } else {
       ++unsupported;
-      EXPECT_EQ(r.status, "unsupported") << r.error;
+      EXPECT_EQ(qb::status_name(r.status), "unsupported") << r.error;
       // k=256 suits every format here: an unsupported cell must be a (format, backend) with no
       // kernel, checked against dispatch's table and the peers' format lists.
       const FormatTraits* ft = find_format(r.cell.format);
@@ -308,7 +311,7 @@ TEST(KernelSuites, ComputeThroughputLatencyMemoryOnTinyShape) {
   ASSERT_FALSE(lat.empty());
   for (const auto& r : lat) {
     expect_well_formed(r);
-    if (r.status == "ok" && r.cell.workload.rfind("gemv_", 0) == 0) {
+    if (r.status == CellStatus::Ok && r.cell.workload.rfind("gemv_", 0) == 0) {
       for (const char* m : {"p50_us", "p90_us", "p99_us", "max_us", "cv"}) ASSERT_TRUE(r.metrics.contains(m)) << m;
       // Order statistics of one sample set, and the same samples' median as time_s.
       const auto v = [&](const char* m) { return r.metrics[m].get<double>(); };
@@ -332,7 +335,7 @@ TEST(KernelSuites, ComputeThroughputLatencyMemoryOnTinyShape) {
     expect_well_formed(r);
     EXPECT_FALSE(r.metrics.contains("tokens_per_s")) << "tokens_per_s is the latency suite's metric";
     if (r.cell.workload == "process") rss = r.metrics.value("peak_rss_bytes", 0.0) > 0;
-    if (r.cell.workload == "layer_64x256" && r.status == "ok") {
+    if (r.cell.workload == "layer_64x256" && r.status == CellStatus::Ok) {
       ++layers;
       const FormatTraits* f = find_format(r.cell.format);
       const double w = 64.0 * double(f->row_bytes(256));
@@ -360,7 +363,7 @@ TEST(KernelSuites, UnsupportedShapeAndBackendRecordedWithReason) {
   for (const auto& r : tp) {
     if (r.cell.workload == "harness_overhead") continue;
     expect_well_formed(r);
-    EXPECT_EQ(r.status, "unsupported") << r.cell.key();
+    EXPECT_EQ(qb::status_name(r.status), "unsupported") << r.cell.key();
     EXPECT_FALSE(r.error.empty());
   }
 }
@@ -378,9 +381,9 @@ TEST(KernelSuites, DecodeEstimateForCatalogueModel) {
     CellResult r = s->measure(c, *h.ctx);
     expect_well_formed(r);
     if (c.format == "Q4_K") {
-      EXPECT_EQ(r.status, "unsupported");  // gemma's hidden 640 is not a multiple of 256
+      EXPECT_EQ(qb::status_name(r.status), "unsupported");  // gemma's hidden 640 is not a multiple of 256
       EXPECT_NE(r.error.find("640"), std::string::npos) << r.error;
-    } else if (r.status == "ok") {
+    } else if (r.status == CellStatus::Ok) {
       // Names in flux in the latency suite (est_* for estimates): accept either, check the value.
       const char* ms = r.metrics.contains("est_decode_ms") ? "est_decode_ms" : "decode_ms";
       const char* tps = r.metrics.contains("est_tokens_per_s") ? "est_tokens_per_s" : "tokens_per_s";
@@ -461,7 +464,7 @@ TEST(KernelSuites, GgmlAdapterCellsOnlyWhenNamed) {
   for (const auto& r : tp) {
     expect_well_formed(r);
     if (r.cell.backend != "ggml") continue;
-    ASSERT_EQ(r.status, "ok") << r.cell.key() << " " << r.error;
+    ASSERT_EQ(qb::status_name(r.status), "ok") << r.cell.key() << " " << r.error;
     ++ggml_ok;
     EXPECT_EQ(r.cell.params.value("backend_kind", ""), "framework");
     EXPECT_EQ(r.cell.params.value("backend_mode", ""), "in-process");

@@ -19,8 +19,7 @@ TEST(PerplexityPlan, OneCellPerFormatAndBackendAtTheLargestThreadCount) {
   cfg.threads = {2, 4, 1};
   cfg.out_dir = "/tmp/qb_perplexity_plan_test";
   std::vector<CellResult> done;
-  RunContext ctx{machine_topology(), cfg, done, [&](int, const std::string&) -> ThreadPool* { return nullptr; },
-                 [](int) { return 0.0; }};
+  RunContext ctx{machine_topology(), cfg, done, [&](int, const std::string&) -> ThreadPool* { return nullptr; }};
   Suite* s = find_suite("perplexity");
   ASSERT_NE(s, nullptr);
   const auto cells = s->plan(ctx);

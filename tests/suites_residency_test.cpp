@@ -100,7 +100,7 @@ struct Harness {
   RunConfig cfg;
   std::vector<CellResult> done;
   std::unique_ptr<ThreadPool> pool;
-  double dram = 10.0;
+  MachinePeaks peaks;
   std::unique_ptr<RunContext> ctx;
   explicit Harness(const Topology& topo = machine_topology()) {
     kb::set_residency_option("");
@@ -116,7 +116,14 @@ struct Harness {
       if (!pool || pool->size() != t) pool = std::make_unique<ThreadPool>(std::vector<int>{}, t);
       return pool.get();
     };
-    ctx = std::make_unique<RunContext>(RunContext{topo, cfg, done, getpool, [this](int) { return dram; }});
+    set_dram(10.0);
+    ctx = std::make_unique<RunContext>(RunContext{topo, cfg, done, getpool, peaks});
+  }
+  // This run's DRAM read, GB/s, at every thread count; drops every other peak.
+  void set_dram(double gb_per_s) {
+    peaks = MachinePeaks{};
+    for (int t = 1; t <= std::max(2, machine_topology().pus); ++t)
+      peaks.publish(PeakKind::ReadGBps, "DRAM", t, gb_per_s);
   }
   std::vector<CellResult> run(const std::string& suite, const std::string& workload_prefix) {
     std::vector<CellResult> out;
@@ -129,11 +136,11 @@ struct Harness {
 
 TEST(Residency, DramGemvFasterThanDramIsInvalidNeverOver100Pct) {
   Harness h;
-  h.dram = 1e-3;  // 1 MB/s: any real GEMV beats it, as a cache-resident one beats real DRAM
+  h.set_dram(1e-3);  // 1 MB/s: any real GEMV beats it, as a cache-resident one beats real DRAM
   auto cells = h.run("throughput", "gemv_");
   ASSERT_FALSE(cells.empty());
   for (const auto& r : cells) {
-    if (r.status != "ok") continue;
+    if (r.status != CellStatus::Ok) continue;
     SCOPED_TRACE(r.cell.key());
     EXPECT_EQ(r.cell.params.value("residency", ""), "dram");
     EXPECT_FALSE(r.valid);
@@ -147,12 +154,12 @@ TEST(Residency, DramGemvFasterThanDramIsInvalidNeverOver100Pct) {
 
 TEST(Residency, DramGemvRecordsCopiesAndStaysUnderTheBound) {
   Harness h;
-  h.dram = 1e6;
+  h.set_dram(1e6);
   const double llc = double(kb::llc_bytes(machine_topology()));
   auto cells = h.run("throughput", "gemv_");
   ASSERT_FALSE(cells.empty());
   for (const auto& r : cells) {
-    if (r.status != "ok") continue;
+    if (r.status != CellStatus::Ok) continue;
     SCOPED_TRACE(r.cell.key());
     for (const auto& why : r.reasons) EXPECT_EQ(why.find("DRAM read"), std::string::npos) << why;  // CV may still fail
     const auto& p = r.cell.params;
@@ -174,20 +181,22 @@ TEST(Residency, LlcGemvDividesByTheLevelItRanAt) {
   bw.cell.suite = "bandwidth";
   bw.cell.workload = "read_" + level;
   bw.cell.threads = 1;
+  bw.cell.params = {{"op", "read"}, {"level", level}};
   bw.metrics["gb_per_s"] = 1e6;
   auto before = h.run("throughput", "gemv_");
   h.done.push_back(bw);
+  find_suite("bandwidth")->publish_peaks(bw, h.peaks);
   auto after = h.run("throughput", "gemv_");
   kb::set_residency_option("");
   ASSERT_FALSE(before.empty());
   for (const auto& r : before) {
-    if (r.status != "ok") continue;
+    if (r.status != CellStatus::Ok) continue;
     EXPECT_EQ(r.cell.params.value("residency", ""), "llc");
     EXPECT_FALSE(r.metrics.contains("roofline_pct")) << "no " << level << " read measured: no roofline";
     EXPECT_NE(r.cell.params["bound"].get<std::string>().find("no " + level + " read"), std::string::npos);
   }
   for (const auto& r : after) {
-    if (r.status != "ok") continue;
+    if (r.status != CellStatus::Ok) continue;
     EXPECT_NEAR(r.metrics["roofline_pct"].get<double>(), 100.0 * r.metrics["gb_per_s"].get<double>() / 1e6, 1e-9);
   }
 }
@@ -198,7 +207,7 @@ TEST(Throughput, OutputCheckedAtEveryThreadCount) {
   auto cells = h.run("throughput", "gemv_");
   std::set<int> checked;
   for (const auto& r : cells) {
-    if (r.status != "ok") continue;
+    if (r.status != CellStatus::Ok) continue;
     ASSERT_TRUE(r.cell.params.contains("check"));
     const auto& c = r.cell.params["check"];
     EXPECT_EQ(c.value("threads", 0), r.cell.threads) << "the check ran in this cell's configuration";
@@ -236,11 +245,11 @@ TEST(Latency, DecodeEstimateLabelledAndBoundedByDram) {
   a.model = b.model = "tiny";
   a.count = 3;
   h.cfg.shapes = {a, b};
-  h.dram = 1e-3;  // a bound no estimate can meet
+  h.set_dram(1e-3);  // a bound no estimate can meet
   auto cells = h.run("latency", "decode_tiny");
   ASSERT_EQ(cells.size(), 1u);
   const CellResult& r = cells[0];
-  ASSERT_EQ(r.status, "ok") << r.error;
+  ASSERT_EQ(qb::status_name(r.status), "ok") << r.error;
   EXPECT_TRUE(r.cell.params.value("estimate", false));
   for (const char* m : {"est_decode_ms", "est_tokens_per_s", "est_gb_per_s"}) EXPECT_TRUE(r.metrics.contains(m)) << m;
   for (const char* m : {"decode_ms", "tokens_per_s", "time_s", "gb_per_s"}) EXPECT_FALSE(r.metrics.contains(m)) << m;
@@ -250,7 +259,7 @@ TEST(Latency, DecodeEstimateLabelledAndBoundedByDram) {
   EXPECT_TRUE(said);
   EXPECT_EQ(r.cell.params["layers"][0]["residency"].value("residency", ""), "dram");
 
-  h.dram = 1e6;
+  h.set_dram(1e6);
   auto ok = h.run("latency", "decode_tiny");
   for (const auto& why : ok[0].reasons) EXPECT_EQ(why.find("DRAM bound"), std::string::npos) << why;
 }
@@ -297,11 +306,11 @@ TEST(Cli, BadResidencyRefused) {
 // gb_per_s: once (not once per round), and gone when the merged figure is under the bound.
 TEST(Residency, RejudgeRecomputesTheDramVerdictFromTheMergedFigure) {
   Harness h;
-  h.dram = 10.0;
+  h.set_dram(10.0);
   auto cells = h.run("throughput", "gemv_");
   ASSERT_FALSE(cells.empty());
   CellResult r = cells.front();
-  ASSERT_EQ(r.status, "ok");
+  ASSERT_EQ(qb::status_name(r.status), "ok");
   Suite* s = find_suite("throughput");
   const std::string round1 = "residency dram: 12.00 GB/s exceeds this run's DRAM read 10.00 GB/s by more than 10%";
   const std::string round2 = "residency dram: 11.50 GB/s exceeds this run's DRAM read 10.00 GB/s by more than 10%";

@@ -110,7 +110,7 @@ std::vector<CellResult> gbench_to_cells(const nlohmann::json& gb, const std::str
     if (b.contains("label")) r.cell.params["label"] = b["label"];
     if (b.contains("iterations")) r.cell.params["iterations"] = b["iterations"];
     if (!g.error.empty() || g.samples.empty()) {
-      r.status = "failed";
+      r.status = CellStatus::Failed;
       r.error = g.error.empty() ? "no timing in the Google Benchmark entry" : g.error;
       r.valid = false;
       r.reasons = {"failed: " + r.error};
@@ -130,13 +130,13 @@ std::vector<CellResult> gbench_to_cells(const nlohmann::json& gb, const std::str
     r.reasons = m.reasons;
     if (m.samples.size() == 1) r.cell.params["note"] = "one repetition: no spread (run with --benchmark_repetitions=N)";
     auto med = [](std::vector<double> v) { return percentile(std::move(v), 0.5); };
-    r.metrics["time_s"] = m.stats.median;
-    r.metrics["ns_per_call"] = m.stats.median * 1e9;
-    if (!g.bytes_per_s.empty()) r.metrics["gb_per_s"] = med(g.bytes_per_s) / 1e9;
+    r.metrics[metric::time_s] = m.stats.median;
+    r.metrics[metric::ns_per_call] = m.stats.median * 1e9;
+    if (!g.bytes_per_s.empty()) r.metrics[metric::gb_per_s] = med(g.bytes_per_s) / 1e9;
     if (!g.items_per_s.empty()) {
       r.cell.params["items_per_second"] = med(g.items_per_s);
       if (r.cell.format != "-")
-        r.metrics["gflop_per_s"] = med(g.items_per_s) / 1e9;  // qbench-microbench: items = flops
+        r.metrics[metric::gflop_per_s] = med(g.items_per_s) / 1e9;  // qbench-microbench: items = flops
     }
     out.push_back(r);
   }

@@ -12,6 +12,7 @@
 #include "model/attention.h"
 #include "qb/catalogue.h"
 #include "qb/command.h"
+#include "qb/metrics.h"
 #include "qb/report.h"
 #include "qb/results_db.h"
 #include "qb/runner.h"
@@ -69,8 +70,8 @@ void print_summary(const std::string& report_path) {
   for (const auto& r : rep["results"]) {
     std::string val;
     const auto& m = r["metrics"];
-    for (const char* key :
-         {"tokens_per_s", "gb_per_s", "snr_db", "p50_us", "decode_ms", "ppl", "bits_per_weight", "bytes"})
+    for (const char* key : {metric::tokens_per_s, metric::gb_per_s, metric::snr_db, metric::p50_us, metric::decode_ms,
+                            metric::ppl, metric::bits_per_weight, metric::bytes})
       if (m.contains(key)) {
         val = fmt::format("{:.4g} {}", m[key].get<double>(), key);
         break;
@@ -91,8 +92,7 @@ void check_memory(const RunConfig& cfg) {
   validate_config(cfg);  // names first: plans assume them valid
   const Topology& topo = machine_topology();
   const std::vector<CellResult> none;
-  const RunContext ctx{topo, cfg, none, [](int, const std::string&) -> ThreadPool* { return nullptr; },
-                       [](int) { return 0.0; }};
+  const RunContext ctx{topo, cfg, none, [](int, const std::string&) -> ThreadPool* { return nullptr; }};
   std::vector<Cell> cells;
   for (Suite* s : all_suites())
     if (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end())

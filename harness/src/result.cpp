@@ -1,8 +1,32 @@
 #include "qb/result.h"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 namespace qb {
+
+namespace {
+struct StatusName {
+  CellStatus status;
+  std::string_view name;
+};
+// The one table between cell statuses and their names in the journal and the report.
+constexpr StatusName kStatusNames[] = {
+    {CellStatus::Ok, "ok"}, {CellStatus::Failed, "failed"}, {CellStatus::Unsupported, "unsupported"}};
+}  // namespace
+
+std::string_view status_name(CellStatus s) {
+  for (const auto& n : kStatusNames)
+    if (n.status == s) return n.name;
+  return "?";
+}
+
+CellStatus parse_status(std::string_view s) {
+  for (const auto& n : kStatusNames)
+    if (n.name == s) return n.status;
+  throw std::invalid_argument(fmt::format("unknown status '{}': expected ok, failed or unsupported", s));
+}
 
 std::string Cell::key() const {
   return fmt::format("{}/{}/{}/{}/{}/{}", suite, format, backend, workload, threads, placement);
@@ -25,7 +49,7 @@ void from_json(const nlohmann::json& j, Cell& c) {
 
 void to_json(nlohmann::json& j, const CellResult& r) {
   j = r.cell;
-  j["status"] = r.status;
+  j["status"] = status_name(r.status);
   if (!r.error.empty()) j["error"] = r.error;
   j["metrics"] = r.metrics;
   j["stats"] = r.has_stats ? nlohmann::json(r.stats) : nlohmann::json(nullptr);
@@ -38,7 +62,7 @@ void to_json(nlohmann::json& j, const CellResult& r) {
 
 void from_json(const nlohmann::json& j, CellResult& r) {
   r.cell = j.get<Cell>();
-  r.status = j.value("status", "ok");
+  r.status = parse_status(j.value("status", "ok"));
   r.error = j.value("error", "");
   r.metrics = j.value("metrics", nlohmann::json::object());
   r.has_stats = j.contains("stats") && j["stats"].is_object();

@@ -36,12 +36,7 @@ RunRecord run_record(const nlohmann::json& rep) {
   r.build = rep.value("qbench", none);
   r.config = rep.value("config", none);
   r.created = rep.value("created", "");
-  if (r.created.empty()) {  // a run's header before its journal stamped it: now
-    const std::time_t now = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    r.created = buf;
-  }
+  if (r.created.empty()) r.created = utc_now_iso();  // a run's header before its journal stamped it
   r.plan_fingerprint = run.value("plan_fingerprint", "");
   if (r.plan_fingerprint.empty()) {
     // Reports without a planned study (import-gbench): the study is the config and the cells.

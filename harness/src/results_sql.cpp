@@ -74,16 +74,17 @@ class SqlStore final : public ResultsStore {
         "ON CONFLICT DO NOTHING",
         {mid, machine.value("hostname", ""),
          machine.contains("topology") ? machine["topology"].value("cpu_model", "") : std::string(), machine.dump()});
-      const int64_t cell_id = to_i64(
-          q("INSERT INTO cells (run_id, cell_key, machine_id, shard, suite, format, backend, workload, threads, "
-            "placement, status, valid, metrics, result) VALUES (?, ?, (SELECT id FROM machines WHERE "
-            "fingerprint_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, cell_key) DO UPDATE SET "
-            "machine_id = excluded.machine_id, shard = excluded.shard, status = excluded.status, valid = "
-            "excluded.valid, metrics = excluded.metrics, result = excluded.result RETURNING id",
-            {run_id, r.cell.key(), mid, int64_t(shard), r.cell.suite, r.cell.format, r.cell.backend, r.cell.workload,
-             int64_t(r.cell.threads), r.cell.placement, r.status, int64_t(r.valid), r.metrics.dump(), result})
-              .at(0)
-              .at(0));
+      const int64_t cell_id =
+          to_i64(q("INSERT INTO cells (run_id, cell_key, machine_id, shard, suite, format, backend, workload, threads, "
+                   "placement, status, valid, metrics, result) VALUES (?, ?, (SELECT id FROM machines WHERE "
+                   "fingerprint_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, cell_key) DO UPDATE SET "
+                   "machine_id = excluded.machine_id, shard = excluded.shard, status = excluded.status, valid = "
+                   "excluded.valid, metrics = excluded.metrics, result = excluded.result RETURNING id",
+                   {run_id, r.cell.key(), mid, int64_t(shard), r.cell.suite, r.cell.format, r.cell.backend,
+                    r.cell.workload, int64_t(r.cell.threads), r.cell.placement, std::string(status_name(r.status)),
+                    int64_t(r.valid), r.metrics.dump(), result})
+                     .at(0)
+                     .at(0));
       q("DELETE FROM samples WHERE cell_id = ?", {cell_id});
       for (size_t i = 0; i < r.samples.size(); ++i)
         q("INSERT INTO samples (cell_id, seq, seconds) VALUES (?, ?, ?)", {cell_id, int64_t(i), r.samples[i]});

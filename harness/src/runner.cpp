@@ -19,6 +19,7 @@
 #include "qb/command.h"
 #include "qb/counters.h"
 #include "qb/matmul.h"
+#include "qb/metrics.h"
 #include "qb/peers.h"
 #include "qb/report.h"
 #include "qb/thread_pool.h"
@@ -112,7 +113,7 @@ CellResult measure_once(Suite& suite, const Cell& cell, RunContext& ctx) {
   } catch (const std::exception& e) {
     r = CellResult{};
     r.cell = cell;
-    r.status = "failed";
+    r.status = CellStatus::Failed;
     r.error = e.what();
     r.valid = false;
     r.reasons = {std::string("failed: ") + e.what()};
@@ -131,7 +132,7 @@ CellResult measure_with_retries(Suite& suite, const Cell& cell, RunContext& ctx)
     const CpuSnapshot before = cpu_snapshot();
     CellResult r = measure_once(suite, cell, ctx);
     const Interference inter = assess_interference(before, cpu_snapshot());
-    const bool timed = r.status == "ok" && r.has_stats;
+    const bool timed = r.status == CellStatus::Ok && r.has_stats;
     if (inter.disturbed && timed && attempt < mo.max_retries) {
       retried.push_back(inter.reason);
       std::this_thread::sleep_for(std::chrono::duration<double>(mo.backoff_s * double(1 << attempt)));
@@ -178,9 +179,9 @@ CellResult merge_rounds(std::vector<CellResult>& earlier, CellResult last, const
   }
   judge(m, opt, cap);
   const double ratio = out.stats.median > 0 ? m.stats.median / out.stats.median : 1.0;
-  for (const char* k : {"time_s"})
+  for (const char* k : {metric::time_s})
     if (out.metrics.contains(k)) out.metrics[k] = out.metrics[k].get<double>() * ratio;
-  for (const char* k : {"gb_per_s", "gflop_per_s", "bandwidth_pct", "roofline_pct"})
+  for (const char* k : {metric::gb_per_s, metric::gflop_per_s, metric::bandwidth_pct, metric::roofline_pct})
     if (out.metrics.contains(k) && ratio > 0) out.metrics[k] = out.metrics[k].get<double>() / ratio;
   out.samples = std::move(m.samples);
   out.stats = m.stats;
@@ -392,7 +393,7 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
       cfg.out_dir = out;
     }
     for (const auto& r : done)
-      if (r.status != "failed") finished.insert(r.cell.key());
+      if (r.status != CellStatus::Failed) finished.insert(r.cell.key());
   } else if (fs::exists(jpath) && fs::file_size(jpath) > 0) {
     throw UsageError(fmt::format("'{}' already holds a journal: use --resume {} to continue it, or another --out",
                                  jpath, cfg.out_dir));
@@ -426,15 +427,13 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
     pool_key = key;
     return pool.get();
   };
-  auto dram_bw = [&](int threads) {
-    double best = 0;
-    for (const auto& r : done)
-      if (r.cell.suite == "bandwidth" && r.cell.workload == "read_DRAM" && r.cell.threads == threads &&
-          r.status == "ok")
-        best = std::max(best, r.metrics.value("gb_per_s", 0.0));
-    return best;
+  // Peaks (DRAM read, compute) published by the suites that probe them, resumed cells first.
+  MachinePeaks peaks;
+  auto publish = [&](const CellResult& r) {
+    if (Suite* s = find_suite(r.cell.suite)) s->publish_peaks(r, peaks);
   };
-  RunContext ctx{topo, cfg, done, get_pool, dram_bw};
+  for (const auto& r : done) publish(r);
+  RunContext ctx{topo, cfg, done, get_pool, peaks};
 
   // Plan everything first so progress has a total.
   std::vector<std::pair<Suite*, Cell>> plan;
@@ -470,7 +469,7 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
   auto finish = [&](const Cell& cell, CellResult r, double wall_s) {
     const std::string key = cell.key();
     r.wall_s = wall_s;
-    if (r.status == "ok" && !r.has_stats && r.reasons.empty() && !r.valid) r.valid = true;
+    if (r.status == CellStatus::Ok && !r.has_stats && r.reasons.empty() && !r.valid) r.valid = true;
     const auto a0 = std::chrono::steady_clock::now();
     journal.append(r);
     append_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count());
@@ -481,11 +480,12 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
         db_error(e);
       }
     }
-    if (r.status == "failed")
+    if (r.status == CellStatus::Failed)
       ++sum.failed;
-    else if (r.status == "ok" && !r.valid)
+    else if (r.status == CellStatus::Ok && !r.valid)
       ++sum.invalid;
     ++sum.measured;
+    publish(r);
     // Replace an older (failed) result of the same cell.
     auto it = std::find_if(done.begin(), done.end(), [&](const CellResult& d) { return d.cell.key() == key; });
     if (it != done.end())
@@ -513,7 +513,7 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
     rcfg.measure.min_time_s = cfg.measure.min_time_s / R;
     rcfg.measure.max_time_s = cfg.measure.max_time_s / R;
     rcfg.measure.min_samples = std::max(2, (cfg.measure.min_samples + R - 1) / R);
-    RunContext rctx{topo, rcfg, done, get_pool, dram_bw};
+    RunContext rctx{topo, rcfg, done, get_pool, peaks};
     std::mt19937_64 rng(cfg.measure.order_seed);
     std::map<size_t, std::vector<CellResult>> rounds;
     std::map<size_t, std::vector<int>> positions;
@@ -533,7 +533,7 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
         CellResult r = measure_with_retries(*suite, cell, rctx);
         wall[j] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         positions[j].push_back(int(pos));
-        const bool timed = r.status == "ok" && r.has_stats && !r.samples.empty();
+        const bool timed = r.status == CellStatus::Ok && r.has_stats && !r.samples.empty();
         if (!timed || round == R - 1) {
           const bool merged = timed && !rounds[j].empty();
           CellResult out = timed ? merge_rounds(rounds[j], std::move(r), cfg.measure) : std::move(r);

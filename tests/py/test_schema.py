@@ -42,9 +42,12 @@ with tempfile.TemporaryDirectory() as d:
     assert list(v.iter_errors(bad)), "schema accepted an invalid cell without reasons"
 
 # Every metric name in the C++ vocabulary is in the schema and vice versa.
-src = open(os.path.join(a.source_dir, "harness/src/metrics.cpp")).read()
+# The names are the constants of qb/metrics.h; the table in metrics.cpp must describe each of them.
 import re
-cpp = set(re.findall(r'^\s*\{"([a-z0-9_]+)",', src, re.M))
+header = open(os.path.join(a.source_dir, "harness/include/qb/metrics.h")).read()
+cpp = set(re.findall(r'^inline constexpr char ([a-z0-9_]+)\[\] = "\1";', header, re.M))
+table = set(re.findall(r'^\s*\{metric::([a-z0-9_]+),', open(os.path.join(a.source_dir, "harness/src/metrics.cpp")).read(), re.M))
+assert cpp == table, f"constants without a table row {sorted(cpp - table)}, rows without a constant {sorted(table - cpp)}"
 enum = set(schema["$defs"]["metric_name"]["enum"])
 assert cpp == enum, f"vocabulary mismatch: only in C++ {sorted(cpp - enum)}, only in schema {sorted(enum - cpp)}"
 print(f"OK: {len(rep['results'])} cells valid against the schema; {len(cpp)} metric names agree")

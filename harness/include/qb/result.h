@@ -1,6 +1,7 @@
 // One measured cell of a run: the unit of the journal and the report.
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,9 +28,16 @@ struct Cell {
   std::string key() const;  // unique id: suite/format/backend/workload/threads/placement
 };
 
+// What became of a cell. The report and the journal carry its name (status_name): "ok", "failed",
+// "unsupported", the schema's enum.
+enum class CellStatus { Ok, Failed, Unsupported };
+std::string_view status_name(CellStatus s);
+// The status named s; std::invalid_argument naming the valid names when it is none.
+CellStatus parse_status(std::string_view s);
+
 struct CellResult {
   Cell cell;
-  std::string status = "ok";                          // "ok" | "failed" | "unsupported"
+  CellStatus status = CellStatus::Ok;
   std::string error;                                  // reason when not ok
   nlohmann::json metrics = nlohmann::json::object();  // vocabulary names (qb/metrics.h) → numbers
   bool has_stats = false;

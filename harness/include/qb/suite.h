@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qb/measure.h"
+#include "qb/peaks.h"
 #include "qb/result.h"
 #include "qb/shard.h"
 #include "qb/topology.h"
@@ -55,9 +56,9 @@ struct RunContext {
   const std::vector<CellResult>& done;
   // A pool for (threads, placement); cached by the runner. nullptr when placement impossible.
   std::function<ThreadPool*(int threads, const std::string& placement)> pool;
-  // Machine peaks probed by the runner once (0 when not yet measured): GB/s read from DRAM
-  // for the given thread count, as measured by the bandwidth suite in this run.
-  std::function<double(int threads)> dram_read_gb_per_s;
+  // Machine peaks published so far by the suites that probe them (Suite::publish_peaks), resumed
+  // cells included; none when a plan is made without a run.
+  const MachinePeaks& peaks = MachinePeaks::none();
 };
 
 class Suite {
@@ -73,6 +74,12 @@ class Suite {
   virtual std::vector<Cell> plan(const RunContext& ctx) const = 0;
   // Measure one cell. Throwing is allowed: the runner records the cell as failed with the message.
   virtual CellResult measure(const Cell& cell, RunContext& ctx) = 0;
+  // A suite that probes a machine peak (bandwidth, compute) publishes it from each of its finished
+  // cells, measured or resumed; the runner calls this before the next cell is measured.
+  virtual void publish_peaks(const CellResult& r, MachinePeaks& peaks) const {
+    (void)r;
+    (void)peaks;
+  }
   // Cells with the same non-empty group name are measured in interleaved rounds (runner.cpp):
   // the ones a report compares side by side, so drift of the machine hits them alike.
   virtual std::string interleave_group(const Cell& cell) const {
