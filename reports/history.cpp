@@ -52,14 +52,9 @@ std::map<SeriesKey, std::vector<SeriesPoint>> query_series(const std::string& ur
   return by;
 }
 
-// CSV, one row per point: time,commit,machine,cell,<metric>,valid (RFC 4180 quoting). Apache
-// Otava's CSV source reads it as one series: filter to one cell and machine with --where.
-std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\n") == std::string::npos) return v;
-  std::string o = "\"";
-  for (char c : v) o += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return o + "\"";
-}
+// CSV, one row per point: time,commit,machine,cell,<metric>,valid (report_common's csv_field
+// quoting). Apache Otava's CSV source reads it as one series: filter to one cell and machine with
+// --where.
 
 std::string history_csv(const std::string& metric, const std::map<SeriesKey, std::vector<SeriesPoint>>& series) {
   std::string o = "time,commit,machine,cell," + csv_field(metric) + ",valid\n";

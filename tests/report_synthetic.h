@@ -135,12 +135,14 @@ inline std::string write(const std::string& name, const std::string& text) {
   return p;
 }
 
-// Runs the qbench binary (env QBENCH) with args; returns the exit status, output in *out.
-inline int run_qbench(const std::string& args, std::string* out = nullptr) {
+// Runs the qbench binary (env QBENCH) with args, in directory cwd when given; returns the exit
+// status, output in *out.
+inline int run_qbench(const std::string& args, std::string* out = nullptr, const std::string& cwd = "") {
   const char* bin = std::getenv("QBENCH");
   std::string exe = bin ? bin : std::string(QB_BINARY_DIR) + "/qbench";
   std::string log = tmpdir() + "/qbench_out.txt";
-  int st = std::system((exe + " " + args + " > " + log + " 2>&1").c_str());
+  const std::string cd = cwd.empty() ? "" : "cd '" + cwd + "' && ";
+  int st = std::system((cd + exe + " " + args + " > " + log + " 2>&1").c_str());
   if (out) {
     std::ifstream in(log);
     out->assign(std::istreambuf_iterator<char>(in), {});

@@ -228,14 +228,7 @@ TEST(ResultsDb, DefaultDatabaseBesideTheOutputAndNone) {
   fs::remove_all(d);
   fs::create_directories(d);
   std::string out;
-  const char* bin = std::getenv("QBENCH");
-  ASSERT_NE(bin, nullptr) << "QBENCH (the qbench binary) is set by CTest";
-  auto qb_in_d = [&](const std::string& args) {
-    const int st = std::system(("cd '" + d.string() + "' && '" + bin + "' " + args + " > out.txt 2>&1").c_str());
-    std::ifstream in(d / "out.txt");
-    out.assign(std::istreambuf_iterator<char>(in), {});
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  };
+  auto qb_in_d = [&](const std::string& args) { return qbt::run_qbench(args, &out, d.string()); };
   ASSERT_EQ(qb_in_d("run --suites quant-error --formats Q8_0 --quick --no-fsync"), 0) << out;
   const fs::path db = d / "qbench-out" / "qbench-results.sqlite";
   ASSERT_TRUE(fs::exists(db)) << out;
