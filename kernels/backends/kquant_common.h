@@ -16,7 +16,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "../formats/codecs.h"
 #include "qb/blocks.h"
@@ -142,6 +141,18 @@ void compute_sb_scalar(int64_t k, const void* W, size_t w_stride, int64_t r0, in
     for (int64_t r = r0; r < r1; ++r)
       Y[j * ldy + r] = dot_sb_q8_K(Decode, WBytes, w + r * w_stride, x + j * xq_stride, nb);
 }
+
+// What gemm_strided (tile_driver-inl.h) needs of a microkernel over rows of weight blocks:
+// Step weights per block of WBytes bytes, activation blocks of XBytes bytes; GEMMs block k to 4096
+// weights (a row's block stays in L1 while the column tiles pass).
+template <int64_t Step, size_t WBytes, size_t XBytes>
+struct BlockGeometry {
+  static constexpr bool kRowScale = false;
+  static constexpr int64_t kKStep = Step, kWStep = int64_t(WBytes), kXStep = int64_t(XBytes);
+  static constexpr int64_t kGemmKc = 4096 / Step;
+  using Row = const uint8_t*;
+  using Col = const uint8_t*;
+};
 
 inline size_t q8_K_row_bytes(int64_t k) { return size_t(k / QK_K) * sizeof(block_q8_K); }
 inline size_t q8_0_row_bytes(int64_t k) { return size_t(k / QK8_0) * sizeof(block_q8_0); }
@@ -772,10 +783,8 @@ inline void quantize_q8_0(const float* x, void* vy, int64_t k) {
 #endif  // AVX-512
 
 // =============================================================================================
-// AVX2 (+FMA, F16C) pieces shared by kquant/iquant/ternary_avx2.cpp: the 32-weight engine
-// (IQ4_NL, MXFP4) and the activation quantizers. The super-block formats run on the
-// microkernel in sb_tile_avx2-inl.h. No VNNI: the integer dot is vpmaddubsw (unsigned codes x
-// int8, or |w| x sign-moved x for signed codes) + vpmaddwd.
+// AVX2 (+FMA, F16C) pieces shared by kquant/iquant/ternary_avx2.cpp: the activation quantizers.
+// The microkernels: super-block formats in sb_tile_avx2-inl.h, IQ4_NL/MXFP4 in iquant_avx2.cpp.
 // =============================================================================================
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && !defined(__AVX512F__)
 }  // namespace QB_KQ_ISA
@@ -790,140 +799,6 @@ inline float hsum8(__m256 v) {
   q = _mm_add_ps(q, _mm_movehl_ps(q, q));
   q = _mm_add_ss(q, _mm_movehdup_ps(q));
   return _mm_cvtss_f32(q);
-}
-
-// 32-weight codebook blocks x Q8_0 (IQ4_NL, MXFP4): signed codebook values via vpshufb,
-// |w| x sign-moved x. Two blocks per ymm, one per 128-bit lane: a pair's low nibbles (codes
-// 0..15 of each block) and high nibbles (16..31) take one lookup each, and one FMA scales the
-// pair. The activations are rearranged once per call to match (B32Panel), so a row costs no
-// per-block shuffles of x.
-struct B32Panel {
-  int64_t npairs = 0;
-  std::vector<int8_t> q;   // per column, per pair: x_a[0:16] x_b[0:16] x_a[16:32] x_b[16:32]
-  std::vector<float> d;    // per column, per pair: d_a x4, d_b x4 (0 past the last block)
-  std::vector<int32_t> o;  // per column, per pair: off * sum(x_a), 0, 0, 0, off * sum(x_b), 0, 0, 0
-
-  // off: the code offset of formats whose table holds value + off (0: none, o not filled).
-  void load(const uint8_t* x, size_t stride, int64_t n, int64_t nb, int off) {
-    npairs = (nb + 1) / 2;
-    q.assign(size_t(n * npairs * 64), 0);
-    d.assign(size_t(n * npairs * 8), 0.0f);
-    if (off) o.assign(size_t(n * npairs * 8), 0);
-    for (int64_t c = 0; c < n; ++c)
-      for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* xb = x + c * int64_t(stride) + b * int64_t(sizeof(block_q8_0));
-        const int64_t p = c * npairs + b / 2, h = b % 2;
-        std::memcpy(&q[size_t(p * 64 + 16 * h)], xb + off::q8_0_qs, 16);
-        std::memcpy(&q[size_t(p * 64 + 32 + 16 * h)], xb + off::q8_0_qs + 16, 16);
-        for (int l = 0; l < 4; ++l) d[size_t(p * 8 + 4 * h + l)] = _cvtsh_ss(load_as<uint16_t>(xb + off::q8_0_d));
-        if (off) {
-          int32_t sum = 0;
-          for (int l = 0; l < 32; ++l) sum += int8_t(xb[off::q8_0_qs + l]);
-          o[size_t(p * 8 + 4 * h)] = off * sum;
-        }
-      }
-  }
-};
-inline thread_local B32Panel tls_b32_panel;
-
-// Two blocks' codebook values, block a in the low lane, for the low and high nibbles: signed
-// values v and |v|, or (F::kOffset) unsigned value + offset in v. qb is zero for a lone block.
-struct B32Codes {
-  __m256i vl, vh, al, ah;
-};
-template <class F>
-inline B32Codes b32_codes(__m128i qa, __m128i qb, __m256i tbl) {
-  const __m256i low4 = _mm256_set1_epi8(0xF);
-  const __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(qa), qb, 1);
-  B32Codes o;
-  o.vl = _mm256_shuffle_epi8(tbl, _mm256_and_si256(q, low4));
-  o.vh = _mm256_shuffle_epi8(tbl, _mm256_and_si256(_mm256_srli_epi16(q, 4), low4));
-  if constexpr (!F::kOffset) o.al = _mm256_sign_epi8(o.vl, o.vl), o.ah = _mm256_sign_epi8(o.vh, o.vh);
-  return o;
-}
-// facc += (the pair's per-lane integer dots) * dw * dx; pc: the pair's index in the panel.
-// With an offset, u = v + off <= 24 keeps both halves' vpmaddubsw sums in int16 (<= 4 * 24 * 127),
-// and off * sum(x) comes off per block.
-template <class F>
-inline void b32_fma(const B32Codes& w, const B32Panel& P, int64_t pc, __m256 dw, __m256& facc) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  const int8_t* xq = P.q.data() + pc * 64;
-  const __m256i xl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
-  const __m256i xh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32));
-  __m256i s;
-  if constexpr (F::kOffset) {
-    s = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(w.vl, xl), _mm256_maddubs_epi16(w.vh, xh)), ones);
-    s = _mm256_sub_epi32(s, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P.o.data() + pc * 8)));
-  } else {
-    s = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(w.al, _mm256_sign_epi8(xl, w.vl)), ones),
-                         _mm256_madd_epi16(_mm256_maddubs_epi16(w.ah, _mm256_sign_epi8(xh, w.vh)), ones));
-  }
-  facc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_loadu_ps(P.d.data() + pc * 8)), facc);
-}
-inline __m128i b32_qs(const uint8_t* blk, size_t qs_off) {
-  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + qs_off));
-}
-
-// Rows [r0, r1) x C columns of the panel: four blocks (two pairs) per step, their scales
-// converted together (F::scale4); the last 1-3 blocks a pair at a time.
-template <class F, int C>
-void b32_rows(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const B32Panel& P, int64_t c0,
-              float* Y, int64_t ldy) {
-  const __m256i tbl = F::table();
-  const __m256i lo_pair = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1),
-                hi_pair = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
-  constexpr int64_t kB = int64_t(F::kBytes);
-  const int64_t nb4 = nb / 4 * 4;
-  for (int64_t r = r0; r < r1; ++r) {
-    const uint8_t* wr = w + r * int64_t(w_stride);
-    __m256 facc[C];
-    for (int c = 0; c < C; ++c) facc[c] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb4; b += 4) {
-      const uint8_t* wb = wr + b * kB;
-      const __m256 d4 = _mm256_castps128_ps256(F::scale4(wb));
-      const B32Codes w0 = b32_codes<F>(b32_qs(wb, F::kQsOff), b32_qs(wb + kB, F::kQsOff), tbl);
-      const B32Codes w1 = b32_codes<F>(b32_qs(wb + 2 * kB, F::kQsOff), b32_qs(wb + 3 * kB, F::kQsOff), tbl);
-      const __m256 dw0 = _mm256_permutevar8x32_ps(d4, lo_pair), dw1 = _mm256_permutevar8x32_ps(d4, hi_pair);
-      for (int c = 0; c < C; ++c) {
-        const int64_t pc = (c0 + c) * P.npairs + b / 2;
-        b32_fma<F>(w0, P, pc, dw0, facc[c]);
-        b32_fma<F>(w1, P, pc + 1, dw1, facc[c]);
-      }
-    }
-    for (int64_t b = nb4; b < nb; b += 2) {
-      const uint8_t* wb = wr + b * kB;
-      const bool two = b + 1 < nb;
-      const B32Codes wp =
-          b32_codes<F>(b32_qs(wb, F::kQsOff), two ? b32_qs(wb + kB, F::kQsOff) : _mm_setzero_si128(), tbl);
-      const __m256 dw = _mm256_setr_m128(_mm_set1_ps(F::scale(wb)), _mm_set1_ps(two ? F::scale(wb + kB) : 0.0f));
-      for (int c = 0; c < C; ++c) {
-        const int64_t pc = (c0 + c) * P.npairs + b / 2;
-        b32_fma<F>(wp, P, pc, dw, facc[c]);
-      }
-    }
-    for (int c = 0; c < C; ++c) Y[(c0 + c) * ldy + r] = hsum8(facc[c]);
-  }
-}
-
-template <class F>
-void compute_b32(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-                 int64_t n, float* Y, int64_t ldy) {
-  const int64_t nb = k / 32;
-  const auto* w = static_cast<const uint8_t*>(W);
-  B32Panel& P = tls_b32_panel;
-  P.load(static_cast<const uint8_t*>(Xq), xq_stride, n, nb, F::kOffset);
-  int64_t c0 = 0;
-  for (; c0 + 4 <= n; c0 += 4) b32_rows<F, 4>(nb, w, w_stride, r0, r1, P, c0, Y, ldy);
-  switch (n - c0) {
-    case 3:
-      return b32_rows<F, 3>(nb, w, w_stride, r0, r1, P, c0, Y, ldy);
-    case 2:
-      return b32_rows<F, 2>(nb, w, w_stride, r0, r1, P, c0, Y, ldy);
-    case 1:
-      return b32_rows<F, 1>(nb, w, w_stride, r0, r1, P, c0, Y, ldy);
-    default:
-      return;
-  }
 }
 
 // Q8_K activations (byte-exact with the reference; see the AVX-512 version).
@@ -1008,115 +883,5 @@ inline void quantize_q8_0(const float* x, void* vy, int64_t k) {
 }  // namespace avx2
 #endif  // AVX2
 
-// =============================================================================================
-// NEON (armv8.2-a + dotprod) engine, shared by kquant/iquant/ternary_neon.cpp. Weights decode
-// to signed int8 (code - offset) per 16-group, so sdot multiplies them with the Q8 activations
-// directly; each group's int32x4 is scaled with one multiply-accumulate by its integer scale,
-// and the super-block's integer total goes through the same float expression as the scalar
-// oracle. One row at a time, each decoded super-block reused for up to 4 columns.
-// =============================================================================================
-#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
-}  // namespace QB_KQ_ISA
-}  // namespace qb::kern
-#include <arm_neon.h>
-namespace qb::kern {
-inline namespace QB_KQ_ISA {
-namespace neon {
-
-struct DSb {
-  int8x16_t q[16];  // group g = elements 16g .. 16g+15, signed values
-  int32_t sc[16];
-  int16_t mn[16];  // K-quant mins (with dmin); zero for formats without
-  float d, dmin;
-};
-
-template <class F>
-inline float dot_sb(const DSb& w, const uint8_t* xb) {
-  const auto* xq = reinterpret_cast<const int8_t*>(xb + off::q8K_qs);
-  int32x4_t acc = vdupq_n_s32(0);
-  for (int g = 0; g < 16; ++g)
-    acc = vmlaq_n_s32(acc, vdotq_s32(vdupq_n_s32(0), w.q[g], vld1q_s8(xq + 16 * g)), w.sc[g]);
-  const float dx = load_as<float>(xb + off::q8K_d);
-  const int32_t sumi = vaddvq_s32(acc);
-  int32_t summ = 0;
-  if constexpr (F::kHasMin) {
-    int16_t bs[16];
-    std::memcpy(bs, xb + off::q8K_bsums, sizeof bs);
-    const int16x8_t b0 = vld1q_s16(bs), b1 = vld1q_s16(bs + 8);
-    const int16x8_t m0 = vld1q_s16(w.mn), m1 = vld1q_s16(w.mn + 8);
-    int32x4_t s = vmull_s16(vget_low_s16(b0), vget_low_s16(m0));
-    s = vmlal_s16(s, vget_high_s16(b0), vget_high_s16(m0));
-    s = vmlal_s16(s, vget_low_s16(b1), vget_low_s16(m1));
-    s = vmlal_s16(s, vget_high_s16(b1), vget_high_s16(m1));
-    summ = vaddvq_s32(s);
-  }
-  return w.d * dx * float(sumi) - w.dmin * dx * float(summ);
-}
-
-template <class F>
-void compute_sb(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-                int64_t n, float* Y, int64_t ldy) {
-  const int64_t nb = k / QK_K;
-  const auto* w = static_cast<const uint8_t*>(W);
-  const auto* x = static_cast<const uint8_t*>(Xq);
-  constexpr int kC = 4;
-  for (int64_t j0 = 0; j0 < n; j0 += kC) {
-    const int cols = int(n - j0 < kC ? n - j0 : kC);
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint8_t* wr = w + r * w_stride;
-      float acc[kC] = {0, 0, 0, 0};
-      for (int64_t i = 0; i < nb; ++i) {
-        DSb d;
-        F::decode(wr + i * F::kBytes, d);
-        const uint8_t* xb = x + j0 * xq_stride + i * sizeof(block_q8_K);
-        for (int c = 0; c < cols; ++c) acc[c] += dot_sb<F>(d, xb + c * xq_stride);
-      }
-      for (int c = 0; c < cols; ++c) Y[(j0 + c) * ldy + r] = acc[c];
-    }
-  }
-}
-
-// 32-weight codebook blocks x Q8_0 (IQ4_NL, MXFP4): vqtbl1q lookup, two sdots per block.
-template <class F>
-void compute_b32(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-                 int64_t n, float* Y, int64_t ldy) {
-  const int64_t nb = k / 32;
-  const auto* w = static_cast<const uint8_t*>(W);
-  const auto* x = static_cast<const uint8_t*>(Xq);
-  const int8x16_t tbl = vld1q_s8(F::kTable);
-  constexpr int kC = 4;
-  for (int64_t j0 = 0; j0 < n; j0 += kC) {
-    const int cols = int(n - j0 < kC ? n - j0 : kC);
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint8_t* wr = w + r * w_stride;
-      float acc[kC] = {0, 0, 0, 0};
-      for (int64_t i = 0; i < nb; ++i) {
-        const uint8_t* wb = wr + i * F::kBytes;
-        const uint8x16_t q = vld1q_u8(wb + F::kQsOff);
-        const int8x16_t lo = vqtbl1q_s8(tbl, vandq_u8(q, vdupq_n_u8(0xF)));
-        const int8x16_t hi = vqtbl1q_s8(tbl, vshrq_n_u8(q, 4));
-        const float dw = F::scale(wb);
-        const uint8_t* xb = x + j0 * xq_stride + i * sizeof(block_q8_0);
-        for (int c = 0; c < cols; ++c) {
-          const uint8_t* xc = xb + c * xq_stride;
-          const auto* xq = reinterpret_cast<const int8_t*>(xc + off::q8_0_qs);
-          const int32x4_t s = vdotq_s32(vdotq_s32(vdupq_n_s32(0), lo, vld1q_s8(xq)), hi, vld1q_s8(xq + 16));
-          acc[c] += load_half(xc + off::q8_0_d) * dw * float(vaddvq_s32(s));
-        }
-      }
-      for (int c = 0; c < cols; ++c) Y[(j0 + c) * ldy + r] = acc[c];
-    }
-  }
-}
-
-// Trits + 1 of 16 base-3 bytes times 3^t (per byte): (3q) >> 8 = [q >= 86] + [q >= 171].
-inline int8x16_t trits_minus1(uint8x16_t v, uint8x16_t mul) {
-  const uint8x16_t q = vmulq_u8(v, mul);
-  const uint8x16_t t = vsubq_u8(vdupq_n_u8(0), vaddq_u8(vcgeq_u8(q, vdupq_n_u8(86)), vcgeq_u8(q, vdupq_n_u8(171))));
-  return vsubq_s8(vreinterpretq_s8_u8(t), vdupq_n_s8(1));
-}
-
-}  // namespace neon
-#endif  // NEON
 }  // namespace QB_KQ_ISA
 }  // namespace qb::kern

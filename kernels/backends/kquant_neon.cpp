@@ -1,8 +1,8 @@
 // K-quant formats x Q8_K, NEON (dotprod) kernels: per-format super-block decoders to signed
-// int8 groups of 16 for the sdot engine in kquant_common.h.
+// int8 groups of 16 for the 1 x 4 sdot microkernel in sb_tile_neon-inl.h.
 #include "compiled_isa.h"
 #include "kernel_tables.h"
-#include "kquant_common.h"
+#include "sb_tile_neon-inl.h"
 
 namespace qb::kern {
 
@@ -130,10 +130,10 @@ struct Q8KW {
   }
 };
 
-#define QB_SB_NEON(FMT, fmt, S)                                                                   \
-  MatmulKernel {                                                                                  \
-    FormatId::FMT, BackendId::Neon, FormatId::Q8_K, "gemm_" #fmt "_q8_K_neondot", q8_K_row_bytes, \
-        quantize_act_q8_K_ref, compute_sb<S>                                                      \
+#define QB_SB_NEON(FMT, fmt, S)                                                                       \
+  MatmulKernel {                                                                                      \
+    FormatId::FMT, BackendId::Neon, FormatId::Q8_K, "gemm_" #fmt "_q8_K_1x4_neondot", q8_K_row_bytes, \
+        quantize_act_q8_K_ref, gemm_strided<SbTileNeon<S>>                                            \
   }
 const MatmulKernel kKernels[] = {
     QB_SB_NEON(Q2_K, q2_K, Q2K), QB_SB_NEON(Q3_K, q3_K, Q3K), QB_SB_NEON(Q4_K, q4_K, Q4K),

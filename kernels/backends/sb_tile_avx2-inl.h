@@ -49,13 +49,9 @@ inline __m256i sc_from_groups(__m256i g16) {
 // gemm_<fmt>_q8_K_1x4_avx2: Row = weight row from its k-block's first super-block, Col = Q8_K
 // activation row likewise; out[r * 4 + c] = Σ over nsb super-blocks.
 template <class F>
-struct SbTileAvx2 {
+struct SbTileAvx2 : BlockGeometry<QK_K, F::kBytes, sizeof(block_q8_K)> {
+  using G = BlockGeometry<QK_K, F::kBytes, sizeof(block_q8_K)>;
   static constexpr int kMR = 1, kNR = 4;
-  static constexpr bool kRowScale = false;
-  static constexpr int64_t kKStep = QK_K, kWStep = int64_t(F::kBytes), kXStep = int64_t(sizeof(block_q8_K));
-  static constexpr int64_t kGemmKc = 16;  // GEMM: 4096 weights per k-block (a row's codes stay in L1)
-  using Row = const uint8_t*;
-  using Col = const uint8_t*;
 
   template <int P, int C>
   static void pair(const uint8_t* wb, const SbHead& h, const uint8_t* const* xb, __m256i (&acc)[C]) {
@@ -79,16 +75,16 @@ struct SbTileAvx2 {
   }
 
   template <int R, int C>
-  static void tile(const Row* w, const Col* x, int64_t nsb, float* out) {
+  static void tile(const uint8_t* const* w, const uint8_t* const* x, int64_t nsb, float* out) {
     __m256 facc[R][C];
     for (int r = 0; r < R; ++r)
       for (int c = 0; c < C; ++c) facc[r][c] = _mm256_setzero_ps();
     for (int64_t s = 0; s < nsb; ++s) {
       const uint8_t* xb[C];
-      for (int c = 0; c < C; ++c) xb[c] = x[c] + s * kXStep;
+      for (int c = 0; c < C; ++c) xb[c] = x[c] + s * G::kXStep;
       for (int r = 0; r < R; ++r) {
-        const uint8_t* wb = w[r] + s * kWStep;
-        _mm_prefetch(reinterpret_cast<const char*>(wb + 4 * kWStep), _MM_HINT_T0);
+        const uint8_t* wb = w[r] + s * G::kWStep;
+        _mm_prefetch(reinterpret_cast<const char*>(wb + 4 * G::kWStep), _MM_HINT_T0);
         SbHead h;
         F::head(wb, h);
         __m256i acc[C];

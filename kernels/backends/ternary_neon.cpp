@@ -1,13 +1,21 @@
 // Ternary formats (TQ1_0, TQ2_0) x Q8_K, NEON (dotprod) kernels: trits decoded to signed int8
-// for the sdot super-block engine (kquant_common.h).
+// for the 1 x 4 sdot super-block microkernel (sb_tile_neon-inl.h).
 #include "compiled_isa.h"
 #include "kernel_tables.h"
+#include "sb_tile_neon-inl.h"
 #include "ternary_common.h"
 
 namespace qb::kern {
 
 namespace {
 using namespace neon;
+
+// Trits + 1 of 16 base-3 bytes times 3^t (per byte): (3q) >> 8 = [q >= 86] + [q >= 171].
+inline int8x16_t trits_minus1(uint8x16_t v, uint8x16_t mul) {
+  const uint8x16_t q = vmulq_u8(v, mul);
+  const uint8x16_t t = vsubq_u8(vdupq_n_u8(0), vaddq_u8(vcgeq_u8(q, vdupq_n_u8(86)), vcgeq_u8(q, vdupq_n_u8(171))));
+  return vsubq_s8(vreinterpretq_s8_u8(t), vdupq_n_s8(1));
+}
 
 struct TQ2 {
   static constexpr bool kHasMin = false;
@@ -45,10 +53,10 @@ struct TQ1 {
 };
 
 const MatmulKernel kKernels[] = {
-    {FormatId::TQ1_0, BackendId::Neon, FormatId::Q8_K, "gemm_tq1_0_q8_K_neondot", q8_K_row_bytes, quantize_act_q8_K_ref,
-     compute_sb<TQ1>},
-    {FormatId::TQ2_0, BackendId::Neon, FormatId::Q8_K, "gemm_tq2_0_q8_K_neondot", q8_K_row_bytes, quantize_act_q8_K_ref,
-     compute_sb<TQ2>},
+    {FormatId::TQ1_0, BackendId::Neon, FormatId::Q8_K, "gemm_tq1_0_q8_K_1x4_neondot", q8_K_row_bytes,
+     quantize_act_q8_K_ref, gemm_strided<SbTileNeon<TQ1>>},
+    {FormatId::TQ2_0, BackendId::Neon, FormatId::Q8_K, "gemm_tq2_0_q8_K_1x4_neondot", q8_K_row_bytes,
+     quantize_act_q8_K_ref, gemm_strided<SbTileNeon<TQ2>>},
 };
 }  // namespace
 

@@ -77,12 +77,17 @@ struct TileDriver {
   }
 };
 
+// The k-block for n columns: whole rows when every column fits one tile (GEMV, small batches):
+// k-blocking keeps a row's block in L1 for the next column tile, and with one tile there is none;
+// it would only cut each row into strided pieces that stream worse from DRAM (Q6_K n=4 on avx2:
+// 2.6x slower blocked). Wider GEMMs block k to MK::kGemmKc steps.
+template <class MK>
+constexpr int64_t k_block(int64_t n, int64_t nk) {
+  return n <= MK::kNR ? nk : MK::kGemmKc;
+}
+
 // A MatmulKernel::compute for microkernels over plain strided rows: weight row r from k-step k0
 // at W + r * w_stride + k0 * MK::kWStep, activation column c at Xq + c * xq_stride + k0 * MK::kXStep.
-// Whole rows when every column fits one tile (GEMV, small batches): k-blocking keeps a row's
-// block in L1 for the next column tile, and with one tile there is none; it would only cut each
-// row into strided pieces that stream worse from DRAM (Q6_K n=4 on avx2: 2.6x slower blocked).
-// Wider GEMMs block k to MK::kGemmKc steps.
 template <class MK>
 void gemm_strided(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
                   int64_t n, float* Y, int64_t ldy) {
@@ -90,7 +95,7 @@ void gemm_strided(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* xq = static_cast<const uint8_t*>(Xq);
   TileDriver<MK>::run(
-      r0, r1, n, nk, n <= MK::kNR ? nk : MK::kGemmKc, MK::kMR,
+      r0, r1, n, nk, k_block<MK>(n, nk), MK::kMR,
       [&](int64_t r, int64_t k0) { return w + r * int64_t(w_stride) + k0 * MK::kWStep; },
       [&](int64_t c, int64_t k0) { return xq + c * int64_t(xq_stride) + k0 * MK::kXStep; }, Y, ldy);
 }
