@@ -133,14 +133,8 @@ struct Decision {
   // Per format family, the fastest and the most accurate framework (frameworks.h).
   FrameworkComparison comparison;
 
-  nlohmann::json to_json() const;
-  std::string text() const;
-  std::string markdown() const;  // the decision matrix (+ top recommendations)
-  std::string html() const;      // <table class="decision sortable"> ... (escaped)
-  std::string junit() const;     // one testcase per constraint/gate of the top candidate, or the miss
+  // The first n eligible candidates. Renderings: decision_render.h.
   std::vector<const Candidate*> top(int n) const;
-  std::string gates_line() const;
-  std::string invalid_list_text() const;
 };
 
 // kinds: the report's backend kinds (backend_kinds()); without them this build's backends say.

@@ -10,7 +10,9 @@
 
 #include <fmt/format.h>
 
+#include "decision_render.h"
 #include "report_common.h"
+#include "reporter.h"
 
 namespace qb::rep {
 
@@ -371,7 +373,7 @@ std::string decision_section_html(const Decision& d, const std::vector<CellResul
   if (d.unsatisfied)
     o += "<p class=\"note unsatisfied\"><b>No recommendation:</b> " + esc(d.unsatisfied->message()) + "</p>\n";
   if (d.no_gate_pass) o += "<p class=\"note no-gate-pass\">Warning: " + esc(d.no_gate_pass->message()) + "</p>\n";
-  o += "<p class=\"meta\">Quality: " + esc(d.quality_basis) + ". " + esc(d.gates_line()) + "</p>\n";
+  o += "<p class=\"meta\">Quality: " + esc(d.quality_basis) + ". " + esc(gates_line(d)) + "</p>\n";
   o += pareto_svg(d);
   auto why = decision_sentences(d);
   if (!why.empty()) {
@@ -398,9 +400,13 @@ std::string decision_page_html(const Decision& d, const std::vector<CellResult>&
   o += decision_css();
   o += "</style></head>\n<body>\n<h1>qbench decision</h1>\n<section id=\"decision-model\"><h2>Decision</h2>\n";
   o += decision_section_html(d, results);
-  o += "</section>\n<section id=\"decision\"><h2>Decision matrix</h2>\n<div class=\"wrap\">" + d.html() +
+  o += "</section>\n<section id=\"decision\"><h2>Decision matrix</h2>\n<div class=\"wrap\">" + decision_matrix_html(d) +
        "</div></section>\n</body></html>\n";
   return o;
+}
+
+std::string DecisionPageReporter::render(const Report& report) const {
+  return decision_page_html(report.decision, report.results);
 }
 
 }  // namespace qb::rep

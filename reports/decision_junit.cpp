@@ -3,8 +3,9 @@
 // candidate, each with its measured value and margin.
 #include <fmt/format.h>
 
-#include "decide.h"
+#include "decision_render.h"
 #include "report_common.h"
+#include "reporter.h"
 
 namespace qb::rep {
 
@@ -22,16 +23,16 @@ std::string testcase(const std::string& name, const char* status, const std::str
 }
 }  // namespace
 
-std::string Decision::junit() const {
+std::string decision_junit(const Decision& d) {
   struct TC {
     std::string name;
     const char* status;
     std::string detail;
   };
   std::vector<TC> cases;
-  auto t = top(1);
-  if (unsatisfied)
-    cases.push_back({"recommendation", "fail", unsatisfied->message()});
+  auto t = d.top(1);
+  if (d.unsatisfied)
+    cases.push_back({"recommendation", "fail", d.unsatisfied->message()});
   else if (t.empty())
     cases.push_back({"recommendation", "fail", "no candidate cells in the report"});
   else {
@@ -52,11 +53,13 @@ std::string Decision::junit() const {
   o += fmt::format("<testsuites name=\"qbench recommend\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n",
                    cases.size(), failures, skipped);
   std::string suite = "decision";  // built without ?: over strings (GCC 12 -Wrestrict false positive)
-  if (!opt.device_class.empty()) suite += fmt::format(" {}", xml_escape(opt.device_class));
+  if (!d.opt.device_class.empty()) suite += fmt::format(" {}", xml_escape(d.opt.device_class));
   o += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"0\">\n",
                    suite, cases.size(), failures, skipped);
   for (const auto& k : cases) o += testcase(k.name, k.status, k.detail);
   return o + "  </testsuite>\n</testsuites>\n";
 }
+
+std::string DecisionJunitReporter::render(const Report& report) const { return decision_junit(report.decision); }
 
 }  // namespace qb::rep

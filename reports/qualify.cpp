@@ -42,8 +42,7 @@ nlohmann::json field_value(const CellResult& r, const std::string& field) {
 bool match_one(const nlohmann::json& want, const nlohmann::json& have) {
   if (have.is_null()) return false;
   if (want.is_string()) {
-    std::string h = have.is_string() ? have.get<std::string>() : have.dump();
-    return glob_match(want.get<std::string>(), h);
+    return glob_match(want.get<std::string>(), json_text(have));
   }
   if (want.is_number() && have.is_number()) return want.get<double>() == have.get<double>();
   if (want.is_boolean() && have.is_boolean()) return want == have;

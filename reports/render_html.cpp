@@ -15,11 +15,12 @@
 
 #include <fmt/format.h>
 
-#include "decide.h"
 #include "decision_html.h"
+#include "decision_render.h"
 #include "qb/report.h"
 #include "render.h"
 #include "report_common.h"
+#include "reporter.h"
 #include "tables.h"
 
 namespace qb::rep {
@@ -52,18 +53,14 @@ namespace {
 
 using nlohmann::json;
 
-std::string jstr(const json& j, const char* k) {
-  auto it = j.find(k);
-  if (it == j.end() || it->is_null()) return "";
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
 std::string esc(const std::string& s) { return html_escape(s); }
-double metric_of(const json& r, const std::string& m, double dflt = NAN) {
-  if (!r.contains("metrics") || !r["metrics"].is_object()) return dflt;
-  auto it = r["metrics"].find(m);
-  return it != r["metrics"].end() && it->is_number() ? it->get<double>() : dflt;
+// A metric of a cell as stored (estimate or not), dflt when the cell has no number under that name.
+double metric_of(const CellResult& r, const std::string& m, double dflt = NAN) {
+  if (!r.metrics.is_object()) return dflt;
+  auto it = r.metrics.find(m);
+  return it != r.metrics.end() && it->is_number() ? it->get<double>() : dflt;
 }
-bool ok(const json& r) { return jstr(r, "status") == "ok"; }
+bool ok(const CellResult& r) { return r.status == CellStatus::Ok; }
 
 const char* kCss = R"CSS(
 :root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--accent:#0969da;--bad:#cf222e;--good:#1a7f37;--warn:#9a6700}
@@ -167,15 +164,6 @@ std::string heat_color(double t) {
 }
 std::string text_color(double t) { return t > 0.6 ? "#ffffff" : "#1b1f24"; }
 
-std::string cell_label(const json& r) {
-  std::vector<std::string> parts;
-  for (const char* k : {"format", "backend", "workload"})
-    if (jstr(r, k) != "-") parts.push_back(jstr(r, k));
-  parts.push_back("t" + jstr(r, "threads"));
-  if (jstr(r, "placement") != "-") parts.push_back(jstr(r, "placement"));
-  return fmt::format("{}", fmt::join(parts, " "));
-}
-
 // <tr> of a cell: greyed with its reasons on hover when its measurement is invalid.
 std::string row_open(const CellResult& r) {
   return is_invalid(r) ? "<tr class=\"invalid\" title=\"" +
@@ -194,7 +182,6 @@ std::string metric_td(const CellResult& r, const std::string& metric, const char
 }
 
 struct Builder {
-  const json& rep;
   std::string html;
   json charts = json::array();
   int chart_no = 0;
@@ -277,23 +264,27 @@ struct Builder {
 }  // namespace
 
 std::string render_html(const nlohmann::json& report, const std::string& chartjs) {
-  Builder b{report, {}, json::array(), 0};
+  return HtmlReporter(chartjs).render(read_report(report));
+}
+
+std::string HtmlReporter::render(const Report& report) const {
+  const std::string& chartjs = chartjs_;
+  Builder b{{}, json::array(), 0};
   std::string& h = b.html;
-  const json run = report.value("run", json::object());
-  const json machine = report.value("machine", json::object());
-  const json topo = machine.value("topology", json::object());
-  const json results = report["results"];
-  auto res = results_of(report);
-  Decision d = decide(res, DecisionOptions{}, backend_kinds(report));
-  std::vector<std::string> suites = suites_of(report);
+  const json& run = report.run;
+  const json& machine = report.machine;
+  const json& topo = report.topology;
+  const std::vector<CellResult>& res = report.results;
+  const Decision& d = report.decision;
+  const std::vector<std::string>& suites = report.suites;
 
   int n_ok = 0, n_failed = 0, n_invalid = 0, n_unsup = 0;
-  for (const auto& r : results) {
-    if (jstr(r, "status") == "unsupported")
+  for (const auto& r : res) {
+    if (r.status == CellStatus::Unsupported)
       ++n_unsup;
     else if (!ok(r))
       ++n_failed;
-    else if (!r.value("valid", false))
+    else if (!r.valid)
       ++n_invalid;
     else
       ++n_ok;
@@ -302,8 +293,8 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   // --- Summary
   h += "<section id=\"summary\"><h2>Summary</h2>\n";
   h += "<div class=\"cards\">";
-  h += fmt::format("<div class=\"card\"><b>{}</b>cells</div><div class=\"card\"><b>{}</b>valid</div>", results.size(),
-                   n_ok);
+  h +=
+      fmt::format("<div class=\"card\"><b>{}</b>cells</div><div class=\"card\"><b>{}</b>valid</div>", res.size(), n_ok);
   h += fmt::format("<div class=\"card\"><b class=\"{}\">{}</b>invalid</div>", n_invalid ? "warn" : "", n_invalid);
   h += fmt::format("<div class=\"card\"><b class=\"{}\">{}</b>failed</div>", n_failed ? "bad" : "", n_failed);
   if (n_unsup) h += fmt::format("<div class=\"card\"><b>{}</b>unsupported</div>", n_unsup);
@@ -329,16 +320,17 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   auto row = [&](const std::string& k, const std::string& v) {
     h += "<tr><th>" + esc(k) + "</th><td>" + esc(v) + "</td></tr>\n";
   };
-  row("CPU", jstr(topo, "cpu_model") + " (" + jstr(topo, "vendor") + ")");
-  row("packages / cores / PUs", fmt::format("{} / {} / {} (SMT {})", jstr(topo, "packages"), jstr(topo, "cores"),
-                                            jstr(topo, "pus"), jstr(topo, "smt")));
-  row("NUMA nodes", jstr(topo, "numa_nodes"));
+  row("CPU", json_field(topo, "cpu_model") + " (" + json_field(topo, "vendor") + ")");
+  row("packages / cores / PUs",
+      fmt::format("{} / {} / {} (SMT {})", json_field(topo, "packages"), json_field(topo, "cores"),
+                  json_field(topo, "pus"), json_field(topo, "smt")));
+  row("NUMA nodes", json_field(topo, "numa_nodes"));
   if (topo.contains("mem_total_bytes") && topo["mem_total_bytes"].is_number())
     row("memory", fmt_bytes(topo["mem_total_bytes"].get<double>()));
   if (topo.contains("caches") && topo["caches"].is_array()) {
     std::map<std::string, std::pair<int, double>> agg;
     for (const auto& c : topo["caches"]) {
-      std::string k = fmt::format("L{} {}", jstr(c, "level"), jstr(c, "type"));
+      std::string k = fmt::format("L{} {}", json_field(c, "level"), json_field(c, "type"));
       agg[k].first++;
       agg[k].second = c.value("size_bytes", 0.0);
     }
@@ -348,23 +340,26 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   }
   if (topo.contains("isa") && topo["isa"].is_array()) {
     std::vector<std::string> v;
-    for (const auto& x : topo["isa"]) v.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+    for (const auto& x : topo["isa"]) v.push_back(json_text(x));
     row("ISA", fmt::format("{}", fmt::join(v, " ")));
   }
-  row("governor", jstr(topo, "governor"));
-  row("hypervisor", jstr(topo, "hypervisor"));
-  row("OS / kernel", jstr(topo, "os") + " / " + jstr(topo, "kernel"));
+  row("governor", json_field(topo, "governor"));
+  row("hypervisor", json_field(topo, "hypervisor"));
+  row("OS / kernel", json_field(topo, "os") + " / " + json_field(topo, "kernel"));
   if (machine.contains("counters"))
     row("hardware counters", machine["counters"].value("available", false)
                                  ? "available"
-                                 : "unavailable: " + jstr(machine["counters"], "reason"));
+                                 : "unavailable: " + json_field(machine["counters"], "reason"));
   if (machine.contains("energy"))
-    row("energy", machine["energy"].value("available", false) ? "available"
-                                                              : "unavailable: " + jstr(machine["energy"], "reason"));
-  if (report.contains("qbench"))
-    row("qbench build", fmt::format("{} {} · {} · {} · {}", jstr(report["qbench"], "version"),
-                                    jstr(report["qbench"], "git_revision"), jstr(report["qbench"], "compiler"),
-                                    jstr(report["qbench"], "build_type"), jstr(report["qbench"], "cxx_flags")));
+    row("energy", machine["energy"].value("available", false)
+                      ? "available"
+                      : "unavailable: " + json_field(machine["energy"], "reason"));
+  if (report.qbench) {
+    const json& q = *report.qbench;
+    row("qbench build",
+        fmt::format("{} {} · {} · {} · {}", json_field(q, "version"), json_field(q, "git_revision"),
+                    json_field(q, "compiler"), json_field(q, "build_type"), json_field(q, "cxx_flags")));
+  }
   h += "</table></div></section>\n";
 
   // --- Performance: one table and chart per suite and kind of work, each in its own metric
@@ -381,7 +376,7 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   {
     std::vector<size_t> lat;
     for (size_t i = 0; i < res.size(); ++i)
-      if (ok(results[i]) && (res[i].cell.suite == "latency" || std::isfinite(metric_of(results[i], metric::p99_us))))
+      if (ok(res[i]) && (res[i].cell.suite == "latency" || std::isfinite(metric_of(res[i], metric::p99_us))))
         lat.push_back(i);
     if (lat.empty())
       h += "<p class=\"meta\">No latency cells in this report (run <code>--suites latency</code>).</p>\n";
@@ -392,18 +387,16 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
       json ds = json::array();
       int series = 0;
       for (size_t i : lat) {
-        const json* r = &results[i];
         const CellResult& cr = res[i];
         auto num = [&](const char* m) { return metric_td(cr, m, "—", true); };
-        std::string n = (*r).contains("stats") && (*r)["stats"].is_object() ? jstr((*r)["stats"], "n") : "";
-        h += row_open(cr) + "<td>" + esc(cell_label(*r)) + "</td>" + num(metric::p50_us) + num(metric::p90_us) +
+        std::string n = cr.has_stats ? std::to_string(cr.stats.n) : "";
+        h += row_open(cr) + "<td>" + esc(cell_label(cr)) + "</td>" + num(metric::p50_us) + num(metric::p90_us) +
              num(metric::p99_us) + num(metric::decode_ms) + num(metric::tokens_per_s) + "<td>" + esc(n) + "</td><td>" +
              (cr.valid ? "yes" : "<span class=\"warn\">no</span>") + "</td></tr>\n";
         // CDF of the raw samples (µs), at most 12 series and 200 points each.
-        if (series < 12 && (*r).contains("samples") && (*r)["samples"].is_array() && (*r)["samples"].size() >= 2) {
+        if (series < 12 && cr.samples.size() >= 2) {
           std::vector<double> s;
-          for (const auto& x : (*r)["samples"])
-            if (x.is_number()) s.push_back(x.get<double>() * 1e6);
+          for (double x : cr.samples) s.push_back(x * 1e6);
           std::sort(s.begin(), s.end());
           json pts = json::array();
           size_t step = std::max<size_t>(1, s.size() / 200);
@@ -411,9 +404,9 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
             pts.push_back({{"x", s[i]}, {"y", 100.0 * double(i + 1) / double(s.size())}});
           pts.push_back({{"x", s.back()}, {"y", 100.0}});
           json line = {
-              {"label", cell_label(*r)}, {"data", pts}, {"showLine", true}, {"pointRadius", 0}, {"borderWidth", 1.5}};
+              {"label", cell_label(cr)}, {"data", pts}, {"showLine", true}, {"pointRadius", 0}, {"borderWidth", 1.5}};
           if (is_invalid(cr))
-            line["label"] = cell_label(*r) + " (invalid: " + invalid_reason(cr) + ")", line["color"] = "#afb8c1",
+            line["label"] = cell_label(cr) + " (invalid: " + invalid_reason(cr) + ")", line["color"] = "#afb8c1",
             line["borderDash"] = {4, 3};
           ds.push_back(line);
           ++series;
@@ -445,13 +438,13 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
     std::map<std::string, QP> qp;
     for (bool valid_pass : {true, false})
       for (size_t i = 0; i < res.size(); ++i) {
-        const json& r = results[i];
-        if ((valid_pass ? !counts(res[i]) : !is_invalid(res[i])) || jstr(r, "format") == "-") continue;
-        std::string s = jstr(r, "suite");
-        QP& q = qp[jstr(r, "format")];
+        const CellResult& r = res[i];
+        if ((valid_pass ? !counts(r) : !is_invalid(r)) || r.cell.format == "-") continue;
+        const std::string& s = r.cell.suite;
+        QP& q = qp[r.cell.format];
         const bool fill = valid_pass || (!std::isfinite(q.snr) && !std::isfinite(q.ppl));
         if (!fill) continue;
-        if (s == "quant-error" && jstr(r, "workload") == d.distribution) {
+        if (s == "quant-error" && r.cell.workload == d.distribution) {
           q.snr = metric_of(r, metric::snr_db);
           q.cos = metric_of(r, metric::cosine);
           q.bpw = metric_of(r, metric::bits_per_weight, q.bpw);
@@ -546,25 +539,25 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   h += "<section id=\"decision\"><h2>Decision matrix</h2>\n";
   h += fmt::format("<p class=\"meta\">Baseline {}. Quality: {}. Speed: {}. {} Click a column to sort.</p>\n",
                    esc(d.baseline_format.empty() ? "none" : d.baseline_format), esc(d.quality_basis),
-                   esc(d.speed_basis), esc(d.gates_line()));
+                   esc(d.speed_basis), esc(gates_line(d)));
   if (d.candidates.empty())
     h += "<p class=\"meta\">No candidates: no format cells in this report.</p>\n";
   else
-    h += "<div class=\"wrap\">" + d.html() + "</div>\n";
+    h += "<div class=\"wrap\">" + decision_matrix_html(d) + "</div>\n";
   h += "</section>\n";
 
   // --- Invalid and failed
   h += "<section id=\"flagged\"><h2>Invalid and failed cells</h2>\n";
   {
     std::string rows;
-    for (const auto& r : results) {
-      if (ok(r) && r.value("valid", false)) continue;
+    for (const auto& r : res) {
+      if (ok(r) && r.valid) continue;
       std::vector<std::string> reasons;
-      if (!ok(r)) reasons.push_back(jstr(r, "error"));
-      if (r.contains("reasons") && r["reasons"].is_array())
-        for (const auto& x : r["reasons"]) reasons.push_back(x.is_string() ? x.get<std::string>() : x.dump());
-      rows += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>\n", esc(jstr(r, "suite")),
-                          esc(cell_label(r)), ok(r) ? "warn" : "bad", ok(r) ? "invalid" : esc(jstr(r, "status")),
+      if (!ok(r)) reasons.push_back(r.error);
+      reasons.insert(reasons.end(), r.reasons.begin(), r.reasons.end());
+      rows += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>\n", esc(r.cell.suite),
+                          esc(cell_label(r)), ok(r) ? "warn" : "bad",
+                          ok(r) ? "invalid" : esc(std::string(status_name(r.status))),
                           esc(fmt::format("{}", fmt::join(reasons, "; "))));
     }
     if (rows.empty())
@@ -586,16 +579,12 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
       h += "<th>" + esc(m) + (metric_unit(m).empty() ? "" : " (" + esc(metric_unit(m)) + ")") + "</th>";
     h += "<th>CV</th></tr></thead><tbody>\n";
     for (size_t i = 0; i < res.size(); ++i) {
-      const json& r = results[i];
       const CellResult& cr = res[i];
       if (cr.cell.suite != s) continue;
-      h += row_open(cr) + "<td>" + esc(cell_label(r)) + "</td><td>" +
-           esc(ok(r) ? (r.value("valid", false) ? "ok" : "invalid") : jstr(r, "status")) + "</td>";
+      h += row_open(cr) + "<td>" + esc(cell_label(cr)) + "</td><td>" +
+           esc(ok(cr) ? (cr.valid ? "ok" : "invalid") : std::string(status_name(cr.status))) + "</td>";
       for (const auto& m : ms) h += metric_td(cr, m, "");
-      double cv =
-          r.contains("stats") && r["stats"].is_object() && r["stats"].contains("cv") && r["stats"]["cv"].is_number()
-              ? r["stats"]["cv"].get<double>()
-              : NAN;
+      double cv = cr.has_stats ? cr.stats.cv : NAN;
       h += std::isfinite(cv) ? fmt::format("<td data-v=\"{}\">{:.1f}%</td>", cv, cv * 100)
                              : std::string("<td data-v=\"\"></td>");
       h += "</tr>\n";
@@ -605,10 +594,8 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
   h += "</section>\n";
 
   // --- Run configuration
-  h += "<section id=\"config\"><h2>Run configuration</h2>\n<pre>" +
-       esc(report.value("config", json::object()).dump(2)) + "</pre>\n";
-  json runinfo = run;
-  h += "<h3>Run</h3><pre>" + esc(runinfo.dump(2)) + "</pre></section>\n";
+  h += "<section id=\"config\"><h2>Run configuration</h2>\n<pre>" + esc(report.config.dump(2)) + "</pre>\n";
+  h += "<h3>Run</h3><pre>" + esc(run.dump(2)) + "</pre></section>\n";
 
   // --- Page
   std::string page =
@@ -616,12 +603,12 @@ std::string render_html(const nlohmann::json& report, const std::string& chartjs
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
       "style-src 'unsafe-inline'; img-src data:\">\n";
-  page += "<title>qbench report — " + esc(jstr(topo, "cpu_model")) + "</title>\n<style>" + kCss + decision_css() +
+  page += "<title>qbench report — " + esc(json_field(topo, "cpu_model")) + "</title>\n<style>" + kCss + decision_css() +
           "</style></head>\n<body>\n<main>\n";
   page += "<h1>qbench report</h1>\n";
   page += fmt::format(
-      "<p class=\"meta\">{} · {} · schema {} · {} cells in {} s</p>\n", esc(jstr(report, "created")),
-      esc(jstr(topo, "cpu_model")), esc(jstr(report, "schema_version")), results.size(),
+      "<p class=\"meta\">{} · {} · schema {} · {} cells in {} s</p>\n", esc(report.created),
+      esc(json_field(topo, "cpu_model")), esc(report.schema_version), res.size(),
       esc(run.contains("wall_s") && run["wall_s"].is_number() ? fmt_num(run["wall_s"].get<double>(), 3) : "?"));
   page += "<nav class=\"noprint\"><a href=\"#summary\">Summary</a>" +
           std::string(d.has_model_cells ? "<a href=\"#decision-model\">Decision</a>" : "") +

@@ -10,6 +10,7 @@
 #include "qb/report.h"
 #include "render.h"
 #include "report_common.h"
+#include "reporter.h"
 
 namespace qb::rep {
 namespace {
@@ -38,14 +39,15 @@ void add_report(CLI::App& app) {
       write_file_atomic(path, text);
       if (!globals().quiet) std::printf("%s: %s\n", what, path.c_str());
     };
+    const Report report = read_report(rep);
     if (!a->html.empty()) {
       std::string js = load_chartjs();
       if (js.empty() && !globals().quiet)
         std::fprintf(stderr, "qbench: note: Chart.js not found (install libjs-chart.js): HTML has tables only\n");
-      out(a->html, render_html(rep.doc, js), "html");
+      out(a->html, HtmlReporter(js).render(report), "html");
     }
-    if (!a->md.empty()) out(a->md, render_markdown(rep.doc), "markdown");
-    if (!a->csv.empty()) out(a->csv, render_csv(rep.doc), "csv");
+    if (!a->md.empty()) out(a->md, MarkdownReporter().render(report), "markdown");
+    if (!a->csv.empty()) out(a->csv, CsvReporter().render(report), "csv");
     set_exit_code(kExitOk);
   });
 }

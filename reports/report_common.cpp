@@ -141,6 +141,16 @@ std::string script_json(const nlohmann::json& j) {
   return o;
 }
 
+std::string json_text(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string json_field(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it == j.end() ? "" : json_text(*it);
+}
+
 std::string fmt_num(double v, int sig) {
   if (std::isnan(v)) return "n/a";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
@@ -156,6 +166,8 @@ std::string fmt_num(double v, int sig) {
   }
   return s;
 }
+
+std::string fmt_pct(double v) { return fmt::format("{:.0f}%", v); }
 
 std::string fmt_bytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -264,6 +276,15 @@ LoadedReport load(const std::string& path) {
 std::string cell_name(const CellResult& r) {
   return fmt::format("{} {} {} {} {}t {}", r.cell.suite, r.cell.format, r.cell.backend, r.cell.workload, r.cell.threads,
                      r.cell.placement);
+}
+
+std::string cell_label(const CellResult& r) {
+  std::vector<std::string> parts;
+  for (const std::string* f : {&r.cell.format, &r.cell.backend, &r.cell.workload})
+    if (*f != "-") parts.push_back(*f);
+  parts.push_back(fmt::format("t{}", r.cell.threads));
+  if (r.cell.placement != "-") parts.push_back(r.cell.placement);
+  return fmt::format("{}", fmt::join(parts, " "));
 }
 
 bool glob_match(std::string_view p, std::string_view t) {

@@ -21,9 +21,15 @@ std::string xml_escape(std::string_view s);  // text and attributes; control cha
 // JSON text safe to embed inside <script>: "<", ">", "&", U+2028/9 escaped.
 std::string script_json(const nlohmann::json& j);
 
+// A JSON value as report text: a string as is, anything else as JSON ("" for null); json_field
+// the same for the member `key` of an object ("" when absent).
+std::string json_text(const nlohmann::json& v);
+std::string json_field(const nlohmann::json& j, const char* key);
+
 // Number formatting: 4 significant digits, no exponent for common ranges.
 std::string fmt_num(double v, int sig = 4);
 std::string fmt_bytes(double bytes);  // "1.50 GiB"
+std::string fmt_pct(double percent);  // "47%"
 
 // Parses sizes and rates given on the command line; throw UsageError naming `option`.
 double parse_bytes(const std::string& s, const std::string& option);        // "2GiB", "512MB", "1e9"
@@ -48,6 +54,9 @@ bool glob_match(std::string_view pattern, std::string_view text);
 
 // How the decision names one cell: "suite format backend workload Nt placement".
 std::string cell_name(const CellResult& r);
+// How the report's tables name one cell: "format backend workload tN placement", without the "-"
+// of a field the suite has none of.
+std::string cell_label(const CellResult& r);
 
 // The full-precision baseline formats in order of preference.
 bool is_full_precision(const std::string& format);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "decide.h"
+#include "decision_render.h"
 #include "qb/command.h"
 #include "qualify.h"
 #include "render.h"
@@ -323,10 +324,10 @@ TEST(Recommend, InvalidCellsAreNotRankedButListed) {
   EXPECT_EQ(d.candidates[0].backend, "avx2");
   EXPECT_TRUE(find(d, "Q4_K", "avx2")->pareto);  // not dominated by an invalid measurement
   ASSERT_EQ(d.invalid_cells.size(), 2u);
-  EXPECT_NE(d.text().find("Invalid cells left out"), std::string::npos);
-  EXPECT_NE(d.text().find("steal 12%"), std::string::npos);
-  EXPECT_NE(d.markdown().find("steal 12%"), std::string::npos);
-  EXPECT_NE(d.html().find("class=\"invalid\""), std::string::npos);
+  EXPECT_NE(decision_text(d).find("Invalid cells left out"), std::string::npos);
+  EXPECT_NE(decision_text(d).find("steal 12%"), std::string::npos);
+  EXPECT_NE(decision_markdown(d).find("steal 12%"), std::string::npos);
+  EXPECT_NE(decision_matrix_html(d).find("class=\"invalid\""), std::string::npos);
 
   // --include-invalid brings them back, visibly marked.
   DecisionOptions inc;
@@ -338,8 +339,8 @@ TEST(Recommend, InvalidCellsAreNotRankedButListed) {
   EXPECT_EQ(back->rank, 1);
   EXPECT_TRUE(back->includes_invalid);
   EXPECT_NE(back->why.find("INCLUDES 2 INVALID"), std::string::npos) << back->why;
-  EXPECT_NE(di.text().find("[includes invalid cells]"), std::string::npos);
-  EXPECT_NE(di.html().find("eligible pareto invalid"), std::string::npos);
+  EXPECT_NE(decision_text(di).find("[includes invalid cells]"), std::string::npos);
+  EXPECT_NE(decision_matrix_html(di).find("eligible pareto invalid"), std::string::npos);
 }
 
 TEST(Recommend, InvalidCellLeavesTheCandidatesNumbersAlone) {
@@ -374,14 +375,14 @@ TEST(Recommend, MeasuredNumberOutranksEstimate) {
   EXPECT_TRUE(z->is_estimate("tokens_per_s"));
   EXPECT_TRUE(z->speed_estimated);
   EXPECT_GT(z->score, k->score);
-  EXPECT_EQ(d.candidates[0].format, "Q4_K") << d.text();
+  EXPECT_EQ(d.candidates[0].format, "Q4_K") << decision_text(d);
   EXPECT_EQ(d.candidates[1].format, "Q4_0");
   // Wherever the estimate is shown it says so.
-  EXPECT_NE(d.markdown().find("100 tok/s (estimate)"), std::string::npos);
-  EXPECT_NE(d.html().find("100 tok/s (estimate)"), std::string::npos);
-  EXPECT_NE(d.text().find("estimate"), std::string::npos);
-  EXPECT_NE(d.to_json().dump().find("\"estimated\":[\"decode_ms\",\"tokens_per_s\"]"), std::string::npos)
-      << d.to_json().dump();
+  EXPECT_NE(decision_markdown(d).find("100 tok/s (estimate)"), std::string::npos);
+  EXPECT_NE(decision_matrix_html(d).find("100 tok/s (estimate)"), std::string::npos);
+  EXPECT_NE(decision_text(d).find("estimate"), std::string::npos);
+  EXPECT_NE(decision_json(d).dump().find("\"estimated\":[\"decode_ms\",\"tokens_per_s\"]"), std::string::npos)
+      << decision_json(d).dump();
   // A constraint met only by an estimate says so too.
   DecisionOptions m = o;
   parse_min_throughput(m, "50tokens/s");

@@ -12,6 +12,7 @@
 
 #include "decide.h"
 #include "decision_html.h"
+#include "decision_render.h"
 #include "device_class.h"
 #include "qb/command.h"
 #include "render.h"
@@ -159,9 +160,9 @@ TEST(DecisionModel, NoCandidateSatisfiesNamesTheNearestMiss) {
   EXPECT_NE(msg.find("no candidate satisfies memory <= " + fmt_bytes(120e6)), std::string::npos) << msg;
   EXPECT_NE(msg.find("nearest miss: Q2_K / avx512 / 2t / -"), std::string::npos) << msg;
   EXPECT_NE(msg.find("by " + fmt_bytes(10e6) + " (8%)"), std::string::npos) << msg;
-  EXPECT_NE(d.text().find(msg), std::string::npos);
-  EXPECT_NE(d.markdown().find(md_escape(msg)), std::string::npos);
-  EXPECT_NE(d.junit().find("<failure message=\"" + xml_escape(msg)), std::string::npos);
+  EXPECT_NE(decision_text(d).find(msg), std::string::npos);
+  EXPECT_NE(decision_markdown(d).find(md_escape(msg)), std::string::npos);
+  EXPECT_NE(decision_junit(d).find("<failure message=\"" + xml_escape(msg)), std::string::npos);
   EXPECT_NE(decision_page_html(d, model_results()).find(html_escape(msg)), std::string::npos);
 
   // Two constraints: the nearest miss is the one whose worst miss is smallest, not the one that

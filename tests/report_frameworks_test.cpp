@@ -8,6 +8,7 @@
 #include <set>
 
 #include "decide.h"
+#include "decision_render.h"
 #include "frameworks.h"
 #include "qb/command.h"
 #include "render.h"
@@ -81,11 +82,11 @@ TEST(Frameworks, CandidatesCarryTheirFramework) {
     EXPECT_EQ(c.framework, c.backend == "avx2" ? "qbench" : c.backend == "ggml" ? "llama.cpp/ggml" : "onnxruntime");
   }
   // The ranking shows the framework column.
-  EXPECT_NE(d.text().find("framework"), std::string::npos);
-  EXPECT_NE(d.text().find("llama.cpp/ggml"), std::string::npos);
-  EXPECT_NE(d.markdown().find("| framework |"), std::string::npos);
-  EXPECT_NE(d.html().find("<th>framework</th>"), std::string::npos);
-  EXPECT_EQ(d.to_json()["candidates"][0]["framework"], d.candidates[0].framework);
+  EXPECT_NE(decision_text(d).find("framework"), std::string::npos);
+  EXPECT_NE(decision_text(d).find("llama.cpp/ggml"), std::string::npos);
+  EXPECT_NE(decision_markdown(d).find("| framework |"), std::string::npos);
+  EXPECT_NE(decision_matrix_html(d).find("<th>framework</th>"), std::string::npos);
+  EXPECT_EQ(decision_json(d)["candidates"][0]["framework"], d.candidates[0].framework);
 }
 
 TEST(Frameworks, RestrictTheCandidates) {
@@ -249,6 +250,6 @@ TEST(Frameworks, ComparisonInEveryRendering) {
   EXPECT_NE(md.find("### Framework comparison"), std::string::npos);
   EXPECT_NE(md.find("| legacy | fastest | GEMV GB/s | **qbench** |"), std::string::npos) << md;
   Decision d = decide(results_of(rep), DecisionOptions{}, backend_kinds(rep));
-  EXPECT_NE(d.text().find("Framework comparison"), std::string::npos);
-  EXPECT_NE(d.text().find("most accurate"), std::string::npos);
+  EXPECT_NE(decision_text(d).find("Framework comparison"), std::string::npos);
+  EXPECT_NE(decision_text(d).find("most accurate"), std::string::npos);
 }
