@@ -69,8 +69,8 @@ TEST(TypedReport, EveryOutputRendersThroughTheOneInterface) {
   all.push_back(std::make_unique<DecisionPageReporter>());
   // Each names the decision's top candidate as its format escapes it (CSV: its cells' format).
   const std::string top = r.decision.top(1).at(0)->id();
-  const std::vector<std::string> want = {top, md_escape(top), "\nthroughput," + r.decision.top(1).at(0)->format,
-                                         top, md_escape(top), top, top, top};
+  const std::vector<std::string> want = {
+      top, md_escape(top), "\nthroughput," + r.decision.top(1).at(0)->format, top, md_escape(top), top, top, top};
   for (size_t i = 0; i < all.size(); ++i)
     EXPECT_NE(all[i]->render(r).find(want[i]), std::string::npos) << "output " << i << " lacks " << want[i];
   // The registered JSON -> text renderers are the same reporters.
