@@ -158,6 +158,10 @@ KernelPlan kernel_plan(const RunContext& ctx) {
     p.gemm_best_only = !bexp;
     p.gemm_scalar = false;
     p.rules.push_back("GEMM n=512: no scalar backend unless --batch is given");
+    if (!cfg.quick) {
+      p.small_batches = {2, 4, 8, kSmallBatchMax};
+      p.rules.push_back("small batches n=2,4,8,16 on the GEMV shapes, weights from DRAM");
+    }
   }
   if (p.gemm_best_only) p.rules.push_back("GEMM: best own backend per format, plus peers");
   return p;
@@ -327,7 +331,9 @@ uint64_t read_u64(const char* path) {
 
 void set_residency_option(const std::string& r) { g_residency = r; }
 
-std::string residency_for(int64_t n) { return !g_residency.empty() ? g_residency : n == 1 ? "dram" : "llc"; }
+std::string residency_for(int64_t n) {
+  return !g_residency.empty() ? g_residency : weight_streaming(n) ? "dram" : "llc";
+}
 
 uint64_t llc_bytes(const Topology& t) {
   int top = 0;

@@ -24,16 +24,17 @@ namespace kb {
 
 // ---- plan rules (documented in the README section "Default plan of the kernel suites") ----
 struct KernelPlan {
-  std::vector<Shape> gemv_shapes;     // n = 1 shapes for SIMD backends and peers
-  std::vector<Shape> scalar_shapes;   // n = 1 shapes for the scalar backend
-  std::vector<Shape> gemm_shapes;     // shapes for n > 1
-  std::vector<int64_t> gemm_batches;  // n > 1 values
-  bool gemv = true;                   // n = 1 requested
-  std::vector<int> threads;           // thread counts
-  std::vector<int> scalar_threads;    // thread counts for the scalar backend
-  bool gemm_best_only = true;         // n > 1 only on the best own backend of each format (+ peers)
-  bool gemm_scalar = false;           // n > 1 on the scalar backend
-  std::vector<std::string> rules;     // the rules applied, in words (go into cell params)
+  std::vector<Shape> gemv_shapes;      // n = 1 shapes for SIMD backends and peers
+  std::vector<Shape> scalar_shapes;    // n = 1 shapes for the scalar backend
+  std::vector<Shape> gemm_shapes;      // shapes for n > 1
+  std::vector<int64_t> gemm_batches;   // n > 1 values
+  std::vector<int64_t> small_batches;  // default plan only: n in 2..kSmallBatchMax on the GEMV shapes
+  bool gemv = true;                    // n = 1 requested
+  std::vector<int> threads;            // thread counts
+  std::vector<int> scalar_threads;     // thread counts for the scalar backend
+  bool gemm_best_only = true;          // n > 1 only on the best own backend of each format (+ peers)
+  bool gemm_scalar = false;            // n > 1 on the scalar backend
+  std::vector<std::string> rules;      // the rules applied, in words (go into cell params)
 };
 KernelPlan kernel_plan(const RunContext& ctx);
 
@@ -75,9 +76,14 @@ std::string workload_name(const Shape& s, int64_t n);  // gemv_MxK / gemm512_MxK
 // "dram": the call rotates through enough copies of the weights that each copy has left every
 // cache before it is read again (decode in a real model streams every weight from DRAM).
 // "llc": one copy, warm in cache after the first call (the level it fits in).
-// `qbench run --residency` sets it for every n; unset, GEMV (n = 1) is "dram" and GEMM "llc".
+// `qbench run --residency` sets it for every n; unset, GEMV and small batches (n <= kSmallBatchMax:
+// speculative decoding, batched serving, still one pass over every weight per token step) are
+// "dram", larger GEMMs "llc".
+inline constexpr int64_t kSmallBatchMax = 16;
 void set_residency_option(const std::string& r);  // "", "dram" or "llc"
 std::string residency_for(int64_t n);
+// Whether an n-column call streams its weights like decode: the memory roofline judges it.
+inline bool weight_streaming(int64_t n) { return n >= 1 && n <= kSmallBatchMax; }
 
 // Bytes of the last-level cache: all instances of the highest cache level added up.
 uint64_t llc_bytes(const Topology& t);

@@ -100,16 +100,20 @@ class ThroughputSuite : public Suite {
           for (const auto& s : scalar ? p.scalar_shapes : p.gemv_shapes)
             for (int th : ths)
               for (const auto& pl : placements(th)) add(fn, b, s, 1, th, pl);
-        for (int64_t n : p.gemm_batches) {
-          if (scalar && !p.gemm_scalar) continue;
-          if (!b.peer && p.gemm_best_only) {
-            const BackendRef* best = kb::best_own(ft->id, backends);
-            if (!best || best->name != b.name) continue;
-          }
+        // n > 1: peers, and (by default) only the best own backend of the format
+        if (scalar && !p.gemm_scalar) continue;
+        if (!b.peer && p.gemm_best_only) {
+          const BackendRef* best = kb::best_own(ft->id, backends);
+          if (!best || best->name != b.name) continue;
+        }
+        for (int64_t n : p.small_batches)
+          for (const auto& s : p.gemv_shapes)
+            for (int th : ths)
+              for (const auto& pl : placements(th)) add(fn, b, s, n, th, pl);
+        for (int64_t n : p.gemm_batches)
           for (const auto& s : p.gemm_shapes)
             for (int th : ths)
               for (const auto& pl : placements(th)) add(fn, b, s, n, th, pl);
-        }
       }
     }
     if (!cells.empty()) {
@@ -127,10 +131,13 @@ class ThroughputSuite : public Suite {
   }
 
   std::string interleave_group(const Cell& c) const override {
-    return c.workload != "harness_overhead" && c.params.value("n", int64_t(0)) == 1 ? "throughput GEMV" : "";
+    // Weight-streaming cells (GEMV, small batches) interleave: each reads DRAM as its neighbours do.
+    return c.workload != "harness_overhead" && kb::weight_streaming(c.params.value("n", int64_t(0))) ? "throughput GEMV"
+                                                                                                     : "";
   }
   void rejudge(CellResult& r, const RunContext& ctx) const override {
-    if (r.status == CellStatus::Ok && r.cell.params.value("n", 0) == 1 && r.metrics.contains(metric::gb_per_s))
+    if (r.status == CellStatus::Ok && kb::weight_streaming(r.cell.params.value("n", int64_t(0))) &&
+        r.metrics.contains(metric::gb_per_s))
       memory_roofline(r, ctx);
   }
 
@@ -194,7 +201,7 @@ class ThroughputSuite : public Suite {
     r.cell.params["bits_per_weight"] = 8.0 * mm->weight_bytes() / double(m * k);
     r.cell.params["working_set_fits"] = kb::fits_level(ctx.topo, mm->weight_bytes());
     r.cell.params.update(mm->residency_params());
-    if (n == 1) {
+    if (kb::weight_streaming(n)) {
       memory_roofline(r, ctx);
     } else {
       const double dram = ctx.peaks.dram_read_gb_per_s(cell.threads);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -66,6 +67,8 @@ TEST(Residency, RotationCappedByMemoryAndSaysSo) {
 TEST(Residency, DefaultIsDramForGemvLlcForGemm) {
   kb::set_residency_option("");
   EXPECT_EQ(kb::residency_for(1), "dram");
+  EXPECT_EQ(kb::residency_for(kb::kSmallBatchMax), "dram");  // small batches stream weights like decode
+  EXPECT_EQ(kb::residency_for(kb::kSmallBatchMax + 1), "llc");
   EXPECT_EQ(kb::residency_for(512), "llc");
   kb::set_residency_option("llc");
   EXPECT_EQ(kb::residency_for(1), "llc");
@@ -216,6 +219,42 @@ TEST(Throughput, OutputCheckedAtEveryThreadCount) {
     checked.insert(r.cell.threads);
   }
   EXPECT_EQ(checked, (std::set<int>{1, 2}));
+}
+
+// Issue 16: the default plan measures n = 2, 4, 8, 16 on the GEMV shape, weights from DRAM, on
+// the same (format, backend) pairs as n = 512; --quick and an explicit --batch do not add them.
+TEST(Throughput, DefaultPlanHasSmallBatchesOnTheGemvShape) {
+  Harness h;
+  h.cfg.quick = false;
+  h.cfg.shapes = {};
+  h.cfg.threads = {1};
+  h.cfg.formats = {"Q4_K"};
+  h.cfg.backends = {};
+  std::map<int64_t, std::set<std::string>> shapes_of_n;
+  std::map<int64_t, std::set<std::string>> backends_of_n;
+  for (const auto& c : find_suite("throughput")->plan(*h.ctx)) {
+    if (c.workload == "harness_overhead") continue;
+    const int64_t n = c.params["n"].get<int64_t>();
+    if (c.backend != "scalar") shapes_of_n[n].insert(c.params["m"].dump() + "x" + c.params["k"].dump());
+    backends_of_n[n].insert(c.backend);
+    EXPECT_EQ(c.params.value("residency", ""), n <= 16 ? "dram" : "llc") << c.key();
+  }
+  ASSERT_TRUE(shapes_of_n.count(1) && shapes_of_n.count(512));
+  for (int64_t n : {2, 4, 8, 16}) {
+    SCOPED_TRACE(n);
+    ASSERT_TRUE(shapes_of_n.count(n));
+    EXPECT_EQ(shapes_of_n[n], shapes_of_n[1]) << "small batches run on the GEMV shape";
+    EXPECT_EQ(backends_of_n[n], backends_of_n[512]) << "on the backends n = 512 runs on";
+  }
+  h.cfg.quick = true;
+  for (const auto& c : find_suite("throughput")->plan(*h.ctx))
+    EXPECT_TRUE(c.workload == "harness_overhead" || c.params["n"] == 1 || c.params["n"] == 512) << c.key();
+  h.cfg.quick = false;
+  h.cfg.batch = {1, 4};
+  std::set<int64_t> ns;
+  for (const auto& c : find_suite("throughput")->plan(*h.ctx))
+    if (c.workload != "harness_overhead") ns.insert(c.params["n"].get<int64_t>());
+  EXPECT_EQ(ns, (std::set<int64_t>{1, 4})) << "--batch replaces the default batches";
 }
 
 TEST(Latency, EveryDistinctPlacementAndPeersPlanned) {
