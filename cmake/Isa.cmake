@@ -21,9 +21,13 @@ set(QB_FLAGS_AMXINT8 ${QB_FLAGS_AVX512} -mamx-tile -mamx-int8)
 set(QB_FLAGS_AMXBF16 ${QB_FLAGS_AVX512BF16} -mamx-tile -mamx-bf16)
 # dotprod only: dispatch gates NEON on asimd+dotprod, so no i8mm/bf16/fp16 code may be generated.
 set(QB_FLAGS_NEON   -march=armv8.2-a+dotprod)
+# int8 matrix multiply (smmla) rows live in *_neoni8mm.cpp, gated on dotprod + i8mm.
+set(QB_FLAGS_NEONI8MM -march=armv8.2-a+dotprod+i8mm)
+# bfdot/bfmmla rows in *_neonbf16.cpp, gated on dotprod + bf16.
+set(QB_FLAGS_NEONBF16 -march=armv8.2-a+dotprod+bf16)
 
 # qb_isa_sources(<target> <files...>): adds files, applying flags from the name suffix
-# (_avx2.cpp, _avx512.cpp, _avx512bf16.cpp, _amxint8.cpp, _amxbf16.cpp, _neon.cpp); files of the other architecture are skipped.
+# (_avx2.cpp, _avx512.cpp, _avx512bf16.cpp, _amxint8.cpp, _amxbf16.cpp, _neon.cpp, _neoni8mm.cpp, _neonbf16.cpp); files of the other architecture are skipped.
 function(qb_isa_sources target)
   foreach(f ${ARGN})
     if(f MATCHES "_avx2\\.cpp$")
@@ -50,6 +54,15 @@ function(qb_isa_sources target)
         continue()
       endif()
       set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_AVX512}")
+    elseif(f MATCHES "_neoni8mm\\.cpp$" OR f MATCHES "_neonbf16\\.cpp$")
+      if(NOT QB_ARCH_ARM64)
+        continue()
+      endif()
+      if(f MATCHES "_neoni8mm\\.cpp$")
+        set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_NEONI8MM}")
+      else()
+        set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${QB_FLAGS_NEONBF16}")
+      endif()
     elseif(f MATCHES "_neon\\.cpp$")
       if(NOT QB_ARCH_ARM64)
         continue()

@@ -23,6 +23,10 @@ constexpr uint32_t kNeedNeon = isa::kDotprod;
 // AMX rows: their files add -mamx-tile and -mamx-int8 / -mamx-bf16 (cmake/Isa.cmake).
 constexpr uint32_t kNeedAmxInt8 = kNeedAvx512 | isa::kAmxTile | isa::kAmxInt8;
 constexpr uint32_t kNeedAmxBf16 = kNeedAvx512 | isa::kAvx512bf16 | isa::kAmxTile | isa::kAmxBf16;
+// Extensions whose files hold GEMM-only rows: the GEMV table is chosen as if the CPU lacked them.
+// i8mm's smmla computes a 2 x 2 tile, so one column wastes half of it (AMX rows are left out of
+// GEMV by allow_amx = false: their GEMV would run the VNNI fallback under the AMX name).
+constexpr uint32_t kGemmOnly = isa::kI8mm;
 
 std::vector<KernelSource> make_sources() {
   using namespace kern;
@@ -50,6 +54,8 @@ std::vector<KernelSource> make_sources() {
 #endif
 #if defined(__aarch64__)
   QB_FAMILY(Neon, neon, kNeedNeon)
+  QB_SRC(Neon, legacy_neoni8mm, kNeedNeon | isa::kI8mm);
+  QB_SRC(Neon, float_neonbf16, kNeedNeon | isa::kArmBf16);
 #endif
 #undef QB_FAMILY
 #undef QB_SRC
@@ -111,7 +117,7 @@ struct Dispatch {
       if (!backends[b].available) continue;
       for (size_t f = 0; f < size_t(FormatId::COUNT); ++f) {
         table[b][f] = choose_kernel(FormatId(f), BackendId(b), cpu, allow_amx);
-        gemv[b][f] = choose_kernel(FormatId(f), BackendId(b), cpu, false);
+        gemv[b][f] = choose_kernel(FormatId(f), BackendId(b), cpu & ~kGemmOnly, false);
       }
     }
     // Best = the widest available backend that has a kernel for the format.

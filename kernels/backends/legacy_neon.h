@@ -47,6 +47,19 @@ struct BlockView {
   const float* s;
 };
 
+// Block b of an activation column as the codes that meet decode<G>'s lo and hi.
+template <const LegacyGeom& G, bool Q81>
+inline void load_x(const BlockView& x, int64_t b, int8x16_t& xl, int8x16_t& xh) {
+  constexpr int abb = Q81 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0)), aqo = Q81 ? 4 : 2;
+  const int8_t* xq = reinterpret_cast<const int8_t*>(x.blocks + b * abb + aqo);
+  if constexpr (G.evenodd) {
+    const int8x16x2_t eo = vld2q_s8(xq);  // de-interleaves: even codes, odd codes
+    xl = eo.val[0], xh = eo.val[1];
+  } else {
+    xl = vld1q_s8(xq), xh = vld1q_s8(xq + 16);
+  }
+}
+
 // gemm_<w>_<a>_4x4_neondot: a tile of up to 4 rows x 4 columns over nbk blocks of 32 codes.
 template <const LegacyGeom& G, bool Q81>
 struct LegacyTileNeon {
@@ -57,7 +70,6 @@ struct LegacyTileNeon {
 
   template <int R, int C>
   static void tile(const Row* w, const Col* x, int64_t nbk, float* out) {
-    constexpr int abb = Q81 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0)), aqo = Q81 ? 4 : 2;
     float32x4_t acc[R][C];
     float macc[R][C] = {};
     for (int r = 0; r < R; ++r)
@@ -72,14 +84,8 @@ struct LegacyTileNeon {
         if constexpr (G.m_off >= 0) mw[r] = half_neon(wb + G.m_off);
       }
       for (int c = 0; c < C; ++c) {
-        const int8_t* xq = reinterpret_cast<const int8_t*>(x[c].blocks + b * abb + aqo);
         int8x16_t xl, xh;
-        if constexpr (G.evenodd) {
-          const int8x16x2_t eo = vld2q_s8(xq);  // de-interleaves: even codes, odd codes
-          xl = eo.val[0], xh = eo.val[1];
-        } else {
-          xl = vld1q_s8(xq), xh = vld1q_s8(xq + 16);
-        }
+        load_x<G, Q81>(x[c], b, xl, xh);
         const float dx = x[c].d[b];
         for (int r = 0; r < R; ++r) {
           const int32x4_t dot = vdotq_s32(vdotq_s32(vdupq_n_s32(0), lo[r], xl), hi[r], xh);
@@ -95,7 +101,8 @@ struct LegacyTileNeon {
 
 thread_local std::vector<float> tls_scales;
 
-template <const LegacyGeom& G, bool Q81>
+// Tile: a microkernel template over (geometry, activation is Q8_1) reading BlockView columns.
+template <const LegacyGeom& G, bool Q81, template <const LegacyGeom&, bool> class Tile = LegacyTileNeon>
 void gemm_legacy_neon(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq,
                       size_t xq_stride, int64_t n, float* Y, int64_t ldy) {
   constexpr int abb = Q81 ? int(sizeof(block_q8_1)) : int(sizeof(block_q8_0));
@@ -111,7 +118,7 @@ void gemm_legacy_neon(int64_t k, const void* W, size_t w_stride, int64_t r0, int
       sc[size_t(2 * (j * nb) + b)] = half_neon(xb);
       sc[size_t(2 * (j * nb) + nb + b)] = Q81 ? half_neon(xb + 2) : 0.0f;
     }
-  TileDriver<LegacyTileNeon<G, Q81>>::run(
+  TileDriver<Tile<G, Q81>>::run(
       r0, r1, n, nb, n == 1 ? nb : kKB, 4,
       [&](int64_t r, int64_t kb) { return w + r * int64_t(w_stride) + kb * G.block_bytes; },
       [&](int64_t c, int64_t kb) {

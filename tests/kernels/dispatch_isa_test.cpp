@@ -137,4 +137,39 @@ TEST(DispatchAmxDeathTest, QbNoAmxAtStartSelectsTheVnniRow) {
 }
 #endif
 
+#if defined(__aarch64__)
+// i8mm rows (smmla) take GEMM where the CPU has i8mm; GEMV and CPUs without it keep the dotprod
+// rows. (Their numbers are tested with every other row by the matmul_*_test files.)
+TEST(DispatchI8mm, GemmGetsSmmlaGemvKeepsSdot) {
+  const uint32_t cpu = cpu_features().isa_mask();
+  for (FormatId f : {FormatId::Q4_0, FormatId::Q4_1, FormatId::Q5_0, FormatId::Q5_1, FormatId::Q8_0, FormatId::Q8_1}) {
+    SCOPED_TRACE(std::string(traits(f).name));
+    const MatmulKernel* without = choose_kernel(f, BackendId::Neon, cpu & ~isa::kI8mm, false);
+    ASSERT_NE(without, nullptr);
+    EXPECT_TRUE(without->name.ends_with("_neondot")) << without->name;
+    const MatmulKernel* with = choose_kernel(f, BackendId::Neon, cpu | isa::kI8mm, false);
+    ASSERT_NE(with, nullptr);
+    EXPECT_TRUE(with->name.ends_with("_neoni8mm")) << with->name;
+    if (isa_granted(isa::kI8mm, cpu)) {
+      EXPECT_EQ(find_kernel(f, BackendId::Neon, 512), with);
+      EXPECT_EQ(find_kernel(f, BackendId::Neon, 1), without) << "GEMV keeps the sdot row";
+    }
+  }
+  if (!isa_granted(isa::kI8mm, cpu)) GTEST_SKIP() << "this CPU lacks i8mm: the smmla rows are not dispatched here";
+}
+
+// BF16 runs bfdot/bfmmla where the CPU has the BF16 extension (GEMV too), and widens elsewhere.
+TEST(DispatchBf16, NeonBf16RowWhereGranted) {
+  const uint32_t cpu = cpu_features().isa_mask();
+  const MatmulKernel* without = choose_kernel(FormatId::BF16, BackendId::Neon, cpu & ~isa::kArmBf16, false);
+  const MatmulKernel* with = choose_kernel(FormatId::BF16, BackendId::Neon, cpu | isa::kArmBf16, false);
+  ASSERT_TRUE(without && with);
+  EXPECT_EQ(without->name, "gemm_bf16_bf16_4x4_neon");
+  EXPECT_EQ(with->name, "gemm_bf16_bf16_4x4_neonbf16");
+  if (!isa_granted(isa::kArmBf16, cpu)) GTEST_SKIP() << "this CPU lacks the BF16 extension: bfdot row not dispatched";
+  EXPECT_EQ(find_kernel(FormatId::BF16, BackendId::Neon, 1), with);
+  EXPECT_EQ(find_kernel(FormatId::BF16, BackendId::Neon, 512), with);
+}
+#endif
+
 }  // namespace

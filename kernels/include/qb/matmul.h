@@ -61,7 +61,8 @@ inline bool isa_granted(uint32_t required, uint32_t cpu) { return (required & ~c
 // kernels of Q4_0/Q5_0/Q8_0/Q8_1/BF16 are the AMX rows (names ending in _amx).
 const MatmulKernel* find_kernel(FormatId w, BackendId b);
 // The kernel that runs n activation vectors: for n == 1 the non-AMX row (AMX rows run GEMV on
-// their VNNI/vdpbf16ps fallback), so a report names what actually ran.
+// their VNNI/vdpbf16ps fallback), so a report names what actually ran, and on NEON the dotprod
+// row rather than the i8mm one (smmla's 2 x 2 tile wastes half its work on one column).
 const MatmulKernel* find_kernel(FormatId w, BackendId b, int64_t n);
 // Dispatch's choice for a CPU whose isa_mask() is `cpu`: the last granted source's kernel
 // (AMX files come after the files they override; allow_amx = false skips them).
