@@ -121,8 +121,8 @@ void add_run(CLI::App& app) {
   cmd->add_option("--cache", args->cache,
                   "Model suites: directory of cached model variants and KLD bases (default: <out>/variants)");
   cmd->add_option("--residency", args->residency,
-                  "Where timed weights come from: dram (rotate copies past 4x the LLC; default for GEMV) or llc "
-                  "(one warm copy; default for GEMM)");
+                  "Where timed weights come from: dram (rotate copies past 4x the LLC; default for GEMV and "
+                  "n <= 16) or llc (one warm copy; default for larger GEMMs)");
   cmd->add_option("--prompt-len", args->prompt_len, "Model prefill: prompt tokens (default 512, llama-bench pp512)")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   cmd->add_option("--gen-len", args->gen_len, "Model decode: generated tokens (default 128, llama-bench tg128)")
