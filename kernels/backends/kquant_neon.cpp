@@ -40,6 +40,9 @@ struct Q3K {
     int8_t s[16];
     unpack_scales_q3_K(b + offsetof(block_q3_K, scales), s);
     const uint8_t* hm = b + offsetof(block_q3_K, hmask);
+    // Unrolled: GCC otherwise keeps these loops (Q3_K, Q5_K, Q6_K) rolled, recomputing each group's
+    // offsets and shift vectors (Q5_K GEMV 2.92 -> 0.95 instructions per weight, neon_instr.py).
+#pragma GCC unroll 16
     for (int g = 0; g < 16; ++g) {
       const int h = g / 8, j = (g % 8) / 2, l0 = 16 * (g % 2);
       o.sc[g] = s[g];
@@ -83,6 +86,7 @@ struct Q5K {
     uint8_t sc[8], mn[8];
     unpack_scale_min_k4(b + offsetof(block_q5_K, scales), sc, mn);
     const uint8_t* qh = b + offsetof(block_q5_K, qh);
+#pragma GCC unroll 16
     for (int g = 0; g < 16; ++g) {
       const int j = g / 4, hi = (g % 4) / 2, l0 = 16 * (g % 2);
       o.sc[g] = sc[g / 2];
@@ -103,6 +107,7 @@ struct Q6K {
     const auto* sc = reinterpret_cast<const int8_t*>(b + offsetof(block_q6_K, scales));
     const uint8_t* ql = b + offsetof(block_q6_K, ql);
     const uint8_t* qh = b + offsetof(block_q6_K, qh);
+#pragma GCC unroll 16
     for (int g = 0; g < 16; ++g) {
       // Element 128h + 32t + l: nibble t>>1 of ql[64h + 32(t&1) + l], bits 2t of qh[32h + l].
       const int h = g / 8, t = (g % 8) / 2, l0 = 16 * (g % 2);
