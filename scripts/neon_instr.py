@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """NEON kernel instructions per weight under qemu, which cannot time: the aarch64 gemv_loop
 (tests/tools/gemv_loop.cpp) runs single-stepped under qemu-aarch64, which logs every instruction
-executed inside the family files' code (FAMILY_neon.cpp, address ranges from the link map), for R=2
+executed inside the family files' code (FAMILY_neon*.cpp, address ranges from the link map), for R=2
 and R=3 repetitions; the difference per M*K*N is the kernel's count, like callgrind's on x86
 (docs/performance.md). Instructions in shared code outside those files (the driver in matmul.cpp,
 the reference activation quantizers) are not counted.
@@ -32,7 +32,7 @@ def build(bdir):
 
 def ranges(map_file, families):
     """qemu -dfilter ranges of every placed input section of the family files."""
-    obj = re.compile(r"0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+\S*\((?:%s)_neon\.cpp\.o\)" % "|".join(families))
+    obj = re.compile(r"0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+\S*\((?:%s)_neon\w*\.cpp\.o\)" % "|".join(families))
     out = []
     for line in open(map_file):
         m = obj.search(line)
