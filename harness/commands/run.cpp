@@ -13,6 +13,7 @@
 #include "qb/catalogue.h"
 #include "qb/command.h"
 #include "qb/metrics.h"
+#include "qb/plan.h"
 #include "qb/report.h"
 #include "qb/results_db.h"
 #include "qb/runner.h"
@@ -94,9 +95,7 @@ void check_memory(const RunConfig& cfg) {
   const std::vector<CellResult> none;
   const RunContext ctx{topo, cfg, none, [](int, const std::string&) -> ThreadPool* { return nullptr; }};
   std::vector<Cell> cells;
-  for (Suite* s : all_suites())
-    if (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end())
-      for (auto& c : s->plan(ctx)) cells.push_back(std::move(c));
+  for (auto& sc : make_plan(ctx)) cells.push_back(std::move(sc.second));
   if (const std::string why = kb::memory_refusal(cells, topo); !why.empty()) throw UsageError(why);
 }
 

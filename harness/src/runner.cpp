@@ -21,6 +21,7 @@
 #include "qb/matmul.h"
 #include "qb/metrics.h"
 #include "qb/peers.h"
+#include "qb/plan.h"
 #include "qb/report.h"
 #include "qb/thread_pool.h"
 
@@ -207,10 +208,8 @@ void validate_config(const RunConfig& cfg) {
   for (const auto& t : all_formats()) formats.emplace_back(t.name);
   // With --model, a selected model suite also takes preset names and `source` (the file as stored).
   bool presets_ok = false;
-  for (Suite* s : all_suites())
-    if (s->takes_presets() &&
-        (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end()))
-      presets_ok = !cfg.model.empty();
+  for (Suite* s : selected_suites(cfg))
+    if (s->takes_presets()) presets_ok = !cfg.model.empty();
   if (presets_ok) {
     formats.emplace_back("source");
     for (const auto& p : gguf::presets())
@@ -332,40 +331,6 @@ double empty_parallel_for_us(int threads, const std::string& placement) {
   return m.stats.median * 1e6;
 }
 
-namespace {
-// Fingerprints the whole plan (header run.plan_fingerprint: the study a results database files the
-// run under) and, with --shard, keeps this shard's cells and records the split in the header. A
-// resumed run must plan the study it started with.
-void record_plan(const RunConfig& cfg, std::vector<std::pair<Suite*, Cell>>& plan, nlohmann::json& header) {
-  std::vector<Cell> cells;
-  for (const auto& sc : plan) cells.push_back(sc.second);
-  const std::string fp = plan_fingerprint(config_to_json(cfg), cells);
-  if (!header["run"].is_object()) header["run"] = nlohmann::json::object();
-  const std::string journaled = header["run"].value("plan_fingerprint", fp);
-  if (journaled != fp)
-    throw UsageError(
-        fmt::format("--resume: this machine plans a different study (fingerprint {}) than the one "
-                    "journaled (fingerprint {}); resume the run where it was started",
-                    fp, journaled));
-  header["run"]["plan_fingerprint"] = fp;
-  if (cfg.shard.count <= 1) return;
-  const std::vector<int> owner = assign_shards(cells, cfg.shard.count, cfg.measure);
-  std::vector<std::pair<Suite*, Cell>> mine;
-  double expected = 0, expected_all = 0;
-  for (size_t i = 0; i < plan.size(); ++i) {
-    const double e = expected_cell_s(plan[i].second, cfg.measure);
-    expected_all += e;
-    if (owner[i] != cfg.shard.index) continue;
-    expected += e;
-    mine.push_back(std::move(plan[i]));
-  }
-  header["shard"] = {{"index", cfg.shard.index},       {"count", cfg.shard.count}, {"plan_fingerprint", fp},
-                     {"plan_cells", cells.size()},     {"cells", mine.size()},     {"expected_s", expected},
-                     {"plan_expected_s", expected_all}};
-  plan = std::move(mine);
-}
-}  // namespace
-
 RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions& opts) {
   RunConfig cfg = cfg_in;
   validate_config(cfg);
@@ -407,11 +372,6 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
       pf[std::to_string(t)] = empty_parallel_for_us(t, "compact");
     header["run"] = {{"empty_parallel_for_us", pf}};
   }
-  std::vector<Suite*> suites;
-  for (Suite* s : all_suites())
-    if (cfg.suites.empty() || std::find(cfg.suites.begin(), cfg.suites.end(), s->name()) != cfg.suites.end())
-      suites.push_back(s);
-
   // One pool alive at a time, cached by (threads, placement).
   std::unique_ptr<ThreadPool> pool;
   std::string pool_key;
@@ -436,9 +396,7 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
   RunContext ctx{topo, cfg, done, get_pool, peaks};
 
   // Plan everything first so progress has a total.
-  std::vector<std::pair<Suite*, Cell>> plan;
-  for (Suite* s : suites)
-    for (auto& c : s->plan(ctx)) plan.emplace_back(s, std::move(c));
+  Plan plan = make_plan(ctx);
   record_plan(cfg, plan, header);
   Journal journal(cfg.out_dir, header, opts.fsync);
 
@@ -499,12 +457,7 @@ RunSummary run_benchmarks(const RunConfig& cfg_in, bool resume, const RunOptions
   // budget; each round visits the cells in a fresh shuffle of one seeded generator, so drift hits
   // every cell alike, and a cell's samples from all rounds are merged.
   // Groups come from Suite::interleave_group(); each group is interleaved on its own.
-  std::map<std::string, std::vector<size_t>> groups;
-  for (size_t j = 0; j < plan.size(); ++j) {
-    const std::string g = plan[j].first->interleave_group(plan[j].second);
-    if (!g.empty() && !finished.count(plan[j].second.key())) groups[g].push_back(j);
-  }
-  std::erase_if(groups, [&](const auto& kv) { return cfg.measure.rounds < 2 || kv.second.size() < 2; });
+  const auto groups = interleave_groups(plan, finished, cfg.measure.rounds);
   nlohmann::json order_log = nlohmann::json::array();
   std::set<std::string> groups_done;
   auto run_group = [&](const std::vector<size_t>& group) {
