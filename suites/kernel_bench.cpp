@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "qb/catalogue.h"
+#include "qb/measure.h"
 #include "qb/metrics.h"
 #include "qb/thread_pool.h"
 
@@ -705,6 +706,40 @@ CellResult unsupported(const Cell& c, const std::string& why) {
   r.valid = false;
   r.reasons = {"unsupported: " + why};
   return r;
+}
+
+InCache in_cache_ceiling(FormatId f, const MatmulKernel& kern, int64_t k, int64_t n, int threads, ThreadPool* pool,
+                         const Topology& t) {
+  const FormatTraits& ft = traits(f);
+  const size_t w_stride = ft.row_bytes(k), xq_stride = kern.act_row_bytes(k);
+  const uint64_t l2 = t.cache_size(2);
+  InCache c;
+  c.rows_per_thread = std::max<int64_t>(4, int64_t((l2 ? l2 / 2 : uint64_t(256) << 10) / w_stride));
+  c.bytes_per_thread = double(c.rows_per_thread) * double(w_stride);
+  const int nt = std::max(1, threads);
+  const auto w = quantized_weights(f, c.rows_per_thread * nt, k);
+  const auto x = activations(n, k);
+  std::vector<uint8_t> xq(xq_stride * size_t(n));
+  for (int64_t j = 0; j < n; ++j) kern.quantize_act(x->data() + j * k, xq.data() + size_t(j) * xq_stride, k);
+  std::vector<float> y(size_t(c.rows_per_thread * nt * n));
+  const int64_t ldy = c.rows_per_thread * nt;
+  constexpr int kReps = 8;  // per task and sample: the pool's hand-off stays a small share
+  auto slice = [&](int64_t task) {
+    const int64_t r0 = task * c.rows_per_thread;
+    for (int rep = 0; rep < kReps; ++rep)
+      kern.compute(k, w->data(), w_stride, r0, r0 + c.rows_per_thread, xq.data(), xq_stride, n, y.data(), ldy);
+  };
+  MeasureOptions opt = quick_options();
+  opt.min_time_s = 0.05;
+  opt.max_time_s = 1.0;
+  const Measurement m = measure(opt, [&] {
+    if (pool)
+      pool->as_parallel_for()(nt, slice);
+    else
+      for (int64_t task = 0; task < nt; ++task) slice(task);
+  });
+  if (m.stats.median > 0) c.gb_per_s = double(nt) * kReps * c.bytes_per_thread / m.stats.median / 1e9;
+  return c;
 }
 
 std::string fits_level(const Topology& t, double bytes) {

@@ -122,6 +122,19 @@ std::shared_ptr<const std::vector<uint8_t>> quantized_weights(FormatId f, int64_
 std::shared_ptr<const std::vector<float>> activations(int64_t n, int64_t k);
 void drop_caches();
 
+// ---- compute ceiling of a weight-streaming cell ----
+// The cell's own kernel with its weights cache-resident: each task of the pool computes its own
+// slice of half an L2 (256 KiB where the topology names no L2), from activations quantized once,
+// so neither DRAM nor activation quantization bounds it. Weight GB/s through the kernel: what the
+// cell could reach if memory were free. Where it is below the DRAM read, GEMV is compute-bound.
+struct InCache {
+  double gb_per_s = 0;
+  int64_t rows_per_thread = 0;
+  double bytes_per_thread = 0;
+};
+InCache in_cache_ceiling(FormatId f, const MatmulKernel& kern, int64_t k, int64_t n, int threads, ThreadPool* pool,
+                         const Topology& t);
+
 // ---- one prepared matmul ----
 class PreparedMatmul {
  public:

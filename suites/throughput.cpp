@@ -1,14 +1,18 @@
 // The `throughput` suite: Y = W·X for every format × backend (qbench's own kernels and the peer
 // libraries) × shape × n × threads × distinct placement, timed with the run's measurement loop.
 // Activation quantization is inside the timed call, as in real inference. Residency (params
-// `residency`, kernel_bench.h): GEMV streams its weights from DRAM by default (rotation copies),
-// GEMM runs warm; `--residency dram|llc` chooses for all. Metrics:
+// `residency`, kernel_bench.h): GEMV and small batches (n <= 16) stream their weights from DRAM
+// by default (rotation copies), larger GEMMs run warm; `--residency dram|llc` chooses for all.
+// Metrics:
 //   gb_per_s      weight bytes / median time
 //   gflop_per_s   2·m·k·n / median time
-//   roofline_pct  GEMV: vs the read bandwidth of the level the cell ran at, measured in this run
+//   roofline_pct  GEMV, n <= 16: vs the read bandwidth of the level the cell ran at, measured in this run
 //                 (bandwidth suite): DRAM for "dram" cells, the level one copy fits in for "llc";
 //                 GEMM: vs the compute peak of this run (compute suite: fp32_fma or int8_dot)
 //   bandwidth_pct weight GB/s vs the DRAM read bandwidth
+//   in_cache_gb_per_s  own kernels, "dram" GEMV and small batches: the same kernel and threads
+//                 with the weights in L2 (kb::in_cache_ceiling); below the DRAM read, the cell's
+//                 `bound` says compute, not memory
 // A "dram" GEMV faster than this run's DRAM read + 10% is invalid (the rotation failed to defeat
 // the caches) and gets no roofline. Every cell's output is checked against the scalar kernel or a
 // float reference on a sample of rows; a failed check marks the cell invalid.
@@ -201,6 +205,13 @@ class ThroughputSuite : public Suite {
     r.cell.params["bits_per_weight"] = 8.0 * mm->weight_bytes() / double(m * k);
     r.cell.params["working_set_fits"] = kb::fits_level(ctx.topo, mm->weight_bytes());
     r.cell.params.update(mm->residency_params());
+    if (!b.peer && kb::weight_streaming(n) && residency == "dram") {
+      // The compute ceiling: is a shortfall against DRAM the kernel's or the memory's?
+      const MatmulKernel* kern = find_kernel(ft->id, b.own->id, n);
+      const kb::InCache ic = kb::in_cache_ceiling(ft->id, *kern, k, n, cell.threads, pool, ctx.topo);
+      r.metrics[metric::in_cache_gb_per_s] = ic.gb_per_s;
+      r.cell.params["in_cache"] = {{"rows_per_thread", ic.rows_per_thread}, {"bytes_per_thread", ic.bytes_per_thread}};
+    }
     if (kb::weight_streaming(n)) {
       memory_roofline(r, ctx);
     } else {
@@ -255,6 +266,11 @@ class ThroughputSuite : public Suite {
       return;
     }
     r.metrics[metric::roofline_pct] = 100.0 * gbs / bw;
+    const double ic = r.metrics.value(metric::in_cache_gb_per_s, 0.0);
+    if (ic > 0 && ic < bw)
+      r.cell.params["bound"] = fmt::format(
+          "compute: the kernel runs {:.2f} GB/s with its weights in L2 on these threads, under {} read {:.2f} GB/s", ic,
+          level, bw);
   }
 
   // Harness cost per sample: two clock reads + the sample push (timing), one empty parallel_for

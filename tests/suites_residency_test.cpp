@@ -176,6 +176,32 @@ TEST(Residency, DramGemvRecordsCopiesAndStaysUnderTheBound) {
   }
 }
 
+// Own-kernel DRAM GEMV cells carry the kernel's in-cache ceiling; the bound names compute when the
+// ceiling is under the DRAM read, memory otherwise (rejudge re-decides from the merged figures).
+TEST(Residency, DramGemvNamesComputeOrMemoryFromTheInCacheCeiling) {
+  Harness h;
+  h.cfg.backends = {"scalar"};
+  h.set_dram(1e6);  // no kernel runs 1 PB/s from L2: compute-bound
+  auto cells = h.run("throughput", "gemv_");
+  ASSERT_FALSE(cells.empty());
+  const uint64_t l2 = machine_topology().cache_size(2);
+  for (auto& r : cells) {
+    if (r.status != CellStatus::Ok) continue;
+    SCOPED_TRACE(r.cell.key());
+    ASSERT_TRUE(r.metrics.contains("in_cache_gb_per_s")) << r.metrics.dump();
+    const double ic = r.metrics["in_cache_gb_per_s"].get<double>();
+    EXPECT_GT(ic, 0.0);
+    const auto& p = r.cell.params["in_cache"];
+    const double row_bytes = double(qb::traits(FormatId::Q8_0).row_bytes(256));
+    EXPECT_DOUBLE_EQ(p["bytes_per_thread"].get<double>(), p["rows_per_thread"].get<double>() * row_bytes);
+    EXPECT_LE(p["bytes_per_thread"].get<double>(), double(l2 ? l2 / 2 : 256 << 10)) << "the slice fits half an L2";
+    EXPECT_EQ(r.cell.params["bound"].get<std::string>().rfind("compute: ", 0), 0u) << r.cell.params["bound"];
+    r.metrics["in_cache_gb_per_s"] = 2e6;  // a ceiling above the DRAM read: memory-bound
+    find_suite("throughput")->rejudge(r, *h.ctx);
+    EXPECT_EQ(r.cell.params["bound"].get<std::string>().rfind("memory: DRAM read", 0), 0u) << r.cell.params["bound"];
+  }
+}
+
 TEST(Residency, LlcGemvDividesByTheLevelItRanAt) {
   Harness h;
   kb::set_residency_option("llc");

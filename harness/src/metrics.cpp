@@ -11,6 +11,8 @@ const MetricDef kMetrics[] = {
     {metric::gflop_per_s, "GFLOP/s", true, "floating-point or integer multiply-adds ×2 per second, 1e9"},
     {metric::roofline_pct, "%", true, "share of this machine's measured bound (bandwidth or compute)"},
     {metric::bandwidth_pct, "%", true, "share of the measured DRAM read bandwidth"},
+    {metric::in_cache_gb_per_s, "GB/s", true,
+     "the same kernel and threads with its weights in L2: the compute ceiling of a weight-streaming cell"},
     {metric::time_s, "s", false, "median time of one call"},
     {metric::p50_us, "us", false, "median latency of one call"},
     {metric::p90_us, "us", false, "90th percentile latency"},

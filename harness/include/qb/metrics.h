@@ -20,6 +20,7 @@ inline constexpr char gb_per_s[] = "gb_per_s";
 inline constexpr char gflop_per_s[] = "gflop_per_s";
 inline constexpr char roofline_pct[] = "roofline_pct";
 inline constexpr char bandwidth_pct[] = "bandwidth_pct";
+inline constexpr char in_cache_gb_per_s[] = "in_cache_gb_per_s";
 inline constexpr char time_s[] = "time_s";
 inline constexpr char p50_us[] = "p50_us";
 inline constexpr char p90_us[] = "p90_us";
