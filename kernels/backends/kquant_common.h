@@ -69,7 +69,16 @@ inline float half_to_float(uint16_t h) {
   std::memcpy(&f, &bits, sizeof f);
   return f;
 }
-inline float load_half(const void* p) { return half_to_float(load_as<uint16_t>(p)); }
+inline float load_half(const void* p) {
+#if defined(__aarch64__)
+  // The FPU's conversion (fcvt), exact as half_to_float (NEON IQ4_NL GEMV 1.39 -> 0.64 instr/weight).
+  __fp16 h;
+  std::memcpy(&h, p, sizeof h);
+  return float(h);
+#else
+  return half_to_float(load_as<uint16_t>(p));
+#endif
+}
 
 // Byte offsets of the fields the kernels read (blocks.h layouts, GGUF contract).
 namespace off {
