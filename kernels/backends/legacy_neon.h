@@ -60,14 +60,17 @@ inline void load_x(const BlockView& x, int64_t b, int8x16_t& xl, int8x16_t& xh) 
   }
 }
 
-// gemm_<w>_<a>_4x4_neondot: a tile of up to 4 rows x 4 columns over nbk blocks of 32 codes.
-template <const LegacyGeom& G, bool Q81>
-struct LegacyTileNeon {
+// What a legacy NEON tile reads: up to 4 weight rows x 4 activation columns (BlockView).
+struct LegacyTileShapeNeon {
   static constexpr int kMR = 4, kNR = 4;
   static constexpr bool kRowScale = false;
   using Row = const uint8_t*;
   using Col = BlockView;
+};
 
+// gemm_<w>_<a>_4x4_neondot: a tile of up to 4 rows x 4 columns over nbk blocks of 32 codes.
+template <const LegacyGeom& G, bool Q81>
+struct LegacyTileNeon : LegacyTileShapeNeon {
   template <int R, int C>
   static void tile(const Row* w, const Col* x, int64_t nbk, float* out) {
     float32x4_t acc[R][C];

@@ -23,12 +23,7 @@ inline void pair_halves(int8x16_t a, int8x16_t b, int8x16_t& p0, int8x16_t& p1) 
 
 // gemm_<w>_<a>_4x4_neoni8mm: up to 4 rows x 4 columns as 2 x 2 pairs of pairs over nbk blocks.
 template <const LegacyGeom& G, bool Q81>
-struct LegacyTileI8mm {
-  static constexpr int kMR = 4, kNR = 4;
-  static constexpr bool kRowScale = false;
-  using Row = const uint8_t*;
-  using Col = BlockView;
-
+struct LegacyTileI8mm : LegacyTileShapeNeon {
   template <int R, int C>
   static void tile(const Row* w, const Col* x, int64_t nbk, float* out) {
     constexpr int RP = (R + 1) / 2, CP = (C + 1) / 2;
