@@ -58,10 +58,6 @@ struct Comparison {
   std::vector<Cell> only_base, only_head;
   int flagged = 0;   // flagged cells
   int improved = 0;  // significant improvements beyond the threshold (informational)
-
-  nlohmann::json to_json() const;
-  std::string markdown() const;
-  std::string text() const;
 };
 
 Comparison compare_results(const std::vector<CellResult>& base, const std::vector<CellResult>& head,

@@ -11,6 +11,7 @@
 
 #include "qb/command.h"
 #include "qb/report.h"
+#include "qualification_render.h"
 #include "report_common.h"
 
 namespace qb::rep {
@@ -258,73 +259,6 @@ bool Qualification::pass() const {
   return std::none_of(gates.begin(), gates.end(), [](const GateResult& g) { return g.status == "fail"; });
 }
 
-std::string Qualification::text() const {
-  std::string o = fmt::format("profile: {} ({})\nreport: {}\n\n", profile_name, profile_path, report_path);
-  o +=
-      fmt::format("{:<8} {:<50} {:>12} {:>4} {:>10} {:>12}\n", "verdict", "gate", "value", "op", "threshold", "margin");
-  for (const auto& g : gates)
-    o += fmt::format("{:<8} {:<50} {:>12} {:>4} {:>10} {:>12}\n  {}\n",
-                     g.status == "pass"   ? "PASS"
-                     : g.status == "fail" ? "FAIL"
-                                          : "skip",
-                     g.name.substr(0, 50), g.value ? fmt_num(*g.value) : "—", g.op, fmt_num(g.threshold),
-                     g.value ? fmt::format("{} ({:+.1f}%)", fmt_num(g.margin, 3), g.margin_pct) : "—", g.detail);
-  int failed = 0;
-  for (const auto& g : gates) failed += g.status == "fail";
-  o += fmt::format("\n{}: {} of {} gates failed\n", pass() ? "QUALIFIED" : "NOT QUALIFIED", failed, gates.size());
-  return o;
-}
-
-std::string Qualification::junit() const {
-  int failures = 0, skipped = 0;
-  for (const auto& g : gates) failures += g.status == "fail", skipped += g.status == "skipped";
-  std::string o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  o += fmt::format("<testsuites name=\"qbench qualify\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n",
-                   gates.size(), failures, skipped);
-  o += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"0\">\n",
-                   xml_escape(profile_name), gates.size(), failures, skipped);
-  o += fmt::format(
-      "    <properties><property name=\"profile\" value=\"{}\"/><property name=\"report\" "
-      "value=\"{}\"/></properties>\n",
-      xml_escape(profile_path), xml_escape(report_path));
-  for (const auto& g : gates) {
-    o += fmt::format("    <testcase classname=\"qbench.qualify.{}\" name=\"{}\" time=\"0\">", xml_escape(profile_name),
-                     xml_escape(g.name));
-    if (g.status == "fail")
-      o += fmt::format("\n      <failure message=\"{}\" type=\"gate\">{}</failure>\n    ", xml_escape(g.detail),
-                       xml_escape(g.detail));
-    else if (g.status == "skipped")
-      o += fmt::format("\n      <skipped message=\"{}\"/>\n    ", xml_escape(g.detail));
-    else
-      o += fmt::format("\n      <system-out>{}</system-out>\n    ", xml_escape(g.detail));
-    o += "</testcase>\n";
-  }
-  o += "  </testsuite>\n</testsuites>\n";
-  return o;
-}
-
-nlohmann::json Qualification::to_json() const {
-  nlohmann::json j = {{"profile", profile_name},
-                      {"profile_path", profile_path},
-                      {"report", report_path},
-                      {"verdict", pass() ? "pass" : "fail"}};
-  auto& a = j["gates"] = nlohmann::json::array();
-  for (const auto& g : gates)
-    a.push_back({{"name", g.name},
-                 {"status", g.status},
-                 {"metric", g.metric},
-                 {"aggregate", g.aggregate},
-                 {"op", g.op},
-                 {"threshold", g.threshold},
-                 {"value", g.value ? nlohmann::json(*g.value) : nlohmann::json(nullptr)},
-                 {"baseline_value", g.baseline_value ? nlohmann::json(*g.baseline_value) : nlohmann::json(nullptr)},
-                 {"margin", g.value ? nlohmann::json(g.margin) : nlohmann::json(nullptr)},
-                 {"margin_pct", g.value ? nlohmann::json(g.margin_pct) : nlohmann::json(nullptr)},
-                 {"cells", g.cells},
-                 {"detail", g.detail}});
-  return j;
-}
-
 namespace {
 
 struct QualifyArgs {
@@ -356,9 +290,9 @@ void add_qualify(CLI::App& app) {
     auto rep = load(a->report);
     Qualification q = qualify(p, a->profile, rep.results, a->include_invalid);
     q.report_path = a->report;
-    if (!a->junit.empty()) write_file_atomic(a->junit, q.junit());
-    if (!a->json.empty()) write_file_atomic(a->json, q.to_json().dump(2) + "\n");
-    if (!globals().quiet) std::fputs(q.text().c_str(), stdout);
+    if (!a->junit.empty()) write_file_atomic(a->junit, qualification_junit(q));
+    if (!a->json.empty()) write_file_atomic(a->json, qualification_json(q).dump(2) + "\n");
+    if (!globals().quiet) std::fputs(qualification_text(q).c_str(), stdout);
     set_exit_code(q.pass() ? kExitOk : kExitVerdict);
   });
 }

@@ -48,10 +48,7 @@ struct GateResult {
 struct Qualification {
   std::string profile_name, profile_path, report_path;
   std::vector<GateResult> gates;
-  bool pass() const;
-  std::string text() const;
-  std::string junit() const;
-  nlohmann::json to_json() const;
+  bool pass() const;  // no gate failed (skipped gates do not fail)
 };
 
 // Validates the profile (throws UsageError naming `path` and the field, e.g. gates[2].op).

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "compare.h"
+#include "comparison_render.h"
 #include "report_synthetic.h"
 
 using qb::rep::mann_whitney_u;
@@ -126,10 +127,10 @@ TEST(Compare, OneSidedCellsAndStatusRegressions) {
   ASSERT_EQ(c.only_head.size(), 1u);
   EXPECT_EQ(c.only_head[0].format, "Q6_K");
   EXPECT_EQ(c.flagged, 1);
-  auto j = c.to_json();
+  auto j = qb::rep::comparison_json(c);
   EXPECT_EQ(j["verdict"], "fail");
   EXPECT_EQ(j["only_in_base"].size(), 1u);
-  EXPECT_NE(c.markdown().find("Mann-Whitney U"), std::string::npos);
+  EXPECT_NE(qb::rep::comparison_markdown(c).find("Mann-Whitney U"), std::string::npos);
 }
 
 TEST(Compare, DeterministicQualityChange) {

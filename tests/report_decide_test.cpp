@@ -9,6 +9,7 @@
 #include "decide.h"
 #include "decision_render.h"
 #include "qb/command.h"
+#include "qualification_render.h"
 #include "qualify.h"
 #include "render.h"
 #include "report_synthetic.h"
@@ -180,7 +181,7 @@ TEST(Qualify, PassMarginsAndSkips) {
   EXPECT_NEAR(*q.gates[2].value, -68.75, 1.5);
   EXPECT_EQ(q.gates[3].status, "skipped");
   EXPECT_FALSE(q.pass());
-  auto x = q.junit();
+  auto x = qualification_junit(q);
   EXPECT_NE(x.find("tests=\"4\" failures=\"1\""), std::string::npos);
   EXPECT_NE(x.find("<skipped"), std::string::npos);
   EXPECT_NE(x.find("name=\"Q4_K GEMV &gt;= 20 GB/s on 2 threads\""), std::string::npos);
