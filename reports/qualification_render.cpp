@@ -38,8 +38,8 @@ std::string qualification_junit(const Qualification& q) {
       "value=\"{}\"/></properties>\n",
       xml_escape(q.profile_path), xml_escape(q.report_path));
   for (const auto& g : q.gates) {
-    o += fmt::format("    <testcase classname=\"qbench.qualify.{}\" name=\"{}\" time=\"0\">", xml_escape(q.profile_name),
-                     xml_escape(g.name));
+    o += fmt::format("    <testcase classname=\"qbench.qualify.{}\" name=\"{}\" time=\"0\">",
+                     xml_escape(q.profile_name), xml_escape(g.name));
     if (g.status == "fail")
       o += fmt::format("\n      <failure message=\"{}\" type=\"gate\">{}</failure>\n    ", xml_escape(g.detail),
                        xml_escape(g.detail));

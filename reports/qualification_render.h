@@ -9,8 +9,8 @@
 
 namespace qb::rep {
 
-std::string qualification_text(const Qualification& q);      // one row per gate, then the verdict
-std::string qualification_junit(const Qualification& q);     // one testcase per gate
-nlohmann::json qualification_json(const Qualification& q);   // the verdicts, `--json`
+std::string qualification_text(const Qualification& q);     // one row per gate, then the verdict
+std::string qualification_junit(const Qualification& q);    // one testcase per gate
+nlohmann::json qualification_json(const Qualification& q);  // the verdicts, `--json`
 
 }  // namespace qb::rep
