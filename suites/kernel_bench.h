@@ -154,6 +154,7 @@ class PreparedMatmul {
   double protocol_overhead_s() const;
   double weight_bytes() const { return weight_bytes_; }
   std::string kernel_name() const { return kernel_name_; }
+  const MatmulKernel* kernel() const { return kern_; }  // the own kernel it runs; nullptr for peers
   std::string computes() const { return computes_; }
   // Compares a sample of Y (after run) against a reference: the scalar kernel when this is a
   // SIMD backend with a scalar kernel, else a float reference on the dequantized (own) or

@@ -205,10 +205,9 @@ class ThroughputSuite : public Suite {
     r.cell.params["bits_per_weight"] = 8.0 * mm->weight_bytes() / double(m * k);
     r.cell.params["working_set_fits"] = kb::fits_level(ctx.topo, mm->weight_bytes());
     r.cell.params.update(mm->residency_params());
-    if (!b.peer && kb::weight_streaming(n) && residency == "dram") {
+    if (mm->kernel() && kb::weight_streaming(n) && residency == "dram") {
       // The compute ceiling: is a shortfall against DRAM the kernel's or the memory's?
-      const MatmulKernel* kern = find_kernel(ft->id, b.own->id, n);
-      const kb::InCache ic = kb::in_cache_ceiling(ft->id, *kern, k, n, cell.threads, pool, ctx.topo);
+      const kb::InCache ic = kb::in_cache_ceiling(ft->id, *mm->kernel(), k, n, cell.threads, pool, ctx.topo);
       r.metrics[metric::in_cache_gb_per_s] = ic.gb_per_s;
       r.cell.params["in_cache"] = {{"rows_per_thread", ic.rows_per_thread}, {"bytes_per_thread", ic.bytes_per_thread}};
     }

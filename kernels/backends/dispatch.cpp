@@ -24,9 +24,9 @@ constexpr uint32_t kNeedNeon = isa::kDotprod;
 constexpr uint32_t kNeedAmxInt8 = kNeedAvx512 | isa::kAmxTile | isa::kAmxInt8;
 constexpr uint32_t kNeedAmxBf16 = kNeedAvx512 | isa::kAvx512bf16 | isa::kAmxTile | isa::kAmxBf16;
 // Extensions whose files hold GEMM-only rows: the GEMV table is chosen as if the CPU lacked them.
-// i8mm's smmla computes a 2 x 2 tile, so one column wastes half of it (AMX rows are left out of
-// GEMV by allow_amx = false: their GEMV would run the VNNI fallback under the AMX name).
-constexpr uint32_t kGemmOnly = isa::kI8mm;
+// AMX rows would run GEMV on their VNNI/vdpbf16ps fallback under the AMX name; i8mm's smmla
+// computes a 2 x 2 tile, so one column wastes half of it.
+constexpr uint32_t kGemmOnly = isa::kAmxTile | isa::kI8mm;
 
 std::vector<KernelSource> make_sources() {
   using namespace kern;
@@ -76,8 +76,8 @@ using Table = std::array<std::array<const MatmulKernel*, size_t(FormatId::COUNT)
 
 struct Dispatch {
   std::vector<BackendInfo> backends;
-  // kernels[backend][format]: `table` for GEMM (AMX rows where granted), `gemv` for n == 1
-  // (no AMX rows: they would run their VNNI/vdpbf16ps fallback under the AMX name).
+  // kernels[backend][format]: `table` for GEMM (AMX and i8mm rows where granted), `gemv` for
+  // n == 1 (no kGemmOnly rows).
   Table table{}, gemv{};
   std::array<BackendId, size_t(FormatId::COUNT)> best{};
 
@@ -117,7 +117,7 @@ struct Dispatch {
       if (!backends[b].available) continue;
       for (size_t f = 0; f < size_t(FormatId::COUNT); ++f) {
         table[b][f] = choose_kernel(FormatId(f), BackendId(b), cpu, allow_amx);
-        gemv[b][f] = choose_kernel(FormatId(f), BackendId(b), cpu & ~kGemmOnly, false);
+        gemv[b][f] = choose_kernel(FormatId(f), BackendId(b), cpu & ~kGemmOnly, allow_amx);
       }
     }
     // Best = the widest available backend that has a kernel for the format.
