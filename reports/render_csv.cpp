@@ -66,11 +66,4 @@ std::string CsvReporter::render(const Report& report) const {
   return o;
 }
 
-namespace {
-const bool kRegistered = [] {
-  register_renderer({"csv", "report.csv", [](const nlohmann::json& r) { return render_csv(r); }});
-  return true;
-}();
-}  // namespace
-
 }  // namespace qb::rep

@@ -637,11 +637,4 @@ std::string HtmlReporter::render(const Report& report) const {
   return page;
 }
 
-namespace {
-const bool kRegistered = [] {
-  register_renderer({"html", "report.html", [](const nlohmann::json& r) { return render_html(r, load_chartjs()); }});
-  return true;
-}();
-}  // namespace
-
 }  // namespace qb::rep

@@ -147,11 +147,4 @@ std::string MarkdownReporter::render(const Report& report) const {
   return o;
 }
 
-namespace {
-const bool kRegistered = [] {
-  register_renderer({"markdown", "report.md", [](const nlohmann::json& r) { return render_markdown(r); }});
-  return true;
-}();
-}  // namespace
-
 }  // namespace qb::rep

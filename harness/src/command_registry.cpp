@@ -24,13 +24,15 @@ void set_exit_code(int code) { g_exit_code = code; }
 int exit_code() { return g_exit_code; }
 
 namespace {
-std::vector<Renderer>& renderers() {
-  static std::vector<Renderer> r;
-  return r;
+RenderingSet& rendering_set() {
+  static RenderingSet s;
+  return s;
 }
 }  // namespace
 
-void register_renderer(Renderer r) { renderers().push_back(std::move(r)); }
-const std::vector<Renderer>& all_renderers() { return renderers(); }
+void register_renderings(RenderingSet set) { rendering_set() = std::move(set); }
+std::vector<Rendering> renderings_of(const nlohmann::json& report) {
+  return rendering_set() ? rendering_set()(report) : std::vector<Rendering>{};
+}
 
 }  // namespace qb

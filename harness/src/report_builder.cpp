@@ -124,9 +124,16 @@ void write_file_atomic(const std::string& path, const std::string& text) {
 std::string write_report_files(const std::string& dir, const nlohmann::json& report) {
   const std::string path = (fs::path(dir) / "report.json").string();
   write_file_atomic(path, report.dump(1));
-  for (const auto& rd : all_renderers()) {
+  std::vector<Rendering> outputs;
+  try {
+    outputs = renderings_of(report);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "qbench: warning: the renderers cannot read the report: %s (report.json is complete)\n",
+                 e.what());
+  }
+  for (const Rendering& rd : outputs) {
     try {
-      write_file_atomic((fs::path(dir) / rd.file_name).string(), rd.render(report));
+      write_file_atomic((fs::path(dir) / rd.file_name).string(), rd.render());
     } catch (const IoError&) {
       throw;  // a full disk is not a renderer's fault: exit 3 like the journal
     } catch (const std::exception& e) {

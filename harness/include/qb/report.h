@@ -28,14 +28,18 @@ std::vector<CellResult> report_results(const nlohmann::json& report);
 // Atomically writes text to path (temp + rename); IoError (naming path) when it does not fit.
 void write_file_atomic(const std::string& path, const std::string& text);
 
-// Renderers registered by reports/ (HTML, Markdown, CSV) so `qbench run` can write them all.
-struct Renderer {
+// The renderings of a report (HTML, Markdown, CSV), registered by reports/ so `qbench run` can
+// write them all. reports/ reads the JSON into its typed Report once per report and returns one
+// closure per output file, each rendering from that one reading.
+struct Rendering {
   std::string name;       // "html"
   std::string file_name;  // "report.html"
-  std::function<std::string(const nlohmann::json& report)> render;
+  std::function<std::string()> render;
 };
-void register_renderer(Renderer r);
-const std::vector<Renderer>& all_renderers();
+using RenderingSet = std::function<std::vector<Rendering>(const nlohmann::json& report)>;
+void register_renderings(RenderingSet set);
+// Every registered output of `report`; empty when nothing is registered.
+std::vector<Rendering> renderings_of(const nlohmann::json& report);
 // DIR/report.json and every registered rendering beside it; returns the report's path. A renderer
 // that throws is a warning (report.json is complete); a full disk is IoError.
 std::string write_report_files(const std::string& dir, const nlohmann::json& report);
