@@ -471,6 +471,14 @@ PreparedMatmul::PreparedMatmul(FormatId f, const BackendRef& b, int64_t m_, int6
   } else {
     kern_ = find_kernel(f, b.own->id, n);
     w_ = quantized_weights(f, m, k);
+    // A packed kernel (load-time repack, as a model load does) runs every n on packed bytes.
+    if (const MatmulKernel* pk = find_packed_kernel(f, b.own->id)) {
+      const auto t0 = std::chrono::steady_clock::now();
+      packed_.assign(packed_bytes(*pk, m, k) + 64, 0);
+      pk->pack(w_->data(), traits(f).row_bytes(k), m, k, packed_.data());
+      repack_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      kern_ = pk;
+    }
     xq_.assign(size_t(n) * kern_->act_row_bytes(k) + 64, 0);
     weight_bytes_ = double(m) * double(traits(f).row_bytes(k));
     kernel_name_ = std::string(kern_->name);
@@ -526,13 +534,13 @@ void PreparedMatmul::rotate(const Topology& t, ThreadPool* pool) {
     }
     return;
   }
-  slab_ = std::make_unique<Slab>(size_t(weight_bytes_), rot_.copies);
+  slab_ = std::make_unique<Slab>(kernel_weight_bytes(), rot_.copies);
   huge_pages_ = madvise(slab_->p, slab_->bytes, MADV_HUGEPAGE) == 0
                     ? "MADV_HUGEPAGE advised"
                     : fmt::format("madvise failed: {}", std::strerror(errno));
   // First touch by the workers that will read the copies (each writes a contiguous share of the
   // slab; GEMV tasks are handed out dynamically, so the share a worker later reads may differ).
-  const uint8_t* src = w_->data();  // holds at least stride bytes (m * row_bytes + 64)
+  const uint8_t* src = kernel_weights();  // holds at least stride bytes (kernel_weight_bytes() + 64)
   const size_t total = slab_->stride * size_t(rot_.copies), stride = slab_->stride;
   auto fill = [&](int t, int nt) {
     for (size_t pos = total * size_t(t) / size_t(nt), end = total * size_t(t + 1) / size_t(nt); pos < end;) {
@@ -545,6 +553,10 @@ void PreparedMatmul::rotate(const Topology& t, ThreadPool* pool) {
     pool->run_on_all([&](int t) { fill(t, pool->size()); });
   else
     fill(0, 1);
+}
+
+size_t PreparedMatmul::kernel_weight_bytes() const {
+  return packed_.empty() ? size_t(weight_bytes_) : packed_bytes(*kern_, m, k);
 }
 
 nlohmann::json PreparedMatmul::residency_params() const {
@@ -586,7 +598,7 @@ double PreparedMatmul::run(ThreadPool* pool) {
     p->run(x_->data(), n, y_.data());
     return p->last_run_seconds();
   }
-  const uint8_t* w = slab_ ? slab_->p + size_t(copy) * slab_->stride : w_->data();
+  const uint8_t* w = slab_ ? slab_->p + size_t(copy) * slab_->stride : kernel_weights();
   if (pool)
     matmul(*kern_, w, m, k, x_->data(), n, y_.data(), m, xq_.data(), pool->as_parallel_for());
   else
@@ -717,7 +729,15 @@ InCache in_cache_ceiling(FormatId f, const MatmulKernel& kern, int64_t k, int64_
   c.rows_per_thread = std::max<int64_t>(4, int64_t((l2 ? l2 / 2 : uint64_t(256) << 10) / w_stride));
   c.bytes_per_thread = double(c.rows_per_thread) * double(w_stride);
   const int nt = std::max(1, threads);
-  const auto w = quantized_weights(f, c.rows_per_thread * nt, k);
+  if (kern.pack_rows > 0)  // tasks start at multiples of pack_rows
+    c.rows_per_thread = (c.rows_per_thread + kern.pack_rows - 1) / kern.pack_rows * kern.pack_rows;
+  c.bytes_per_thread = double(c.rows_per_thread) * double(w_stride);
+  std::shared_ptr<const std::vector<uint8_t>> w = quantized_weights(f, c.rows_per_thread * nt, k);
+  if (kern.pack) {
+    auto packed = std::make_shared<std::vector<uint8_t>>(packed_bytes(kern, c.rows_per_thread * nt, k) + 64);
+    kern.pack(w->data(), w_stride, c.rows_per_thread * nt, k, packed->data());
+    w = packed;
+  }
   const auto x = activations(n, k);
   std::vector<uint8_t> xq(xq_stride * size_t(n));
   for (int64_t j = 0; j < n; ++j) kern.quantize_act(x->data() + j * k, xq.data() + size_t(j) * xq_stride, k);

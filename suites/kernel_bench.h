@@ -155,6 +155,8 @@ class PreparedMatmul {
   double weight_bytes() const { return weight_bytes_; }
   std::string kernel_name() const { return kernel_name_; }
   const MatmulKernel* kernel() const { return kern_; }  // the own kernel it runs; nullptr for peers
+  // Milliseconds spent repacking the weights for a packed kernel (find_packed_kernel), -1 if none.
+  double repack_ms() const { return repack_ms_; }
   std::string computes() const { return computes_; }
   // Compares a sample of Y (after run) against a reference: the scalar kernel when this is a
   // SIMD backend with a scalar kernel, else a float reference on the dequantized (own) or
@@ -178,8 +180,12 @@ class PreparedMatmul {
   const MatmulKernel* kern_ = nullptr;
   std::unique_ptr<PeerMatmul> peer_;
   std::vector<std::unique_ptr<PeerMatmul>> peer_copies_;  // peer_ is copy 0
-  std::shared_ptr<const std::vector<uint8_t>> w_;
-  struct Slab;  // the rotation copies of own-kernel weights (one mapping, huge pages advised)
+  std::shared_ptr<const std::vector<uint8_t>> w_;         // the format's rows (the reference check reads these)
+  std::vector<uint8_t> packed_;                           // kern_->pack's output, when kern_ is packed
+  double repack_ms_ = -1;
+  const uint8_t* kernel_weights() const { return packed_.empty() ? w_->data() : packed_.data(); }
+  size_t kernel_weight_bytes() const;  // bytes kern_ reads from kernel_weights()
+  struct Slab;                         // the rotation copies of own-kernel weights (one mapping, huge pages advised)
   std::unique_ptr<Slab> slab_;
   Rotation rot_;
   std::string residency_ = "llc", huge_pages_;

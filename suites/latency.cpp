@@ -148,6 +148,7 @@ class LatencySuite : public Suite {
     r.metrics[metric::time_s] = s.median;
     r.metrics[metric::gb_per_s] = mm->weight_bytes() / s.median / 1e9;
     r.cell.params["kernel"] = mm->kernel_name();
+    if (mm->repack_ms() >= 0) r.cell.params["repack_ms"] = mm->repack_ms();  // load-time weight repack
     r.cell.params["samples"] = s.n;
     r.cell.params.update(mm->residency_params());
     if (s.n < 100) r.cell.params["p99_note"] = fmt::format("only {} samples: p99 is close to the maximum", s.n);

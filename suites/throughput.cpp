@@ -200,6 +200,7 @@ class ThroughputSuite : public Suite {
     r.metrics[metric::gflop_per_s] = gflops;
     r.metrics[metric::bytes] = mm->weight_bytes();
     r.cell.params["kernel"] = mm->kernel_name();
+    if (mm->repack_ms() >= 0) r.cell.params["repack_ms"] = mm->repack_ms();  // load-time weight repack
     r.cell.params["computes"] = mm->computes();
     r.cell.params["weight_bytes"] = mm->weight_bytes();
     r.cell.params["bits_per_weight"] = 8.0 * mm->weight_bytes() / double(m * k);

@@ -256,6 +256,16 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     if (!l.kernel)
       throw UsageError(fmt::format("tensor '{}': no {} kernel for format {} on this machine", name,
                                    backend ? backend->name : std::string_view("own"), traits(l.format).name));
+    // Load-time repack (interleaved rows) where the backend has a packed kernel for the format.
+    if (const MatmulKernel* pk = find_packed_kernel(l.format, b)) {
+      const auto t0 = Clock::now();
+      std::vector<uint8_t> packed(packed_bytes(*pk, rows, k));
+      pk->pack(l.data, traits(l.format).row_bytes(k), rows, k, packed.data());
+      l.owned = std::move(packed);
+      l.data = l.owned.data();
+      l.kernel = pk;
+      m->repack_s_ += seconds_since(t0);
+    }
     return l;
   };
 
@@ -350,6 +360,7 @@ std::string Model::kernel_summary() const {
     for (const Linear* l : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) add(*l);
   std::string s;
   for (const auto& [k, v] : count) s += fmt::format("{}{} x{}", s.empty() ? "" : ", ", k, v);
+  if (repack_s_ > 0) s += fmt::format("; weights repacked at load in {:.3f} s", repack_s_);
   return s;
 }
 

@@ -89,7 +89,7 @@ struct Linear {
   FormatId format = FormatId::F32;
   int64_t m = 0, k = 0;
   const MatmulKernel* kernel = nullptr;
-  std::vector<uint8_t> owned;  // requantized copy, when any
+  std::vector<uint8_t> owned;  // requantized or repacked copy (kernel->pack), when any
 };
 
 class Model {
@@ -108,8 +108,10 @@ class Model {
   // Bytes of linear weights as run, and of the KV cache.
   uint64_t weight_bytes() const;
   uint64_t kv_bytes() const;
-  // "Q5_0:avx512 x 81, Q4_K:avx512 x 27, ..." — the kernels the linear layers run on.
+  // "gemm_q5_0_q8_0_... x81, ..." — the kernels the linear layers run on, and the load-time
+  // repack's total seconds where any weights were repacked (QB_NO_REPACK=1 turns repacking off).
   std::string kernel_summary() const;
+  double repack_seconds() const { return repack_s_; }
 
   void reset() { n_past_ = 0; }
   // Appends tokens at positions n_past() .. n_past()+n-1 (n_past()+n <= n_ctx) and hands the
@@ -152,6 +154,7 @@ class Model {
   int64_t n_past_ = 0;
   std::vector<uint8_t> xq_;
   PhaseTimes times_;
+  double repack_s_ = 0;  // load-time weight repacking, all linears
   std::vector<float> logits_;
 };
 

@@ -47,6 +47,7 @@ std::vector<KernelSource> make_sources() {
 #if defined(__x86_64__)
   QB_FAMILY(Avx2, avx2, kNeedAvx2)
   QB_FAMILY(Avx512, avx512, kNeedAvx512)
+  QB_SRC(Avx2, legacy_packed_avx2, kNeedAvx2);  // packed rows (pack set): find_packed_kernel only
   QB_SRC(Avx512, float_avx512bf16, kNeedAvx512 | isa::kAvx512bf16);
   // After the files they override: a later granted source wins the table slot.
   QB_SRC(Avx512, legacy_amxint8, kNeedAmxInt8);
@@ -67,9 +68,20 @@ const std::vector<KernelSource>& sources() {
   return s;
 }
 
-bool amx_off_by_env() {
-  const char* off = std::getenv("QB_NO_AMX");
+bool off_by_env(const char* var) {
+  const char* off = std::getenv(var);
   return off && *off && *off != '0';
+}
+
+// The last granted source's kernel for (w, b) among the packed (pack set) or the row kernels.
+const MatmulKernel* choose(FormatId w, BackendId b, uint32_t cpu, bool allow_amx, bool packed) {
+  const MatmulKernel* best = nullptr;
+  for (const KernelSource& s : sources()) {
+    if (s.backend != b || !isa_granted(s.required, cpu) || (!allow_amx && (s.required & isa::kAmxTile))) continue;
+    for (const MatmulKernel& k : s.kernels)
+      if (k.weight == w && (k.pack != nullptr) == packed) best = &k;
+  }
+  return best;
 }
 
 using Table = std::array<std::array<const MatmulKernel*, size_t(FormatId::COUNT)>, size_t(BackendId::COUNT)>;
@@ -77,8 +89,8 @@ using Table = std::array<std::array<const MatmulKernel*, size_t(FormatId::COUNT)
 struct Dispatch {
   std::vector<BackendInfo> backends;
   // kernels[backend][format]: `table` for GEMM (AMX and i8mm rows where granted), `gemv` for
-  // n == 1 (no kGemmOnly rows).
-  Table table{}, gemv{};
+  // n == 1 (no kGemmOnly rows), `packed` the kernels that read pack()'s layout (every n).
+  Table table{}, gemv{}, packed{};
   std::array<BackendId, size_t(FormatId::COUNT)> best{};
 
   Dispatch() {
@@ -112,12 +124,14 @@ struct Dispatch {
     // Each file's kernels are loaded only where the CPU grants what that file needs (e.g. BF16 on
     // avx512 needs avx512bf16, the backend's VNNI kernels do not).
     // AMX is decided here, once: granted by the CPU and Linux (cpu_features) and not QB_NO_AMX=1.
-    const bool allow_amx = !amx_off_by_env();
+    const bool allow_amx = !off_by_env("QB_NO_AMX");
+    const bool allow_repack = !off_by_env("QB_NO_REPACK");
     for (size_t b = 0; b < size_t(BackendId::COUNT); ++b) {
       if (!backends[b].available) continue;
       for (size_t f = 0; f < size_t(FormatId::COUNT); ++f) {
         table[b][f] = choose_kernel(FormatId(f), BackendId(b), cpu, allow_amx);
         gemv[b][f] = choose_kernel(FormatId(f), BackendId(b), cpu & ~kGemmOnly, allow_amx);
+        if (allow_repack) packed[b][f] = choose(FormatId(f), BackendId(b), cpu, allow_amx, true);
       }
     }
     // Best = the widest available backend that has a kernel for the format.
@@ -150,13 +164,14 @@ const BackendInfo* find_backend(std::string_view name) {
 }
 
 const MatmulKernel* choose_kernel(FormatId w, BackendId b, uint32_t cpu, bool allow_amx) {
-  const MatmulKernel* best = nullptr;
-  for (const KernelSource& s : sources()) {
-    if (s.backend != b || !isa_granted(s.required, cpu) || (!allow_amx && (s.required & isa::kAmxTile))) continue;
-    for (const MatmulKernel& k : s.kernels)
-      if (k.weight == w) best = &k;
-  }
-  return best;
+  return choose(w, b, cpu, allow_amx, false);
+}
+
+const MatmulKernel* find_packed_kernel(FormatId w, BackendId b) { return dispatch().packed[size_t(b)][size_t(w)]; }
+
+size_t packed_bytes(const MatmulKernel& kern, int64_t m, int64_t k) {
+  const int64_t rows = kern.pack_rows > 0 ? (m + kern.pack_rows - 1) / kern.pack_rows * kern.pack_rows : m;
+  return size_t(rows) * traits(kern.weight).row_bytes(k);
 }
 
 const MatmulKernel* find_kernel(FormatId w, BackendId b) { return dispatch().table[size_t(b)][size_t(w)]; }

@@ -17,6 +17,9 @@ void matmul(const MatmulKernel& kern, const void* W, int64_t m, int64_t k, const
     throw FormatError("matmul: k=" + std::to_string(k) + " is not a multiple of " + std::string(at.name) +
                       "'s block size " + std::to_string(at.block_size) + " (the activation format of " +
                       std::string(t.name) + " kernels)");
+  if (kern.pack_rows > 0 && 16 % kern.pack_rows != 0)  // row chunks below are multiples of 16
+    throw FormatError("matmul: " + std::string(kern.name) + " packs " + std::to_string(kern.pack_rows) +
+                      " rows, which does not divide the row chunks of 16");
   if (m <= 0 || n <= 0) return;
   const size_t xq_stride = kern.act_row_bytes(k);
   auto* xq = static_cast<uint8_t*>(xq_buf);

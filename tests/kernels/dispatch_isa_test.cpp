@@ -109,11 +109,16 @@ TEST(DispatchAmx, AmxRowsHaveTheirOwnNames) {
 
 // QB_NO_AMX is read once, when dispatch starts, so each case runs in a fresh process (gtest's
 // threadsafe death-test style re-executes the binary).
-const char* dispatched_q4_0(const char* no_amx) {
-  if (no_amx)
-    setenv("QB_NO_AMX", no_amx, 1);
+// Sets var to value (nullptr: unsets it), before anything starts dispatch.
+void set_env(const char* var, const char* value) {
+  if (value)
+    setenv(var, value, 1);
   else
-    unsetenv("QB_NO_AMX");
+    unsetenv(var);
+}
+
+const char* dispatched_q4_0(const char* no_amx) {
+  set_env("QB_NO_AMX", no_amx);
   const MatmulKernel* k = find_kernel(FormatId::Q4_0, BackendId::Avx512);
   return k ? k->name.data() : "";
 }
@@ -134,6 +139,33 @@ TEST(DispatchAmxDeathTest, QbNoAmxAtStartSelectsTheVnniRow) {
         std::exit(0);
       },
       ::testing::ExitedWithCode(0), "dispatched gemm_q4_0_q8_0_16x16_amx");
+}
+
+// QB_NO_REPACK is read once too: with it set, no packed kernel (the row kernels stay).
+const char* packed_q4_0(const char* no_repack) {
+  set_env("QB_NO_REPACK", no_repack);
+  const MatmulKernel* k = find_packed_kernel(FormatId::Q4_0, BackendId::Avx2);
+  return k ? k->name.data() : "none";
+}
+
+TEST(DispatchRepackDeathTest, QbNoRepackAtStartHidesPackedKernels) {
+  // (not find_backend: that would start dispatch before the child sets the variable)
+  if (!isa_granted(isa::kAvx2 | isa::kFma | isa::kF16c | isa::kBmi2, cpu_features().isa_mask()))
+    GTEST_SKIP() << "no avx2 backend on this CPU: no packed kernels";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        const char* packed = packed_q4_0("1");  // before anything else starts dispatch
+        fprintf(stderr, "packed %s row %s\n", packed, find_kernel(FormatId::Q4_0, BackendId::Avx2)->name.data());
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "packed none row gemm_q4_0_q8_0_4x2_avx2");
+  EXPECT_EXIT(
+      {
+        fprintf(stderr, "packed %s\n", packed_q4_0(nullptr));
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "packed gemm_q4_0x8_q8_0_8x4_avx2");
 }
 #endif
 

@@ -13,6 +13,9 @@
 //    double): scalar rounds d_w*d_x, the product with sumi and each sum; the dequantizer rounds
 //    d*q per weight: a few ulps per block, allowed (blocks + 8) * 2^-22 * M.
 //  * quantize_act must write exactly the reference codec's bytes (compared with memcmp).
+//  * Packed kernels (MatmulKernel::pack, load-time repacking) run on pack()'s output against the
+//    scalar kernel on the unpacked rows, same tolerances; pack() itself against an index
+//    computation written here from the layout's description (packed_layout.h).
 //  * Every row the CPU grants runs: on the avx512 backend the AMX-INT8 rows (where the CPU and OS
 //    allow them) beside the VNNI rows; same tolerances (AMX block dots are exact ints).
 #include <gtest/gtest.h>
@@ -23,6 +26,7 @@
 
 #include "kernels/matmul_test_util.h"
 #include "legacy_common.h"
+#include "packed_layout.h"
 #include "qb/blocks.h"
 
 namespace {
@@ -260,6 +264,135 @@ TEST_P(LegacyVsScalar, ScalarMatchesDequantizedReference) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, LegacyVsScalar, ::testing::ValuesIn(kFormats),
                          [](const auto& info) { return std::string(qb::traits(info.param).name); });
+
+// ---- packed kernels (load-time repacking) ----
+
+// Every packed row this CPU grants, whether or not QB_NO_REPACK hides it from dispatch.
+std::vector<const qb::MatmulKernel*> packed_kernels() {
+  std::vector<const qb::MatmulKernel*> out;
+  const uint32_t cpu = qb::cpu_features().isa_mask();
+  for (const qb::KernelSource& s : qb::kernel_sources())
+    if (qb::isa_granted(s.required, cpu))
+      for (const qb::MatmulKernel& k : s.kernels)
+        if (k.pack) out.push_back(&k);
+  return out;
+}
+
+// Where byte j of row r's block b lands: group r/8 at (r/8)*8 rows, block b of the group at
+// b * 8 * (block bytes); inside it the 8 scales first, then per 4 code bytes one 32-byte stripe
+// holding rows 0..7 in 4-byte lanes.
+size_t packed_index(int64_t r, int64_t b, int j, size_t row_bytes, int block_bytes) {
+  const size_t lane = size_t(r % 8), base = size_t(r / 8) * 8 * row_bytes + size_t(b) * 8 * size_t(block_bytes);
+  if (j < 2) return base + 2 * lane + size_t(j);
+  const size_t q = size_t(j - 2);
+  return base + 16 + 32 * (q / 4) + 4 * lane + q % 4;
+}
+
+void expect_pack_layout(FormatId f, void (*pack)(const void*, size_t, int64_t, int64_t, void*), const char* what) {
+  const int bb = geom(f).block_bytes;
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (const int64_t m : {1, 7, 8, 13, 37})
+    for (const int64_t k : {32, 32 * 6}) {
+      const size_t rb = qb::traits(f).row_bytes(k);
+      std::vector<uint8_t> w(rb * size_t(m));
+      for (auto& v : w) v = uint8_t(byte(rng));
+      const size_t total = size_t((m + 7) / 8 * 8) * rb;
+      std::vector<uint8_t> out(total + 1, 0xEE);
+      pack(w.data(), rb, m, k, out.data());
+      std::vector<bool> hit(total, false);
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t b = 0; b < k / 32; ++b)
+          for (int j = 0; j < bb; ++j) {
+            const size_t at = packed_index(r, b, j, rb, bb);
+            ASSERT_LT(at, total) << what;
+            hit[at] = true;
+            ASSERT_EQ(out[at], w[size_t(r) * rb + size_t(b * bb + j)])
+                << what << " m=" << m << " k=" << k << " row " << r << " block " << b << " byte " << j;
+          }
+      for (size_t i = 0; i < total; ++i)
+        if (!hit[i]) {
+          ASSERT_EQ(out[i], 0) << what << " m=" << m << ": padding byte " << i << " not zero";
+        }
+      EXPECT_EQ(out[total], 0xEE) << what << " wrote past round_up(m, 8) rows";
+    }
+}
+
+TEST(LegacyPacked, PackLayoutMatchesIndexComputation) {
+  expect_pack_layout(FormatId::Q4_0, qb::kern::pack_legacy_x8<16>, "pack_legacy_x8<16>");
+  expect_pack_layout(FormatId::Q8_0, qb::kern::pack_legacy_x8<32>, "pack_legacy_x8<32>");
+  for (const auto* kern : packed_kernels()) {
+    expect_pack_layout(kern->weight, kern->pack, std::string(kern->name).c_str());
+    EXPECT_EQ(qb::packed_bytes(*kern, 13, 64), 16 * qb::traits(kern->weight).row_bytes(64)) << kern->name;
+  }
+}
+
+TEST(LegacyPacked, DispatchKeepsPackedRowsApart) {
+  for (size_t f = 0; f < size_t(FormatId::COUNT); ++f)
+    for (const auto& b : qb::own_backends()) {
+      for (const auto* k : {qb::find_kernel(FormatId(f), b.id), qb::find_kernel(FormatId(f), b.id, 1)})
+        EXPECT_TRUE(!k || !k->pack) << k->name << " is a packed kernel in the row-kernel tables";
+      if (const auto* k = qb::find_packed_kernel(FormatId(f), b.id)) {
+        EXPECT_NE(k->pack, nullptr) << k->name;
+        EXPECT_GT(k->pack_rows, 0) << k->name;
+        EXPECT_EQ(k->weight, FormatId(f)) << k->name;
+        EXPECT_EQ(k->act, qb::find_kernel(FormatId(f), b.id)->act) << k->name;
+      }
+    }
+}
+
+TEST(LegacyPacked, PackedVsScalarOddShapesSubRanges) {
+  const auto kernels = packed_kernels();
+  if (kernels.empty()) GTEST_SKIP() << "no packed kernel on this CPU/build (packed rows exist for avx2 only)";
+  std::mt19937 rng(77);
+  for (const auto* kern : kernels) {
+    const FormatId f = kern->weight;
+    const auto* scalar = qb::find_kernel(f, qb::BackendId::Scalar);
+    for (const bool exact : {true, false})
+      for (const int64_t m : {1, 7, 13, 37})
+        for (const int64_t kb : {1, 5, 133})
+          for (const int64_t n : {1, 3, 5, 17}) {
+            if (exact && kb > 9) continue;  // exactness argument needs short rows
+            if (kb == 133 && (n == 3 || m == 7)) continue;
+            const qbt::Shape s{m, kb * 32, n};
+            const auto w = make_weights(f, s.m, s.k, exact, rng);
+            const auto X = make_acts(s.n, s.k, exact, rng);
+            const auto want = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
+            const auto mag = magnitudes(f, w, *scalar, X, s);
+            const size_t rb = qb::traits(f).row_bytes(s.k);
+            std::vector<uint8_t> packed(qb::packed_bytes(*kern, s.m, s.k));
+            kern->pack(w.data(), rb, s.m, s.k, packed.data());
+            auto check = [&](const std::vector<float>& got, int64_t r0, int64_t r1, const std::string& how) {
+              int bad = 0;
+              for (int64_t j = 0; j < s.n; ++j)
+                for (int64_t r = 0; r < s.m && bad < 5; ++r) {
+                  const size_t i = size_t(j * s.m + r);
+                  const double tol = exact ? 0.0 : (double(kb) + 64) * std::ldexp(1.0, -23) * mag[i];
+                  const bool in = r >= r0 && r < r1;
+                  if (in ? !(std::fabs(double(got[i]) - want[i]) <= tol) : !std::isnan(got[i])) {
+                    ++bad;
+                    ADD_FAILURE() << kern->name << (exact ? " exact " : " random ") << qbt::shape_name(s) << " " << how
+                                  << " row " << r << " col " << j << ": got " << got[i]
+                                  << (in ? " want " + std::to_string(want[i]) : " (outside [r0, r1))");
+                  }
+                }
+            };
+            for (const bool threads : {false, true})
+              check(qbt::run_matmul(*kern, packed.data(), packed.size(), X, s, threads, threads ? 1 : 3), 0, s.m,
+                    threads ? "matmul 2 threads" : "matmul");
+            // compute() on row sub-ranges: r0 a multiple of pack_rows, r1 one too or m.
+            const size_t xs = kern->act_row_bytes(s.k);
+            std::vector<uint8_t> xq(xs * size_t(s.n));
+            for (int64_t j = 0; j < s.n; ++j) kern->quantize_act(X.data() + j * s.k, xq.data() + size_t(j) * xs, s.k);
+            for (int64_t r0 = 0; r0 < s.m; r0 += kern->pack_rows)
+              for (const int64_t r1 : {std::min(s.m, r0 + kern->pack_rows), s.m}) {
+                std::vector<float> got(size_t(s.n * s.m), std::nanf(""));
+                kern->compute(s.k, packed.data(), rb, r0, r1, xq.data(), xs, s.n, got.data(), s.m);
+                check(got, r0, r1, "rows [" + std::to_string(r0) + ", " + std::to_string(r1) + ")");
+              }
+          }
+  }
+}
 
 TEST(LegacyKernels, MatmulRejectsBadK) {
   const auto* k = qb::find_kernel(FormatId::Q4_0, qb::BackendId::Scalar);

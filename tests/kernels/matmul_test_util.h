@@ -93,7 +93,8 @@ inline std::vector<float> run_matmul(const qb::MatmulKernel& kern, const uint8_t
   return out;
 }
 
-// Backends other than scalar that this CPU runs and that have a kernel for `f`.
+// Backends other than scalar that this CPU runs and that have a kernel for `f` (row kernels:
+// those without MatmulKernel::pack).
 inline std::vector<const qb::MatmulKernel*> simd_kernels(qb::FormatId f) {
   // Every row this CPU may run, not only the dispatched one: where AMX is granted the avx512
   // backend has an AMX row and the VNNI/vdpbf16ps row it overrides, and both are tested.
@@ -104,7 +105,7 @@ inline std::vector<const qb::MatmulKernel*> simd_kernels(qb::FormatId f) {
     for (const qb::KernelSource& s : qb::kernel_sources())
       if (s.backend == b.id && qb::isa_granted(s.required, cpu))
         for (const qb::MatmulKernel& k : s.kernels)
-          if (k.weight == f) out.push_back(&k);
+          if (k.weight == f && !k.pack) out.push_back(&k);  // packed rows: matmul_packed_test.cpp
   }
   return out;
 }

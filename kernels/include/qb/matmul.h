@@ -39,7 +39,18 @@ struct MatmulKernel {
   // Rows [r0, r1) of Y for all n activation vectors (Xq vector j at Xq + j*xq_stride).
   void (*compute)(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
                   int64_t n, float* Y, int64_t ldy);
+  // Load-time weight repacking (ggml's CPU "repack" buffers do the same): 0 / nullptr for kernels
+  // that read the format's rows as stored. A packed kernel's compute() reads W = pack()'s output
+  // with w_stride still the format's row bytes; rows [g*pack_rows, (g+1)*pack_rows) occupy the
+  // pack_rows * w_stride bytes at offset g * pack_rows * w_stride (so the packed buffer is
+  // round_up(m, pack_rows) * w_stride bytes, rows past m are zero), and r0 must be a multiple of
+  // pack_rows (r1 a multiple too, or m).
+  int pack_rows = 0;
+  void (*pack)(const void* W, size_t w_stride, int64_t m, int64_t k, void* out) = nullptr;
 };
+
+// Bytes of pack()'s output for an m x k matrix: round_up(m, pack_rows) rows of the format.
+size_t packed_bytes(const MatmulKernel& kern, int64_t m, int64_t k);
 
 // One kernel source file as dispatch sees it. Dispatch calls its kernels only when the CPU grants
 // every bit of `required`; `compiled` is what the compiler was allowed to emit in that file (read
@@ -67,6 +78,10 @@ const MatmulKernel* find_kernel(FormatId w, BackendId b, int64_t n);
 // Dispatch's choice for a CPU whose isa_mask() is `cpu`: the last granted source's kernel
 // (AMX files come after the files they override; allow_amx = false skips them).
 const MatmulKernel* choose_kernel(FormatId w, BackendId b, uint32_t cpu, bool allow_amx);
+// The backend's packed kernel for the format (MatmulKernel::pack set): nullptr when it has none
+// on this CPU, or when QB_NO_REPACK=1 was set when dispatch started. Packed kernels serve every n
+// and are never returned by find_kernel/choose_kernel (they need packed weights).
+const MatmulKernel* find_packed_kernel(FormatId w, BackendId b);
 // The best available backend for a format on this CPU (dispatch decided once, at start).
 BackendId best_backend(FormatId w);
 
@@ -75,8 +90,8 @@ using ParallelFor = std::function<void(int64_t ntasks, const std::function<void(
 // A ParallelFor that runs everything on the calling thread.
 void serial_for(int64_t ntasks, const std::function<void(int64_t task)>& fn);
 
-// Full matmul: quantizes X into xq_buf (at least n * act_row_bytes(k) bytes), then computes Y,
-// splitting rows across tasks. Throws FormatError when k is not a multiple of the block size.
+// Full matmul (W packed by kern.pack where kern has one): quantizes X into xq_buf (at least n * act_row_bytes(k)
+// bytes), then computes Y, splitting rows across tasks. Throws FormatError when k is not a multiple of the block size.
 void matmul(const MatmulKernel& kern, const void* W, int64_t m, int64_t k, const float* X, int64_t n, float* Y,
             int64_t ldy, void* xq_buf, const ParallelFor& pf = serial_for);
 
