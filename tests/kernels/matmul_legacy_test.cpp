@@ -267,14 +267,12 @@ INSTANTIATE_TEST_SUITE_P(Formats, LegacyVsScalar, ::testing::ValuesIn(kFormats),
 
 // ---- packed kernels (load-time repacking) ----
 
-// Every packed row this CPU grants, whether or not QB_NO_REPACK hides it from dispatch.
+// Every packed row of a legacy format this CPU grants, whether or not QB_NO_REPACK hides it from
+// dispatch (other families' packed rows have layouts and tests of their own).
 std::vector<const qb::MatmulKernel*> packed_kernels() {
   std::vector<const qb::MatmulKernel*> out;
-  const uint32_t cpu = qb::cpu_features().isa_mask();
-  for (const qb::KernelSource& s : qb::kernel_sources())
-    if (qb::isa_granted(s.required, cpu))
-      for (const qb::MatmulKernel& k : s.kernels)
-        if (k.pack) out.push_back(&k);
+  for (const FormatId f : kFormats)
+    for (const auto* k : qbt::packed_kernels(f)) out.push_back(k);
   return out;
 }
 
@@ -290,32 +288,8 @@ size_t packed_index(int64_t r, int64_t b, int j, size_t row_bytes, int block_byt
 
 void expect_pack_layout(FormatId f, void (*pack)(const void*, size_t, int64_t, int64_t, void*), const char* what) {
   const int bb = geom(f).block_bytes;
-  std::mt19937 rng(5);
-  std::uniform_int_distribution<int> byte(0, 255);
-  for (const int64_t m : {1, 7, 8, 13, 37})
-    for (const int64_t k : {32, 32 * 6}) {
-      const size_t rb = qb::traits(f).row_bytes(k);
-      std::vector<uint8_t> w(rb * size_t(m));
-      for (auto& v : w) v = uint8_t(byte(rng));
-      const size_t total = size_t((m + 7) / 8 * 8) * rb;
-      std::vector<uint8_t> out(total + 1, 0xEE);
-      pack(w.data(), rb, m, k, out.data());
-      std::vector<bool> hit(total, false);
-      for (int64_t r = 0; r < m; ++r)
-        for (int64_t b = 0; b < k / 32; ++b)
-          for (int j = 0; j < bb; ++j) {
-            const size_t at = packed_index(r, b, j, rb, bb);
-            ASSERT_LT(at, total) << what;
-            hit[at] = true;
-            ASSERT_EQ(out[at], w[size_t(r) * rb + size_t(b * bb + j)])
-                << what << " m=" << m << " k=" << k << " row " << r << " block " << b << " byte " << j;
-          }
-      for (size_t i = 0; i < total; ++i)
-        if (!hit[i]) {
-          ASSERT_EQ(out[i], 0) << what << " m=" << m << ": padding byte " << i << " not zero";
-        }
-      EXPECT_EQ(out[total], 0xEE) << what << " wrote past round_up(m, 8) rows";
-    }
+  qbt::check_pack_layout(
+      f, pack, [&](int64_t r, int64_t b, int j, size_t rb) { return packed_index(r, b, j, rb, bb); }, what);
 }
 
 TEST(LegacyPacked, PackLayoutMatchesIndexComputation) {
@@ -359,37 +333,10 @@ TEST(LegacyPacked, PackedVsScalarOddShapesSubRanges) {
             const auto X = make_acts(s.n, s.k, exact, rng);
             const auto want = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
             const auto mag = magnitudes(f, w, *scalar, X, s);
-            const size_t rb = qb::traits(f).row_bytes(s.k);
-            std::vector<uint8_t> packed(qb::packed_bytes(*kern, s.m, s.k));
-            kern->pack(w.data(), rb, s.m, s.k, packed.data());
-            auto check = [&](const std::vector<float>& got, int64_t r0, int64_t r1, const std::string& how) {
-              int bad = 0;
-              for (int64_t j = 0; j < s.n; ++j)
-                for (int64_t r = 0; r < s.m && bad < 5; ++r) {
-                  const size_t i = size_t(j * s.m + r);
-                  const double tol = exact ? 0.0 : (double(kb) + 64) * std::ldexp(1.0, -23) * mag[i];
-                  const bool in = r >= r0 && r < r1;
-                  if (in ? !(std::fabs(double(got[i]) - want[i]) <= tol) : !std::isnan(got[i])) {
-                    ++bad;
-                    ADD_FAILURE() << kern->name << (exact ? " exact " : " random ") << qbt::shape_name(s) << " " << how
-                                  << " row " << r << " col " << j << ": got " << got[i]
-                                  << (in ? " want " + std::to_string(want[i]) : " (outside [r0, r1))");
-                  }
-                }
-            };
-            for (const bool threads : {false, true})
-              check(qbt::run_matmul(*kern, packed.data(), packed.size(), X, s, threads, threads ? 1 : 3), 0, s.m,
-                    threads ? "matmul 2 threads" : "matmul");
-            // compute() on row sub-ranges: r0 a multiple of pack_rows, r1 one too or m.
-            const size_t xs = kern->act_row_bytes(s.k);
-            std::vector<uint8_t> xq(xs * size_t(s.n));
-            for (int64_t j = 0; j < s.n; ++j) kern->quantize_act(X.data() + j * s.k, xq.data() + size_t(j) * xs, s.k);
-            for (int64_t r0 = 0; r0 < s.m; r0 += kern->pack_rows)
-              for (const int64_t r1 : {std::min(s.m, r0 + kern->pack_rows), s.m}) {
-                std::vector<float> got(size_t(s.n * s.m), std::nanf(""));
-                kern->compute(s.k, packed.data(), rb, r0, r1, xq.data(), xs, s.n, got.data(), s.m);
-                check(got, r0, r1, "rows [" + std::to_string(r0) + ", " + std::to_string(r1) + ")");
-              }
+            qbt::check_packed_run(
+                *kern, w, X, s, want,
+                [&](size_t i) { return exact ? 0.0 : (double(kb) + 64) * std::ldexp(1.0, -23) * mag[i]; },
+                exact ? "exact" : "random");
           }
   }
 }

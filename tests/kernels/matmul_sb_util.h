@@ -249,6 +249,33 @@ inline void check_subrange(const SbFormat& f) {
   }
 }
 
+// Packed kernels on pack()'s output against the scalar kernel on the unpacked rows (tolerances as
+// check_vs_scalar): m not a multiple of pack_rows, one and several blocks, n across the column
+// tile, through matmul (1 and 2 threads) and compute() on every allowed row sub-range [r0, r1).
+inline void check_packed_vs_scalar(const SbFormat& f) {
+  const auto* scalar = qb::find_kernel(f.id, qb::BackendId::Scalar);
+  ASSERT_NE(scalar, nullptr);
+  const auto kernels = packed_kernels(f.id);
+  if (kernels.empty()) GTEST_SKIP() << "no packed kernel for " << qb::traits(f.id).name << " on this CPU/build";
+  std::mt19937 rng(4321 + int(f.id));
+  for (const auto* kern : kernels)
+    for (const bool exact : {true, false})
+      for (const int64_t m : {1, 7, 13, 37})
+        for (const int64_t nb : {1, 3, 20})
+          for (const int64_t n : {1, 3, 5, 17}) {
+            if (exact && nb > 9) continue;  // exactness argument needs short rows
+            const Shape s{m, nb * f.block, n};
+            const auto w = sb_weights(f, s.m, s.k, exact, rng);
+            const auto X = sb_acts(s.n, s.k, f.block, exact, rng);
+            const auto want = run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
+            const auto mag = sb_magnitudes(f, w, *scalar, X, s);
+            check_packed_run(
+                *kern, w, X, s, want,
+                [&](size_t i) { return exact ? 0.0 : (double(nb) + 64) * std::ldexp(1.0, -23) * mag[i]; },
+                exact ? "exact" : "random");
+          }
+}
+
 // The oracle itself against dequantized weights and activations (needs the reference codecs).
 inline void check_scalar_vs_dequantized(const SbFormat& f) {
   const auto* scalar = qb::find_kernel(f.id, qb::BackendId::Scalar);

@@ -93,6 +93,93 @@ inline std::vector<float> run_matmul(const qb::MatmulKernel& kern, const uint8_t
   return out;
 }
 
+// A packed kernel (MatmulKernel::pack) on pack()'s output of w (unpacked rows) against `want` (the
+// scalar kernel on w) within tol(i) for output i = col * m + row: through matmul on 1 and 2 threads,
+// and compute() on every allowed row sub-range [r0, r1) (r0 a multiple of pack_rows, r1 one too
+// or m), where rows outside the range must stay untouched.
+inline void check_packed_run(const qb::MatmulKernel& kern, const std::vector<uint8_t>& w, const std::vector<float>& X,
+                             const Shape& s, const std::vector<float>& want, const std::function<double(size_t)>& tol,
+                             const std::string& what) {
+  const size_t rb = qb::traits(kern.weight).row_bytes(s.k);
+  std::vector<uint8_t> packed(qb::packed_bytes(kern, s.m, s.k));
+  ASSERT_EQ(packed.size(), size_t((s.m + kern.pack_rows - 1) / kern.pack_rows * kern.pack_rows) * rb);
+  kern.pack(w.data(), rb, s.m, s.k, packed.data());
+  auto check = [&](const std::vector<float>& got, int64_t r0, int64_t r1, const std::string& how) {
+    int bad = 0;
+    for (int64_t j = 0; j < s.n; ++j)
+      for (int64_t r = 0; r < s.m && bad < 5; ++r) {
+        const size_t i = size_t(j * s.m + r);
+        const bool in = r >= r0 && r < r1;
+        if (in ? !(std::fabs(double(got[i]) - want[i]) <= tol(i)) : !std::isnan(got[i])) {
+          ++bad;
+          ADD_FAILURE() << kern.name << " " << what << " " << shape_name(s) << " " << how << " row " << r << " col "
+                        << j << ": got " << got[i] << (in ? " want " + std::to_string(want[i]) : " (outside [r0, r1))");
+        }
+      }
+  };
+  for (const bool threads : {false, true})
+    check(run_matmul(kern, packed.data(), packed.size(), X, s, threads, threads ? 1 : 3), 0, s.m,
+          threads ? "matmul 2 threads" : "matmul");
+  const size_t xs = kern.act_row_bytes(s.k);
+  std::vector<uint8_t> xq(xs * size_t(s.n));
+  for (int64_t j = 0; j < s.n; ++j) kern.quantize_act(X.data() + j * s.k, xq.data() + size_t(j) * xs, s.k);
+  for (int64_t r0 = 0; r0 < s.m; r0 += kern.pack_rows)
+    for (const int64_t r1 : {std::min(s.m, r0 + kern.pack_rows), s.m}) {
+      std::vector<float> got(size_t(s.n * s.m), std::nanf(""));
+      kern.compute(s.k, packed.data(), rb, r0, r1, xq.data(), xs, s.n, got.data(), s.m);
+      check(got, r0, r1, "rows [" + std::to_string(r0) + ", " + std::to_string(r1) + ")");
+    }
+}
+
+// pack() of an 8-row layout against index(r, b, j, row_bytes), the independent computation of
+// where byte j of row r's block b lands: every byte where it says, every other byte of the
+// round_up(m, 8)-row buffer zero, nothing written past it (m = 1, 7, 8, 13, 37; 1 and 6 blocks).
+inline void check_pack_layout(qb::FormatId f, void (*pack)(const void*, size_t, int64_t, int64_t, void*),
+                              const std::function<size_t(int64_t, int64_t, int, size_t)>& index,
+                              const std::string& what) {
+  const int64_t bw = qb::traits(f).block_size;
+  const int bb = qb::traits(f).block_bytes;
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (const int64_t m : {1, 7, 8, 13, 37})
+    for (const int64_t k : {bw, 6 * bw}) {
+      const size_t rb = qb::traits(f).row_bytes(k);
+      std::vector<uint8_t> w(rb * size_t(m));
+      for (auto& v : w) v = uint8_t(byte(rng));
+      const size_t total = size_t((m + 7) / 8 * 8) * rb;
+      std::vector<uint8_t> out(total + 1, 0xEE);
+      pack(w.data(), rb, m, k, out.data());
+      std::vector<bool> hit(total, false);
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t b = 0; b < k / bw; ++b)
+          for (int j = 0; j < bb; ++j) {
+            const size_t at = index(r, b, j, rb);
+            ASSERT_LT(at, total) << what;
+            ASSERT_FALSE(hit[at]) << what << ": two bytes land at " << at;
+            hit[at] = true;
+            ASSERT_EQ(out[at], w[size_t(r) * rb + size_t(b * bb + j)])
+                << what << " m=" << m << " k=" << k << " row " << r << " block " << b << " byte " << j;
+          }
+      for (size_t i = 0; i < total; ++i)
+        if (!hit[i]) {
+          ASSERT_EQ(out[i], 0) << what << " m=" << m << ": padding byte " << i << " not zero";
+        }
+      EXPECT_EQ(out[total], 0xEE) << what << " wrote past round_up(m, 8) rows";
+    }
+}
+
+// Every packed kernel (MatmulKernel::pack) this CPU grants for the format, whether or not
+// QB_NO_REPACK hides it from dispatch.
+inline std::vector<const qb::MatmulKernel*> packed_kernels(qb::FormatId f) {
+  std::vector<const qb::MatmulKernel*> out;
+  const uint32_t cpu = qb::cpu_features().isa_mask();
+  for (const qb::KernelSource& s : qb::kernel_sources())
+    if (qb::isa_granted(s.required, cpu))
+      for (const qb::MatmulKernel& k : s.kernels)
+        if (k.weight == f && k.pack) out.push_back(&k);
+  return out;
+}
+
 // Backends other than scalar that this CPU runs and that have a kernel for `f` (row kernels:
 // those without MatmulKernel::pack).
 inline std::vector<const qb::MatmulKernel*> simd_kernels(qb::FormatId f) {
