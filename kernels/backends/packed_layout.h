@@ -10,6 +10,7 @@
 // one lane per row (no horizontal sum), and one fp32 FMA per block updates all 8 rows.
 // Rows past m are zero (scale 0, codes 0), so the kernels may read whole groups.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -19,22 +20,23 @@ namespace {
 
 constexpr int kPackRows = 8;
 
-// pack(): Q code bytes per block (16 or 32), blocks of 2 + Q bytes.
+// pack(): Q code bytes per block (16 or 32), blocks of 2 + Q bytes. Writes the output in order
+// (group, block, row), so the stores stream; the 8 source rows are each read in order.
 template <int Q>
 void pack_legacy_x8(const void* W, size_t w_stride, int64_t m, int64_t k, void* out) {
   constexpr int bb = 2 + Q;
-  const int64_t nb = k / 32, groups = (m + kPackRows - 1) / kPackRows;
+  const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);
-  auto* o = static_cast<uint8_t*>(out);
-  std::memset(o, 0, size_t(groups * kPackRows) * w_stride);
-  for (int64_t r = 0; r < m; ++r) {
-    uint8_t* grp = o + (r / kPackRows) * kPackRows * int64_t(w_stride);
-    const int lane = int(r % kPackRows);
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* src = w + r * int64_t(w_stride) + b * bb;
-      uint8_t* dst = grp + b * kPackRows * bb;
-      std::memcpy(dst + 2 * lane, src, 2);
-      for (int t = 0; t < Q / 4; ++t) std::memcpy(dst + 16 + 32 * t + 4 * lane, src + 2 + 4 * t, 4);
+  auto* dst = static_cast<uint8_t*>(out);
+  for (int64_t g0 = 0; g0 < m; g0 += kPackRows) {
+    const int rows = int(std::min<int64_t>(kPackRows, m - g0));
+    for (int64_t b = 0; b < nb; ++b, dst += kPackRows * bb) {
+      if (rows < kPackRows) std::memset(dst, 0, kPackRows * bb);  // rows past m
+      for (int lane = 0; lane < rows; ++lane) {
+        const uint8_t* src = w + (g0 + lane) * int64_t(w_stride) + b * bb;
+        std::memcpy(dst + 2 * lane, src, 2);
+        for (int t = 0; t < Q / 4; ++t) std::memcpy(dst + 16 + 32 * t + 4 * lane, src + 2 + 4 * t, 4);
+      }
     }
   }
 }
