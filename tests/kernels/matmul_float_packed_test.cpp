@@ -97,6 +97,8 @@ TEST_P(Packed, MatchesScalar) {
   shapes.push_back({40, 5000, 17});  // several k-blocks (the panel of 17 columns holds 1927 steps)
   shapes.push_back({7, 9000, 1});    // GEMV, long rows
   shapes.push_back({70, 300, 64});   // matmul's GEMM tasks
+  shapes.push_back({100, 333, 1});   // r0=16: GEMV four groups at once, then single groups
+  shapes.push_back({80, 33000, 1});  // and over two k-blocks (32768 steps each at n = 1)
   for (const bool exact : {true, false})
     for (const qbt::Shape& s : shapes) {
       const auto w = random_format(f, s.m, s.k, exact, rng);
