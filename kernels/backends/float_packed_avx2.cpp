@@ -88,12 +88,18 @@ inline __m256 widen8(const uint8_t* p) {
 template <FormatId F, int C, int U>
 inline void tile_steps(const uint8_t* w, const float* x, int64_t len, __m256 (&acc)[2][C]) {
   constexpr int64_t step = int64_t(kPackRows * float_elem_bytes<F>());
+  // The first column tile streams the weights from DRAM: one stream per core needs a software
+  // prefetch (F16 n=4, 4096 x 14336, 1 thread: 9-10 -> 15-17 GB/s); later tiles hit L1.
+  constexpr int64_t kPrefetchBytes = 2048, kPrefetchLines = std::max<int64_t>(1, U * step / 64);
   __m256 a[U][2][C];
 #pragma GCC unroll 8
   for (int u = 0; u < U; ++u)
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) a[u][0][c] = a[u][1][c] = _mm256_setzero_ps();
   for (int64_t kk = 0; kk < len; kk += U) {
+#pragma GCC unroll 4
+    for (int64_t i = 0; i < kPrefetchLines; ++i)
+      _mm_prefetch(reinterpret_cast<const char*>(w + kk * step) + kPrefetchBytes + 64 * i, _MM_HINT_T0);
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) {
       __m256 lo, hi;
