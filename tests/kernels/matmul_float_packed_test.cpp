@@ -14,8 +14,6 @@
 #include "kernels/matmul_test_util.h"
 
 #if defined(__x86_64__)
-#include "kernel_tables.h"
-
 namespace {
 
 using qb::FormatId;
@@ -26,15 +24,14 @@ std::string packed_unavailable() {
   return qb::isa_granted(need, qb::cpu_features().isa_mask()) ? "" : "CPU lacks AVX2/FMA/F16C";
 }
 
+// float_packed_avx2.cpp's row for f, as dispatch registered it (find_packed_kernel would hide it
+// under QB_NO_REPACK=1).
 const qb::MatmulKernel& packed_row(FormatId f) {
-  for (const auto& k : qb::kern::float_packed_avx2())
-    if (k.weight == f) return k;
-  throw std::runtime_error("no packed row");
-}
-
-size_t packed_size(const qb::MatmulKernel& kern, int64_t m, int64_t k) {
-  const int64_t p = kern.pack_rows;
-  return size_t((m + p - 1) / p * p) * qb::traits(kern.weight).row_bytes(k);
+  for (const qb::KernelSource& s : qb::kernel_sources())
+    if (s.file == "float_packed_avx2.cpp")
+      for (const qb::MatmulKernel& k : s.kernels)
+        if (k.weight == f && k.pack) return k;
+  throw std::runtime_error("float_packed_avx2.cpp has no packed row for " + std::string(qb::traits(f).name));
 }
 
 std::vector<uint8_t> random_format(FormatId f, int64_t rows, int64_t k, bool exact, std::mt19937& rng) {
@@ -63,9 +60,11 @@ TEST_P(Packed, PackPlacesEveryByte) {
       const size_t stride = eb * size_t(k);
       std::vector<uint8_t> w(stride * size_t(m));
       for (size_t i = 0; i < w.size(); ++i) w[i] = uint8_t(1 + i % 251);  // never 0: padding is
-      std::vector<uint8_t> got(packed_size(kern, m, k) + 64, 0xEE);
+      const size_t size = size_t((m + 15) / 16 * 16) * stride;
+      ASSERT_EQ(qb::packed_bytes(kern, m, k), size) << kern.name << " m=" << m << " k=" << k;
+      std::vector<uint8_t> got(size + 64, 0xEE);
       kern.pack(w.data(), stride, m, k, got.data());
-      std::vector<uint8_t> want(packed_size(kern, m, k), 0);
+      std::vector<uint8_t> want(size, 0);
       for (int64_t r = 0; r < m; ++r)
         for (int64_t i = 0; i < k; ++i) {
           const int64_t in_group = r % 16;
@@ -106,7 +105,7 @@ TEST_P(Packed, MatchesScalar) {
       std::vector<float> X(size_t(s.n * s.k));
       std::memcpy(X.data(), xb.data(), xb.size());
       const size_t stride = qb::traits(f).row_bytes(s.k);
-      std::vector<uint8_t> packed(packed_size(kern, s.m, s.k));
+      std::vector<uint8_t> packed(qb::packed_bytes(kern, s.m, s.k));
       kern.pack(w.data(), stride, s.m, s.k, packed.data());
       const auto want = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
       // sum |w x| per output, for the random-mode bound.
