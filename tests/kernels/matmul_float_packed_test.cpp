@@ -24,14 +24,11 @@ std::string packed_unavailable() {
   return qb::isa_granted(need, qb::cpu_features().isa_mask()) ? "" : "CPU lacks AVX2/FMA/F16C";
 }
 
-// float_packed_avx2.cpp's row for f, as dispatch registered it (find_packed_kernel would hide it
-// under QB_NO_REPACK=1).
+// float_packed_avx2.cpp's row for f (find_packed_kernel would hide it under QB_NO_REPACK=1).
 const qb::MatmulKernel& packed_row(FormatId f) {
-  for (const qb::KernelSource& s : qb::kernel_sources())
-    if (s.file == "float_packed_avx2.cpp")
-      for (const qb::MatmulKernel& k : s.kernels)
-        if (k.weight == f && k.pack) return k;
-  throw std::runtime_error("float_packed_avx2.cpp has no packed row for " + std::string(qb::traits(f).name));
+  const auto rows = qbt::packed_kernels(f);
+  if (rows.size() != 1) throw std::runtime_error("expected one packed row for " + std::string(qb::traits(f).name));
+  return *rows[0];
 }
 
 std::vector<uint8_t> random_format(FormatId f, int64_t rows, int64_t k, bool exact, std::mt19937& rng) {
