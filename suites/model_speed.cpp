@@ -230,6 +230,7 @@ class ModelSpeedSuite : public Suite {
     r.cell.params["variant"] = v.path;
     r.metrics[metric::bits_per_weight] = model::file_bits_per_weight(v.path);
     r.cell.params["load_s"] = load_s;
+    r.cell.params["repack_s"] = engine->repack_seconds();  // included in load_s
     r.cell.params["prompt"] = "fixed-seed random token ids after BOS (llama-bench style)";
     r.cell.params["peak_rss_method"] = "VmHWM of the process after resetting it (clear_refs 5) before this cell's load";
     rates(r);

@@ -167,6 +167,7 @@ class PerplexitySuite : public Suite {
     p["scored_tokens"] = run.ppl.n_scored;
     p["eval_seconds"] = run.ppl.seconds;
     p["kernels"] = m->kernel_summary();
+    p["repack_s"] = m->repack_seconds();
     r.wall_s = run.ppl.seconds;
     r.valid = true;
     if (run.ppl.n_scored < kMinScoredTokens) {

@@ -203,6 +203,43 @@ TEST(GgufRoundTrip, WriterFailureLeavesNothing) {
 }
 
 // > 4 GiB: a sparse file whose only tensor lies past 4 GiB; offsets and sizes are 64-bit.
+namespace {
+// Resident pages of this process (/proc/self/statm, field 2).
+long resident_pages() {
+  std::ifstream in("/proc/self/statm");
+  long size = 0, resident = -1;
+  in >> size >> resident;
+  return resident;
+}
+}  // namespace
+
+// A repacked model drops the file's copy of a tensor: the pages leave the RSS, and a later read
+// still sees the file's bytes.
+TEST(GgufRelease, DropsResidentPagesAndKeepsTheBytes) {
+  if (resident_pages() < 0) GTEST_SKIP() << "/proc/self/statm is not readable here";
+  const long page = sysconf(_SC_PAGESIZE);
+  std::vector<uint8_t> q(size_t(34) * 2 * 8192 * 16);  // Q8_0, 8 MiB
+  std::mt19937 rng(7);
+  for (auto& b : q) b = uint8_t(rng());
+  Writer w;
+  w.add_tensor("q", 8, {64, 8192 * 16}, q.data());
+  const std::string p = tmp_path("release.gguf");
+  w.write(p);
+  auto f = File::open(p);
+  const TensorInfo& t = f->tensors()[0];
+  ASSERT_EQ(t.nbytes, q.size());
+  ASSERT_EQ(std::memcmp(t.data, q.data(), q.size()), 0);  // every page now mapped in
+  const long before = resident_pages();
+  f->release(t.data, t.nbytes);
+  const long after = resident_pages();
+  const long whole_pages = long(q.size()) / page - 1;  // pages wholly inside the tensor, at least
+  EXPECT_GE(before - after, whole_pages * 9 / 10) << "before " << before << ", after " << after << " pages";
+  EXPECT_EQ(std::memcmp(t.data, q.data(), q.size()), 0);
+  f->release(t.data + 1, t.nbytes + 4096);  // past the mapping: ignored, not a crash
+  f->release(q.data(), q.size());           // not in the mapping: ignored (q must survive)
+  EXPECT_EQ(std::memcmp(t.data, q.data(), q.size()), 0);
+}
+
 TEST(GgufLargeFile, OffsetsPast4GiB) {
   const uint64_t off = (5ull << 30);  // 5 GiB into the data section
   Bytes b;

@@ -394,6 +394,13 @@ std::unique_ptr<File> File::open(const std::string& path) {
   return f;
 }
 
+void File::release(const uint8_t* p, uint64_t n) const {
+  if (!map_ || p < base_ || n > size_ || p - base_ > int64_t(size_ - n)) return;
+  const auto page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t a = (uintptr_t(p) + page - 1) / page * page, b = (uintptr_t(p) + n) / page * page;
+  if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);  // advisory: failure keeps the pages
+}
+
 std::unique_ptr<File> File::parse(const uint8_t* bytes, uint64_t size, const std::string& name) {
   std::unique_ptr<File> f(new File());
   f->path_ = name;

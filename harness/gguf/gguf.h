@@ -217,6 +217,10 @@ class File {
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find_tensor(std::string_view name) const;
+  // Drops the mapped pages wholly inside [p, p + n) from this process's memory, for tensors a
+  // model copied (a repacked layout): they no longer count in its RSS, and a later read maps them
+  // again from the file. No-op for parse()d buffers (those belong to the caller).
+  void release(const uint8_t* p, uint64_t n) const;
 
  private:
   File() = default;

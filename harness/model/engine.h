@@ -33,8 +33,9 @@ class Engine {
   virtual int32_t n_vocab() const = 0;
   virtual std::vector<int32_t> tokenize(const std::string& text) const = 0;  // with BOS when the model adds it
   virtual uint64_t weight_bytes() const = 0;                                 // weights as loaded
-  virtual uint64_t kv_bytes() const = 0;     // KV cache as allocated for n_ctx; 0: not known
-  virtual std::string describe() const = 0;  // kernels or library version, for the report
+  virtual uint64_t kv_bytes() const = 0;               // KV cache as allocated for n_ctx; 0: not known
+  virtual std::string describe() const = 0;            // kernels or library version, for the report
+  virtual double repack_seconds() const { return 0; }  // load-time weight repacking (part of the load)
   // Where the appends since reset_phase_times() spent their time; nullopt when the engine cannot
   // say (llama.cpp).
   virtual std::optional<PhaseTimes> phase_times() const { return std::nullopt; }

@@ -33,6 +33,7 @@ class QbenchEngine final : public Engine {
   uint64_t weight_bytes() const override { return m_->weight_bytes(); }
   uint64_t kv_bytes() const override { return m_->kv_bytes(); }
   std::string describe() const override { return m_->kernel_summary(); }
+  double repack_seconds() const override { return m_->repack_seconds(); }
   std::optional<PhaseTimes> phase_times() const override { return m_->phase_times(); }
   void reset_phase_times() override { m_->reset_phase_times(); }
 

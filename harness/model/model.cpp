@@ -260,7 +260,16 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     if (const MatmulKernel* pk = find_packed_kernel(l.format, b)) {
       const auto t0 = Clock::now();
       std::vector<uint8_t> packed(packed_bytes(*pk, rows, k));
-      pk->pack(l.data, traits(l.format).row_bytes(k), rows, k, packed.data());
+      // In slices of ~4 MiB whose file pages are dropped once packed (they are not read again),
+      // so the load's peak RSS holds one copy of the weights, not the file's and the packed one.
+      const size_t rb = traits(l.format).row_bytes(k);
+      const int64_t slice =
+          pk->pack_rows * std::max<int64_t>(1, (int64_t(4) << 20) / int64_t(size_t(pk->pack_rows) * rb));
+      for (int64_t r = 0; r < rows; r += slice) {
+        const int64_t n = std::min(slice, rows - r);
+        pk->pack(l.data + size_t(r) * rb, rb, n, k, packed.data() + size_t(r) * rb);
+        if (l.owned.empty()) f.release(l.data + size_t(r) * rb, size_t(n) * rb);
+      }
       l.owned = std::move(packed);
       l.data = l.owned.data();
       l.kernel = pk;
