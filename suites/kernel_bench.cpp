@@ -474,8 +474,7 @@ PreparedMatmul::PreparedMatmul(FormatId f, const BackendRef& b, int64_t m_, int6
     // A packed kernel (load-time repack, as a model load does) runs every n on packed bytes.
     if (const MatmulKernel* pk = find_packed_kernel(f, b.own->id)) {
       const auto t0 = std::chrono::steady_clock::now();
-      packed_.assign(packed_bytes(*pk, m, k) + 64, 0);
-      pk->pack(w_->data(), traits(f).row_bytes(k), m, k, packed_.data());
+      packed_ = pack_weights(*pk, w_->data(), m, k, 64);
       repack_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       kern_ = pk;
     }
@@ -734,9 +733,7 @@ InCache in_cache_ceiling(FormatId f, const MatmulKernel& kern, int64_t k, int64_
   c.bytes_per_thread = double(c.rows_per_thread) * double(w_stride);
   std::shared_ptr<const std::vector<uint8_t>> w = quantized_weights(f, c.rows_per_thread * nt, k);
   if (kern.pack) {
-    auto packed = std::make_shared<std::vector<uint8_t>>(packed_bytes(kern, c.rows_per_thread * nt, k) + 64);
-    kern.pack(w->data(), w_stride, c.rows_per_thread * nt, k, packed->data());
-    w = packed;
+    w = std::make_shared<std::vector<uint8_t>>(pack_weights(kern, w->data(), c.rows_per_thread * nt, k, 64));
   }
   const auto x = activations(n, k);
   std::vector<uint8_t> xq(xq_stride * size_t(n));

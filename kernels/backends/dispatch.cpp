@@ -176,6 +176,12 @@ size_t packed_bytes(const MatmulKernel& kern, int64_t m, int64_t k) {
   return size_t(rows) * traits(kern.weight).row_bytes(k);
 }
 
+std::vector<uint8_t> pack_weights(const MatmulKernel& kern, const void* W, int64_t m, int64_t k, size_t slack) {
+  std::vector<uint8_t> out(packed_bytes(kern, m, k) + slack, 0);
+  kern.pack(W, traits(kern.weight).row_bytes(k), m, k, out.data());
+  return out;
+}
+
 const MatmulKernel* find_kernel(FormatId w, BackendId b) { return dispatch().table[size_t(b)][size_t(w)]; }
 
 const MatmulKernel* find_kernel(FormatId w, BackendId b, int64_t n) {

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "qb/formats.h"
 
@@ -51,6 +52,9 @@ struct MatmulKernel {
 
 // Bytes of pack()'s output for an m x k matrix: round_up(m, pack_rows) rows of the format.
 size_t packed_bytes(const MatmulKernel& kern, int64_t m, int64_t k);
+// pack()'s output for an m x k matrix (row stride the format's row bytes) in a new buffer, with
+// `slack` zero bytes after it for kernels that read a vector past a row's end.
+std::vector<uint8_t> pack_weights(const MatmulKernel& kern, const void* W, int64_t m, int64_t k, size_t slack = 0);
 
 // One kernel source file as dispatch sees it. Dispatch calls its kernels only when the CPU grants
 // every bit of `required`; `compiled` is what the compiler was allowed to emit in that file (read
