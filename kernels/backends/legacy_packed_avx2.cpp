@@ -23,11 +23,11 @@
 #include "kernel_tables.h"
 #include "legacy_avx2.h"  // quantize_act
 #include "packed_layout.h"
+#include "packed_x8_driver_avx2-inl.h"
 
 namespace qb::kern {
 namespace {
 
-constexpr int kTileC = 4;      // columns per tile
 constexpr int64_t kKB = 64;    // blocks of 32 per k-block (GEMM)
 constexpr int kActBlock = 34;  // sizeof(block_q8_0): fp16 d, 32 codes
 
@@ -109,47 +109,18 @@ void gemm_packed(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t 
   const auto* xq = static_cast<const uint8_t*>(Xq);
   ActScales& a = tls_act;
   prepare_act<Q>(xq, xq_stride, n, nb, a);
-  const auto* w = static_cast<const uint8_t*>(W);
-  const int64_t kbs = n == 1 ? nb : kKB;
-  for (int64_t kb0 = 0; kb0 < nb; kb0 += kbs) {
-    const int64_t nbk = std::min(kbs, nb - kb0);
-    for (int64_t g0 = r0; g0 < r1; g0 += kPackRows) {
-      const uint8_t* wg = w + g0 * int64_t(w_stride) + kb0 * kPackRows * (2 + Q);
-      const int rows = int(std::min<int64_t>(kPackRows, r1 - g0));
-      for (int64_t c0 = 0; c0 < n; c0 += kTileC) {
-        const int nc = int(std::min<int64_t>(kTileC, n - c0));
-        const uint8_t* x[kTileC];
-        const float* dx[kTileC];
-        const int32_t* corr[kTileC];
-        for (int c = 0; c < nc; ++c) {
-          x[c] = xq + (c0 + c) * xq_stride + kb0 * kActBlock;
-          dx[c] = a.d.data() + (c0 + c) * nb + kb0;
-          corr[c] = a.corr.data() + (c0 + c) * nb + kb0;
-        }
-        __m256 out[kTileC];
-        switch (nc) {
-          case 4:
-            tile<Q, 4>(wg, x, dx, corr, nbk, out);
-            break;
-          case 3:
-            tile<Q, 3>(wg, x, dx, corr, nbk, out);
-            break;
-          case 2:
-            tile<Q, 2>(wg, x, dx, corr, nbk, out);
-            break;
-          default:
-            tile<Q, 1>(wg, x, dx, corr, nbk, out);
-            break;
-        }
-        for (int c = 0; c < nc; ++c) {
-          float* y = Y + (c0 + c) * ldy + g0;
-          alignas(32) float part[kPackRows];
-          _mm256_store_ps(part, out[c]);
-          for (int r = 0; r < rows; ++r) y[r] = kb0 == 0 ? part[r] : y[r] + part[r];
-        }
-      }
-    }
-  }
+  run_packed_x8(W, w_stride, r0, r1, n, Y, ldy, nb, kPackRows * (2 + Q), kKB,
+                [&](auto C, const uint8_t* wg, int64_t c0, int64_t b0, int64_t nbk, __m256* out) {
+                  const uint8_t* x[C];
+                  const float* dx[C];
+                  const int32_t* corr[C];
+                  for (int c = 0; c < C; ++c) {
+                    x[c] = xq + (c0 + c) * xq_stride + b0 * kActBlock;
+                    dx[c] = a.d.data() + (c0 + c) * nb + b0;
+                    corr[c] = a.corr.data() + (c0 + c) * nb + b0;
+                  }
+                  tile<Q, C>(wg, x, dx, corr, nbk, out);
+                });
 }
 
 constexpr MatmulKernel kKernels[] = {
