@@ -21,7 +21,7 @@
 
 namespace qb::kern {
 
-constexpr int kPackedTileC = 4;   // columns per tile
+constexpr int kPackedTileC = 4;  // columns per tile
 
 template <class Tile>
 inline void run_packed_x8(const void* W, size_t w_stride, int64_t r0, int64_t r1, int64_t n, float* Y, int64_t ldy,
