@@ -17,6 +17,24 @@ const qbt::SbFormat kFormats[] = {
 
 QBT_SB_TESTS(IQuantKernels, kFormats);
 
+// IQ4_NL's packed kernel (load-time repacking, packed_layout.h: d, then 16 code bytes in 4-byte
+// stripes) on odd shapes and row sub-ranges against the scalar oracle, and its pack() against the
+// layout's index computation.
+TEST(IQuantPacked, IQ4NLMatchesScalarOnOddShapes) { qbt::check_packed_vs_scalar(kFormats[0]); }
+
+TEST(IQuantPacked, IQ4NLPackLayoutMatchesIndexComputation) {
+  const auto kernels = qbt::packed_kernels(FormatId::IQ4_NL);
+  if (kernels.empty()) GTEST_SKIP() << "no packed IQ4_NL kernel on this CPU/build";
+  const int bb = qb::traits(FormatId::IQ4_NL).block_bytes;
+  for (const auto* kern : kernels) {
+    qbt::check_pack_layout(
+        FormatId::IQ4_NL, kern->pack,
+        [&](int64_t r, int64_t b, int j, size_t rb) { return qbt::x8_index(r, b, j, rb, bb, 1); },
+        std::string(kern->name));
+    EXPECT_EQ(qb::packed_bytes(*kern, 13, 64), 16 * qb::traits(FormatId::IQ4_NL).row_bytes(64)) << kern->name;
+  }
+}
+
 // E8M0 edge cases the decoder must reproduce (ggml: e < 2 are fp32 subnormals).
 TEST(IQuantKernels, E8M0HalfScale) {
   EXPECT_EQ(qb::codec::e8m0_to_fp32_half(128), 1.0f);

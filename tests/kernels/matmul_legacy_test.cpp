@@ -276,25 +276,30 @@ std::vector<const qb::MatmulKernel*> packed_kernels() {
   return out;
 }
 
-// Where byte j of row r's block b lands: group r/8 at (r/8)*8 rows, block b of the group at
-// b * 8 * (block bytes); inside it the 8 scales first, then per 4 code bytes one 32-byte stripe
-// holding rows 0..7 in 4-byte lanes.
-size_t packed_index(int64_t r, int64_t b, int j, size_t row_bytes, int block_bytes) {
-  const size_t lane = size_t(r % 8), base = size_t(r / 8) * 8 * row_bytes + size_t(b) * 8 * size_t(block_bytes);
-  if (j < 2) return base + 2 * lane + size_t(j);
-  const size_t q = size_t(j - 2);
-  return base + 16 + 32 * (q / 4) + 4 * lane + q % 4;
+// The 5th bits as packed_layout.h describes them: code c's bit (qh bit c) moves to byte c % 4 of
+// the word, at bit (c % 16) / 4 (its stripe) for the low nibbles (c < 16), 4 + that for the high.
+void expect_qh_by_stripe(uint8_t* qh) {
+  uint32_t in, out = 0;
+  std::memcpy(&in, qh, 4);
+  for (int c = 0; c < 32; ++c)
+    if (in >> c & 1u) out |= 1u << (8 * (c % 4) + 4 * (c / 16) + (c % 16) / 4);
+  std::memcpy(qh, &out, 4);
 }
 
 void expect_pack_layout(FormatId f, void (*pack)(const void*, size_t, int64_t, int64_t, void*), const char* what) {
-  const int bb = geom(f).block_bytes;
+  const LegacyGeom& g = geom(f);
+  const int n2 = (g.qh_off >= 0 ? g.qh_off : g.qs_off) / 2;  // 2-byte fields: d (, m)
+  std::function<void(uint8_t*)> expect;
+  if (g.qh_off >= 0) expect = [&](uint8_t* blk) { expect_qh_by_stripe(blk + g.qh_off); };
   qbt::check_pack_layout(
-      f, pack, [&](int64_t r, int64_t b, int j, size_t rb) { return packed_index(r, b, j, rb, bb); }, what);
+      f, pack, [&](int64_t r, int64_t b, int j, size_t rb) { return qbt::x8_index(r, b, j, rb, g.block_bytes, n2); },
+      what, expect);
 }
 
 TEST(LegacyPacked, PackLayoutMatchesIndexComputation) {
-  expect_pack_layout(FormatId::Q4_0, qb::kern::pack_legacy_x8<16>, "pack_legacy_x8<16>");
-  expect_pack_layout(FormatId::Q8_0, qb::kern::pack_legacy_x8<32>, "pack_legacy_x8<32>");
+  expect_pack_layout(FormatId::Q4_0, qb::kern::pack_legacy_x8<1, false, 16>, "pack_legacy_x8<1, false, 16>");
+  expect_pack_layout(FormatId::Q5_1, qb::kern::pack_legacy_x8<2, true, 16>, "pack_legacy_x8<2, true, 16>");
+  expect_pack_layout(FormatId::Q8_0, qb::kern::pack_legacy_x8<1, false, 32>, "pack_legacy_x8<1, false, 32>");
   for (const auto* kern : packed_kernels()) {
     expect_pack_layout(kern->weight, kern->pack, std::string(kern->name).c_str());
     EXPECT_EQ(qb::packed_bytes(*kern, 13, 64), 16 * qb::traits(kern->weight).row_bytes(64)) << kern->name;

@@ -134,9 +134,11 @@ inline void check_packed_run(const qb::MatmulKernel& kern, const std::vector<uin
 // pack() of an 8-row layout against index(r, b, j, row_bytes), the independent computation of
 // where byte j of row r's block b lands: every byte where it says, every other byte of the
 // round_up(m, 8)-row buffer zero, nothing written past it (m = 1, 7, 8, 13, 37; 1 and 6 blocks).
+// A layout that also changes a block's content (packed_layout.h's 5th bits) passes `expect`, the
+// test's own rewrite of one source block into the bytes the packed copy must hold.
 inline void check_pack_layout(qb::FormatId f, void (*pack)(const void*, size_t, int64_t, int64_t, void*),
                               const std::function<size_t(int64_t, int64_t, int, size_t)>& index,
-                              const std::string& what) {
+                              const std::string& what, const std::function<void(uint8_t*)>& expect = {}) {
   const int64_t bw = qb::traits(f).block_size;
   const int bb = qb::traits(f).block_bytes;
   std::mt19937 rng(5);
@@ -149,6 +151,10 @@ inline void check_pack_layout(qb::FormatId f, void (*pack)(const void*, size_t, 
       const size_t total = size_t((m + 7) / 8 * 8) * rb;
       std::vector<uint8_t> out(total + 1, 0xEE);
       pack(w.data(), rb, m, k, out.data());
+      std::vector<uint8_t> want = w;
+      if (expect)
+        for (int64_t r = 0; r < m; ++r)
+          for (int64_t b = 0; b < k / bw; ++b) expect(want.data() + size_t(r) * rb + size_t(b * bb));
       std::vector<bool> hit(total, false);
       for (int64_t r = 0; r < m; ++r)
         for (int64_t b = 0; b < k / bw; ++b)
@@ -157,7 +163,7 @@ inline void check_pack_layout(qb::FormatId f, void (*pack)(const void*, size_t, 
             ASSERT_LT(at, total) << what;
             ASSERT_FALSE(hit[at]) << what << ": two bytes land at " << at;
             hit[at] = true;
-            ASSERT_EQ(out[at], w[size_t(r) * rb + size_t(b * bb + j)])
+            ASSERT_EQ(out[at], want[size_t(r) * rb + size_t(b * bb + j)])
                 << what << " m=" << m << " k=" << k << " row " << r << " block " << b << " byte " << j;
           }
       for (size_t i = 0; i < total; ++i)
@@ -166,6 +172,15 @@ inline void check_pack_layout(qb::FormatId f, void (*pack)(const void*, size_t, 
         }
       EXPECT_EQ(out[total], 0xEE) << what << " wrote past round_up(m, 8) rows";
     }
+}
+
+// The 8-row layout of 32-weight blocks made of n2 2-byte fields, then 4-byte fields (qh, codes):
+// byte j of row r's block b lands in group r / 8, block b of the group at b * 8 * block_bytes,
+// and there a field at block byte o, w bytes wide, at 8 * o + w * (r % 8) (packed_layout.h).
+inline size_t x8_index(int64_t r, int64_t b, int j, size_t row_bytes, int block_bytes, int n2) {
+  const size_t lane = size_t(r % 8), base = size_t(r / 8) * 8 * row_bytes + size_t(b) * 8 * size_t(block_bytes);
+  const int w = j < 2 * n2 ? 2 : 4, o = j < 2 * n2 ? j - j % 2 : j - (j - 2 * n2) % 4;
+  return base + 8 * size_t(o) + size_t(w) * lane + size_t(j - o);
 }
 
 // Every packed kernel (MatmulKernel::pack) this CPU grants for the format, whether or not
