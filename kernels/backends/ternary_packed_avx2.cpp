@@ -17,8 +17,8 @@
 // column from Q8_K's bsums, for all rows. One FMA per super-block and column updates 8 rows; no
 // horizontal sums. Tiles are 8 rows x up to 4 columns; each decoded digit vector serves them all.
 // Instructions per weight and column (callgrind, gemv_loop TQ1_0 avx2[packed] 256 8192 R N),
-// n = 1 / 4 / 16: packed 0.397 / 0.207 / 0.208, row kernel (gemm_tq1_0_q8_K_1x4_avx2) 0.544 /
-// 0.238 / 0.242; n = 512 (32 x 8192): 0.290 against 0.319.
+// n = 1 / 4 / 16: packed 0.379 / 0.196 / 0.196, row kernel (gemm_tq1_0_q8_K_1x4_avx2) 0.544 /
+// 0.238 / 0.242; n = 512 (32 x 8192): 0.278 against 0.319.
 // Rows past m are zero (d = 0), so a tile may read its whole group.
 #include "qb/x86_intrin.h"
 
@@ -98,6 +98,23 @@ struct TileCols {       // the tile's columns from its first super-block
   const int32_t* corr[C];
 };
 
+// Stripes [T0, T1) of a super-block (wb) into the int16 sums; the stripe loop stays rolled
+// (unrolled, the interleaved digit chains spilled the sums), the digits unroll.
+template <int C, int T0, int T1, int E0, int Step, int Digits>
+[[gnu::always_inline]] inline void stripes(const uint8_t* wb, const TileCols<C>& tc, int64_t xs, __m256i* p16) {
+#pragma GCC unroll 1
+  for (int t = T0; t < T1; ++t) {
+    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + 16 + 32 * t));
+    const int64_t xo = xs + E0 + 4 * (t - T0);
+#pragma GCC unroll 5
+    for (int j = 0; j < Digits; ++j) {
+      const __m256i dg = next_digit(q);
+      for (int c = 0; c < C; ++c)
+        p16[c] = _mm256_add_epi16(p16[c], _mm256_maddubs_epi16(dg, bcast4(tc.x[c] + xo + Step * j)));
+    }
+  }
+}
+
 // Partial sums of 8 rows x C columns over nsbk super-blocks. Not inlined into the driver's lambda
 // (inlined, the 4-column tile of the legacy kernels spilled).
 template <int C>
@@ -109,18 +126,11 @@ template <int C>
     const uint8_t* wb = wg + s * kGroupSb;
     __m256i p16[C];
     for (int c = 0; c < C; ++c) p16[c] = _mm256_setzero_si256();
-    // Stripe t, digit j is element e(t, j) + i of lane byte i: qs[0..31] hold 32j + 4t, qs[32..47]
-    // 160 + 16j + 4(t - 8), qh 240 + 4j (4 digits).
-    for (int t = 0; t < kStripes; ++t) {
-      __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + 16 + 32 * t));
-      const int digits = t < 12 ? 5 : 4;
-      for (int j = 0; j < digits; ++j) {
-        const __m256i dg = next_digit(q);
-        const int e = t < 8 ? 32 * j + 4 * t : t < 12 ? 160 + 16 * j + 4 * (t - 8) : 240 + 4 * j;
-        for (int c = 0; c < C; ++c)
-          p16[c] = _mm256_add_epi16(p16[c], _mm256_maddubs_epi16(dg, bcast4(tc.x[c] + s * kXSb + e)));
-      }
-    }
+    // Stripe t, digit j is element e + step * j + i of lane byte i: qs[0..31] e = 4t, step 32;
+    // qs[32..47] e = 160 + 4(t - 8), step 16; qh e = 240, step 4 (4 digits).
+    stripes<C, 0, 8, 0, 32, 5>(wb, tc, s * kXSb, p16);
+    stripes<C, 8, 12, 160, 16, 5>(wb, tc, s * kXSb, p16);
+    stripes<C, 12, 13, 240, 4, 4>(wb, tc, s * kXSb, p16);
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb)));
     for (int c = 0; c < C; ++c) {
       const __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(p16[c], ones), _mm256_set1_epi32(tc.corr[c][s]));
