@@ -1,8 +1,9 @@
 // Q4_K and Q5_K x Q8_K on weights repacked at load time: 8 rows' super-blocks interleaved
 // (ggml's block_q4_Kx8 idea, written from its description), AVX2 + FMA + F16C.
 //
-// Layout (pack_x8): rows [8g, 8g+8) become one group of 8 * row_bytes bytes; super-block s of the
-// group holds the 8 rows' super-block s (bb = 144 or 176 bytes each) in 8 * bb bytes at s * 8 * bb:
+// Layout (pack_sb_x8 in packed_layout.h): rows [8g, 8g+8) become one group of 8 * row_bytes
+// bytes; super-block s of the group holds the 8 rows' super-block s (bb = 144 or 176 bytes each)
+// in 8 * bb bytes at s * 8 * bb:
 //   [0, 16)         d of rows 0..7 (fp16; one vcvtph2ps loads all eight)
 //   [16, 32)        dmin of rows 0..7
 //   [32 + 32t, ..)  bytes 4 + 4t .. 7 + 4t of rows 0..7 (row r at + 4r): stripes 0..2 the 12
@@ -39,41 +40,8 @@ constexpr int64_t kXSb = sizeof(block_q8_K);  // activation super-block
 constexpr int64_t kGemmKb = 16;               // super-blocks per k-block (GEMM): <= 22 KB of weights in L1
 constexpr size_t kDOff = 0, kDminOff = 16, kScOff = 32, kStripesOff = 32;
 
+static_assert(offsetof(block_q4_K, dmin) == 2 && offsetof(block_q5_K, dmin) == 2);
 static_assert(offsetof(block_q4_K, scales) == 4 && offsetof(block_q5_K, scales) == 4);
-
-// pack(): d and dmin of the 8 rows, then every later byte of the super-block in 4-byte stripes
-// (byte moves only). Block = block_q4_K or block_q5_K.
-template <class Block>
-void pack_x8(const void* W, size_t w_stride, int64_t m, int64_t k, void* out) {
-  constexpr int64_t sb = sizeof(Block), group_sb = kRows * sb;
-  const int64_t nsb = k / QK_K, groups = (m + kRows - 1) / kRows;
-  const auto* w = static_cast<const uint8_t*>(W);
-  auto* o = static_cast<uint8_t*>(out);
-  std::memset(o, 0, size_t(groups * kRows) * w_stride);
-  for (int64_t r = 0; r < m; ++r) {
-    uint8_t* grp = o + (r / kRows) * kRows * int64_t(w_stride);
-    const int lane = int(r % kRows);
-    for (int64_t s = 0; s < nsb; ++s) {
-      const uint8_t* src = w + r * int64_t(w_stride) + s * sb;
-      uint8_t* dst = grp + s * group_sb;
-      std::memcpy(dst + kDOff + 2 * lane, src + offsetof(Block, d), 2);
-      std::memcpy(dst + kDminOff + 2 * lane, src + offsetof(Block, dmin), 2);
-      for (int t = 0; t < (int(sb) - 4) / 4; ++t)
-        std::memcpy(dst + kStripesOff + 32 * t + 4 * lane, src + 4 + 4 * t, 4);
-    }
-  }
-}
-
-inline __m256i ld32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-inline __m256i bcast4(const uint8_t* p) { return _mm256_set1_epi32(load_as<int32_t>(p)); }
-
-// Word pair of 32-bit lane r = (byte 4r + a, byte 4r + b) of v (per 128-bit half: lanes 0..3).
-template <int a, int b>
-inline __m256i lane_words(__m256i v) {
-  return _mm256_shuffle_epi8(
-      v, _mm256_setr_epi8(a, -1, b, -1, 4 + a, -1, 4 + b, -1, 8 + a, -1, 8 + b, -1, 12 + a, -1, 12 + b, -1, a, -1, b,
-                          -1, 4 + a, -1, 4 + b, -1, 8 + a, -1, 8 + b, -1, 12 + a, -1, 12 + b, -1));
-}
 
 // The 8 rows' scales and mins of one super-block: byte 4r + j of sc[h] / mn[h] is row r's
 // scale / min of sub-block 4h + j (unpack_scale_min_k4 on all rows at once).
@@ -187,25 +155,24 @@ template <class F, int C>
   for (int c = 0; c < C; ++c) out[c] = acc[c];
 }
 
+// gemm_packed_x8's view of format F.
 template <class F>
-void gemm_x8(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
-             int64_t n, float* Y, int64_t ldy) {
-  const auto* xq = static_cast<const uint8_t*>(Xq);
-  run_packed_x8(W, w_stride, r0, r1, n, Y, ldy, k / QK_K, kRows * int64_t(sizeof(typename F::Block)), kGemmKb,
-                [&](auto C, const uint8_t* wg, int64_t c0, int64_t s0, int64_t len, __m256* out) {
-                  const uint8_t* x[C];
-                  for (int c = 0; c < C; ++c) x[c] = xq + (c0 + c) * int64_t(xq_stride) + s0 * kXSb;
-                  tile<F, C>(wg, x, len, out);
-                });
-}
+struct Packed {
+  static constexpr int64_t kUnitWeights = QK_K, kXUnit = kXSb, kGemmKb = ::qb::kern::kGemmKb,
+                           kUnitGroupBytes = kRows * int64_t(sizeof(typename F::Block));
+  template <int C>
+  static void tile(const uint8_t* wg, const uint8_t* const* x, int64_t nsb, __m256* out) {
+    ::qb::kern::tile<F, C>(wg, x, nsb, out);
+  }
+};
 
 void quantize_act(const float* x, void* xq, int64_t k) { avx2::quantize_q8_K(x, xq, k); }
 
 constexpr MatmulKernel kKernels[] = {
     {FormatId::Q4_K, BackendId::Avx2, FormatId::Q8_K, "gemm_q4_Kx8_q8_K_8x4_avx2", q8_K_row_bytes, quantize_act,
-     gemm_x8<Q4Kx8>, kRows, pack_x8<block_q4_K>},
+     gemm_packed_x8<Packed<Q4Kx8>>, kRows, pack_sb_x8<sizeof(block_q4_K), 0>},
     {FormatId::Q5_K, BackendId::Avx2, FormatId::Q8_K, "gemm_q5_Kx8_q8_K_8x4_avx2", q8_K_row_bytes, quantize_act,
-     gemm_x8<Q5Kx8>, kRows, pack_x8<block_q5_K>},
+     gemm_packed_x8<Packed<Q5Kx8>>, kRows, pack_sb_x8<sizeof(block_q5_K), 0>},
 };
 
 }  // namespace

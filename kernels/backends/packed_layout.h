@@ -1,6 +1,7 @@
 // The 8-row interleaved layout of the packed 32-weight-block kernels (Q4_0, Q4_1, Q5_0, Q5_1,
 // Q8_0, IQ4_NL), shared by every ISA's packed kernels and by the tests: ggml's block_q4_0x8 idea,
-// written from its description, extended to every field of these blocks.
+// written from its description, extended to every field of these blocks. The super-block
+// layout (pack_sb_x8) is at the end.
 //
 // Such a block is N2 2-byte fp16 fields (d; or d, m), then 4-byte fields: an optional 32-bit
 // 5th-bit mask qh, and Q code bytes (Q4_*, Q5_*, IQ4_NL: Q = 16, Q8_0: Q = 32). Rows [8g, 8g+8)
@@ -63,6 +64,36 @@ void pack_legacy_x8(const void* W, size_t w_stride, int64_t m, int64_t k, void* 
         }
         for (int t = 0; t < Q / 4; ++t) std::memcpy(dst + 8 * q0 + 32 * t + 4 * lane, src + q0 + 4 * t, 4);
       }
+    }
+  }
+}
+
+// The 8-row super-block layout of the packed super-block kernels (kquant_packed_avx2: Q4_K, Q5_K;
+// iquant_packed_avx2: IQ4_XS; kquant_packed_q2_avx2: Q2_K). A super-block of BB bytes has two
+// 2-byte fields at bytes [H, H + 4) (H = 0: d and dmin or scales_h up front; H = BB - 4: Q2_K's d
+// and dmin at the back). Super-block s of a group holds the 8 rows' super-block s in 8 * BB bytes
+// at s * 8 * BB:
+//   [0, 16)         the first field of rows 0..7 (fp16 d: one vcvtph2ps loads all eight)
+//   [16, 32)        the second field of rows 0..7
+//   [32 + 32t, ..)  bytes 4t .. 4t + 3 of the row's other BB - 4 bytes (row r at + 4r)
+// Bytes move whole. Rows past m are zero.
+template <int64_t BB, int64_t H>
+void pack_sb_x8(const void* W, size_t w_stride, int64_t m, int64_t k, void* out) {
+  static_assert((H == 0 || H == BB - 4) && BB % 4 == 0);
+  constexpr int64_t group_sb = kPackRows * BB, rest = H == 0 ? 4 : 0;
+  const int64_t nsb = k / 256, groups = (m + kPackRows - 1) / kPackRows;
+  const auto* w = static_cast<const uint8_t*>(W);
+  auto* o = static_cast<uint8_t*>(out);
+  std::memset(o, 0, size_t(groups * kPackRows) * w_stride);
+  for (int64_t r = 0; r < m; ++r) {
+    uint8_t* grp = o + (r / kPackRows) * kPackRows * int64_t(w_stride);
+    const int lane = int(r % kPackRows);
+    for (int64_t s = 0; s < nsb; ++s) {
+      const uint8_t* src = w + r * int64_t(w_stride) + s * BB;
+      uint8_t* dst = grp + s * group_sb;
+      std::memcpy(dst + 2 * lane, src + H, 2);
+      std::memcpy(dst + 16 + 2 * lane, src + H + 2, 2);
+      for (int t = 0; t < (BB - 4) / 4; ++t) std::memcpy(dst + 32 + 32 * t + 4 * lane, src + rest + 4 * t, 4);
     }
   }
 }

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "packed_layout.h"  // kPackRows
@@ -59,6 +60,57 @@ inline void run_packed_x8(const void* W, size_t w_stride, int64_t r0, int64_t r1
       }
     }
   }
+}
+
+// Loads the packed tiles share: a 32-byte stripe (8 rows' 4-byte lanes), 4 activation bytes
+// broadcast to every lane, and the word pair (byte 4r + a, byte 4r + b) of each 32-bit lane r
+// (per 128-bit half: lanes 0..3), zero-extended.
+inline __m256i ld32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline __m256i bcast4(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(v);
+}
+template <int a, int b>
+inline __m256i lane_words(__m256i v) {
+  return _mm256_shuffle_epi8(
+      v, _mm256_setr_epi8(a, -1, b, -1, 4 + a, -1, 4 + b, -1, 8 + a, -1, 8 + b, -1, 12 + a, -1, 12 + b, -1, a, -1, b,
+                          -1, 4 + a, -1, 4 + b, -1, 8 + a, -1, 8 + b, -1, 12 + a, -1, 12 + b, -1));
+}
+
+// The super-block loop of a packed tile of C columns: every line of the group's super-block two
+// ahead prefetched (GroupSb bytes: 8 rows' super-blocks), then body(wb, xs, acc) adds super-block
+// wb's partial sums for the columns xs[c] (their activation block XSb bytes each, at the same
+// super-block) into acc[c]; out[c] = the sums over the nsb super-blocks.
+template <int C, int64_t GroupSb, int64_t XSb, class Body>
+inline void sb_tile_loop(const uint8_t* wg, const uint8_t* const* x, int64_t nsb, __m256* out, Body&& body) {
+  __m256 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* wb = wg + s * GroupSb;
+#pragma GCC unroll 32
+    for (int64_t l = 0; l < (GroupSb + 63) / 64; ++l)
+      _mm_prefetch(reinterpret_cast<const char*>(wb + 2 * GroupSb + 64 * l), _MM_HINT_T0);
+    const uint8_t* xs[C];
+    for (int c = 0; c < C; ++c) xs[c] = x[c] + s * XSb;
+    body(wb, xs, acc);
+  }
+  for (int c = 0; c < C; ++c) out[c] = acc[c];
+}
+
+// MatmulKernel::compute of a packed kernel whose units are T::kUnitWeights weights, with one
+// T::kXUnit-byte activation block per unit and column (super-blocks x Q8_K):
+// T::tile<C>(wg, x, len, out) gets x[c] = column c0 + c of Xq from unit u0 on.
+template <class T>
+void gemm_packed_x8(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
+                    int64_t n, float* Y, int64_t ldy) {
+  const auto* xq = static_cast<const uint8_t*>(Xq);
+  run_packed_x8(W, w_stride, r0, r1, n, Y, ldy, k / T::kUnitWeights, T::kUnitGroupBytes, T::kGemmKb,
+                [&](auto C, const uint8_t* wg, int64_t c0, int64_t u0, int64_t len, __m256* out) {
+                  const uint8_t* x[C];
+                  for (int c = 0; c < C; ++c) x[c] = xq + (c0 + c) * int64_t(xq_stride) + u0 * T::kXUnit;
+                  T::template tile<C>(wg, x, len, out);
+                });
 }
 
 }  // namespace qb::kern

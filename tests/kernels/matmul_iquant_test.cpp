@@ -43,4 +43,35 @@ TEST(IQuantKernels, E8M0HalfScale) {
   EXPECT_EQ(qb::codec::e8m0_to_fp32_half(0), std::ldexp(1.0f, -128));
 }
 
+// ---- packed kernels (load-time repacking, MatmulKernel::pack) ----
+
+TEST(IQuantPacked, IQ4XSMatchesScalarOnOddShapes) { qbt::check_packed_vs_scalar(kFormats[1]); }
+
+// pack_sb_x8's layout (d and scales_h at bytes 0..3 of the super-block).
+TEST(IQuantPacked, PackLayoutMatchesIndexComputation) { qbt::check_sb_pack_layout(FormatId::IQ4_XS, 0); }
+
+// The largest products: every code 0 (-127) against activations of one sign (all -127 after
+// Q8_K), so each vpmaddubsw pair is 2 * 127 * 127 = 32258 and two of them would overflow int16;
+// scales -32 and 31 (the extremes of 6 bits - 32) alternate by super-block.
+TEST(IQuantPacked, IQ4XSExtremeCodesStayExact) {
+  const auto* scalar = qb::find_kernel(FormatId::IQ4_XS, qb::BackendId::Scalar);
+  ASSERT_NE(scalar, nullptr);
+  const auto kernels = qbt::packed_kernels(FormatId::IQ4_XS);
+  if (kernels.empty()) GTEST_SKIP() << "no packed IQ4_XS kernel on this CPU/build";
+  const qbt::Shape s{11, 4 * 256, 5};
+  std::vector<uint8_t> w(qb::traits(FormatId::IQ4_XS).row_bytes(s.k) * size_t(s.m), 0);
+  for (size_t b = 0; b < w.size() / sizeof(block_iq4_xs); ++b) {
+    uint8_t* blk = w.data() + b * sizeof(block_iq4_xs);
+    const uint16_t one = 0x3C00, sh = b % 2 ? 0xFFFF : 0;  // fp16 1.0; scales 31 or -32
+    std::memcpy(blk + offsetof(block_iq4_xs, d), &one, 2);
+    std::memcpy(blk + offsetof(block_iq4_xs, scales_h), &sh, 2);
+    std::memset(blk + offsetof(block_iq4_xs, scales_l), b % 2 ? 0xFF : 0, 4);
+  }
+  const std::vector<float> X(size_t(s.n * s.k), 1.0f);
+  const auto want = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
+  for (const auto* kern : kernels)
+    qbt::check_packed_run(
+        *kern, w, X, s, want, [&](size_t i) { return 1e-6 * std::fabs(want[i]); }, "extreme codes");
+}
+
 }  // namespace

@@ -37,29 +37,9 @@ QBT_SB_TESTS(KQuantKernels, kFormats);
 TEST(KQuantPacked, Q4KMatchesScalarOnOddShapes) { qbt::check_packed_vs_scalar(kFormats[2]); }
 TEST(KQuantPacked, Q5KMatchesScalarOnOddShapes) { qbt::check_packed_vs_scalar(kFormats[3]); }
 
-// Where byte j of row r's super-block s (bb bytes) lands in the 8-row K-quant layout
-// (kquant_packed_avx2.cpp): group r / 8, super-block s of the group at s * 8 * bb; inside it d
-// (2 bytes) and dmin of rows 0..7, then bytes 4.. of every row in 4-byte lanes, one 32-byte stripe
-// per 4 bytes.
-size_t kquant_x8_index(int64_t r, int64_t s, int j, size_t row_bytes, size_t bb) {
-  const size_t lane = size_t(r % 8), base = size_t(r / 8) * 8 * row_bytes + size_t(s) * 8 * bb;
-  if (j < 4) return base + 16 * size_t(j / 2) + 2 * lane + size_t(j % 2);  // d, dmin
-  const size_t q = size_t(j - 4);
-  return base + 32 + 32 * (q / 4) + 4 * lane + q % 4;
-}
-
+// pack_sb_x8's layout (d and dmin at bytes 0..3 of the super-block).
 TEST(KQuantPacked, PackLayoutMatchesIndexComputation) {
-  size_t checked = 0;
-  for (const FormatId f : {FormatId::Q4_K, FormatId::Q5_K})
-    for (const auto* kern : qbt::packed_kernels(f)) {
-      ++checked;
-      const size_t bb = size_t(qb::traits(f).block_bytes);
-      qbt::check_pack_layout(
-          f, kern->pack, [&](int64_t r, int64_t s, int j, size_t rb) { return kquant_x8_index(r, s, j, rb, bb); },
-          std::string(kern->name));
-      EXPECT_EQ(qb::packed_bytes(*kern, 13, 512), 16 * qb::traits(f).row_bytes(512)) << kern->name;
-    }
-  if (checked == 0) GTEST_SKIP() << "no packed K-quant kernel on this CPU/build";
+  for (const FormatId f : {FormatId::Q4_K, FormatId::Q5_K}) qbt::check_sb_pack_layout(f, 0);
 }
 
 TEST(KQuantKernels, MatmulRejectsBadK) {
