@@ -50,6 +50,7 @@ std::vector<KernelSource> make_sources() {
   QB_SRC(Avx2, legacy_packed_avx2, kNeedAvx2);  // packed rows (pack set): find_packed_kernel only
   QB_SRC(Avx2, kquant_packed_avx2, kNeedAvx2);
   QB_SRC(Avx2, iquant_packed_avx2, kNeedAvx2);
+  QB_SRC(Avx2, kquant_packed_q2_avx2, kNeedAvx2);
   QB_SRC(Avx2, float_packed_avx2, kNeedAvx2);
   QB_SRC(Avx2, ternary_packed_avx2, kNeedAvx2);
   QB_SRC(Avx512, float_avx512bf16, kNeedAvx512 | isa::kAvx512bf16);

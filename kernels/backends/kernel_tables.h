@@ -30,8 +30,9 @@ QB_KERNEL_FILE(ternary_packed_avx2)  // TQ1_0 on 8-row interleaved super-blocks 
 QB_KERNEL_FILE(float_avx512bf16)     // BF16 kernels need AVX512_BF16; F32/F16 in float_avx512 do not
 QB_KERNEL_FILE(legacy_amxint8)       // AMX rows: GEMM on tiles, preferred where AMX is granted
 QB_KERNEL_FILE(float_amxbf16)
-// IQ4_XS on kquant_packed_avx2's 8-row super-block layout (MatmulKernel::pack)
+// IQ4_XS and Q2_K on kquant_packed_avx2's 8-row super-block layout (MatmulKernel::pack)
 QB_KERNEL_FILE(iquant_packed_avx2)
+QB_KERNEL_FILE(kquant_packed_q2_avx2)
 QB_KERNEL_FILE(legacy_neoni8mm)  // smmla GEMM rows where the CPU has i8mm; GEMV keeps legacy_neon
 QB_KERNEL_FILE(float_neonbf16)   // bfdot/bfmmla BF16 where the CPU has bf16; float_neon widens
 #undef QB_KERNEL_FILE

@@ -42,6 +42,13 @@ TEST(KQuantPacked, PackLayoutMatchesIndexComputation) {
   for (const FormatId f : {FormatId::Q4_K, FormatId::Q5_K}) qbt::check_sb_pack_layout(f, 0);
 }
 
+TEST(KQuantPacked, Q2KMatchesScalarOnOddShapes) { qbt::check_packed_vs_scalar(kFormats[0]); }
+
+// Q2_K keeps d and dmin at the back (bytes 80..83).
+TEST(KQuantPacked, Q2KPackLayoutMatchesIndexComputation) {
+  qbt::check_sb_pack_layout(FormatId::Q2_K, int(offsetof(block_q2_K, d)));
+}
+
 TEST(KQuantKernels, MatmulRejectsBadK) {
   const auto* k = qb::find_kernel(FormatId::Q4_K, qb::BackendId::Scalar);
   ASSERT_NE(k, nullptr);
