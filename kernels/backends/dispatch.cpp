@@ -49,6 +49,7 @@ std::vector<KernelSource> make_sources() {
   QB_FAMILY(Avx512, avx512, kNeedAvx512)
   QB_SRC(Avx2, legacy_packed_avx2, kNeedAvx2);  // packed rows (pack set): find_packed_kernel only
   QB_SRC(Avx2, kquant_packed_avx2, kNeedAvx2);
+  QB_SRC(Avx2, kquant_packed_q6q3_avx2, kNeedAvx2);
   QB_SRC(Avx2, iquant_packed_avx2, kNeedAvx2);
   QB_SRC(Avx2, kquant_packed_q2_avx2, kNeedAvx2);
   QB_SRC(Avx2, float_packed_avx2, kNeedAvx2);

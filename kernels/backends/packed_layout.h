@@ -69,18 +69,18 @@ void pack_legacy_x8(const void* W, size_t w_stride, int64_t m, int64_t k, void* 
 }
 
 // The 8-row super-block layout of the packed super-block kernels (kquant_packed_avx2: Q4_K, Q5_K;
-// iquant_packed_avx2: IQ4_XS; kquant_packed_q2_avx2: Q2_K). A super-block of BB bytes has two
-// 2-byte fields at bytes [H, H + 4) (H = 0: d and dmin or scales_h up front; H = BB - 4: Q2_K's d
-// and dmin at the back). Super-block s of a group holds the 8 rows' super-block s in 8 * BB bytes
-// at s * 8 * BB:
-//   [0, 16)         the first field of rows 0..7 (fp16 d: one vcvtph2ps loads all eight)
-//   [16, 32)        the second field of rows 0..7
-//   [32 + 32t, ..)  bytes 4t .. 4t + 3 of the row's other BB - 4 bytes (row r at + 4r)
+// iquant_packed_avx2: IQ4_XS; kquant_packed_q2_avx2: Q2_K; kquant_packed_q6q3_avx2: Q6_K). A
+// super-block of BB bytes has NF 2-byte fields at bytes [H, H + 2 NF) (H = 0: d and dmin or
+// scales_h up front; H = BB - 2 NF: Q2_K's d and dmin, Q6_K's d at the back). Super-block s of a
+// group holds the 8 rows' super-block s in 8 * BB bytes at s * 8 * BB:
+//   [16f, 16f + 16)       field f of rows 0..7 (fp16 d: one vcvtph2ps loads all eight)
+//   [16 NF + 32t, ..)     bytes 4t .. 4t + 3 of the row's other BB - 2 NF bytes (row r at + 4r)
 // Bytes move whole. Rows past m are zero.
-template <int64_t BB, int64_t H>
+template <int64_t BB, int64_t H, int NF = 2>
 void pack_sb_x8(const void* W, size_t w_stride, int64_t m, int64_t k, void* out) {
-  static_assert((H == 0 || H == BB - 4) && BB % 4 == 0);
-  constexpr int64_t group_sb = kPackRows * BB, rest = H == 0 ? 4 : 0;
+  constexpr int64_t head = 2 * NF;
+  static_assert((H == 0 || H == BB - head) && (BB - head) % 4 == 0);
+  constexpr int64_t group_sb = kPackRows * BB, rest = H == 0 ? head : 0;
   const int64_t nsb = k / 256, groups = (m + kPackRows - 1) / kPackRows;
   const auto* w = static_cast<const uint8_t*>(W);
   auto* o = static_cast<uint8_t*>(out);
@@ -91,9 +91,8 @@ void pack_sb_x8(const void* W, size_t w_stride, int64_t m, int64_t k, void* out)
     for (int64_t s = 0; s < nsb; ++s) {
       const uint8_t* src = w + r * int64_t(w_stride) + s * BB;
       uint8_t* dst = grp + s * group_sb;
-      std::memcpy(dst + 2 * lane, src + H, 2);
-      std::memcpy(dst + 16 + 2 * lane, src + H + 2, 2);
-      for (int t = 0; t < (BB - 4) / 4; ++t) std::memcpy(dst + 32 + 32 * t + 4 * lane, src + rest + 4 * t, 4);
+      for (int f = 0; f < NF; ++f) std::memcpy(dst + 16 * f + 2 * lane, src + H + 2 * f, 2);
+      for (int t = 0; t < (BB - head) / 4; ++t) std::memcpy(dst + 16 * NF + 32 * t + 4 * lane, src + rest + 4 * t, 4);
     }
   }
 }

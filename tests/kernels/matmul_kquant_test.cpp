@@ -49,6 +49,13 @@ TEST(KQuantPacked, Q2KPackLayoutMatchesIndexComputation) {
   qbt::check_sb_pack_layout(FormatId::Q2_K, int(offsetof(block_q2_K, d)));
 }
 
+TEST(KQuantPacked, Q6KMatchesScalarOnOddShapes) { qbt::check_packed_vs_scalar(kFormats[4]); }
+
+// Q6_K has one field, d, at the back (bytes 208..209).
+TEST(KQuantPacked, Q6KPackLayoutMatchesIndexComputation) {
+  qbt::check_sb_pack_layout(FormatId::Q6_K, int(offsetof(block_q6_K, d)), 1);
+}
+
 TEST(KQuantKernels, MatmulRejectsBadK) {
   const auto* k = qb::find_kernel(FormatId::Q4_K, qb::BackendId::Scalar);
   ASSERT_NE(k, nullptr);

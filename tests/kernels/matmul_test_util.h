@@ -183,15 +183,15 @@ inline size_t x8_index(int64_t r, int64_t b, int j, size_t row_bytes, int block_
   return base + 8 * size_t(o) + size_t(w) * lane + size_t(j - o);
 }
 
-// Where byte j of row r's super-block s (bb bytes, two 2-byte fields at [h, h + 4)) lands in the
+// Where byte j of row r's super-block s (bb bytes, nf 2-byte fields at [h, h + 2 nf)) lands in the
 // 8-row super-block layout (pack_sb_x8): group r / 8, super-block s of the group at s * 8 * bb;
-// inside it the first field of rows 0..7, then the second, then the other bytes in 4-byte lanes,
-// one 32-byte stripe per 4 bytes.
-inline size_t sb_x8_index(int64_t r, int64_t s, int j, size_t row_bytes, size_t bb, int h) {
+// inside it the first field of rows 0..7, then the next ones, then the other bytes in 4-byte
+// lanes, one 32-byte stripe per 4 bytes.
+inline size_t sb_x8_index(int64_t r, int64_t s, int j, size_t row_bytes, size_t bb, int h, int nf = 2) {
   const size_t lane = size_t(r % 8), base = size_t(r / 8) * 8 * row_bytes + size_t(s) * 8 * bb;
-  if (j >= h && j < h + 4) return base + 16 * size_t((j - h) / 2) + 2 * lane + size_t((j - h) % 2);
-  const size_t q = size_t(j < h ? j : j - 4);
-  return base + 32 + 32 * (q / 4) + 4 * lane + q % 4;
+  if (j >= h && j < h + 2 * nf) return base + 16 * size_t((j - h) / 2) + 2 * lane + size_t((j - h) % 2);
+  const size_t q = size_t(j < h ? j : j - 2 * nf);
+  return base + 16 * size_t(nf) + 32 * (q / 4) + 4 * lane + q % 4;
 }
 
 // Every packed kernel (MatmulKernel::pack) this CPU grants for the format, whether or not
@@ -206,15 +206,15 @@ inline std::vector<const qb::MatmulKernel*> packed_kernels(qb::FormatId f) {
   return out;
 }
 
-// pack() of every packed kernel for super-block format f against sb_x8_index (fields at byte h),
-// and packed_bytes; skips visibly when this CPU/build has none.
-inline void check_sb_pack_layout(qb::FormatId f, int h) {
+// pack() of every packed kernel for super-block format f against sb_x8_index (nf fields at byte
+// h), and packed_bytes; skips visibly when this CPU/build has none.
+inline void check_sb_pack_layout(qb::FormatId f, int h, int nf = 2) {
   const size_t bb = size_t(qb::traits(f).block_bytes);
   const auto kernels = packed_kernels(f);
   if (kernels.empty()) GTEST_SKIP() << "no packed kernel for " << qb::traits(f).name << " on this CPU/build";
   for (const auto* kern : kernels) {
     check_pack_layout(
-        f, kern->pack, [&](int64_t r, int64_t s, int j, size_t rb) { return sb_x8_index(r, s, j, rb, bb, h); },
+        f, kern->pack, [&](int64_t r, int64_t s, int j, size_t rb) { return sb_x8_index(r, s, j, rb, bb, h, nf); },
         std::string(kern->name));
     EXPECT_EQ(qb::packed_bytes(*kern, 13, 512), 16 * qb::traits(f).row_bytes(512)) << kern->name;
   }
