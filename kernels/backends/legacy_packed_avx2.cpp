@@ -69,8 +69,8 @@ constexpr PackedFmt kP4_0{Codes::kNib4, 1, 16, 8, false}, kP4_1{Codes::kNib4, 2,
 
 // Per column and block: the activation scale d_x, s_x (Q8_1) and the integer offset correction.
 struct ActScales {
-  std::vector<float> d, s;
-  std::vector<int32_t> corr;
+  TuVector<float> d, s;
+  TuVector<int32_t> corr;
 };
 thread_local ActScales tls_act;
 

@@ -62,8 +62,8 @@ void pack_tq1_0_x8(const void* W, size_t w_stride, int64_t m, int64_t k, void* o
 
 // Per column and super-block: d_x and -sum(x codes) (the trits' -1).
 struct ActScales {
-  std::vector<float> d;
-  std::vector<int32_t> corr;
+  TuVector<float> d;
+  TuVector<int32_t> corr;
 };
 thread_local ActScales tls_act;
 
