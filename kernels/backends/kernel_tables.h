@@ -25,7 +25,7 @@ QB_KERNEL_FAMILY(ternary)
 #undef QB_KERNEL_FAMILY
 QB_KERNEL_FILE(legacy_packed_avx2)       // Q4_0/Q8_0 on 8-row interleaved weights (MatmulKernel::pack)
 QB_KERNEL_FILE(kquant_packed_avx2)       // Q4_K/Q5_K on 8-row interleaved super-blocks (MatmulKernel::pack)
-QB_KERNEL_FILE(kquant_packed_q6q3_avx2)  // Q6_K on 8-row interleaved super-blocks, d at the back
+QB_KERNEL_FILE(kquant_packed_q6q3_avx2)  // Q6_K/Q3_K on 8-row interleaved super-blocks, d at the back
 QB_KERNEL_FILE(float_packed_avx2)        // F32/F16/BF16 on 16-row k-major groups (MatmulKernel::pack)
 QB_KERNEL_FILE(ternary_packed_avx2)      // TQ1_0 on 8-row interleaved super-blocks (MatmulKernel::pack)
 QB_KERNEL_FILE(float_avx512bf16)         // BF16 kernels need AVX512_BF16; F32/F16 in float_avx512 do not

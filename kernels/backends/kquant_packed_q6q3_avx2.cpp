@@ -1,26 +1,30 @@
-// Q6_K x Q8_K on weights repacked at load time: 8 rows' super-blocks interleaved, as
+// Q6_K and Q3_K x Q8_K on weights repacked at load time: 8 rows' super-blocks interleaved, as
 // kquant_packed_avx2.cpp does for Q4_K/Q5_K (the same loop: sb_tile_loop, gemm_packed_x8), for
-// a format whose fp16 d ends the block and whose 16 signed scales come one per 16 weights.
+// formats whose fp16 d ends the block and whose 16 signed scales come one per 16 weights.
 // AVX2 + FMA + F16C.
 //
-// Layout (pack_sb_x8<210, 208, 1> in packed_layout.h: one field, d, at the back): rows
+// Layout (pack_sb_x8<bb, bb - 2, 1> in packed_layout.h: one field, d, at the back): rows
 // [8g, 8g+8) become one group of 8 * row_bytes bytes; super-block s of the group holds the 8
 // rows' super-block s (bb bytes each) in 8 * bb bytes at s * 8 * bb:
 //   [0, 16)         d of rows 0..7 (fp16; one vcvtph2ps loads all eight)
 //   [16 + 32t, ..)  bytes 4t .. 4t + 3 of rows 0..7 (row r at + 4r), t < (bb - 2) / 4: every
-//                   byte before d. Q6_K (bb = 210): stripes 0..31 ql, 32..47 qh, 48..51 scales.
+//                   byte before d. Q6_K (bb = 210): stripes 0..31 ql, 32..47 qh, 48..51 scales;
+//                   Q3_K (bb = 110): 0..7 hmask, 8..23 qs, 24..26 scales.
 // Bytes move whole. A 32-byte code stripe puts 4 consecutive weights of row r in 32-bit lane r;
 // against the 4 matching activation codes broadcast to every lane, vpmaddubsw leaves each row's
 // products in its own lane, so no horizontal sums; each decoded code vector serves up to 4
 // columns (tiles of 8 rows x 4 columns, run_packed_x8).
-// Signed codes go through vpmaddubsw as unsigned ones, stored + offset (Q6_K: q + 32 in 0..63);
+// Signed codes go through vpmaddubsw as unsigned ones, stored + offset (Q6_K: q + 32 in 0..63,
+// Q3_K: q + 4 in 0..7);
 // the offset comes back per 16-weight scale group through the Q8_K bsums:
 //   sum_g sc_g * sum (u - off) x = sum_g sc_g * dot(u, x)_g - off * sum_g sc_g * bsum_g.
 // int16 bounds (|x| <= 128): a vpmaddubsw word is at most 2 * 63 * 128 = 16128 for Q6_K, so
 // kRun = 2 of them sum in int16 (32256 <= 32767) before vpmaddwd by the row scale (sign-extended
-// int8 in both words of lane r) makes int32.
+// int8 in both words of lane r) makes int32. Q3_K: a word is at most 2 * 7 * 128 = 1792, its
+// kRun = 4 (a whole 16-weight group) sum to 7168.
 // Instructions per weight (callgrind, gemv_loop 256x8192), n=1 / n=4 / n=16 per column: Q6_K
-// 0.335 / 0.194 / 0.196, against 0.394 / 0.200 / 0.203 for the row kernel.
+// 0.335 / 0.194 / 0.196, against 0.394 / 0.200 / 0.203 for the row kernel; Q3_K 0.348 / 0.193 /
+// 0.193 against 0.446 / 0.213 / 0.216.
 #include "qb/x86_intrin.h"
 
 #include <utility>
@@ -74,6 +78,37 @@ struct Q6Kx8 {
     __m256i hi = _mm256_and_si256(stripe(wb, kQh + 8 * h + i), _mm256_set1_epi8(char(3 << 2 * q)));
     if constexpr (q < 2) hi = _mm256_slli_epi16(hi, 4 - 2 * q);
     if constexpr (q > 2) hi = _mm256_srli_epi16(hi, 2 * q - 4);
+    return _mm256_or_si256(lo, hi);
+  }
+};
+// Weight 128h + 32j + l (J = 4h + j): bits 2j..2j+1 of qs[32h + l], + 4 where bit 4h + j of
+// hmask[l] is set (the stored q + 4). Scales: 12 bytes, unpack_scales_q3_K's bit layout on 8 rows.
+struct Q3Kx8 {
+  using Block = block_q3_K;
+  static constexpr int64_t kGemmKb = 16;            // super-blocks per k-block (GEMM): 16 x 880 B in L1
+  static constexpr int kRun = 4, kOffsetShift = 2;  // offset 4
+  static constexpr int kHm = offsetof(block_q3_K, hmask) / 4, kQs = offsetof(block_q3_K, qs) / 4,
+                       kSc = offsetof(block_q3_K, scales) / 4;
+  static void scales(const uint8_t* wb, __m256i (&sc)[4]) {
+    // scale 4p + j: low nibble of byte j (p = 0), 4 + j (p = 1), high nibble of byte j (p = 2),
+    // 4 + j (p = 3); bits 2p..2p+1 of byte 8 + j as bits 4..5; minus 32
+    const __m256i a = stripe(wb, kSc), b = stripe(wb, kSc + 1), c = stripe(wb, kSc + 2);
+    const __m256i m4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+    sc[0] = _mm256_or_si256(_mm256_and_si256(a, m4), _mm256_and_si256(_mm256_slli_epi16(c, 4), m30));
+    sc[1] = _mm256_or_si256(_mm256_and_si256(b, m4), _mm256_and_si256(_mm256_slli_epi16(c, 2), m30));
+    sc[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), m4), _mm256_and_si256(c, m30));
+    sc[3] =
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), _mm256_and_si256(_mm256_srli_epi16(c, 2), m30));
+    for (int p = 0; p < 4; ++p) sc[p] = _mm256_sub_epi8(sc[p], k32);
+  }
+  template <int J>
+  static __m256i codes(const uint8_t* wb, int i) {
+    constexpr int h = J / 4, j = J % 4, hbit = 4 * h + j;
+    __m256i lo = _mm256_and_si256(stripe(wb, kQs + 8 * h + i), _mm256_set1_epi8(char(3 << 2 * j)));
+    if constexpr (j > 0) lo = _mm256_srli_epi16(lo, 2 * j);
+    __m256i hi = _mm256_and_si256(stripe(wb, kHm + i), _mm256_set1_epi8(char(1 << hbit)));
+    if constexpr (hbit > 2) hi = _mm256_srli_epi16(hi, hbit - 2);
+    if constexpr (hbit < 2) hi = _mm256_slli_epi16(hi, 2 - hbit);
     return _mm256_or_si256(lo, hi);
   }
 };
@@ -147,6 +182,8 @@ void quantize_act(const float* x, void* xq, int64_t k) { avx2::quantize_q8_K(x, 
 constexpr MatmulKernel kKernels[] = {
     {FormatId::Q6_K, BackendId::Avx2, FormatId::Q8_K, "gemm_q6_Kx8_q8_K_8x4_avx2", q8_K_row_bytes, quantize_act,
      gemm_packed_x8<Packed<Q6Kx8>>, kRows, pack_sb_x8<sizeof(block_q6_K), offsetof(block_q6_K, d), 1>},
+    {FormatId::Q3_K, BackendId::Avx2, FormatId::Q8_K, "gemm_q3_Kx8_q8_K_8x4_avx2", q8_K_row_bytes, quantize_act,
+     gemm_packed_x8<Packed<Q3Kx8>>, kRows, pack_sb_x8<sizeof(block_q3_K), offsetof(block_q3_K, d), 1>},
 };
 
 }  // namespace

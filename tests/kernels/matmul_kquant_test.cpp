@@ -56,6 +56,13 @@ TEST(KQuantPacked, Q6KPackLayoutMatchesIndexComputation) {
   qbt::check_sb_pack_layout(FormatId::Q6_K, int(offsetof(block_q6_K, d)), 1);
 }
 
+TEST(KQuantPacked, Q3KMatchesScalarOnOddShapes) { qbt::check_packed_vs_scalar(kFormats[1]); }
+
+// Q3_K has one field, d, at the back (bytes 108..109).
+TEST(KQuantPacked, Q3KPackLayoutMatchesIndexComputation) {
+  qbt::check_sb_pack_layout(FormatId::Q3_K, int(offsetof(block_q3_K, d)), 1);
+}
+
 TEST(KQuantKernels, MatmulRejectsBadK) {
   const auto* k = qb::find_kernel(FormatId::Q4_K, qb::BackendId::Scalar);
   ASSERT_NE(k, nullptr);
