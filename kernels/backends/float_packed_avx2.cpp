@@ -14,6 +14,7 @@
 #include "float_act_avx2-inl.h"
 #include "float_common.h"
 #include "kernel_tables.h"
+#include "tu_vector.h"
 
 namespace qb::kern {
 namespace {
@@ -248,7 +249,7 @@ void compute(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, 
   constexpr int64_t eb = int64_t(float_elem_bytes<F>());
   const auto* w = static_cast<const uint8_t*>(W);
   const int64_t kc = packed_kc(n, k);
-  thread_local std::vector<float> panel_buf;
+  thread_local TuVector<float> panel_buf;
   panel_buf.resize(size_t((n + kNR - 1) / kNR * 8 * kc));
   float* panel = panel_buf.data();
   for (int64_t k0 = 0; k0 < k; k0 += kc) {

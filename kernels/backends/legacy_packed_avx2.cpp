@@ -40,6 +40,7 @@
 #include "legacy_avx2.h"  // quantize_act
 #include "packed_layout.h"
 #include "packed_x8_driver_avx2-inl.h"
+#include "tu_vector.h"
 
 namespace qb::kern {
 namespace {

@@ -31,6 +31,7 @@
 #include "packed_x8_driver_avx2-inl.h"
 #include "sb_tile_avx2-inl.h"  // avx2::quantize_q8_K
 #include "ternary_common.h"
+#include "tu_vector.h"
 
 namespace qb::kern {
 namespace {
