@@ -13,11 +13,11 @@
 #include "qb/x86_intrin.h"
 
 #include <algorithm>
-#include <vector>
 
 #include "float_common.h"
 #include "kernel_tables.h"
 #include "tile_driver-inl.h"
+#include "tu_vector.h"
 
 namespace qb::kern {
 namespace {
@@ -116,8 +116,8 @@ struct FloatTileAvx512 : FloatGeometry<F> {
 // packed as (k pair) x column dwords, once per call; C accumulates in memory per k-block.
 // Rows, columns and k beyond whole tiles (16, 16, 32) go through the vdpbf16ps tiles above.
 struct AmxScratch {
-  std::vector<uint8_t> b;  // packed activations: [col group][k chunk] 16 x 64 bytes
-  std::vector<float> c;    // accumulators: [row block][col group] 16 x 16 floats
+  TuVector<uint8_t> b;  // packed activations: [col group][k chunk] 16 x 64 bytes
+  TuVector<float> c;    // accumulators: [row block][col group] 16 x 16 floats
 };
 thread_local AmxScratch tls_amx;
 

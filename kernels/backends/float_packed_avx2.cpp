@@ -8,7 +8,6 @@
 #include "qb/x86_intrin.h"
 
 #include <algorithm>
-#include <vector>
 
 #include "compiled_isa.h"
 #include "float_act_avx2-inl.h"

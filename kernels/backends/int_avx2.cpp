@@ -6,13 +6,13 @@
 //  NF4 x F32: codes looked up as the four byte planes of the codebook floats (vpshufb) and
 //    interleaved into exact floats; activations permuted once per call to the lookup's order.
 #include <bit>
-#include <vector>
 
 #include "compiled_isa.h"
 #include "int_common.h"
 #include "kernel_rows.h"
 #include "kernel_tables.h"
 #include "legacy_avx2.h"
+#include "tu_vector.h"
 
 namespace qb::kern {
 namespace {
@@ -145,7 +145,7 @@ struct Nf4TileAvx2 : Nf4Geometry {
   }
 };
 
-thread_local std::vector<float> tls_nf4_x;
+thread_local TuVector<float> tls_nf4_x;
 
 void gemm_nf4_avx2(int64_t k, const void* W, size_t w_stride, int64_t r0, int64_t r1, const void* Xq, size_t xq_stride,
                    int64_t n, float* Y, int64_t ldy) {

@@ -69,7 +69,7 @@ void gemm_int8_neon(int64_t k, const void* W, size_t w_stride, int64_t r0, int64
   const int64_t nb = k / 32;
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* xq = static_cast<const uint8_t*>(Xq);
-  std::vector<float>& sc = tls_scales;
+  auto& sc = tls_scales;
   if (sc.size() < size_t(n * nb)) sc.resize(size_t(n * nb));
   for (int64_t j = 0; j < n; ++j)
     for (int64_t b = 0; b < nb; ++b)

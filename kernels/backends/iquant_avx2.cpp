@@ -2,12 +2,12 @@
 // microkernel below: vpshufb codebook lookup, two blocks per ymm; IQ4_NL |w| x sign-moved x,
 // MXFP4 unsigned value + 12), IQ4_XS x Q8_K (super-block microkernel, signed codes:
 // sb_tile_avx2-inl.h). Both run on the tile driver (tile_driver-inl.h).
-#include <vector>
 
 #include "compiled_isa.h"
 #include "iquant_common.h"
 #include "kernel_tables.h"
 #include "sb_tile_avx2-inl.h"
+#include "tu_vector.h"
 
 namespace qb::kern {
 
@@ -62,9 +62,9 @@ struct B32Col {  // one activation column of the panel from a k-block's first pa
 };
 struct B32Panel {
   int64_t npairs = 0;
-  std::vector<int8_t> q;   // per column, per pair: x_a[0:16] x_b[0:16] x_a[16:32] x_b[16:32]
-  std::vector<float> d;    // per column, per pair: d_a x4, d_b x4 (0 past the last block)
-  std::vector<int32_t> o;  // per column, per pair: off * sum(x_a), 0, 0, 0, off * sum(x_b), 0, 0, 0
+  TuVector<int8_t> q;   // per column, per pair: x_a[0:16] x_b[0:16] x_a[16:32] x_b[16:32]
+  TuVector<float> d;    // per column, per pair: d_a x4, d_b x4 (0 past the last block)
+  TuVector<int32_t> o;  // per column, per pair: off * sum(x_a), 0, 0, 0, off * sum(x_b), 0, 0, 0
 
   // off: the code offset of formats whose table holds value + off (0: none, o not filled).
   void load(const uint8_t* x, size_t stride, int64_t n, int64_t nb, int off) {

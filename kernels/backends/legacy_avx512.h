@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <type_traits>
-#include <vector>
 
 #include "legacy_common.h"
+#include "tu_vector.h"
 
 namespace qb::kern {
 namespace {
@@ -217,8 +217,8 @@ template <const LegacyGeom& G>
 constexpr bool kAmxFormat = G.m_off < 0 && G.bpg == 1 && !G.evenodd;
 
 struct AmxI8Scratch {
-  std::vector<int8_t> a, b;   // a: [block][16 rows][32]; b: [col group][block][8][64]
-  std::vector<float> dw, dx;  // dw: [block][16]; dx: [col group][block][16]
+  TuVector<int8_t> a, b;   // a: [block][16 rows][32]; b: [col group][block][8][64]
+  TuVector<float> dw, dx;  // dw: [block][16]; dx: [col group][block][16]
 };
 thread_local AmxI8Scratch tls_amx_i8;
 

@@ -10,12 +10,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "qb/blocks.h"
 #include "qb/formats.h"
 #include "qb/matmul.h"
 #include "tile_driver-inl.h"
+#include "tu_vector.h"
 
 namespace qb::kern {
 namespace {
@@ -126,9 +126,9 @@ inline float legacy_dot_scalar(const LegacyGeom& g, int64_t nb, const uint8_t* w
 enum PanelLayout { kNatural = 0, kQuad = 1, kQuadEvenOdd = 2, kNaturalEvenOdd = 3 };
 struct ActPanel {
   int64_t nb = 0, nbp = 0, ncols = 0;  // blocks, blocks per column (padded: quads + 16), columns
-  std::vector<int8_t> qs;
-  std::vector<uint16_t> dh, sh;  // raw fp16, ncols * nbp (zero padded)
-  std::vector<float> d, s;       // converted
+  TuVector<int8_t> qs;
+  TuVector<uint16_t> dh, sh;  // raw fp16, ncols * nbp (zero padded)
+  TuVector<float> d, s;       // converted
 
   const int8_t* col_qs(int64_t c) const { return qs.data() + c * nbp * 32; }
   const float* col_d(int64_t c) const { return d.data() + c * nbp; }

@@ -4,7 +4,7 @@
 #include <arm_neon.h>
 
 #include <algorithm>
-#include <vector>
+#include "tu_vector.h"
 
 #include "legacy_common.h"
 
@@ -102,7 +102,7 @@ struct LegacyTileNeon : LegacyTileShapeNeon {
   }
 };
 
-thread_local std::vector<float> tls_scales;
+thread_local TuVector<float> tls_scales;
 
 // Tile: a microkernel template over (geometry, activation is Q8_1) reading BlockView columns.
 template <const LegacyGeom& G, bool Q81, template <const LegacyGeom&, bool> class Tile = LegacyTileNeon>
@@ -113,7 +113,7 @@ void gemm_legacy_neon(int64_t k, const void* W, size_t w_stride, int64_t r0, int
   const auto* w = static_cast<const uint8_t*>(W);
   const auto* xq = static_cast<const uint8_t*>(Xq);
   // d_x and s_x of every column, converted once.
-  std::vector<float>& sc = tls_scales;
+  auto& sc = tls_scales;
   if (sc.size() < size_t(2 * n * nb)) sc.resize(size_t(2 * n * nb));
   for (int64_t j = 0; j < n; ++j)
     for (int64_t b = 0; b < nb; ++b) {
