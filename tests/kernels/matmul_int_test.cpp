@@ -76,19 +76,6 @@ std::vector<uint8_t> make_weights(FormatId f, int64_t m, int64_t k, bool exact, 
   return w;
 }
 
-std::vector<float> make_acts(int64_t n, int64_t k, bool exact, std::mt19937& rng) {
-  std::vector<float> x(size_t(n * k));
-  if (!exact) {
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    for (auto& v : x) v = nd(rng);
-    return x;
-  }
-  std::uniform_int_distribution<int> q(-127, 127);
-  for (auto& v : x) v = float(q(rng)) * 0.125f;
-  for (size_t b = 0; b < x.size(); b += 32) x[b + size_t(q(rng) & 31)] = (q(rng) & 1) ? 127 * 0.125f : -127 * 0.125f;
-  return x;
-}
-
 // M of the tolerance, per output (see the top of the file).
 std::vector<double> magnitudes(FormatId f, const std::vector<uint8_t>& w, const qb::MatmulKernel& kern,
                                const std::vector<float>& X, const qbt::Shape& s) {
@@ -187,7 +174,7 @@ TEST_P(IntVsScalar, OddShapesThreadsAlignment) {
       const qbt::Shape s{s0.m, (s0.k + bs - 1) / bs * bs, s0.n};  // k in whole groups
       if (exact && (f == FormatId::NF4 || s.k > 9 * 32)) continue;
       const auto w = make_weights(f, s.m, s.k, exact, rng);
-      const auto X = make_acts(s.n, s.k, exact, rng);
+      const auto X = qbt::q8_acts(s.n, s.k, exact, rng);
       const auto want = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
       const auto mag = magnitudes(f, w, *scalar, X, s);
       const double nb = double(s.k / 32);
@@ -214,7 +201,7 @@ TEST_P(IntVsScalar, ScalarMatchesDequantizedReference) {
   std::mt19937 rng(8 + int(f));
   for (const qbt::Shape s : {qbt::Shape{5, 128 * 3, 3}, qbt::Shape{3, 128 * 16, 1}}) {
     const auto w = make_weights(f, s.m, s.k, false, rng);
-    const auto X = make_acts(s.n, s.k, false, rng);
+    const auto X = qbt::q8_acts(s.n, s.k, false, rng);
     const auto got = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
     std::vector<float> wf(size_t(s.m * s.k)), xf(size_t(s.n * s.k));
     qb::dequantize(f, w.data(), wf.data(), s.m, s.k);

@@ -76,19 +76,6 @@ std::vector<uint8_t> make_weights(FormatId f, int64_t m, int64_t k, bool exact, 
   return w;
 }
 
-std::vector<float> make_acts(int64_t n, int64_t k, bool exact, std::mt19937& rng) {
-  std::vector<float> x(size_t(n * k));
-  if (!exact) {
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    for (auto& v : x) v = nd(rng);
-    return x;
-  }
-  std::uniform_int_distribution<int> q(-127, 127);
-  for (auto& v : x) v = float(q(rng)) * 0.125f;
-  for (size_t b = 0; b < x.size(); b += 32) x[b + size_t(q(rng) & 31)] = (q(rng) & 1) ? 127 * 0.125f : -127 * 0.125f;
-  return x;
-}
-
 // M of the tolerance: sum over blocks of |d_w d_x sumi| + |m_w s_x|, per output.
 std::vector<double> magnitudes(FormatId f, const std::vector<uint8_t>& w, const qb::MatmulKernel& kern,
                                const std::vector<float>& X, const qbt::Shape& s) {
@@ -197,7 +184,7 @@ TEST_P(LegacyVsScalar, OddShapesThreadsAlignment) {
       if (exact && s.k > 9 * 32) continue;               // exactness argument needs short rows
       if (s.m == 9 && s.n == 1) s = {48, 32 * 133, 35};  // AMX: 3 row tiles, 2 column tiles + edges
       const auto w = make_weights(f, s.m, s.k, exact, rng);
-      const auto X = make_acts(s.n, s.k, exact, rng);
+      const auto X = qbt::q8_acts(s.n, s.k, exact, rng);
       const auto want = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
       const auto mag = magnitudes(f, w, *scalar, X, s);
       const double nb = double(s.k / 32);
@@ -239,7 +226,7 @@ TEST_P(LegacyVsScalar, ScalarMatchesDequantizedReference) {
   std::mt19937 rng(99 + int(f));
   for (const qbt::Shape s : {qbt::Shape{5, 32 * 7, 3}, qbt::Shape{17, 32, 2}, qbt::Shape{3, 32 * 64, 1}}) {
     const auto w = make_weights(f, s.m, s.k, false, rng);
-    const auto X = make_acts(s.n, s.k, false, rng);
+    const auto X = qbt::q8_acts(s.n, s.k, false, rng);
     const auto got = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
     std::vector<float> wf(size_t(s.m * s.k)), xf(size_t(s.n * s.k));
     qb::dequantize(f, w.data(), wf.data(), s.m, s.k);
@@ -335,7 +322,7 @@ TEST(LegacyPacked, PackedVsScalarOddShapesSubRanges) {
             if (kb == 133 && (n == 3 || m == 7)) continue;
             const qbt::Shape s{m, kb * 32, n};
             const auto w = make_weights(f, s.m, s.k, exact, rng);
-            const auto X = make_acts(s.n, s.k, exact, rng);
+            const auto X = qbt::q8_acts(s.n, s.k, exact, rng);
             const auto want = qbt::run_matmul(*scalar, w.data(), w.size(), X, s, false, 0);
             const auto mag = magnitudes(f, w, *scalar, X, s);
             qbt::check_packed_run(

@@ -42,6 +42,21 @@ inline std::string amx_unavailable_reason(bool int8) {
 #endif
 }
 
+// Activations of the 32-weight formats' tests. Exact mode: integers * 2^-3 (-127..127) with one
+// +-127 per 32-block, so Q8_0/Q8_1 quantize them exactly; random mode: N(0, 1).
+inline std::vector<float> q8_acts(int64_t n, int64_t k, bool exact, std::mt19937& rng) {
+  std::vector<float> x(size_t(n * k));
+  if (!exact) {
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (auto& v : x) v = nd(rng);
+    return x;
+  }
+  std::uniform_int_distribution<int> q(-127, 127);
+  for (auto& v : x) v = float(q(rng)) * 0.125f;
+  for (size_t b = 0; b < x.size(); b += 32) x[b + size_t(q(rng) & 31)] = (q(rng) & 1) ? 127 * 0.125f : -127 * 0.125f;
+  return x;
+}
+
 // Runs the tasks on two std::threads pulling from a shared counter (as a real pool would).
 inline void two_thread_for(int64_t ntasks, const std::function<void(int64_t)>& fn) {
   std::atomic<int64_t> next{0};
