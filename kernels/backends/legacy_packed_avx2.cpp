@@ -100,8 +100,6 @@ void prepare_act(const uint8_t* xq, size_t xq_stride, int64_t n, int64_t nb, Act
     }
 }
 
-inline __m256i bcast4(const uint8_t* p) { return _mm256_set1_epi32(int32_t(load_u32(p))); }
-
 template <int C>
 struct TileCols {  // the tile's columns from its first block
   const uint8_t* x[C];

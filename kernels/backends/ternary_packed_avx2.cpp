@@ -90,8 +90,6 @@ inline __m256i next_digit(__m256i& q) {
   return _mm256_sub_epi8(_mm256_andnot_si256(no_c2, _mm256_set1_epi8(1)), c1);
 }
 
-inline __m256i bcast4(const uint8_t* p) { return _mm256_set1_epi32(int32_t(load_as<uint32_t>(p))); }
-
 template <int C>
 struct TileCols {       // the tile's columns from its first super-block
   const uint8_t* x[C];  // codes
